@@ -1,0 +1,74 @@
+//! A test fixture, not a plugin to install: each operation misbehaves in
+//! one way the host must survive and classify. `echo` is the well-behaved
+//! control (and the benchmark's trivial call).
+
+use spleis_sdk::{Error, Plugin, Request, Response, events, log, metering, storage};
+use std::hint::black_box;
+
+struct Hostile;
+
+/// Recursion that only the wasm call stack can stop: no shadow-stack
+/// frame, so the host's stack limit is what ends it.
+#[inline(never)]
+fn recurse(depth: u64) -> u64 {
+    if black_box(depth) == u64::MAX {
+        return depth;
+    }
+    recurse(depth + 1).wrapping_add(black_box(1))
+}
+
+impl Plugin for Hostile {
+    fn handle(request: Request) -> Result<Response, Error> {
+        match request.operation() {
+            "echo" => Ok(Response::bytes(request.body().to_vec())),
+            "loop" => {
+                let mut n: u64 = 0;
+                loop {
+                    n = black_box(n.wrapping_add(1));
+                }
+            }
+            "memory-bomb" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(vec![1u8; 1 << 20]);
+                    black_box(&hoard);
+                }
+            }
+            "recursion" => Ok(Response::bytes(recurse(0).to_string())),
+            "panic" => panic!("the hostile plugin panics on purpose"),
+            "trap" => {
+                #[cfg(target_family = "wasm")]
+                core::arch::wasm32::unreachable();
+                #[cfg(not(target_family = "wasm"))]
+                unreachable!()
+            }
+            "huge-output" => Ok(Response::bytes(vec![b'x'; 16 << 20])),
+            "storage-flood" => {
+                let value = vec![7u8; 64 << 10];
+                for i in 0u64.. {
+                    storage::set(&format!("flood/{i}"), &value)?;
+                }
+                unreachable!()
+            }
+            "event-flood" => {
+                for i in 0u64.. {
+                    events::emit("flood.event", i.to_string().as_bytes())?;
+                }
+                unreachable!()
+            }
+            "log-flood" => loop {
+                log::info("all work and no play makes jack a dull boy");
+            },
+            "stdout-flood" => loop {
+                println!("all work and no play makes jack a dull boy");
+            },
+            "undeclared-metric" => {
+                metering::report("not-declared", 1)?;
+                Ok(Response::empty())
+            }
+            other => Err(Error::unknown_operation(other)),
+        }
+    }
+}
+
+spleis_sdk::export_plugin!(Hostile);
