@@ -1,1 +1,13 @@
-pub fn x(){}
+//! # spleis-host
+//!
+//! The spleis platform host. Today: the sandboxed runtime that loads plugin
+//! components and runs each call under limits ([`runtime`]), the host side
+//! of the contract's capabilities ([`capabilities`]), and the `spleis`
+//! command line (`src/main.rs`).
+
+pub mod bindings;
+pub mod capabilities;
+pub mod runtime;
+
+pub use capabilities::Install;
+pub use runtime::{Call, Invocation, LoadError, LoadedPlugin, Limits, OutcomeKind, Runtime, RuntimeConfig, Usage};

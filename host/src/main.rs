@@ -1,1 +1,7 @@
-fn main(){}
+//! The `spleis` binary: the platform's command line.
+
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
+}

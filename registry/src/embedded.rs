@@ -14,26 +14,37 @@ pub const MANIFEST_SECTION: &str = "spleis-manifest";
 pub enum EmbeddedError {
     /// The bytes are not a well-formed WebAssembly binary.
     #[error("not a WebAssembly binary: {0}")]
-    Parse(#[from] wasmparser::BinaryReaderError),
+    Parse(wasmparser::BinaryReaderError),
     /// The section is not UTF-8.
-    #[error("the `{MANIFEST_SECTION}` section is not UTF-8")]
+    #[error("a spleis custom section is not UTF-8")]
     NotUtf8,
     /// The section holds no valid manifest.
     #[error("the embedded manifest is not valid: {0}")]
-    Manifest(#[from] ManifestError),
+    Manifest(ManifestError),
 }
+
+/// The custom section the SDK writes the crate's version into
+/// (`CARGO_PKG_VERSION`), since a `Cargo.toml` may inherit its version from
+/// a workspace.
+pub const VERSION_SECTION: &str = "spleis-package-version";
 
 /// The manifest embedded in `component`, if it has one.
 pub fn manifest(component: &[u8]) -> Result<Option<Manifest>, EmbeddedError> {
+    let mut text = None;
+    let mut version = None;
     for payload in wasmparser::Parser::new(0).parse_all(component) {
-        if let wasmparser::Payload::CustomSection(section) = payload?
-            && section.name() == MANIFEST_SECTION
-        {
-            let text = std::str::from_utf8(section.data()).map_err(|_| EmbeddedError::NotUtf8)?;
-            return Ok(Some(Manifest::parse(text)?));
+        if let wasmparser::Payload::CustomSection(section) = payload.map_err(EmbeddedError::Parse)? {
+            let utf8 = || std::str::from_utf8(section.data()).map_err(|_| EmbeddedError::NotUtf8);
+            match section.name() {
+                MANIFEST_SECTION => text = Some(utf8()?),
+                VERSION_SECTION => version = Some(utf8()?),
+                _ => {}
+            }
         }
     }
-    Ok(None)
+    text.map(|text| Manifest::parse_with_version(text, version))
+        .transpose()
+        .map_err(EmbeddedError::Manifest)
 }
 
 #[cfg(test)]

@@ -130,7 +130,7 @@ pub struct Manifest {
 pub enum ManifestError {
     /// The text is not TOML.
     #[error("the manifest is not valid TOML: {0}")]
-    Toml(#[from] toml::de::Error),
+    Toml(toml::de::Error),
     /// Neither `[package.metadata.spleis]` nor top-level spleis keys.
     #[error("no spleis manifest found: add a [package.metadata.spleis] table to Cargo.toml (or write a spleis.toml)")]
     Missing,
@@ -179,7 +179,14 @@ impl Manifest {
     /// table, with the package's version and description) or from a
     /// `spleis.toml` (the same keys at the top level, with `version`).
     pub fn parse(text: &str) -> Result<Self, ManifestError> {
-        let doc: toml::Table = text.parse()?;
+        Self::parse_with_version(text, None)
+    }
+
+    /// Like [`parse`](Self::parse), with the version given apart (the
+    /// SDK records `CARGO_PKG_VERSION`, which also covers a version
+    /// inherited from a workspace).
+    pub fn parse_with_version(text: &str, version: Option<&str>) -> Result<Self, ManifestError> {
+        let doc: toml::Table = text.parse().map_err(ManifestError::Toml)?;
         let package = doc.get("package").and_then(|p| p.as_table());
         let spleis = package
             .and_then(|p| p.get("metadata"))
@@ -197,7 +204,7 @@ impl Manifest {
         let raw: Raw = table
             .try_into()
             .map_err(|e: toml::de::Error| field("table", e.message().to_owned()))?;
-        Self::validate(raw, cargo_version, cargo_description)
+        Self::validate(raw, version.map(str::to_owned).or(cargo_version), cargo_description)
     }
 
     fn validate(

@@ -108,6 +108,13 @@ macro_rules! export_plugin {
             #[used]
             static __SPLEIS_MANIFEST: [u8; include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")).len()] =
                 *include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"));
+
+            // The version apart: `Cargo.toml` may inherit it from a workspace.
+            #[cfg(target_family = "wasm")]
+            #[unsafe(link_section = "spleis-package-version")]
+            #[used]
+            static __SPLEIS_VERSION: [u8; env!("CARGO_PKG_VERSION").len()] =
+                $crate::__private::bytes(env!("CARGO_PKG_VERSION"));
         };
     };
 }
@@ -116,6 +123,18 @@ macro_rules! export_plugin {
 #[doc(hidden)]
 pub mod __private {
     pub use wit_bindgen;
+
+    /// `text` as a byte array, for a custom section built in a `static`.
+    pub const fn bytes<const N: usize>(text: &str) -> [u8; N] {
+        let src = text.as_bytes();
+        let mut out = [0u8; N];
+        let mut i = 0;
+        while i < N {
+            out[i] = src[i];
+            i += 1;
+        }
+        out
+    }
 
     use crate::bindings::spleis::plugin::types;
     use crate::{Event, Plugin, Request};

@@ -148,7 +148,7 @@ fn quote(contract: Contract) -> Result<Quote, Error> {
         description: "Base fee".into(),
         quantity: months.to_string(),
         unit: "month",
-        unit_price: tariff.base_fee_per_month.normalize().to_string(),
+        unit_price: tariff.base_fee_per_month.to_string(),
         amount: money(base),
     });
 
@@ -171,7 +171,7 @@ fn quote(contract: Contract) -> Result<Quote, Error> {
             description,
             quantity: quantity.normalize().to_string(),
             unit: "kWh",
-            unit_price: tier.price_per_kwh.normalize().to_string(),
+            unit_price: tier.price_per_kwh.to_string(),
             amount: money(amount),
         });
         lower = upper;

@@ -130,7 +130,7 @@ fn calculate(invoice: Invoice) -> Result<Calculated, Error> {
         lines.push(OutputLine {
             description: line.description,
             quantity: line.quantity.normalize().to_string(),
-            unit_price: line.unit_price.normalize().to_string(),
+            unit_price: line.unit_price.to_string(),
             category: line.category,
             vat_rate: rate.normalize().to_string(),
             net: money(net),

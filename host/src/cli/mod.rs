@@ -1,0 +1,62 @@
+//! Command-line parsing and dispatch.
+
+mod inspect;
+mod run;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// spleis: run, meter and bill sandboxed WebAssembly plugins.
+#[derive(Parser)]
+#[command(name = "spleis", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one call of a plugin component in the sandbox and print its
+    /// output and usage.
+    Run(run::RunArgs),
+    /// Print a component's digest, contract version, imports, exports and
+    /// manifest, after checking it as `run` would.
+    Inspect(inspect::InspectArgs),
+}
+
+/// Exit codes: 0 success, 1 the call failed (plugin error or a limit),
+/// 2 the input was refused (bad arguments, a component the host will not run).
+pub fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SPLEIS_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Inspect(args) => inspect::inspect(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The default cache directory for compiled components.
+fn default_cache_dir() -> Option<std::path::PathBuf> {
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
+        return Some(std::path::PathBuf::from(dir).join("spleis"));
+    }
+    std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache").join("spleis"))
+}
+
+/// Reads a component file with an error that names it.
+fn read_component(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))
+}
