@@ -2,12 +2,12 @@
 
 use super::limits::CallLimiter;
 use super::{CallError, Limits, LimitBreach, LoadedPlugin, OutcomeKind, Runtime};
-use crate::bindings::latest::Plugin;
+use crate::bindings::latest::{Plugin, PluginPre};
 use crate::bindings::{Event, Request};
 use crate::capabilities::events::EmittedEvent;
 use crate::capabilities::log::{LogLine, LogSink, Source};
 use crate::capabilities::metering::MeterReport;
-use crate::capabilities::storage::KeyValueStore;
+use crate::capabilities::storage::{KeyValueStore, MemoryStore};
 use crate::capabilities::{CallCapabilities, Install};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -117,6 +117,59 @@ pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<CallState>> {
     Ok(linker)
 }
 
+/// A store for one call: WASI with nothing to reach, the limiter, fuel and
+/// the deadline.
+fn new_store(
+    runtime: &Runtime,
+    install: Arc<Install>,
+    storage: Arc<dyn KeyValueStore>,
+    limits: &Limits,
+    log: &LogSink,
+) -> wasmtime::Result<Store<CallState>> {
+    // No preopens, no environment, no arguments, no network: WASI is there
+    // so std links. stdout and stderr go to the call's log.
+    let wasi = WasiCtxBuilder::new()
+        .stdout(log.stream(Source::Stdout))
+        .stderr(log.stream(Source::Stderr))
+        .build();
+    let state = CallState {
+        wasi,
+        table: ResourceTable::new(),
+        limiter: CallLimiter::new(limits),
+        caps: CallCapabilities::new(install, storage, limits, log.clone()),
+    };
+    let mut store = Store::new(runtime.engine(), state);
+    store.limiter(|s| &mut s.limiter);
+    store.set_fuel(limits.fuel)?;
+    let tick = runtime.config().epoch_tick.as_nanos().max(1);
+    // One tick more than the timeout: the current tick is partly gone.
+    let ticks = limits.timeout.as_nanos().div_ceil(tick) as u64 + 1;
+    store.set_epoch_deadline(ticks);
+    store.epoch_deadline_trap();
+    Ok(store)
+}
+
+/// Instantiates `pre` once, granting nothing, so that exports whose types
+/// do not match the contract are refused at load rather than blamed on the
+/// host at the first call. Instantiation runs no plugin code of a Rust
+/// component (constructors run at the first export call), and anything it
+/// does run is under the default limits.
+pub(crate) fn check_instantiation(runtime: &Runtime, pre: &PluginPre<CallState>) -> Result<(), String> {
+    let install = Arc::new(Install {
+        tenant: String::new(),
+        plugin: String::new(),
+        grants: Default::default(),
+        config: Default::default(),
+        metrics: Default::default(),
+        storage_quota_bytes: 0,
+    });
+    let limits = &runtime.config().limits;
+    let log = LogSink::new(limits.log_bytes);
+    let mut store = new_store(runtime, install, Arc::new(MemoryStore::new()), limits, &log)
+        .map_err(|e| format!("{e:#}"))?;
+    pre.instantiate(&mut store).map(drop).map_err(|e| format!("{e:#}"))
+}
+
 pub(crate) fn run(
     runtime: &Runtime,
     plugin: &LoadedPlugin,
@@ -127,31 +180,15 @@ pub(crate) fn run(
 ) -> Invocation {
     let started = Instant::now();
     let log = LogSink::new(limits.log_bytes);
-    // No preopens, no environment, no arguments, no network: WASI is there
-    // so std links. stdout and stderr go to the call's log.
-    let wasi = WasiCtxBuilder::new()
-        .stdout(log.stream(Source::Stdout))
-        .stderr(log.stream(Source::Stderr))
-        .build();
     let tenant = install.tenant.clone();
     let plugin_name = install.plugin.clone();
-    let state = CallState {
-        wasi,
-        table: ResourceTable::new(),
-        limiter: CallLimiter::new(limits),
-        caps: CallCapabilities::new(install, storage, limits, log.clone()),
-    };
-    let mut store = Store::new(runtime.engine(), state);
-    store.limiter(|s| &mut s.limiter);
-    let fuel_set = store.set_fuel(limits.fuel);
-    let tick = runtime.config().epoch_tick.as_nanos().max(1);
-    // One tick more than the timeout: the current tick is partly gone.
-    let ticks = limits.timeout.as_nanos().div_ceil(tick) as u64 + 1;
-    store.set_epoch_deadline(ticks);
-    store.epoch_deadline_trap();
-
+    let store = new_store(runtime, install, storage, limits, &log);
     let operation = call.operation();
-    let raw = fuel_set.and_then(|()| call_plugin(&mut store, plugin, call));
+    let mut store = match store {
+        Ok(store) => store,
+        Err(error) => return host_failure(&plugin.digest, tenant, plugin_name, operation, started, error),
+    };
+    let raw = call_plugin(&mut store, plugin, call);
     let fuel_consumed = limits.fuel - store.get_fuel().unwrap_or(0).min(limits.fuel);
     let lines = log.lines();
     let result = match raw {
@@ -193,6 +230,34 @@ pub(crate) fn run(
         events: if result.is_ok() { events } else { Vec::new() },
         result,
         log: lines,
+    }
+}
+
+/// The invocation of a call whose store could not even be set up.
+fn host_failure(
+    digest: &spleis_registry::Digest,
+    tenant: String,
+    plugin: String,
+    operation: String,
+    started: Instant,
+    error: wasmtime::Error,
+) -> Invocation {
+    tracing::error!(%plugin, %tenant, error = %format!("{error:#}"), "cannot set up a store");
+    Invocation {
+        result: Err(CallError::new(OutcomeKind::HostError, format!("{error:#}"))),
+        usage: Usage {
+            tenant,
+            plugin,
+            digest: digest.to_string(),
+            operation,
+            fuel_consumed: 0,
+            wall_time_us: started.elapsed().as_micros() as u64,
+            peak_memory_bytes: 0,
+            outcome: OutcomeKind::HostError,
+            units: Vec::new(),
+        },
+        log: Vec::new(),
+        events: Vec::new(),
     }
 }
 

@@ -275,6 +275,7 @@ impl Runtime {
             .instantiate_pre(&component)
             .map_err(|e| LoadError::Link(format!("{e:#}")))?;
         let pre = PluginPre::new(instance_pre).map_err(|e| LoadError::Link(format!("{e:#}")))?;
+        invoke::check_instantiation(self, &pre).map_err(LoadError::Link)?;
 
         if !from_disk && let Some(disk) = &self.disk {
             // A cache that cannot be written costs a compile on the next
