@@ -300,6 +300,17 @@ impl Runtime {
         Ok(loaded.entry(digest).or_insert(plugin).clone())
     }
 
+    /// Drops the compiled component of `digest` from memory (its disk
+    /// artifact stays); whether it was loaded. Calls already holding it
+    /// finish normally.
+    pub fn evict(&self, digest: &Digest) -> bool {
+        self.loaded
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(digest)
+            .is_some()
+    }
+
     fn cached(&self, digest: &Digest) -> Option<Arc<LoadedPlugin>> {
         self.loaded
             .read()
