@@ -18,8 +18,8 @@
 //! the disk cache.
 
 use criterion::{BenchmarkId, Criterion};
-use spleis_host::bindings::latest::PluginPre;
 use spleis_host::bindings::Request;
+use spleis_host::bindings::latest::PluginPre;
 use spleis_host::capabilities::storage::MemoryStore;
 use spleis_host::{Call, Install, Runtime, RuntimeConfig};
 use std::path::{Path, PathBuf};
@@ -50,7 +50,9 @@ fn bench_calls(c: &mut Criterion) {
     let engine = runtime.engine().clone();
     let component = Component::new(&engine, &bytes).expect("compiles");
     let mut linker = Linker::<()>::new(&engine);
-    linker.define_unknown_imports_as_traps(&component).expect("traps");
+    linker
+        .define_unknown_imports_as_traps(&component)
+        .expect("traps");
     let pre = PluginPre::new(linker.instantiate_pre(&component).expect("pre")).expect("plugin pre");
     let request = Request {
         operation: "echo".into(),
@@ -137,7 +139,11 @@ fn clear(dir: &Path) {
 }
 
 fn median_ns(group: &str, id: &str) -> Option<f64> {
-    let path = criterion_dir().join(group).join(id).join("new").join("estimates.json");
+    let path = criterion_dir()
+        .join(group)
+        .join(id)
+        .join("new")
+        .join("estimates.json");
     let text = std::fs::read_to_string(path).ok()?;
     let doc: serde_json::Value = serde_json::from_str(&text).ok()?;
     doc["median"]["point_estimate"].as_f64()
@@ -157,8 +163,15 @@ fn main() {
         let ratio = spleis / bare;
         println!();
         println!("bare wasmtime call (median):  {:>8.2} µs", bare / 1000.0);
-        println!("spleis invoke (median):       {:>8.2} µs   target ≤ 30 µs: {}", spleis / 1000.0, verdict(spleis <= 30_000.0));
-        println!("ratio spleis / bare:          {ratio:>8.3}      target ≤ 1.15: {}", verdict(ratio <= 1.15));
+        println!(
+            "spleis invoke (median):       {:>8.2} µs   target ≤ 30 µs: {}",
+            spleis / 1000.0,
+            verdict(spleis <= 30_000.0)
+        );
+        println!(
+            "ratio spleis / bare:          {ratio:>8.3}      target ≤ 1.15: {}",
+            verdict(ratio <= 1.15)
+        );
     }
 }
 

@@ -10,4 +10,6 @@ pub mod capabilities;
 pub mod runtime;
 
 pub use capabilities::Install;
-pub use runtime::{Call, Invocation, LoadError, LoadedPlugin, Limits, OutcomeKind, Runtime, RuntimeConfig, Usage};
+pub use runtime::{
+    Call, Invocation, Limits, LoadError, LoadedPlugin, OutcomeKind, Runtime, RuntimeConfig, Usage,
+};

@@ -75,7 +75,13 @@ mod tests {
 
     #[test]
     fn refuses_malformed() {
-        for bad in ["", "sha256:", "md5:00", "sha256:ABC", &format!("sha256:{}", "G".repeat(64))] {
+        for bad in [
+            "",
+            "sha256:",
+            "md5:00",
+            "sha256:ABC",
+            &format!("sha256:{}", "G".repeat(64)),
+        ] {
             assert!(bad.parse::<Digest>().is_err(), "{bad}");
         }
         let upper = format!("sha256:{}", "A".repeat(64));

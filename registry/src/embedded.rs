@@ -33,7 +33,9 @@ pub fn manifest(component: &[u8]) -> Result<Option<Manifest>, EmbeddedError> {
     let mut text = None;
     let mut version = None;
     for payload in wasmparser::Parser::new(0).parse_all(component) {
-        if let wasmparser::Payload::CustomSection(section) = payload.map_err(EmbeddedError::Parse)? {
+        if let wasmparser::Payload::CustomSection(section) =
+            payload.map_err(EmbeddedError::Parse)?
+        {
             let utf8 = || std::str::from_utf8(section.data()).map_err(|_| EmbeddedError::NotUtf8);
             match section.name() {
                 MANIFEST_SECTION => text = Some(utf8()?),
@@ -55,7 +57,10 @@ mod tests {
     fn none_without_section_and_error_on_garbage() {
         let module = wat::parse_str("(module)").unwrap();
         assert!(manifest(&module).unwrap().is_none());
-        assert!(matches!(manifest(b"not wasm"), Err(EmbeddedError::Parse(_))));
+        assert!(matches!(
+            manifest(b"not wasm"),
+            Err(EmbeddedError::Parse(_))
+        ));
     }
 
     #[test]

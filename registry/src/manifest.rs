@@ -132,7 +132,9 @@ pub enum ManifestError {
     #[error("the manifest is not valid TOML: {0}")]
     Toml(toml::de::Error),
     /// Neither `[package.metadata.spleis]` nor top-level spleis keys.
-    #[error("no spleis manifest found: add a [package.metadata.spleis] table to Cargo.toml (or write a spleis.toml)")]
+    #[error(
+        "no spleis manifest found: add a [package.metadata.spleis] table to Cargo.toml (or write a spleis.toml)"
+    )]
     Missing,
     /// A required key is missing or has the wrong type.
     #[error("the manifest's `{key}` {problem}")]
@@ -143,7 +145,9 @@ pub enum ManifestError {
         problem: String,
     },
     /// A capability name the contract does not have.
-    #[error("unknown capability `{0}`: the contract offers storage, config, metering, events and log")]
+    #[error(
+        "unknown capability `{0}`: the contract offers storage, config, metering, events and log"
+    )]
     UnknownCapability(String),
     /// Metrics declared without `metering`, or `metering` without metrics.
     #[error("{0}")]
@@ -195,8 +199,14 @@ impl Manifest {
         let (table, cargo_version, cargo_description) = match (spleis, package) {
             (Some(table), Some(package)) => (
                 table.clone(),
-                package.get("version").and_then(|v| v.as_str()).map(str::to_owned),
-                package.get("description").and_then(|v| v.as_str()).map(str::to_owned),
+                package
+                    .get("version")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned),
+                package
+                    .get("description")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned),
             ),
             _ if doc.contains_key("name") && doc.contains_key("operations") => (doc, None, None),
             _ => return Err(ManifestError::Missing),
@@ -204,7 +214,11 @@ impl Manifest {
         let raw: Raw = table
             .try_into()
             .map_err(|e: toml::de::Error| field("table", e.message().to_owned()))?;
-        Self::validate(raw, version.map(str::to_owned).or(cargo_version), cargo_description)
+        Self::validate(
+            raw,
+            version.map(str::to_owned).or(cargo_version),
+            cargo_description,
+        )
     }
 
     fn validate(
@@ -212,7 +226,9 @@ impl Manifest {
         cargo_version: Option<String>,
         cargo_description: Option<String>,
     ) -> Result<Self, ManifestError> {
-        let name = raw.name.ok_or_else(|| field("name", "is missing (namespace/name)"))?;
+        let name = raw
+            .name
+            .ok_or_else(|| field("name", "is missing (namespace/name)"))?;
         validate_package_name(&name)?;
         let version_text = raw
             .version
@@ -233,7 +249,9 @@ impl Manifest {
             if !is_kebab(&op) {
                 return Err(field(
                     "operations",
-                    format!("has `{op}`: operation names are lowercase kebab-case, e.g. `add-member`"),
+                    format!(
+                        "has `{op}`: operation names are lowercase kebab-case, e.g. `add-member`"
+                    ),
                 ));
             }
             if !operations.insert(op.clone()) {
@@ -281,7 +299,9 @@ fn is_kebab(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
         && s.split('-').all(|w| {
-            !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            !w.is_empty()
+                && w.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
         })
         && s.as_bytes()[0].is_ascii_lowercase()
 }
@@ -292,7 +312,9 @@ pub fn validate_package_name(name: &str) -> Result<(), ManifestError> {
         Some((ns, n)) if is_kebab(ns) && is_kebab(n) => Ok(()),
         _ => Err(field(
             "name",
-            format!("`{name}` is not namespace/name in lowercase kebab-case, e.g. `acme/energy-tariff`"),
+            format!(
+                "`{name}` is not namespace/name in lowercase kebab-case, e.g. `acme/energy-tariff`"
+            ),
         )),
     }
 }
@@ -343,7 +365,10 @@ description = "An active contract"
         assert_eq!(m.version, semver::Version::new(1, 2, 0));
         assert_eq!(m.description, "Prices contracts");
         assert!(m.capabilities.contains(&Capability::Metering));
-        assert_eq!(m.metrics["active-contract"].aggregation, Aggregation::Unique);
+        assert_eq!(
+            m.metrics["active-contract"].aggregation,
+            Aggregation::Unique
+        );
         assert!(m.subscribes.contains("contract.signed"));
     }
 
@@ -365,20 +390,41 @@ description = "An active contract"
     fn names_what_is_wrong() {
         assert!(err("[package]\nname=\"x\"\nversion=\"1.0.0\"").contains("no spleis manifest"));
         let base = "[package]\nname=\"x\"\nversion=\"1.0.0\"\n[package.metadata.spleis]\n";
-        assert!(err(&format!("{base}name=\"Acme/X\"\noperations=[\"a\"]")).contains("namespace/name"));
-        assert!(err(&format!("{base}name=\"a/b\"\noperations=[]")).contains("at least one operation"));
+        assert!(
+            err(&format!("{base}name=\"Acme/X\"\noperations=[\"a\"]")).contains("namespace/name")
+        );
+        assert!(
+            err(&format!("{base}name=\"a/b\"\noperations=[]")).contains("at least one operation")
+        );
         assert!(err(&format!("{base}name=\"a/b\"\noperations=[\"Do_It\"]")).contains("kebab-case"));
-        assert!(err(&format!("{base}name=\"a/b\"\noperations=[\"a\"]\ncapabilities=[\"network\"]"))
-            .contains("unknown capability `network`"));
-        assert!(err(&format!("{base}name=\"a/b\"\noperations=[\"a\"]\ncapabilities=[\"metering\"]"))
-            .contains("declares no metrics"));
+        assert!(
+            err(&format!(
+                "{base}name=\"a/b\"\noperations=[\"a\"]\ncapabilities=[\"network\"]"
+            ))
+            .contains("unknown capability `network`")
+        );
+        assert!(
+            err(&format!(
+                "{base}name=\"a/b\"\noperations=[\"a\"]\ncapabilities=[\"metering\"]"
+            ))
+            .contains("declares no metrics")
+        );
         assert!(err(&format!(
             "{base}name=\"a/b\"\noperations=[\"a\"]\n[package.metadata.spleis.metrics.m]\naggregation=\"sum\""
         ))
         .contains("not the `metering` capability"));
-        assert!(err(&format!("{base}name=\"a/b\"\noperations=[\"a\"]\nsubscribes=[\"Bad Topic\"]"))
-            .contains("not a topic"));
-        assert!(err(&format!("{base}name=\"a/b\"\noperations=[\"a\"]\nunknown=1")).contains("unknown"));
+        assert!(
+            err(&format!(
+                "{base}name=\"a/b\"\noperations=[\"a\"]\nsubscribes=[\"Bad Topic\"]"
+            ))
+            .contains("not a topic")
+        );
+        assert!(
+            err(&format!(
+                "{base}name=\"a/b\"\noperations=[\"a\"]\nunknown=1"
+            ))
+            .contains("unknown")
+        );
         assert!(err("[package]\nname=\"x\"\nversion=\"one\"\n[package.metadata.spleis]\nname=\"a/b\"\noperations=[\"a\"]")
             .contains("not semver"));
     }

@@ -96,18 +96,22 @@ macro_rules! export_plugin {
             impl $crate::bindings::exports::spleis::plugin::subscriber::Guest for __SpleisExport {
                 fn on_event(
                     event: $crate::bindings::spleis::plugin::types::Event,
-                ) -> ::core::result::Result<(), $crate::bindings::spleis::plugin::types::Error> {
+                ) -> ::core::result::Result<(), $crate::bindings::spleis::plugin::types::Error>
+                {
                     $crate::__private::on_event::<$plugin>(event)
                 }
             }
 
-            $crate::bindings::__export_plugin_world!(__SpleisExport with_types_in $crate::bindings);
+    $crate::bindings::__export_plugin_world!(__SpleisExport with_types_in $crate::bindings);
 
             #[cfg(target_family = "wasm")]
             #[unsafe(link_section = "spleis-manifest")]
             #[used]
-            static __SPLEIS_MANIFEST: [u8; include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")).len()] =
-                *include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"));
+            static __SPLEIS_MANIFEST: [u8; include_bytes!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/Cargo.toml"
+            ))
+            .len()] = *include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"));
 
             // The version apart: `Cargo.toml` may inherit it from a workspace.
             #[cfg(target_family = "wasm")]

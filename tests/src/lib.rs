@@ -22,7 +22,13 @@ pub fn plugins_dir() -> &'static Path {
         let root = repo_root();
         let target = root.join("example-plugins").join("target");
         let status = Command::new(env!("CARGO"))
-            .args(["build", "--release", "--target", "wasm32-wasip2", "--manifest-path"])
+            .args([
+                "build",
+                "--release",
+                "--target",
+                "wasm32-wasip2",
+                "--manifest-path",
+            ])
             .arg(root.join("example-plugins").join("Cargo.toml"))
             .arg("--target-dir")
             .arg(&target)

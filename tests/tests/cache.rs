@@ -21,13 +21,30 @@ fn a_digest_compiles_once_and_a_new_runtime_loads_it_from_disk() {
     let first = runtime(dir.path());
     let a = first.load(&bytes).unwrap();
     let b = first.load(&bytes).unwrap();
-    assert!(Arc::ptr_eq(&a, &b), "the second load returns the same InstancePre");
-    assert_eq!(first.cache_stats(), CacheStats { compiled: 1, disk_loads: 0, memory_hits: 1 });
+    assert!(
+        Arc::ptr_eq(&a, &b),
+        "the second load returns the same InstancePre"
+    );
+    assert_eq!(
+        first.cache_stats(),
+        CacheStats {
+            compiled: 1,
+            disk_loads: 0,
+            memory_hits: 1
+        }
+    );
     drop(first);
 
     let second = runtime(dir.path());
     second.load(&bytes).unwrap();
-    assert_eq!(second.cache_stats(), CacheStats { compiled: 0, disk_loads: 1, memory_hits: 0 });
+    assert_eq!(
+        second.cache_stats(),
+        CacheStats {
+            compiled: 0,
+            disk_loads: 1,
+            memory_hits: 0
+        }
+    );
 }
 
 #[test]
@@ -35,7 +52,10 @@ fn a_corrupt_artifact_is_recompiled_not_run() {
     let dir = tempfile::tempdir().unwrap();
     let bytes = spleis_tests::plugin("vat_invoice");
     runtime(dir.path()).load(&bytes).unwrap();
-    let artifacts: Vec<_> = walk(dir.path()).into_iter().filter(|p| p.extension().is_some_and(|e| e == "cwasm")).collect();
+    let artifacts: Vec<_> = walk(dir.path())
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "cwasm"))
+        .collect();
     assert_eq!(artifacts.len(), 1);
     std::fs::write(&artifacts[0], b"garbage").unwrap();
 
@@ -54,7 +74,11 @@ fn a_refused_component_leaves_nothing_in_the_cache() {
     let dir = tempfile::tempdir().unwrap();
     let rt = runtime(dir.path());
     assert!(rt.load(&spleis_tests::plugin("foreign_import")).is_err());
-    assert!(walk(dir.path()).iter().all(|p| p.extension().is_none_or(|e| e != "cwasm")));
+    assert!(
+        walk(dir.path())
+            .iter()
+            .all(|p| p.extension().is_none_or(|e| e != "cwasm"))
+    );
 }
 
 #[test]
@@ -63,7 +87,15 @@ fn a_new_spleis_process_loads_from_the_disk_cache() {
     let cache = dir.path().to_str().unwrap();
     let wasm = spleis_tests::plugin_path("hostile");
     let wasm = wasm.to_str().unwrap();
-    let args = [wasm, "--op", "echo", "--input", "{\"a\":1}", "--cache-dir", cache];
+    let args = [
+        wasm,
+        "--op",
+        "echo",
+        "--input",
+        "{\"a\":1}",
+        "--cache-dir",
+        cache,
+    ];
     let (code, first) = spleis_tests::spleis_run_json(&args);
     assert_eq!(code, 0, "{first}");
     assert_eq!(first["load"]["source"], "compiled");

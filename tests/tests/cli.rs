@@ -15,11 +15,22 @@ fn run_energy_tariff_prints_the_quote_and_a_usage_line() {
         "tariff": {"currency": "EUR", "base_fee_per_month": "5", "tiers": [{"price_per_kwh": "0.30"}], "vat_rate": "0.2"}
     })
     .to_string();
-    let (code, stdout, stderr) = spleis(&["run", &path("energy_tariff"), "--op", "quote", "--input", &input, "--no-cache"]);
+    let (code, stdout, stderr) = spleis(&[
+        "run",
+        &path("energy_tariff"),
+        "--op",
+        "quote",
+        "--input",
+        &input,
+        "--no-cache",
+    ]);
     assert_eq!(code, 0, "{stderr}");
     let quote: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(quote["total"], "42.00");
-    let usage = stderr.lines().find(|l| l.starts_with("usage: ")).expect("a usage line");
+    let usage = stderr
+        .lines()
+        .find(|l| l.starts_with("usage: "))
+        .expect("a usage line");
     assert!(usage.contains("op=quote outcome=ok"), "{usage}");
     assert!(usage.contains("units=active-contract[C-7]=1"), "{usage}");
 }
@@ -30,18 +41,62 @@ fn run_membership_dues_keeps_storage_in_a_file_between_runs() {
     let file = dir.path().join("storage.json");
     let file = file.to_str().unwrap();
     let wasm = path("membership_dues");
-    let add = json!({"id": "m1", "name": "Mia", "monthly_dues": "8", "joined": "2026-10"}).to_string();
-    let (code, doc) = spleis_run_json(&[&wasm, "--op", "add-member", "--input", &add, "--storage-file", file, "--no-cache"]);
+    let add =
+        json!({"id": "m1", "name": "Mia", "monthly_dues": "8", "joined": "2026-10"}).to_string();
+    let (code, doc) = spleis_run_json(&[
+        &wasm,
+        "--op",
+        "add-member",
+        "--input",
+        &add,
+        "--storage-file",
+        file,
+        "--no-cache",
+    ]);
     assert_eq!(code, 0, "{doc}");
-    let (code, doc) = spleis_run_json(&[&wasm, "--op", "list-overdue", "--input", r#"{"as_of":"2026-11"}"#, "--storage-file", file, "--no-cache"]);
+    let (code, doc) = spleis_run_json(&[
+        &wasm,
+        "--op",
+        "list-overdue",
+        "--input",
+        r#"{"as_of":"2026-11"}"#,
+        "--storage-file",
+        file,
+        "--no-cache",
+    ]);
     assert_eq!(code, 0, "{doc}");
-    assert_eq!(doc["output"], json!([{"id": "m1", "name": "Mia", "months_due": 2, "owed": "16.00"}]));
+    assert_eq!(
+        doc["output"],
+        json!([{"id": "m1", "name": "Mia", "months_due": 2, "owed": "16.00"}])
+    );
     // Another tenant sees nothing, even with the same file.
-    let (_, doc) = spleis_run_json(&[&wasm, "--op", "list-overdue", "--input", r#"{"as_of":"2026-11"}"#, "--storage-file", file, "--tenant", "other", "--no-cache"]);
+    let (_, doc) = spleis_run_json(&[
+        &wasm,
+        "--op",
+        "list-overdue",
+        "--input",
+        r#"{"as_of":"2026-11"}"#,
+        "--storage-file",
+        file,
+        "--tenant",
+        "other",
+        "--no-cache",
+    ]);
     assert_eq!(doc["output"], json!([]));
     // The event path.
     let joined = json!({"id": "m2", "name": "Max", "month": "2026-11"}).to_string();
-    let (code, doc) = spleis_run_json(&[&wasm, "--event", "member.joined", "--input", &joined, "--storage-file", file, "--config", "default_monthly_dues=5", "--no-cache"]);
+    let (code, doc) = spleis_run_json(&[
+        &wasm,
+        "--event",
+        "member.joined",
+        "--input",
+        &joined,
+        "--storage-file",
+        file,
+        "--config",
+        "default_monthly_dues=5",
+        "--no-cache",
+    ]);
     assert_eq!(code, 0, "{doc}");
     assert_eq!(doc["usage"]["operation"], "event:member.joined");
 }
@@ -50,10 +105,28 @@ fn run_membership_dues_keeps_storage_in_a_file_between_runs() {
 fn run_vat_invoice_with_config_and_a_missing_grant() {
     let wasm = path("vat_invoice");
     let input = r#"{"country":"AT","currency":"EUR","lines":[{"description":"x","quantity":"2","unit_price":"10"}]}"#;
-    let (code, doc) = spleis_run_json(&[&wasm, "--op", "calculate", "--input", input, "--config", "rate.AT.standard=0.20", "--no-cache"]);
+    let (code, doc) = spleis_run_json(&[
+        &wasm,
+        "--op",
+        "calculate",
+        "--input",
+        input,
+        "--config",
+        "rate.AT.standard=0.20",
+        "--no-cache",
+    ]);
     assert_eq!(code, 0, "{doc}");
     assert_eq!(doc["output"]["gross_total"], "24.00");
-    let (code, doc) = spleis_run_json(&[&wasm, "--op", "calculate", "--input", input, "--grant", "metering", "--no-cache"]);
+    let (code, doc) = spleis_run_json(&[
+        &wasm,
+        "--op",
+        "calculate",
+        "--input",
+        input,
+        "--grant",
+        "metering",
+        "--no-cache",
+    ]);
     assert_eq!(code, 1);
     assert_eq!(doc["error"]["code"], "access-denied");
 }
@@ -73,12 +146,30 @@ fn run_gives_every_hostile_plugin_its_own_error_kind() {
         ("log-flood", "log-limit"),
         ("stdout-flood", "log-limit"),
     ] {
-        let (code, doc) = spleis_run_json(&[&wasm, "--op", op, "--fuel", "100000000", "--memory-mb", "32", "--no-cache"]);
+        let (code, doc) = spleis_run_json(&[
+            &wasm,
+            "--op",
+            op,
+            "--fuel",
+            "100000000",
+            "--memory-mb",
+            "32",
+            "--no-cache",
+        ]);
         assert_eq!(code, 1, "{op}: {doc}");
         assert_eq!(doc["error"]["kind"], kind, "{op}: {doc}");
         assert_eq!(doc["usage"]["outcome"], kind, "{op}");
     }
-    let (code, doc) = spleis_run_json(&[&wasm, "--op", "loop", "--fuel", "100000000000000", "--timeout-ms", "100", "--no-cache"]);
+    let (code, doc) = spleis_run_json(&[
+        &wasm,
+        "--op",
+        "loop",
+        "--fuel",
+        "100000000000000",
+        "--timeout-ms",
+        "100",
+        "--no-cache",
+    ]);
     assert_eq!(code, 1);
     assert_eq!(doc["error"]["kind"], "timeout");
 }
@@ -88,7 +179,15 @@ fn run_refuses_bad_input_with_exit_code_2() {
     let (code, _, stderr) = spleis(&["run", &path("foreign_import"), "--op", "x", "--no-cache"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("imports `evil:exfil/net`"), "{stderr}");
-    let (code, _, stderr) = spleis(&["run", &path("hostile"), "--op", "echo", "--input", "{not json", "--no-cache"]);
+    let (code, _, stderr) = spleis(&[
+        "run",
+        &path("hostile"),
+        "--op",
+        "echo",
+        "--input",
+        "{not json",
+        "--no-cache",
+    ]);
     assert_eq!(code, 2);
     assert!(stderr.contains("--input is not valid JSON"), "{stderr}");
     let (code, _, stderr) = spleis(&["run", &path("hostile"), "--op", "no-such-op", "--no-cache"]);
@@ -97,7 +196,15 @@ fn run_refuses_bad_input_with_exit_code_2() {
     let (code, _, stderr) = spleis(&["run", "/nonexistent.wasm", "--op", "x"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("cannot read /nonexistent.wasm"), "{stderr}");
-    let (code, _, stderr) = spleis(&["run", &path("hostile"), "--op", "echo", "--grant", "network", "--no-cache"]);
+    let (code, _, stderr) = spleis(&[
+        "run",
+        &path("hostile"),
+        "--op",
+        "echo",
+        "--grant",
+        "network",
+        "--no-cache",
+    ]);
     assert_eq!(code, 2);
     assert!(stderr.contains("unknown capability `network`"), "{stderr}");
 }
@@ -108,12 +215,26 @@ fn inspect_prints_digest_contract_imports_and_exports() {
     assert_eq!(code, 0, "{stderr}");
     let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let bytes = spleis_tests::plugin("energy_tariff");
-    assert_eq!(doc["digest"], spleis_registry::Digest::of(&bytes).to_string());
+    assert_eq!(
+        doc["digest"],
+        spleis_registry::Digest::of(&bytes).to_string()
+    );
     assert_eq!(doc["world"], "spleis:plugin/plugin");
     assert_eq!(doc["contract_version"], "0.1.0");
     assert_eq!(doc["capabilities"], json!(["metering", "log"]));
-    assert!(doc["imports"].as_array().unwrap().contains(&json!("spleis:plugin/metering@0.1.0")));
-    assert_eq!(doc["exports"], json!(["spleis:plugin/handler@0.1.0", "spleis:plugin/subscriber@0.1.0"]));
+    assert!(
+        doc["imports"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("spleis:plugin/metering@0.1.0"))
+    );
+    assert_eq!(
+        doc["exports"],
+        json!([
+            "spleis:plugin/handler@0.1.0",
+            "spleis:plugin/subscriber@0.1.0"
+        ])
+    );
     assert_eq!(doc["manifest"]["name"], "examples/energy-tariff");
 
     let (code, stdout, _) = spleis(&["inspect", &path("membership_dues")]);

@@ -13,7 +13,9 @@ fn runtime() -> &'static Runtime {
 }
 
 fn load(name: &str) -> Arc<LoadedPlugin> {
-    runtime().load(&spleis_tests::plugin(name)).expect("example plugin loads")
+    runtime()
+        .load(&spleis_tests::plugin(name))
+        .expect("example plugin loads")
 }
 
 fn install(plugin: &LoadedPlugin, tenant: &str, config: &[(&str, &str)]) -> Arc<Install> {
@@ -22,13 +24,22 @@ fn install(plugin: &LoadedPlugin, tenant: &str, config: &[(&str, &str)]) -> Arc<
         tenant: tenant.into(),
         plugin: manifest.name.clone(),
         grants: manifest.capabilities.clone(),
-        config: config.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        config: config
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         metrics: manifest.metrics.clone(),
         storage_quota_bytes: Install::DEFAULT_STORAGE_QUOTA,
     })
 }
 
-fn call(plugin: &LoadedPlugin, install: &Arc<Install>, store: &Arc<MemoryStore>, op: &str, body: Value) -> Invocation {
+fn call(
+    plugin: &LoadedPlugin,
+    install: &Arc<Install>,
+    store: &Arc<MemoryStore>,
+    op: &str,
+    body: Value,
+) -> Invocation {
     runtime()
         .invoke(
             plugin,
@@ -78,7 +89,12 @@ fn energy_tariff_quotes_exactly_and_reports_one_active_contract() {
     let store = Arc::new(MemoryStore::new());
     let inv = call(&plugin, &inst, &store, "quote", contract());
     let quote = ok(&inv);
-    let amounts: Vec<&str> = quote["lines"].as_array().unwrap().iter().map(|l| l["amount"].as_str().unwrap()).collect();
+    let amounts: Vec<&str> = quote["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["amount"].as_str().unwrap())
+        .collect();
     // 12 × 9.90; 2000 × 0.3124; 1500 × 0.2950
     assert_eq!(amounts, ["118.80", "624.80", "442.50"]);
     assert_eq!(quote["net"], "1186.10");
@@ -93,7 +109,11 @@ fn energy_tariff_quotes_exactly_and_reports_one_active_contract() {
     assert!(inv.usage.fuel_consumed > 0 && inv.usage.peak_memory_bytes > 0);
     assert_eq!(inv.usage.tenant, "tenant-a");
     assert_eq!(inv.usage.plugin, "examples/energy-tariff");
-    assert!(inv.log.iter().any(|l| l.message.contains("quoted contract C-1001")));
+    assert!(
+        inv.log
+            .iter()
+            .any(|l| l.message.contains("quoted contract C-1001"))
+    );
 }
 
 #[test]
@@ -116,7 +136,10 @@ fn energy_tariff_rounds_half_away_from_zero_per_line() {
     c["tariff"]["base_fee_per_month"] = json!("0");
     c["tariff"]["tiers"] = json!([{"price_per_kwh": "0.025"}]);
     c["tariff"]["vat_rate"] = json!("0");
-    assert_eq!(ok(&call(&plugin, &inst, &store, "quote", c))["total"], "0.03");
+    assert_eq!(
+        ok(&call(&plugin, &inst, &store, "quote", c))["total"],
+        "0.03"
+    );
 }
 
 #[test]
@@ -125,7 +148,8 @@ fn energy_tariff_refuses_bad_input_with_a_clear_error_and_bills_nothing() {
     let inst = install(&plugin, "t", &[]);
     let store = Arc::new(MemoryStore::new());
     let mut c = contract();
-    c["tariff"]["tiers"] = json!([{"price_per_kwh": "0.3"}, {"up_to_kwh": "10", "price_per_kwh": "0.2"}]);
+    c["tariff"]["tiers"] =
+        json!([{"price_per_kwh": "0.3"}, {"up_to_kwh": "10", "price_per_kwh": "0.2"}]);
     let inv = call(&plugin, &inst, &store, "quote", c);
     let e = err(&inv);
     assert_eq!(e.kind, OutcomeKind::PluginError);
@@ -134,7 +158,11 @@ fn energy_tariff_refuses_bad_input_with_a_clear_error_and_bills_nothing() {
     assert!(inv.usage.units.is_empty());
 
     let inv = call(&plugin, &inst, &store, "quote", json!({"contract_id": "x"}));
-    assert!(err(&inv).message.contains("missing field"), "{}", err(&inv).message);
+    assert!(
+        err(&inv).message.contains("missing field"),
+        "{}",
+        err(&inv).message
+    );
 }
 
 #[test]
@@ -142,9 +170,21 @@ fn unknown_operations_are_refused_before_running() {
     let plugin = load("energy_tariff");
     let inst = install(&plugin, "t", &[]);
     let error = runtime()
-        .invoke(&plugin, inst, Arc::new(MemoryStore::new()), Call::Handle { operation: "nope".into(), body: vec![] }, None)
+        .invoke(
+            &plugin,
+            inst,
+            Arc::new(MemoryStore::new()),
+            Call::Handle {
+                operation: "nope".into(),
+                body: vec![],
+            },
+            None,
+        )
         .unwrap_err();
-    assert_eq!(error.to_string(), "the plugin has no operation `nope` (it has: quote)");
+    assert_eq!(
+        error.to_string(),
+        "the plugin has no operation `nope` (it has: quote)"
+    );
 }
 
 #[test]
@@ -154,17 +194,56 @@ fn membership_dues_keeps_members_per_tenant_and_lists_who_is_overdue() {
     let b = install(&plugin, "club-b", &[]);
     let store = Arc::new(MemoryStore::new());
 
-    let m = ok(&call(&plugin, &a, &store, "add-member", json!({"id": "ann", "name": "Ann", "joined": "2026-09"})));
+    let m = ok(&call(
+        &plugin,
+        &a,
+        &store,
+        "add-member",
+        json!({"id": "ann", "name": "Ann", "joined": "2026-09"}),
+    ));
     assert_eq!(m["monthly_dues"], "10.00");
-    ok(&call(&plugin, &a, &store, "add-member", json!({"id": "bob", "name": "Bob", "monthly_dues": "12.50", "joined": "2026-10"})));
-    let dup = call(&plugin, &a, &store, "add-member", json!({"id": "bob", "name": "Bob", "monthly_dues": "1", "joined": "2026-10"}));
+    ok(&call(
+        &plugin,
+        &a,
+        &store,
+        "add-member",
+        json!({"id": "bob", "name": "Bob", "monthly_dues": "12.50", "joined": "2026-10"}),
+    ));
+    let dup = call(
+        &plugin,
+        &a,
+        &store,
+        "add-member",
+        json!({"id": "bob", "name": "Bob", "monthly_dues": "1", "joined": "2026-10"}),
+    );
     assert_eq!(err(&dup).code, "conflict");
 
     // Ann owes Sep-Nov (30.00), pays 30: settled. Bob owes Oct-Nov 25.00, pays 10.
-    ok(&call(&plugin, &a, &store, "record-payment", json!({"member_id": "ann", "amount": "30"})));
-    ok(&call(&plugin, &a, &store, "record-payment", json!({"member_id": "bob", "amount": "10.00"})));
-    let overdue = ok(&call(&plugin, &a, &store, "list-overdue", json!({"as_of": "2026-11"})));
-    assert_eq!(overdue, json!([{"id": "bob", "name": "Bob", "months_due": 2, "owed": "15.00"}]));
+    ok(&call(
+        &plugin,
+        &a,
+        &store,
+        "record-payment",
+        json!({"member_id": "ann", "amount": "30"}),
+    ));
+    ok(&call(
+        &plugin,
+        &a,
+        &store,
+        "record-payment",
+        json!({"member_id": "bob", "amount": "10.00"}),
+    ));
+    let overdue = ok(&call(
+        &plugin,
+        &a,
+        &store,
+        "list-overdue",
+        json!({"as_of": "2026-11"}),
+    ));
+    assert_eq!(
+        overdue,
+        json!([{"id": "bob", "name": "Bob", "months_due": 2, "owed": "15.00"}])
+    );
 
     // An event adds a member the same way.
     let inv = runtime()
@@ -175,18 +254,31 @@ fn membership_dues_keeps_members_per_tenant_and_lists_who_is_overdue() {
             Call::Event {
                 id: "ev-1".into(),
                 topic: "member.joined".into(),
-                payload: serde_json::to_vec(&json!({"id": "cy", "name": "Cy", "month": "2026-11"})).unwrap(),
+                payload: serde_json::to_vec(&json!({"id": "cy", "name": "Cy", "month": "2026-11"}))
+                    .unwrap(),
             },
             None,
         )
         .unwrap();
     assert!(inv.result.is_ok(), "{:?}", inv.result);
     assert_eq!(inv.usage.operation, "event:member.joined");
-    let cy = ok(&call(&plugin, &a, &store, "get-member", json!({"id": "cy"})));
+    let cy = ok(&call(
+        &plugin,
+        &a,
+        &store,
+        "get-member",
+        json!({"id": "cy"}),
+    ));
     assert_eq!(cy["joined"], "2026-11");
 
     // Club B sees none of club A's members.
-    let none = ok(&call(&plugin, &b, &store, "list-overdue", json!({"as_of": "2026-11"})));
+    let none = ok(&call(
+        &plugin,
+        &b,
+        &store,
+        "list-overdue",
+        json!({"as_of": "2026-11"}),
+    ));
     assert_eq!(none, json!([]));
     let missing = call(&plugin, &b, &store, "get-member", json!({"id": "ann"}));
     assert_eq!(err(&missing).code, "not-found");
@@ -199,7 +291,13 @@ fn a_capability_not_granted_answers_access_denied() {
     let plugin = load("membership_dues");
     let mut inst = (*install(&plugin, "t", &[])).clone();
     inst.grants.remove(&Capability::Storage);
-    let inv = call(&plugin, &Arc::new(inst), &Arc::new(MemoryStore::new()), "get-member", json!({"id": "x"}));
+    let inv = call(
+        &plugin,
+        &Arc::new(inst),
+        &Arc::new(MemoryStore::new()),
+        "get-member",
+        json!({"id": "x"}),
+    );
     assert_eq!(err(&inv).kind, OutcomeKind::PluginError);
     assert_eq!(err(&inv).code, "access-denied");
 }
@@ -207,7 +305,11 @@ fn a_capability_not_granted_answers_access_denied() {
 #[test]
 fn vat_invoice_uses_configured_rates_per_category() {
     let plugin = load("vat_invoice");
-    let inst = install(&plugin, "shop", &[("rate.DE.standard", "0.19"), ("rate.DE.reduced", "0.07")]);
+    let inst = install(
+        &plugin,
+        "shop",
+        &[("rate.DE.standard", "0.19"), ("rate.DE.reduced", "0.07")],
+    );
     let store = Arc::new(MemoryStore::new());
     let inv = call(
         &plugin,
@@ -226,25 +328,49 @@ fn vat_invoice_uses_configured_rates_per_category() {
     );
     let invoice = ok(&inv);
     // 59.97; 12.345 → 12.35; 0.005 → 0.01
-    let nets: Vec<&str> = invoice["lines"].as_array().unwrap().iter().map(|l| l["net"].as_str().unwrap()).collect();
+    let nets: Vec<&str> = invoice["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["net"].as_str().unwrap())
+        .collect();
     assert_eq!(nets, ["59.97", "12.35", "0.01"]);
     // reduced: 12.35 × 0.07 = 0.8645 → 0.86; standard: 59.98 × 0.19 = 11.3962 → 11.40
-    assert_eq!(invoice["vat"], json!([
-        {"category": "reduced", "rate": "0.07", "net": "12.35", "vat": "0.86"},
-        {"category": "standard", "rate": "0.19", "net": "59.98", "vat": "11.40"}
-    ]));
+    assert_eq!(
+        invoice["vat"],
+        json!([
+            {"category": "reduced", "rate": "0.07", "net": "12.35", "vat": "0.86"},
+            {"category": "standard", "rate": "0.19", "net": "59.98", "vat": "11.40"}
+        ])
+    );
     assert_eq!(invoice["net_total"], "72.33");
     assert_eq!(invoice["vat_total"], "12.26");
     assert_eq!(invoice["gross_total"], "84.59");
     assert_eq!(inv.usage.units[0].metric, "invoice-line");
     assert_eq!(inv.usage.units[0].quantity, 3);
 
-    let rates = ok(&call(&plugin, &inst, &store, "rates", json!({"country": "DE"})));
+    let rates = ok(&call(
+        &plugin,
+        &inst,
+        &store,
+        "rates",
+        json!({"country": "DE"}),
+    ));
     assert_eq!(rates, json!({"reduced": "0.07", "standard": "0.19"}));
 
-    let missing = call(&plugin, &inst, &store, "calculate", json!({"country": "FR", "currency": "EUR", "lines": [{"description": "x", "quantity": "1", "unit_price": "1"}]}));
+    let missing = call(
+        &plugin,
+        &inst,
+        &store,
+        "calculate",
+        json!({"country": "FR", "currency": "EUR", "lines": [{"description": "x", "quantity": "1", "unit_price": "1"}]}),
+    );
     assert_eq!(err(&missing).code, "config");
-    assert!(err(&missing).message.contains("rate.FR.standard"), "{}", err(&missing).message);
+    assert!(
+        err(&missing).message.contains("rate.FR.standard"),
+        "{}",
+        err(&missing).message
+    );
 }
 
 #[test]
@@ -254,6 +380,12 @@ fn config_is_per_install() {
     let de = install(&plugin, "a", &[("rate.DE.standard", "0.19")]);
     let other = install(&plugin, "b", &[("rate.DE.standard", "0.20")]);
     let body = json!({"country": "DE", "currency": "EUR", "lines": [{"description": "x", "quantity": "1", "unit_price": "100"}]});
-    assert_eq!(ok(&call(&plugin, &de, &store, "calculate", body.clone()))["vat_total"], "19.00");
-    assert_eq!(ok(&call(&plugin, &other, &store, "calculate", body))["vat_total"], "20.00");
+    assert_eq!(
+        ok(&call(&plugin, &de, &store, "calculate", body.clone()))["vat_total"],
+        "19.00"
+    );
+    assert_eq!(
+        ok(&call(&plugin, &other, &store, "calculate", body))["vat_total"],
+        "20.00"
+    );
 }

@@ -6,7 +6,11 @@ use spleis_host::{Call, Install, Limits, LoadError, OutcomeKind, Runtime, Runtim
 use std::sync::Arc;
 use std::time::Duration;
 
-fn install(runtime: &Runtime, bytes: &[u8], tenant: &str) -> (Arc<spleis_host::LoadedPlugin>, Arc<Install>) {
+fn install(
+    runtime: &Runtime,
+    bytes: &[u8],
+    tenant: &str,
+) -> (Arc<spleis_host::LoadedPlugin>, Arc<Install>) {
     let plugin = runtime.load(bytes).expect("loads");
     let manifest = plugin.manifest.clone().expect("manifest");
     let install = Arc::new(Install {
@@ -38,31 +42,72 @@ fn every_hostile_plugin_gets_its_own_outcome_and_the_host_serves_on() {
     let store = Arc::new(MemoryStore::new());
     let cases = [
         ("loop", OutcomeKind::OutOfFuel, "fuel"),
-        ("memory-bomb", OutcomeKind::MemoryLimit, "over the limit of 33554432 bytes"),
+        (
+            "memory-bomb",
+            OutcomeKind::MemoryLimit,
+            "over the limit of 33554432 bytes",
+        ),
         ("recursion", OutcomeKind::StackOverflow, "call stack"),
-        ("panic", OutcomeKind::Panic, "the hostile plugin panics on purpose"),
+        (
+            "panic",
+            OutcomeKind::Panic,
+            "the hostile plugin panics on purpose",
+        ),
         ("trap", OutcomeKind::Trap, "unreachable"),
         ("huge-output", OutcomeKind::OutputTooLarge, "16777216 bytes"),
         ("storage-flood", OutcomeKind::StorageQuota, "quota"),
-        ("event-flood", OutcomeKind::EventLimit, "more than 100 events"),
+        (
+            "event-flood",
+            OutcomeKind::EventLimit,
+            "more than 100 events",
+        ),
         ("log-flood", OutcomeKind::LogLimit, "65536 bytes of log"),
         ("stdout-flood", OutcomeKind::LogLimit, "65536 bytes of log"),
     ];
     for (op, kind, words) in cases {
         let inv = runtime
-            .invoke(&plugin, install.clone(), store.clone(), Call::Handle { operation: op.into(), body: b"{}".to_vec() }, Some(&limits()))
+            .invoke(
+                &plugin,
+                install.clone(),
+                store.clone(),
+                Call::Handle {
+                    operation: op.into(),
+                    body: b"{}".to_vec(),
+                },
+                Some(&limits()),
+            )
             .unwrap();
         let error = inv.result.as_ref().expect_err(op);
         assert_eq!(error.kind, kind, "{op}: {error}");
-        assert!(error.message.contains(words), "{op}: `{}` lacks `{words}`", error.message);
+        assert!(
+            error.message.contains(words),
+            "{op}: `{}` lacks `{words}`",
+            error.message
+        );
         assert_eq!(inv.usage.outcome, kind);
-        assert!(inv.events.is_empty(), "{op}: a failed call delivers no events");
+        assert!(
+            inv.events.is_empty(),
+            "{op}: a failed call delivers no events"
+        );
 
         // The same runtime serves a normal call right after.
         let echo = runtime
-            .invoke(&plugin, install.clone(), store.clone(), Call::Handle { operation: "echo".into(), body: b"{\"n\":1}".to_vec() }, Some(&limits()))
+            .invoke(
+                &plugin,
+                install.clone(),
+                store.clone(),
+                Call::Handle {
+                    operation: "echo".into(),
+                    body: b"{\"n\":1}".to_vec(),
+                },
+                Some(&limits()),
+            )
             .unwrap();
-        assert_eq!(echo.result.as_deref().ok(), Some(&b"{\"n\":1}"[..]), "echo after {op}");
+        assert_eq!(
+            echo.result.as_deref().ok(),
+            Some(&b"{\"n\":1}"[..]),
+            "echo after {op}"
+        );
     }
     // The storage flood wrote up to the quota and no further.
     assert!(store.used_bytes(&install.scope()).unwrap() <= 1 << 20);
@@ -78,7 +123,16 @@ fn a_deadline_ends_an_endless_loop_with_a_timeout() {
         ..Limits::default()
     };
     let inv = runtime
-        .invoke(&plugin, install, Arc::new(MemoryStore::new()), Call::Handle { operation: "loop".into(), body: vec![] }, Some(&limits))
+        .invoke(
+            &plugin,
+            install,
+            Arc::new(MemoryStore::new()),
+            Call::Handle {
+                operation: "loop".into(),
+                body: vec![],
+            },
+            Some(&limits),
+        )
         .unwrap();
     assert_eq!(inv.usage.outcome, OutcomeKind::Timeout);
 }
@@ -88,7 +142,16 @@ fn undeclared_metrics_are_refused_to_the_plugin() {
     let runtime = Runtime::new(RuntimeConfig::default()).unwrap();
     let (plugin, install) = install(&runtime, &spleis_tests::plugin("hostile"), "t");
     let inv = runtime
-        .invoke(&plugin, install, Arc::new(MemoryStore::new()), Call::Handle { operation: "undeclared-metric".into(), body: vec![] }, None)
+        .invoke(
+            &plugin,
+            install,
+            Arc::new(MemoryStore::new()),
+            Call::Handle {
+                operation: "undeclared-metric".into(),
+                body: vec![],
+            },
+            None,
+        )
         .unwrap();
     let error = inv.result.unwrap_err();
     assert_eq!(error.code, "invalid-argument");
@@ -103,11 +166,25 @@ fn concurrent_calls_from_threads_are_isolated() {
     let store: Arc<MemoryStore> = Arc::new(MemoryStore::new());
     let handles: Vec<_> = (0..4)
         .map(|i| {
-            let (runtime, plugin, install, store) = (runtime.clone(), plugin.clone(), install.clone(), store.clone());
+            let (runtime, plugin, install, store) = (
+                runtime.clone(),
+                plugin.clone(),
+                install.clone(),
+                store.clone(),
+            );
             std::thread::spawn(move || {
                 let op = if i % 2 == 0 { "panic" } else { "echo" };
                 let inv = runtime
-                    .invoke(&plugin, install, store, Call::Handle { operation: op.into(), body: format!("{i}").into_bytes() }, None)
+                    .invoke(
+                        &plugin,
+                        install,
+                        store,
+                        Call::Handle {
+                            operation: op.into(),
+                            body: format!("{i}").into_bytes(),
+                        },
+                        None,
+                    )
                     .unwrap();
                 (op, inv)
             })
@@ -123,19 +200,28 @@ fn concurrent_calls_from_threads_are_isolated() {
 }
 
 fn refused(bytes: &[u8]) -> LoadError {
-    Runtime::new(RuntimeConfig::default()).unwrap().load(bytes).unwrap_err()
+    Runtime::new(RuntimeConfig::default())
+        .unwrap()
+        .load(bytes)
+        .unwrap_err()
 }
 
 #[test]
 fn a_foreign_import_is_refused_and_named() {
     let error = refused(&spleis_tests::plugin("foreign_import"));
-    assert!(matches!(&error, LoadError::ForeignImport(name) if name == "evil:exfil/net"), "{error}");
+    assert!(
+        matches!(&error, LoadError::ForeignImport(name) if name == "evil:exfil/net"),
+        "{error}"
+    );
     assert!(error.to_string().contains("`evil:exfil/net`"));
 }
 
 #[test]
 fn non_wasm_and_core_modules_are_refused() {
-    assert!(matches!(refused(b"#!/bin/sh\necho hi\n"), LoadError::NotWasm));
+    assert!(matches!(
+        refused(b"#!/bin/sh\necho hi\n"),
+        LoadError::NotWasm
+    ));
     assert!(matches!(refused(&[]), LoadError::NotWasm));
     let core = wat::parse_str("(module (func (export \"handle\")))").unwrap();
     let error = refused(&core);
@@ -143,7 +229,10 @@ fn non_wasm_and_core_modules_are_refused() {
     assert!(error.to_string().contains("wasm32-wasip2"));
     let mut truncated = spleis_tests::plugin("energy_tariff");
     truncated.truncate(truncated.len() / 2);
-    assert!(matches!(refused(&truncated), LoadError::Invalid(_) | LoadError::Manifest(_)));
+    assert!(matches!(
+        refused(&truncated),
+        LoadError::Invalid(_) | LoadError::Manifest(_)
+    ));
 }
 
 #[test]
@@ -157,7 +246,10 @@ fn a_component_of_another_world_is_refused() {
     )
     .unwrap();
     let error = refused(&other);
-    assert!(matches!(&error, LoadError::NotAPlugin { missing, .. } if missing == "spleis:plugin/handler"), "{error}");
+    assert!(
+        matches!(&error, LoadError::NotAPlugin { missing, .. } if missing == "spleis:plugin/handler"),
+        "{error}"
+    );
     assert!(error.to_string().contains("it exports: run"), "{error}");
 }
 
@@ -165,9 +257,15 @@ fn a_component_of_another_world_is_refused() {
 /// `imports` (empty instances: the checks run before type-checking), and
 /// carrying `manifest` in the SDK's custom section.
 fn shaped(version: &str, imports: &[&str], manifest: Option<&str>) -> Vec<u8> {
-    let imports: String = imports.iter().map(|i| format!("(import \"{i}\" (instance))\n")).collect();
+    let imports: String = imports
+        .iter()
+        .map(|i| format!("(import \"{i}\" (instance))\n"))
+        .collect();
     let section = manifest.map_or(String::new(), |m| {
-        format!("(@custom \"spleis-manifest\" \"{}\")", m.replace('"', "\\\"").replace('\n', "\\n"))
+        format!(
+            "(@custom \"spleis-manifest\" \"{}\")",
+            m.replace('"', "\\\"").replace('\n', "\\n")
+        )
     });
     wat::parse_str(format!(
         r#"(component
@@ -194,9 +292,17 @@ fn an_unsupported_contract_version_is_refused_naming_both() {
 
 #[test]
 fn network_and_unknown_interfaces_are_refused() {
-    for import in ["wasi:sockets/tcp@0.2.6", "wasi:http/outgoing-handler@0.2.6", "spleis:plugin/admin@0.1.0", "wasi:cli/stdout@0.3.0"] {
+    for import in [
+        "wasi:sockets/tcp@0.2.6",
+        "wasi:http/outgoing-handler@0.2.6",
+        "spleis:plugin/admin@0.1.0",
+        "wasi:cli/stdout@0.3.0",
+    ] {
         let error = refused(&shaped("0.1.0", &[import], None));
-        assert!(matches!(&error, LoadError::ForeignImport(name) if name == import), "{import}: {error}");
+        assert!(
+            matches!(&error, LoadError::ForeignImport(name) if name == import),
+            "{import}: {error}"
+        );
     }
     let error = refused(&shaped("0.1.0", &["spleis:plugin/storage@0.2.0"], None));
     assert!(matches!(error, LoadError::MixedContract { .. }), "{error}");
@@ -205,7 +311,11 @@ fn network_and_unknown_interfaces_are_refused() {
 #[test]
 fn an_import_the_manifest_does_not_declare_is_refused() {
     let manifest = "name = \"acme/x\"\nversion = \"1.0.0\"\noperations = [\"run\"]\ncapabilities = [\"config\"]";
-    let error = refused(&shaped("0.1.0", &["spleis:plugin/storage@0.1.0"], Some(manifest)));
+    let error = refused(&shaped(
+        "0.1.0",
+        &["spleis:plugin/storage@0.1.0"],
+        Some(manifest),
+    ));
     assert_eq!(
         error.to_string(),
         "the plugin imports the `storage` capability but its manifest does not declare it (declared: config)"

@@ -86,7 +86,9 @@ fn validate(contract: &Contract) -> Result<(), Error> {
         return Err(Error::invalid_input("`contract_id` must not be empty"));
     }
     if contract.consumption_kwh.is_sign_negative() {
-        return Err(Error::invalid_input("`consumption_kwh` must not be negative"));
+        return Err(Error::invalid_input(
+            "`consumption_kwh` must not be negative",
+        ));
     }
     if !(1..=120).contains(&contract.months) {
         return Err(Error::invalid_input("`months` must be between 1 and 120"));
@@ -98,19 +100,27 @@ fn validate(contract: &Contract) -> Result<(), Error> {
         ));
     }
     if tariff.base_fee_per_month.is_sign_negative() {
-        return Err(Error::invalid_input("`tariff.base_fee_per_month` must not be negative"));
+        return Err(Error::invalid_input(
+            "`tariff.base_fee_per_month` must not be negative",
+        ));
     }
     if tariff.vat_rate.is_sign_negative() || tariff.vat_rate > Decimal::ONE {
-        return Err(Error::invalid_input("`tariff.vat_rate` must be between 0 and 1"));
+        return Err(Error::invalid_input(
+            "`tariff.vat_rate` must be between 0 and 1",
+        ));
     }
     if tariff.tiers.is_empty() {
-        return Err(Error::invalid_input("`tariff.tiers` must have at least one tier"));
+        return Err(Error::invalid_input(
+            "`tariff.tiers` must have at least one tier",
+        ));
     }
     let mut previous = Decimal::ZERO;
     for (i, tier) in tariff.tiers.iter().enumerate() {
         let last = i + 1 == tariff.tiers.len();
         if tier.price_per_kwh.is_sign_negative() {
-            return Err(Error::invalid_input(format!("tier {i}: `price_per_kwh` must not be negative")));
+            return Err(Error::invalid_input(format!(
+                "tier {i}: `price_per_kwh` must not be negative"
+            )));
         }
         match tier.up_to_kwh {
             None if !last => {
@@ -157,9 +167,9 @@ fn quote(contract: Contract) -> Result<Quote, Error> {
         if contract.consumption_kwh <= lower {
             break;
         }
-        let upper = tier
-            .up_to_kwh
-            .map_or(contract.consumption_kwh, |b| b.min(contract.consumption_kwh));
+        let upper = tier.up_to_kwh.map_or(contract.consumption_kwh, |b| {
+            b.min(contract.consumption_kwh)
+        });
         let quantity = upper - lower;
         let amount = cents(quantity * tier.price_per_kwh);
         net += amount;
@@ -195,7 +205,10 @@ impl Plugin for EnergyTariff {
             "quote" => {
                 let quote = quote(request.json()?)?;
                 metering::report_unique("active-contract", &quote.contract_id)?;
-                log::info(&format!("quoted contract {}: {} {}", quote.contract_id, quote.total, quote.currency));
+                log::info(&format!(
+                    "quoted contract {}: {} {}",
+                    quote.contract_id, quote.total, quote.currency
+                ));
                 Response::json(&quote)
             }
             other => Err(Error::unknown_operation(other)),

@@ -116,15 +116,22 @@ fn load(id: &str) -> Result<Member, Error> {
 
 fn add(new: NewMember) -> Result<Member, Error> {
     if new.id.is_empty() || new.id.len() > 200 || new.id.contains('/') {
-        return Err(Error::invalid_input("`id` must be 1 to 200 characters without `/`"));
+        return Err(Error::invalid_input(
+            "`id` must be 1 to 200 characters without `/`",
+        ));
     }
     if storage::get(&key(&new.id))?.is_some() {
-        return Err(Error::new("conflict", format!("member `{}` already exists", new.id)));
+        return Err(Error::new(
+            "conflict",
+            format!("member `{}` already exists", new.id),
+        ));
     }
     let monthly_dues = match new.monthly_dues {
         Some(dues) => dues,
         None => config::parse::<Decimal>("default_monthly_dues")?.ok_or_else(|| {
-            Error::invalid_input("`monthly_dues` is missing and no `default_monthly_dues` is configured")
+            Error::invalid_input(
+                "`monthly_dues` is missing and no `default_monthly_dues` is configured",
+            )
         })?,
     };
     if monthly_dues.is_sign_negative() {

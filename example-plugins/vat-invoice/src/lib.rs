@@ -98,10 +98,14 @@ fn country_code(country: &str) -> Result<&str, Error> {
 fn rate(country: &str, category: &str) -> Result<Decimal, Error> {
     let key = format!("rate.{country}.{category}");
     let rate = config::parse::<Decimal>(&key)?.ok_or_else(|| {
-        Error::config(format!("no VAT rate configured for {country}/{category} (setting `{key}`)"))
+        Error::config(format!(
+            "no VAT rate configured for {country}/{category} (setting `{key}`)"
+        ))
     })?;
     if rate.is_sign_negative() || rate > Decimal::ONE {
-        return Err(Error::config(format!("the setting `{key}` must be between 0 and 1")));
+        return Err(Error::config(format!(
+            "the setting `{key}` must be between 0 and 1"
+        )));
     }
     Ok(rate)
 }
@@ -109,7 +113,9 @@ fn rate(country: &str, category: &str) -> Result<Decimal, Error> {
 fn calculate(invoice: Invoice) -> Result<Calculated, Error> {
     let country = country_code(&invoice.country)?.to_owned();
     if invoice.currency.len() != 3 || !invoice.currency.chars().all(|c| c.is_ascii_uppercase()) {
-        return Err(Error::invalid_input("`currency` must be an ISO 4217 code such as EUR"));
+        return Err(Error::invalid_input(
+            "`currency` must be an ISO 4217 code such as EUR",
+        ));
     }
     if invoice.lines.is_empty() {
         return Err(Error::invalid_input("an invoice needs at least one line"));
@@ -125,7 +131,9 @@ fn calculate(invoice: Invoice) -> Result<Calculated, Error> {
         }
         let rate = rate(&country, &line.category)?;
         let net = cents(line.quantity * line.unit_price);
-        let group = groups.entry(line.category.clone()).or_insert((rate, Decimal::ZERO));
+        let group = groups
+            .entry(line.category.clone())
+            .or_insert((rate, Decimal::ZERO));
         group.1 += net;
         lines.push(OutputLine {
             description: line.description,

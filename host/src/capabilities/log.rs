@@ -168,7 +168,11 @@ impl LogSink {
             if !partial.is_empty() {
                 lines.push(LogLine {
                     source,
-                    level: if source == Source::Stderr { Level::Warn } else { Level::Info },
+                    level: if source == Source::Stderr {
+                        Level::Warn
+                    } else {
+                        Level::Info
+                    },
                     message: String::from_utf8_lossy(partial).into_owned(),
                 });
             }

@@ -22,7 +22,12 @@ pub struct MeterReport {
 }
 
 impl CallCapabilities {
-    fn check_report(&self, metric: &str, quantity: u64, key: Option<&str>) -> Result<(), HostError> {
+    fn check_report(
+        &self,
+        metric: &str,
+        quantity: u64,
+        key: Option<&str>,
+    ) -> Result<(), HostError> {
         self.granted(Capability::Metering)?;
         let declared = self.install.metrics.get(metric).ok_or_else(|| {
             HostError::InvalidArgument(format!(
@@ -30,17 +35,17 @@ impl CallCapabilities {
             ))
         })?;
         if quantity == 0 {
-            return Err(HostError::InvalidArgument("a report needs a quantity above 0".into()));
+            return Err(HostError::InvalidArgument(
+                "a report needs a quantity above 0".into(),
+            ));
         }
         match (declared.aggregation, key) {
             (Aggregation::Unique, None) => Err(HostError::InvalidArgument(format!(
                 "metric `{metric}` counts unique keys: report it with a key"
             ))),
-            (Aggregation::Unique, Some(k)) if k.is_empty() || k.len() > MAX_KEY_BYTES => {
-                Err(HostError::InvalidArgument(format!(
-                    "a metric key is 1 to {MAX_KEY_BYTES} bytes"
-                )))
-            }
+            (Aggregation::Unique, Some(k)) if k.is_empty() || k.len() > MAX_KEY_BYTES => Err(
+                HostError::InvalidArgument(format!("a metric key is 1 to {MAX_KEY_BYTES} bytes")),
+            ),
             (Aggregation::Unique, Some(_)) if quantity != 1 => Err(HostError::InvalidArgument(
                 format!("metric `{metric}` counts unique keys: report quantity 1"),
             )),
@@ -83,4 +88,3 @@ impl metering::Host for CallCapabilities {
         Ok(Ok(()))
     }
 }
-

@@ -47,7 +47,6 @@ impl Install {
             plugin: self.plugin.clone(),
         }
     }
-
 }
 
 /// The capabilities' state for one call: the install, the storage backend,

@@ -112,7 +112,9 @@ impl MemoryStore {
                     })
                 })
                 .collect();
-            entries.sort_by(|a, b| (&a.tenant, &a.plugin, &a.key).cmp(&(&b.tenant, &b.plugin, &b.key)));
+            entries.sort_by(|a, b| {
+                (&a.tenant, &a.plugin, &a.key).cmp(&(&b.tenant, &b.plugin, &b.key))
+            });
             entries
         })
     }
@@ -142,7 +144,10 @@ impl MemoryStore {
         Ok(store)
     }
 
-    fn with<R>(&self, f: impl FnOnce(&mut HashMap<Scope, Partition>) -> R) -> Result<R, StoreError> {
+    fn with<R>(
+        &self,
+        f: impl FnOnce(&mut HashMap<Scope, Partition>) -> R,
+    ) -> Result<R, StoreError> {
         // A poisoned lock means a panic mid-update elsewhere: report it
         // rather than serve possibly inconsistent data.
         let mut guard = self
@@ -242,9 +247,15 @@ fn check_key(key: &str) -> Result<(), HostError> {
 fn backend<T>(result: Result<T, StoreError>) -> wasmtime::Result<Result<T, HostError>> {
     match result {
         Ok(v) => Ok(Ok(v)),
-        Err(StoreError::QuotaExceeded { used, quota, needed }) => {
-            Err(wasmtime::Error::new(LimitBreach::StorageQuota { used, quota, needed }))
-        }
+        Err(StoreError::QuotaExceeded {
+            used,
+            quota,
+            needed,
+        }) => Err(wasmtime::Error::new(LimitBreach::StorageQuota {
+            used,
+            quota,
+            needed,
+        })),
         Err(StoreError::Unavailable(message)) => {
             tracing::warn!(%message, "storage backend unavailable");
             Ok(Err(HostError::Unavailable(message)))
@@ -254,14 +265,20 @@ fn backend<T>(result: Result<T, StoreError>) -> wasmtime::Result<Result<T, HostE
 
 impl storage::Host for CallCapabilities {
     fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, HostError>> {
-        if let Err(e) = self.granted(Capability::Storage).and_then(|()| check_key(&key)) {
+        if let Err(e) = self
+            .granted(Capability::Storage)
+            .and_then(|()| check_key(&key))
+        {
             return Ok(Err(e));
         }
         backend(self.storage.get(&self.scope, &key))
     }
 
     fn set(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), HostError>> {
-        if let Err(e) = self.granted(Capability::Storage).and_then(|()| check_key(&key)) {
+        if let Err(e) = self
+            .granted(Capability::Storage)
+            .and_then(|()| check_key(&key))
+        {
             return Ok(Err(e));
         }
         let quota = self.install.storage_quota_bytes;
@@ -269,7 +286,10 @@ impl storage::Host for CallCapabilities {
     }
 
     fn delete(&mut self, key: String) -> wasmtime::Result<Result<bool, HostError>> {
-        if let Err(e) = self.granted(Capability::Storage).and_then(|()| check_key(&key)) {
+        if let Err(e) = self
+            .granted(Capability::Storage)
+            .and_then(|()| check_key(&key))
+        {
             return Ok(Err(e));
         }
         backend(self.storage.delete(&self.scope, &key))
@@ -306,10 +326,18 @@ mod tests {
     fn scopes_are_separate() {
         let store = MemoryStore::new();
         store.set(&scope("a", "p"), "k", b"1", 100).unwrap();
-        assert_eq!(store.get(&scope("a", "p"), "k").unwrap(), Some(b"1".to_vec()));
+        assert_eq!(
+            store.get(&scope("a", "p"), "k").unwrap(),
+            Some(b"1".to_vec())
+        );
         assert_eq!(store.get(&scope("b", "p"), "k").unwrap(), None);
         assert_eq!(store.get(&scope("a", "q"), "k").unwrap(), None);
-        assert!(store.list_keys(&scope("b", "p"), "", None, 10).unwrap().is_empty());
+        assert!(
+            store
+                .list_keys(&scope("b", "p"), "", None, 10)
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
@@ -321,7 +349,14 @@ mod tests {
         assert_eq!(store.used_bytes(&s).unwrap(), 6);
         store.set(&s, "k2", &[0; 12], 20).unwrap(); // 14 more: 20
         let err = store.set(&s, "k3", &[0; 1], 20).unwrap_err();
-        assert!(matches!(err, StoreError::QuotaExceeded { used: 20, quota: 20, needed: 3 }));
+        assert!(matches!(
+            err,
+            StoreError::QuotaExceeded {
+                used: 20,
+                quota: 20,
+                needed: 3
+            }
+        ));
         assert_eq!(store.get(&s, "k3").unwrap(), None);
         // Shrinking or deleting is always allowed, even at the quota.
         store.set(&s, "k2", &[0; 2], 20).unwrap();
@@ -339,7 +374,10 @@ mod tests {
         let back = MemoryStore::from_snapshot(snap.clone()).unwrap();
         assert_eq!(back.snapshot().unwrap(), snap);
         assert_eq!(back.used_bytes(&scope("a", "p")).unwrap(), 3);
-        let bad = vec![SnapshotEntry { value_hex: "zz".into(), ..snap[0].clone() }];
+        let bad = vec![SnapshotEntry {
+            value_hex: "zz".into(),
+            ..snap[0].clone()
+        }];
         assert!(MemoryStore::from_snapshot(bad).is_err());
     }
 

@@ -45,7 +45,14 @@ pub fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
     println!("world:        spleis:plugin/plugin");
     println!("contract:     {}", shape.contract_version);
     let caps: Vec<String> = shape.capabilities.iter().map(|c| c.to_string()).collect();
-    println!("capabilities: {}", if caps.is_empty() { "none".into() } else { caps.join(", ") });
+    println!(
+        "capabilities: {}",
+        if caps.is_empty() {
+            "none".into()
+        } else {
+            caps.join(", ")
+        }
+    );
     println!("exports:");
     for export in &shape.exports {
         println!("  {export}");
@@ -60,12 +67,21 @@ pub fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
             if !m.description.is_empty() {
                 println!("  description: {}", m.description);
             }
-            println!("  operations:  {}", m.operations.iter().cloned().collect::<Vec<_>>().join(", "));
+            println!(
+                "  operations:  {}",
+                m.operations.iter().cloned().collect::<Vec<_>>().join(", ")
+            );
             if !m.subscribes.is_empty() {
-                println!("  subscribes:  {}", m.subscribes.iter().cloned().collect::<Vec<_>>().join(", "));
+                println!(
+                    "  subscribes:  {}",
+                    m.subscribes.iter().cloned().collect::<Vec<_>>().join(", ")
+                );
             }
             for (name, metric) in &m.metrics {
-                println!("  metric:      {name} ({:?}) {}", metric.aggregation, metric.description);
+                println!(
+                    "  metric:      {name} ({:?}) {}",
+                    metric.aggregation, metric.description
+                );
             }
         }
         None => println!("manifest:     none embedded"),

@@ -18,7 +18,7 @@ struct Cli {
 enum Command {
     /// Run one call of a plugin component in the sandbox and print its
     /// output and usage.
-    Run(run::RunArgs),
+    Run(Box<run::RunArgs>),
     /// Print a component's digest, contract version, imports, exports and
     /// manifest, after checking it as `run` would.
     Inspect(inspect::InspectArgs),
@@ -36,7 +36,7 @@ pub fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run(args) => run::run(args),
+        Command::Run(args) => run::run(*args),
         Command::Inspect(args) => inspect::inspect(args),
     };
     match result {

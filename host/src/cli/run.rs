@@ -60,7 +60,9 @@ pub struct RunArgs {
 
 fn read_input(input: &str) -> anyhow::Result<Vec<u8>> {
     let text = match input.strip_prefix('@') {
-        Some(path) => std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?,
+        Some(path) => {
+            std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?
+        }
         None => input.to_owned(),
     };
     serde_json::from_str::<serde_json::Value>(&text).context("--input is not valid JSON")?;
@@ -84,10 +86,12 @@ fn limits(args: &RunArgs) -> Limits {
 fn load_store(path: &Option<PathBuf>) -> anyhow::Result<MemoryStore> {
     match path {
         Some(path) if path.exists() => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
             let entries: Vec<SnapshotEntry> = serde_json::from_str(&text)
                 .with_context(|| format!("{} is not a storage file", path.display()))?;
-            MemoryStore::from_snapshot(entries).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+            MemoryStore::from_snapshot(entries)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
         }
         _ => Ok(MemoryStore::new()),
     }
@@ -133,7 +137,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("{} was refused", args.component.display()))?;
     let load_ms = started.elapsed().as_secs_f64() * 1000.0;
     let stats = runtime.cache_stats();
-    let load_source = if stats.disk_loads > 0 { "disk-cache" } else { "compiled" };
+    let load_source = if stats.disk_loads > 0 {
+        "disk-cache"
+    } else {
+        "compiled"
+    };
 
     let grants: BTreeSet<Capability> = if args.grants.is_empty() {
         plugin
@@ -157,7 +165,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let manifest = plugin.manifest.as_ref();
     let install = Arc::new(Install {
         tenant: args.tenant.clone(),
-        plugin: manifest.map_or_else(|| format!("local/{}", plugin.digest.hex()), |m| m.name.clone()),
+        plugin: manifest.map_or_else(
+            || format!("local/{}", plugin.digest.hex()),
+            |m| m.name.clone(),
+        ),
         grants,
         config: settings,
         metrics: manifest.map(|m| m.metrics.clone()).unwrap_or_default(),
@@ -199,7 +210,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             Err(error) => eprintln!("error: {} ({}): {}", error.kind, error.code, error.message),
         }
         for event in &invocation.events {
-            eprintln!("event: {} {}", event.topic, String::from_utf8_lossy(&event.payload));
+            eprintln!(
+                "event: {} {}",
+                event.topic,
+                String::from_utf8_lossy(&event.payload)
+            );
         }
         let units: Vec<String> = usage
             .units
@@ -216,7 +231,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             usage.fuel_consumed,
             usage.wall_time_us as f64 / 1000.0,
             usage.peak_memory_bytes / 1024,
-            if units.is_empty() { "none".into() } else { units.join(",") },
+            if units.is_empty() {
+                "none".into()
+            } else {
+                units.join(",")
+            },
             plugin.digest,
         );
     }

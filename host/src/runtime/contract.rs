@@ -125,7 +125,8 @@ pub fn check_shape(engine: &Engine, component: &Component) -> Result<Shape, Load
                 }
                 Err(_) => return Err(LoadError::ForeignImport(import.clone())),
             }
-        } else if !(WASI_ALLOWED.contains(&iface) && version.is_some_and(|v| v.starts_with("0.2."))) {
+        } else if !(WASI_ALLOWED.contains(&iface) && version.is_some_and(|v| v.starts_with("0.2.")))
+        {
             return Err(LoadError::ForeignImport(import.clone()));
         }
     }

@@ -1,7 +1,7 @@
 //! One call: a fresh store and instance, limits, classification, usage.
 
 use super::limits::CallLimiter;
-use super::{CallError, Limits, LimitBreach, LoadedPlugin, OutcomeKind, Runtime};
+use super::{CallError, LimitBreach, Limits, LoadedPlugin, OutcomeKind, Runtime};
 use crate::bindings::latest::{Plugin, PluginPre};
 use crate::bindings::{Event, Request};
 use crate::capabilities::events::EmittedEvent;
@@ -154,7 +154,10 @@ fn new_store(
 /// host at the first call. Instantiation runs no plugin code of a Rust
 /// component (constructors run at the first export call), and anything it
 /// does run is under the default limits.
-pub(crate) fn check_instantiation(runtime: &Runtime, pre: &PluginPre<CallState>) -> Result<(), String> {
+pub(crate) fn check_instantiation(
+    runtime: &Runtime,
+    pre: &PluginPre<CallState>,
+) -> Result<(), String> {
     let install = Arc::new(Install {
         tenant: String::new(),
         plugin: String::new(),
@@ -167,7 +170,9 @@ pub(crate) fn check_instantiation(runtime: &Runtime, pre: &PluginPre<CallState>)
     let log = LogSink::new(limits.log_bytes);
     let mut store = new_store(runtime, install, Arc::new(MemoryStore::new()), limits, &log)
         .map_err(|e| format!("{e:#}"))?;
-    pre.instantiate(&mut store).map(drop).map_err(|e| format!("{e:#}"))
+    pre.instantiate(&mut store)
+        .map(drop)
+        .map_err(|e| format!("{e:#}"))
 }
 
 pub(crate) fn run(
@@ -186,7 +191,16 @@ pub(crate) fn run(
     let operation = call.operation();
     let mut store = match store {
         Ok(store) => store,
-        Err(error) => return host_failure(&plugin.digest, tenant, plugin_name, operation, started, error),
+        Err(error) => {
+            return host_failure(
+                &plugin.digest,
+                tenant,
+                plugin_name,
+                operation,
+                started,
+                error,
+            );
+        }
     };
     let raw = call_plugin(&mut store, plugin, call);
     let fuel_consumed = limits.fuel - store.get_fuel().unwrap_or(0).min(limits.fuel);
@@ -321,10 +335,13 @@ fn classify(error: &wasmtime::Error, log: &[LogLine]) -> CallError {
     if let Some(trap) = error.downcast_ref::<Trap>() {
         return match trap {
             Trap::OutOfFuel => CallError::new(OutcomeKind::OutOfFuel, "the call used up its fuel"),
-            Trap::Interrupt => CallError::new(OutcomeKind::Timeout, "the call ran past its deadline"),
-            Trap::StackOverflow => {
-                CallError::new(OutcomeKind::StackOverflow, "the call exhausted the wasm call stack")
+            Trap::Interrupt => {
+                CallError::new(OutcomeKind::Timeout, "the call ran past its deadline")
             }
+            Trap::StackOverflow => CallError::new(
+                OutcomeKind::StackOverflow,
+                "the call exhausted the wasm call stack",
+            ),
             Trap::UnreachableCodeReached => match panic_message(log) {
                 Some(message) => CallError::new(OutcomeKind::Panic, message),
                 None => CallError::new(OutcomeKind::Trap, trap.to_string()),

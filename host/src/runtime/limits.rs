@@ -165,7 +165,10 @@ mod tests {
         let err = limiter.memory_growing(30, 50, None).unwrap_err();
         assert!(matches!(
             err.downcast_ref::<LimitBreach>(),
-            Some(LimitBreach::Memory { desired: 110, limit: 100 })
+            Some(LimitBreach::Memory {
+                desired: 110,
+                limit: 100
+            })
         ));
         assert_eq!(limiter.peak_memory, 90);
     }

@@ -86,7 +86,9 @@ pub enum LoadError {
     #[error("not a WebAssembly file (no `\\0asm` header)")]
     NotWasm,
     /// A core module where a component was expected.
-    #[error("this is a core WebAssembly module, not a component: build the plugin with `cargo build --target wasm32-wasip2` (or `cargo component build`)")]
+    #[error(
+        "this is a core WebAssembly module, not a component: build the plugin with `cargo build --target wasm32-wasip2` (or `cargo component build`)"
+    )]
     CoreModule,
     /// Malformed or invalid WebAssembly.
     #[error("invalid component: {0}")]
@@ -114,7 +116,9 @@ pub enum LoadError {
         contract: String,
     },
     /// An import outside the contract.
-    #[error("the plugin imports `{0}`, which is outside the spleis contract: a plugin may import spleis:plugin/{{storage,config,metering,events,log}} and the WASI 0.2 interfaces Rust's std uses (cli, clocks, filesystem without directories, io, random)")]
+    #[error(
+        "the plugin imports `{0}`, which is outside the spleis contract: a plugin may import spleis:plugin/{{storage,config,metering,events,log}} and the WASI 0.2 interfaces Rust's std uses (cli, clocks, filesystem without directories, io, random)"
+    )]
     ForeignImport(String),
     /// A capability imported but not declared in the manifest.
     #[error("the plugin imports the `{capability}` capability but its manifest does not declare it (declared: {})", list(.declared))]
@@ -136,7 +140,11 @@ fn list(items: &[impl AsRef<str>]) -> String {
     if items.is_empty() {
         "nothing".into()
     } else {
-        items.iter().map(AsRef::as_ref).collect::<Vec<_>>().join(", ")
+        items
+            .iter()
+            .map(AsRef::as_ref)
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -207,7 +215,8 @@ impl Runtime {
             Some(dir) => Some(DiskCache::open(dir, &engine).map_err(RuntimeError::Io)?),
             None => None,
         };
-        let ticker = engine::EpochTicker::start(engine.clone(), config.epoch_tick).map_err(RuntimeError::Io)?;
+        let ticker = engine::EpochTicker::start(engine.clone(), config.epoch_tick)
+            .map_err(RuntimeError::Io)?;
         Ok(Self {
             engine,
             linker,
@@ -245,7 +254,11 @@ impl Runtime {
         contract::check_format(bytes)?;
         let manifest = embedded::manifest(bytes).map_err(LoadError::Manifest)?;
 
-        let (component, from_disk) = match self.disk.as_ref().and_then(|d| d.load(&self.engine, &digest)) {
+        let (component, from_disk) = match self
+            .disk
+            .as_ref()
+            .and_then(|d| d.load(&self.engine, &digest))
+        {
             Some(component) => {
                 self.counters.disk_load();
                 (component, true)
@@ -267,7 +280,11 @@ impl Runtime {
         {
             return Err(LoadError::UndeclaredCapability {
                 capability: *capability,
-                declared: manifest.capabilities.iter().map(|c| c.to_string()).collect(),
+                declared: manifest
+                    .capabilities
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect(),
             });
         }
         let instance_pre = self
@@ -286,7 +303,9 @@ impl Runtime {
                         tracing::warn!(%digest, %error, "cannot write the compiled component to the disk cache");
                     }
                 }
-                Err(error) => tracing::warn!(%digest, %error, "cannot serialize the compiled component"),
+                Err(error) => {
+                    tracing::warn!(%digest, %error, "cannot serialize the compiled component")
+                }
             }
         }
 
