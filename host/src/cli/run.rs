@@ -206,6 +206,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         print_log(&invocation.log);
         match &invocation.result {
+            // An event handler answers nothing; the usage line says it went well.
+            Ok(body) if body.is_empty() => {}
             Ok(body) => println!("{}", serde_json::to_string_pretty(&body_value(body))?),
             Err(error) => eprintln!("error: {} ({}): {}", error.kind, error.code, error.message),
         }
