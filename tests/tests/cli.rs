@@ -176,37 +176,39 @@ fn run_gives_every_hostile_plugin_its_own_error_kind() {
 
 #[test]
 fn run_refuses_bad_input_with_exit_code_2() {
-    let (code, _, stderr) = spleis(&["run", &path("foreign_import"), "--op", "x", "--no-cache"]);
-    assert_eq!(code, 2);
-    assert!(stderr.contains("imports `evil:exfil/net`"), "{stderr}");
-    let (code, _, stderr) = spleis(&[
-        "run",
-        &path("hostile"),
-        "--op",
-        "echo",
-        "--input",
-        "{not json",
-        "--no-cache",
-    ]);
-    assert_eq!(code, 2);
-    assert!(stderr.contains("--input is not valid JSON"), "{stderr}");
-    let (code, _, stderr) = spleis(&["run", &path("hostile"), "--op", "no-such-op", "--no-cache"]);
-    assert_eq!(code, 2);
-    assert!(stderr.contains("no operation `no-such-op`"), "{stderr}");
-    let (code, _, stderr) = spleis(&["run", "/nonexistent.wasm", "--op", "x"]);
-    assert_eq!(code, 2);
-    assert!(stderr.contains("cannot read /nonexistent.wasm"), "{stderr}");
-    let (code, _, stderr) = spleis(&[
-        "run",
-        &path("hostile"),
-        "--op",
-        "echo",
-        "--grant",
-        "network",
-        "--no-cache",
-    ]);
-    assert_eq!(code, 2);
-    assert!(stderr.contains("unknown capability `network`"), "{stderr}");
+    let hostile = path("hostile");
+    let foreign = path("foreign_import");
+    let cases: [(&[&str], &str); 6] = [
+        (&[&foreign, "--op", "x"], "imports `evil:exfil/net`"),
+        (
+            &[&hostile, "--op", "echo", "--input", "{not json"],
+            "--input is not valid JSON",
+        ),
+        (
+            &[&hostile, "--op", "no-such-op"],
+            "no operation `no-such-op`",
+        ),
+        (
+            &["/nonexistent.wasm", "--op", "x"],
+            "cannot read /nonexistent.wasm",
+        ),
+        (
+            &[&hostile, "--op", "echo", "--grant", "network"],
+            "unknown capability `network`",
+        ),
+        (
+            &[&hostile, "--op", "echo", "--memory-mb", "99999999999999"],
+            "--memory-mb must be between 1 and 4096",
+        ),
+    ];
+    for (args, words) in cases {
+        let mut all = vec!["run"];
+        all.extend_from_slice(args);
+        all.push("--no-cache");
+        let (code, _, stderr) = spleis(&all);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.contains(words), "{args:?}: {stderr}");
+    }
 }
 
 #[test]

@@ -69,7 +69,10 @@ fn read_input(input: &str) -> anyhow::Result<Vec<u8>> {
     Ok(text.into_bytes())
 }
 
-fn limits(args: &RunArgs) -> Limits {
+/// Linear memory a wasm32 instance can address: 4 GiB.
+const MAX_MEMORY_MB: u64 = 4096;
+
+fn limits(args: &RunArgs) -> anyhow::Result<Limits> {
     let mut limits = Limits::default();
     if let Some(fuel) = args.fuel {
         limits.fuel = fuel;
@@ -78,9 +81,14 @@ fn limits(args: &RunArgs) -> Limits {
         limits.timeout = Duration::from_millis(ms);
     }
     if let Some(mb) = args.memory_mb {
+        if !(1..=MAX_MEMORY_MB).contains(&mb) {
+            bail!(
+                "--memory-mb must be between 1 and {MAX_MEMORY_MB} (a wasm32 instance addresses at most 4 GiB), not {mb}"
+            );
+        }
         limits.memory_bytes = mb << 20;
     }
-    limits
+    Ok(limits)
 }
 
 fn load_store(path: &Option<PathBuf>) -> anyhow::Result<MemoryStore> {
@@ -117,7 +125,7 @@ fn body_value(body: &[u8]) -> serde_json::Value {
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let bytes = super::read_component(&args.component)?;
     let input = read_input(&args.input)?;
-    let limits = limits(&args);
+    let limits = limits(&args)?;
     let mut config = RuntimeConfig {
         max_instances: 2,
         cache_dir: if args.no_cache {

@@ -143,7 +143,9 @@ fn new_store(
     store.set_fuel(limits.fuel)?;
     let tick = runtime.config().epoch_tick.as_nanos().max(1);
     // One tick more than the timeout: the current tick is partly gone.
-    let ticks = limits.timeout.as_nanos().div_ceil(tick) as u64 + 1;
+    let ticks = u64::try_from(limits.timeout.as_nanos().div_ceil(tick))
+        .unwrap_or(u64::MAX)
+        .saturating_add(1);
     store.set_epoch_deadline(ticks);
     store.epoch_deadline_trap();
     Ok(store)

@@ -108,6 +108,21 @@ impl CallLimiter {
     }
 }
 
+/// The total after one memory or table of the instance grows from
+/// `current` to `desired`, if it stays within `limit`; else the total it
+/// would have reached.
+fn grow(now: &mut u64, limit: u64, current: usize, desired: usize) -> Result<u64, u64> {
+    let total = (*now - (current as u64).min(*now)).saturating_add(desired as u64);
+    if total > limit {
+        return Err(total);
+    }
+    *now = total;
+    Ok(total)
+}
+
+// Refusals are errors, not `Ok(false)`: an error traps at once with a kind
+// we can recognise, while `Ok(false)` makes Rust guests abort with an
+// anonymous `unreachable`.
 impl wasmtime::ResourceLimiter for CallLimiter {
     fn memory_growing(
         &mut self,
@@ -115,17 +130,9 @@ impl wasmtime::ResourceLimiter for CallLimiter {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        let total = self.memory_now - (current as u64).min(self.memory_now) + desired as u64;
-        if total > self.memory_limit {
-            // An error (not `Ok(false)`) traps at once with a kind we can
-            // recognise; `Ok(false)` would make Rust guests abort with an
-            // anonymous `unreachable`.
-            return Err(wasmtime::Error::new(LimitBreach::Memory {
-                desired: total,
-                limit: self.memory_limit,
-            }));
-        }
-        self.memory_now = total;
+        let limit = self.memory_limit;
+        let total = grow(&mut self.memory_now, limit, current, desired)
+            .map_err(|desired| wasmtime::Error::new(LimitBreach::Memory { desired, limit }))?;
         self.peak_memory = self.peak_memory.max(total);
         Ok(true)
     }
@@ -136,14 +143,9 @@ impl wasmtime::ResourceLimiter for CallLimiter {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        let total = self.tables_now - (current as u64).min(self.tables_now) + desired as u64;
-        if total > self.table_limit {
-            return Err(wasmtime::Error::new(LimitBreach::Table {
-                desired: total,
-                limit: self.table_limit,
-            }));
-        }
-        self.tables_now = total;
+        let limit = self.table_limit;
+        grow(&mut self.tables_now, limit, current, desired)
+            .map_err(|desired| wasmtime::Error::new(LimitBreach::Table { desired, limit }))?;
         Ok(true)
     }
 }
