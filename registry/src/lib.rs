@@ -9,6 +9,7 @@
 pub mod digest;
 pub mod embedded;
 pub mod manifest;
+pub mod resolve;
 
 pub use digest::Digest;
 pub use manifest::{Aggregation, Capability, Manifest, ManifestError, Metric};
