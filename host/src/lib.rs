@@ -8,6 +8,7 @@
 pub mod bindings;
 pub mod capabilities;
 pub mod runtime;
+pub mod store;
 
 pub use capabilities::Install;
 pub use runtime::{
