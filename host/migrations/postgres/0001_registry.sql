@@ -51,7 +51,7 @@ CREATE TABLE versions (
     digest        TEXT NOT NULL REFERENCES blobs (digest),
     manifest      TEXT NOT NULL,
     contract      TEXT NOT NULL,
-    yanked        BOOLEAN NOT NULL DEFAULT FALSE,
+    yanked        BIGINT NOT NULL DEFAULT 0,  -- 0 or 1: the Any driver has no portable boolean
     published_by  TEXT NOT NULL REFERENCES accounts (id),
     published_at  BIGINT NOT NULL,
     PRIMARY KEY (package, version)
