@@ -21,7 +21,9 @@ pub struct Published {
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ResolveError {
     /// Not a version requirement.
-    #[error("`{requirement}` is not a version requirement ({reason}); use e.g. ^1.2, ~1.2.3, =1.0.0, >=1, <2 or *")]
+    #[error(
+        "`{requirement}` is not a version requirement ({reason}); use e.g. ^1.2, ~1.2.3, =1.0.0, >=1, <2 or *"
+    )]
     InvalidRequirement {
         /// What was given.
         requirement: String,
@@ -47,7 +49,10 @@ fn available_list(available: &[String], yanked: &[String]) -> String {
         format!(" (available: {})", available.join(", "))
     };
     if !yanked.is_empty() {
-        text.push_str(&format!("; yanked and so not resolvable: {}", yanked.join(", ")));
+        text.push_str(&format!(
+            "; yanked and so not resolvable: {}",
+            yanked.join(", ")
+        ));
     }
     text
 }
@@ -71,8 +76,11 @@ pub fn resolve(requirement: &str, published: &[Published]) -> Result<Version, Re
     match best {
         Some(version) => Ok(version.clone()),
         None => {
-            let mut available: Vec<&Version> =
-                published.iter().filter(|p| !p.yanked).map(|p| &p.version).collect();
+            let mut available: Vec<&Version> = published
+                .iter()
+                .filter(|p| !p.yanked)
+                .map(|p| &p.version)
+                .collect();
             available.sort_by(|a, b| b.cmp(a));
             Err(ResolveError::NoMatch {
                 requirement: requirement.to_owned(),
@@ -143,7 +151,10 @@ mod tests {
             "no version matches `=1.3.0` (available: 2.0.0, 1.4.0-beta.1, 1.2.5, 1.2.0, 1.0.0); yanked and so not resolvable: 1.3.0"
         );
         let err = resolve("^3", &[]).unwrap_err();
-        assert_eq!(err.to_string(), "no version matches `^3` (no versions are available)");
+        assert_eq!(
+            err.to_string(),
+            "no version matches `^3` (no versions are available)"
+        );
         assert!(matches!(
             resolve("banana", &published(VERSIONS)),
             Err(ResolveError::InvalidRequirement { .. })

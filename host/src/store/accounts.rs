@@ -44,7 +44,9 @@ impl FromStr for Role {
             "operator" => Ok(Role::Operator),
             "author" => Ok(Role::Author),
             "tenant" => Ok(Role::Tenant),
-            other => Err(format!("unknown role `{other}`: operator, author or tenant")),
+            other => Err(format!(
+                "unknown role `{other}`: operator, author or tenant"
+            )),
         }
     }
 }
@@ -64,7 +66,9 @@ pub struct Account {
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
     /// The id is not lowercase kebab-case.
-    #[error("`{0}` is not an account id: lowercase letters, digits and dashes, 1 to 64 characters, starting with a letter")]
+    #[error(
+        "`{0}` is not an account id: lowercase letters, digits and dashes, 1 to 64 characters, starting with a letter"
+    )]
     InvalidId(String),
     /// The id is taken.
     #[error("the account `{0}` already exists")]
@@ -88,7 +92,9 @@ pub fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
         && id.as_bytes()[0].is_ascii_lowercase()
-        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !id.ends_with('-')
         && !id.contains("--")
 }
@@ -111,7 +117,12 @@ pub fn token_hash(token: &str) -> String {
 
 impl Store {
     /// Creates an account.
-    pub async fn create_account(&self, id: &str, role: Role, name: &str) -> Result<Account, AccountError> {
+    pub async fn create_account(
+        &self,
+        id: &str,
+        role: Role,
+        name: &str,
+    ) -> Result<Account, AccountError> {
         if !valid_id(id) {
             return Err(AccountError::InvalidId(id.to_owned()));
         }
@@ -150,13 +161,19 @@ impl Store {
             return Err(AccountError::Unknown(account_id.to_owned()));
         }
         let token = new_token()?;
-        self.insert_token_hash(account_id, label, &token_hash(&token)).await?;
+        self.insert_token_hash(account_id, label, &token_hash(&token))
+            .await?;
         Ok(token)
     }
 
     /// Records a token given from outside (the bootstrap operator token from
     /// the environment); idempotent.
-    pub async fn insert_token_hash(&self, account_id: &str, label: &str, hash: &str) -> Result<(), StoreError> {
+    pub async fn insert_token_hash(
+        &self,
+        account_id: &str,
+        label: &str,
+        hash: &str,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO tokens (hash, account_id, label, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (hash) DO NOTHING",
         )
@@ -183,11 +200,12 @@ impl Store {
 
     /// Revokes a token; whether it was active.
     pub async fn revoke_token(&self, token: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE hash = $2 AND revoked_at IS NULL")
-            .bind(now_ms())
-            .bind(token_hash(token))
-            .execute(self.pool())
-            .await?;
+        let done =
+            sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE hash = $2 AND revoked_at IS NULL")
+                .bind(now_ms())
+                .bind(token_hash(token))
+                .execute(self.pool())
+                .await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -216,40 +234,54 @@ mod tests {
 
     #[tokio::test]
     async fn tokens_authenticate_until_revoked_and_are_stored_hashed() {
-        let (store, _dir) = testing::sqlite().await;
-        assert!(!store.has_operator().await.unwrap());
-        store.create_account("root", Role::Operator, "Operator").await.unwrap();
-        assert!(store.has_operator().await.unwrap());
-        let token = store.issue_token("root", "cli").await.unwrap();
-        assert!(token.starts_with(TOKEN_PREFIX) && token.len() == 68);
-        let who = store.authenticate(&token).await.unwrap().unwrap();
-        assert_eq!(who.role, Role::Operator);
-        assert!(store.authenticate("spl_wrong").await.unwrap().is_none());
-        let stored: String = sqlx::query("SELECT hash FROM tokens")
-            .fetch_one(store.pool())
-            .await
-            .unwrap()
-            .try_get("hash")
-            .unwrap();
-        assert_ne!(stored, token);
-        assert!(store.revoke_token(&token).await.unwrap());
-        assert!(store.authenticate(&token).await.unwrap().is_none());
+        for (store, _guard) in testing::all().await {
+            assert!(!store.has_operator().await.unwrap());
+            store
+                .create_account("root", Role::Operator, "Operator")
+                .await
+                .unwrap();
+            assert!(store.has_operator().await.unwrap());
+            let token = store.issue_token("root", "cli").await.unwrap();
+            assert!(token.starts_with(TOKEN_PREFIX) && token.len() == 68);
+            let who = store.authenticate(&token).await.unwrap().unwrap();
+            assert_eq!(who.role, Role::Operator);
+            assert!(store.authenticate("spl_wrong").await.unwrap().is_none());
+            let stored: String = sqlx::query("SELECT hash FROM tokens")
+                .fetch_one(store.pool())
+                .await
+                .unwrap()
+                .try_get("hash")
+                .unwrap();
+            assert_ne!(stored, token);
+            assert!(store.revoke_token(&token).await.unwrap());
+            assert!(store.authenticate(&token).await.unwrap().is_none());
+        }
     }
 
     #[tokio::test]
     async fn ids_are_validated_and_unique() {
-        let (store, _dir) = testing::sqlite().await;
-        for bad in ["", "Acme", "a b", "-a", "a-", "a--b", "1a"] {
+        for (store, _guard) in testing::all().await {
+            for bad in ["", "Acme", "a b", "-a", "a-", "a--b", "1a"] {
+                assert!(
+                    matches!(
+                        store.create_account(bad, Role::Author, "x").await,
+                        Err(AccountError::InvalidId(_))
+                    ),
+                    "{bad}"
+                );
+            }
+            store
+                .create_account("acme", Role::Author, "Acme")
+                .await
+                .unwrap();
             assert!(matches!(
-                store.create_account(bad, Role::Author, "x").await,
-                Err(AccountError::InvalidId(_))
-            ), "{bad}");
+                store.create_account("acme", Role::Tenant, "Other").await,
+                Err(AccountError::Exists(_))
+            ));
+            assert!(matches!(
+                store.issue_token("nobody", "x").await,
+                Err(AccountError::Unknown(_))
+            ));
         }
-        store.create_account("acme", Role::Author, "Acme").await.unwrap();
-        assert!(matches!(
-            store.create_account("acme", Role::Tenant, "Other").await,
-            Err(AccountError::Exists(_))
-        ));
-        assert!(matches!(store.issue_token("nobody", "x").await, Err(AccountError::Unknown(_))));
     }
 }

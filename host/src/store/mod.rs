@@ -9,8 +9,8 @@
 pub mod accounts;
 pub mod registry;
 
-use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::AnyPool;
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -132,12 +132,51 @@ impl Store {
 pub(crate) mod testing {
     use super::Store;
 
-    /// A fresh SQLite store in a temporary directory (kept alive by the
-    /// returned guard), or a fresh PostgreSQL schema when
-    /// `SPLEIS_TEST_DATABASE_URL` is set for the Postgres run.
-    pub(crate) async fn sqlite() -> (Store, tempfile::TempDir) {
+    /// What keeps a test store alive (its SQLite directory).
+    pub(crate) type Guard = Option<tempfile::TempDir>;
+
+    /// A fresh SQLite store in a temporary directory.
+    pub(crate) async fn sqlite() -> (Store, Guard) {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open_data_dir(dir.path()).await.expect("store opens");
-        (store, dir)
+        (store, Some(dir))
+    }
+
+    /// A fresh PostgreSQL database on the server `SPLEIS_TEST_DATABASE_URL`
+    /// names (scripts/test starts one). Without it: `None`, unless
+    /// `SPLEIS_REQUIRE_POSTGRES` is set, which makes a missing server fail.
+    pub(crate) async fn postgres() -> Option<(Store, Guard)> {
+        let Ok(admin_url) = std::env::var("SPLEIS_TEST_DATABASE_URL") else {
+            assert!(
+                std::env::var_os("SPLEIS_REQUIRE_POSTGRES").is_none(),
+                "SPLEIS_REQUIRE_POSTGRES is set but SPLEIS_TEST_DATABASE_URL is not"
+            );
+            return None;
+        };
+        sqlx::any::install_default_drivers();
+        let name = format!(
+            "spleis_test_{}",
+            &super::accounts::new_token().expect("random")[4..20]
+        );
+        let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url)
+            .await
+            .expect("the test PostgreSQL server answers");
+        sqlx::Executor::execute(&mut admin, format!("CREATE DATABASE {name}").as_str())
+            .await
+            .expect("creates a test database");
+        let base = admin_url
+            .rsplit_once('/')
+            .map_or(admin_url.as_str(), |(b, _)| b);
+        let store = Store::connect(&format!("{base}/{name}"))
+            .await
+            .expect("store opens");
+        Some((store, None))
+    }
+
+    /// SQLite, and PostgreSQL when configured: the same tests run on both.
+    pub(crate) async fn all() -> Vec<(Store, Guard)> {
+        let mut stores = vec![sqlite().await];
+        stores.extend(postgres().await);
+        stores
     }
 }

@@ -62,7 +62,9 @@ pub enum RegistryError {
         account: String,
     },
     /// The version exists with other bytes.
-    #[error("{package}@{version} is already published with other contents ({existing}); versions are immutable: publish a new version")]
+    #[error(
+        "{package}@{version} is already published with other contents ({existing}); versions are immutable: publish a new version"
+    )]
     VersionExists {
         /// The package.
         package: String,
@@ -97,7 +99,9 @@ pub enum RegistryError {
         source: ResolveError,
     },
     /// A stored blob no longer hashes to its digest.
-    #[error("integrity failure: the stored blob {0} does not hash to its digest; it will not be run")]
+    #[error(
+        "integrity failure: the stored blob {0} does not hash to its digest; it will not be run"
+    )]
     Integrity(Digest),
     /// The database failed.
     #[error(transparent)]
@@ -118,7 +122,8 @@ const VERSION_COLUMNS: &str =
     "package, version, digest, manifest, contract, yanked, published_by, published_at";
 
 fn version_from_row(row: &sqlx::any::AnyRow) -> Result<VersionRecord, StoreError> {
-    let corrupt = |what: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("{what}: {e}"));
+    let corrupt =
+        |what: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("{what}: {e}"));
     let version: String = row.try_get("version")?;
     let digest: String = row.try_get("digest")?;
     let manifest: String = row.try_get("manifest")?;
@@ -168,11 +173,13 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         } else {
-            let owner = sqlx::query("SELECT 1 AS one FROM namespace_owners WHERE namespace = $1 AND account_id = $2")
-                .bind(namespace)
-                .bind(&publisher.id)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let owner = sqlx::query(
+                "SELECT 1 AS one FROM namespace_owners WHERE namespace = $1 AND account_id = $2",
+            )
+            .bind(namespace)
+            .bind(&publisher.id)
+            .fetch_optional(&mut *tx)
+            .await?;
             if owner.is_none() {
                 return Err(RegistryError::NotOwner {
                     namespace: namespace.to_owned(),
@@ -248,10 +255,12 @@ impl Store {
 
     /// Every version of `package`, lowest first.
     pub async fn versions(&self, package: &str) -> Result<Vec<VersionRecord>, RegistryError> {
-        let rows = sqlx::query(&format!("SELECT {VERSION_COLUMNS} FROM versions WHERE package = $1"))
-            .bind(package)
-            .fetch_all(self.pool())
-            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {VERSION_COLUMNS} FROM versions WHERE package = $1"
+        ))
+        .bind(package)
+        .fetch_all(self.pool())
+        .await?;
         if rows.is_empty() {
             return Err(RegistryError::UnknownPackage(package.to_owned()));
         }
@@ -264,7 +273,11 @@ impl Store {
     }
 
     /// The highest non-yanked version of `package` that `requirement` admits.
-    pub async fn resolve(&self, package: &str, requirement: &str) -> Result<VersionRecord, RegistryError> {
+    pub async fn resolve(
+        &self,
+        package: &str,
+        requirement: &str,
+    ) -> Result<VersionRecord, RegistryError> {
         let versions = self.versions(package).await?;
         let published: Vec<Published> = versions
             .iter()
@@ -273,10 +286,11 @@ impl Store {
                 yanked: v.yanked,
             })
             .collect();
-        let chosen = resolve::resolve(requirement, &published).map_err(|source| RegistryError::Resolve {
-            package: package.to_owned(),
-            source,
-        })?;
+        let chosen =
+            resolve::resolve(requirement, &published).map_err(|source| RegistryError::Resolve {
+                package: package.to_owned(),
+                source,
+            })?;
         versions
             .into_iter()
             .find(|v| v.version == chosen)
@@ -292,12 +306,13 @@ impl Store {
         yanked: bool,
     ) -> Result<(), RegistryError> {
         self.require_owner(by, namespace_of(package)).await?;
-        let done = sqlx::query("UPDATE versions SET yanked = $1 WHERE package = $2 AND version = $3")
-            .bind(i64::from(yanked))
-            .bind(package)
-            .bind(version.to_string())
-            .execute(self.pool())
-            .await?;
+        let done =
+            sqlx::query("UPDATE versions SET yanked = $1 WHERE package = $2 AND version = $3")
+                .bind(i64::from(yanked))
+                .bind(package)
+                .bind(version.to_string())
+                .execute(self.pool())
+                .await?;
         if done.rows_affected() == 0 {
             return Err(RegistryError::UnknownVersion {
                 package: package.to_owned(),
@@ -309,10 +324,12 @@ impl Store {
 
     /// The owners of `namespace`.
     pub async fn owners(&self, namespace: &str) -> Result<Vec<String>, RegistryError> {
-        let rows = sqlx::query("SELECT account_id FROM namespace_owners WHERE namespace = $1 ORDER BY account_id")
-            .bind(namespace)
-            .fetch_all(self.pool())
-            .await?;
+        let rows = sqlx::query(
+            "SELECT account_id FROM namespace_owners WHERE namespace = $1 ORDER BY account_id",
+        )
+        .bind(namespace)
+        .fetch_all(self.pool())
+        .await?;
         if rows.is_empty() {
             return Err(RegistryError::UnknownNamespace(namespace.to_owned()));
         }
@@ -333,7 +350,12 @@ impl Store {
     }
 
     /// Adds `new_owner` to `namespace`; only an owner may.
-    pub async fn add_owner(&self, by: &Account, namespace: &str, new_owner: &str) -> Result<(), RegistryError> {
+    pub async fn add_owner(
+        &self,
+        by: &Account,
+        namespace: &str,
+        new_owner: &str,
+    ) -> Result<(), RegistryError> {
         self.require_owner(by, namespace).await?;
         if self.account(new_owner).await?.is_none() {
             return Err(RegistryError::UnknownAccount(new_owner.to_owned()));
@@ -364,7 +386,11 @@ impl Store {
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let name: String = row.try_get("name")?;
-            let latest = self.resolve(&name, "*").await.ok().map(|v| v.version.to_string());
+            let latest = self
+                .resolve(&name, "*")
+                .await
+                .ok()
+                .map(|v| v.version.to_string());
             out.push(PackageSummary {
                 description: row.try_get("description")?,
                 name,
@@ -406,55 +432,138 @@ mod tests {
 
     #[tokio::test]
     async fn publishing_is_immutable_idempotent_and_owned() {
-        let (store, _dir) = testing::sqlite().await;
-        let acme = store.create_account("acme", Role::Author, "Acme").await.unwrap();
-        let evil = store.create_account("evil", Role::Author, "Evil").await.unwrap();
-        let m = manifest("acme/tool", "1.0.0");
+        for (store, _guard) in testing::all().await {
+            let acme = store
+                .create_account("acme", Role::Author, "Acme")
+                .await
+                .unwrap();
+            let evil = store
+                .create_account("evil", Role::Author, "Evil")
+                .await
+                .unwrap();
+            let m = manifest("acme/tool", "1.0.0");
 
-        assert!(matches!(store.publish_version(&acme, b"v1", &m, "0.1.0").await.unwrap(), PublishOutcome::Published(_)));
-        assert!(matches!(store.publish_version(&acme, b"v1", &m, "0.1.0").await.unwrap(), PublishOutcome::Unchanged(_)));
-        let err = store.publish_version(&acme, b"other", &m, "0.1.0").await.unwrap_err();
-        assert!(matches!(err, RegistryError::VersionExists { .. }), "{err}");
-        let err = store.publish_version(&evil, b"x", &manifest("acme/evil", "1.0.0"), "0.1.0").await.unwrap_err();
-        assert_eq!(err.to_string(), "`evil` is not an owner of the namespace `acme`");
+            assert!(matches!(
+                store
+                    .publish_version(&acme, b"v1", &m, "0.1.0")
+                    .await
+                    .unwrap(),
+                PublishOutcome::Published(_)
+            ));
+            assert!(matches!(
+                store
+                    .publish_version(&acme, b"v1", &m, "0.1.0")
+                    .await
+                    .unwrap(),
+                PublishOutcome::Unchanged(_)
+            ));
+            let err = store
+                .publish_version(&acme, b"other", &m, "0.1.0")
+                .await
+                .unwrap_err();
+            assert!(matches!(err, RegistryError::VersionExists { .. }), "{err}");
+            let err = store
+                .publish_version(&evil, b"x", &manifest("acme/evil", "1.0.0"), "0.1.0")
+                .await
+                .unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "`evil` is not an owner of the namespace `acme`"
+            );
 
-        store.add_owner(&acme, "acme", "evil").await.unwrap();
-        store.publish_version(&evil, b"x", &manifest("acme/evil", "1.0.0"), "0.1.0").await.unwrap();
-        assert_eq!(store.owners("acme").await.unwrap(), ["acme", "evil"]);
-        assert!(matches!(store.add_owner(&acme, "acme", "ghost").await, Err(RegistryError::UnknownAccount(_))));
+            store.add_owner(&acme, "acme", "evil").await.unwrap();
+            store
+                .publish_version(&evil, b"x", &manifest("acme/evil", "1.0.0"), "0.1.0")
+                .await
+                .unwrap();
+            assert_eq!(store.owners("acme").await.unwrap(), ["acme", "evil"]);
+            assert!(matches!(
+                store.add_owner(&acme, "acme", "ghost").await,
+                Err(RegistryError::UnknownAccount(_))
+            ));
+        }
     }
 
     #[tokio::test]
     async fn resolution_skips_yanked_versions() {
-        let (store, _dir) = testing::sqlite().await;
-        let acme = store.create_account("acme", Role::Author, "Acme").await.unwrap();
-        for (v, bytes) in [("1.0.0", b"a"), ("1.1.0", b"b"), ("2.0.0", b"c")] {
-            store.publish_version(&acme, bytes, &manifest("acme/tool", v), "0.1.0").await.unwrap();
+        for (store, _guard) in testing::all().await {
+            let acme = store
+                .create_account("acme", Role::Author, "Acme")
+                .await
+                .unwrap();
+            for (v, bytes) in [("1.0.0", b"a"), ("1.1.0", b"b"), ("2.0.0", b"c")] {
+                store
+                    .publish_version(&acme, bytes, &manifest("acme/tool", v), "0.1.0")
+                    .await
+                    .unwrap();
+            }
+            assert_eq!(
+                store
+                    .resolve("acme/tool", "^1")
+                    .await
+                    .unwrap()
+                    .version
+                    .to_string(),
+                "1.1.0"
+            );
+            store
+                .set_yanked(&acme, "acme/tool", &"1.1.0".parse().unwrap(), true)
+                .await
+                .unwrap();
+            assert_eq!(
+                store
+                    .resolve("acme/tool", "^1")
+                    .await
+                    .unwrap()
+                    .version
+                    .to_string(),
+                "1.0.0"
+            );
+            assert!(store.versions("acme/tool").await.unwrap()[1].yanked);
+            assert!(matches!(
+                store.resolve("acme/tool", "^3").await,
+                Err(RegistryError::Resolve { .. })
+            ));
+            assert!(matches!(
+                store.resolve("acme/none", "*").await,
+                Err(RegistryError::UnknownPackage(_))
+            ));
+            let catalog = store.catalog(Some("TOOL")).await.unwrap();
+            assert_eq!(catalog[0].latest.as_deref(), Some("2.0.0"));
+            assert!(
+                store
+                    .catalog(Some("nothing-like-it"))
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
         }
-        assert_eq!(store.resolve("acme/tool", "^1").await.unwrap().version.to_string(), "1.1.0");
-        store.set_yanked(&acme, "acme/tool", &"1.1.0".parse().unwrap(), true).await.unwrap();
-        assert_eq!(store.resolve("acme/tool", "^1").await.unwrap().version.to_string(), "1.0.0");
-        assert!(store.versions("acme/tool").await.unwrap()[1].yanked);
-        assert!(matches!(store.resolve("acme/tool", "^3").await, Err(RegistryError::Resolve { .. })));
-        assert!(matches!(store.resolve("acme/none", "*").await, Err(RegistryError::UnknownPackage(_))));
-        let catalog = store.catalog(Some("TOOL")).await.unwrap();
-        assert_eq!(catalog[0].latest.as_deref(), Some("2.0.0"));
-        assert!(store.catalog(Some("nothing-like-it")).await.unwrap().is_empty());
     }
 
     #[tokio::test]
     async fn an_altered_blob_is_detected() {
-        let (store, _dir) = testing::sqlite().await;
-        let acme = store.create_account("acme", Role::Author, "Acme").await.unwrap();
-        let PublishOutcome::Published(v) = store.publish_version(&acme, b"good", &manifest("acme/tool", "1.0.0"), "0.1.0").await.unwrap() else {
-            panic!("published");
-        };
-        assert_eq!(store.blob(&v.digest).await.unwrap(), b"good");
-        sqlx::query("UPDATE blobs SET bytes = $1")
-            .bind(b"evil".to_vec())
-            .execute(store.pool())
-            .await
-            .unwrap();
-        assert!(matches!(store.blob(&v.digest).await, Err(RegistryError::Integrity(_))));
+        for (store, _guard) in testing::all().await {
+            let acme = store
+                .create_account("acme", Role::Author, "Acme")
+                .await
+                .unwrap();
+            let PublishOutcome::Published(v) = store
+                .publish_version(&acme, b"good", &manifest("acme/tool", "1.0.0"), "0.1.0")
+                .await
+                .unwrap()
+            else {
+                panic!("published");
+            };
+            assert_eq!(store.blob(&v.digest).await.unwrap(), b"good");
+            sqlx::query("UPDATE blobs SET bytes = $1")
+                .bind(b"evil".to_vec())
+                .execute(store.pool())
+                .await
+                .unwrap();
+            assert!(matches!(
+                store.blob(&v.digest).await,
+                Err(RegistryError::Integrity(_))
+            ));
+        }
     }
 }
