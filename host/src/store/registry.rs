@@ -339,7 +339,7 @@ impl Store {
     }
 
     async fn require_owner(&self, by: &Account, namespace: &str) -> Result<(), RegistryError> {
-        if self.owners(namespace).await?.iter().any(|o| *o == by.id) {
+        if self.owners(namespace).await?.contains(&by.id) {
             Ok(())
         } else {
             Err(RegistryError::NotOwner {
