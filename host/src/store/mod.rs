@@ -7,7 +7,9 @@
 //! its own migrations (`host/migrations/<backend>/`), as column types differ.
 
 pub mod accounts;
+pub mod kv;
 pub mod registry;
+pub mod usage;
 
 use sqlx::AnyPool;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

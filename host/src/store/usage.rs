@@ -1,0 +1,140 @@
+//! Usage records: one row per call, written in batches.
+
+use super::{Store, StoreError, now_ms};
+use crate::runtime::Usage;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+/// A usage record as the platform stores it: the runtime's [`Usage`] plus
+/// the call's transaction id, the plugin version and the idempotency key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageRow {
+    /// The call's transaction id, unique per tenant.
+    pub id: String,
+    /// The plugin version that ran.
+    pub version: String,
+    /// What the runtime measured.
+    #[serde(flatten)]
+    pub usage: Usage,
+    /// The caller's `Idempotency-Key`, if any.
+    pub idempotency_key: Option<String>,
+    /// When the record was written, in unix milliseconds.
+    pub recorded_at: i64,
+}
+
+impl Store {
+    /// Writes `rows` in one transaction; a row whose (tenant, id) exists is
+    /// skipped, so writing a batch twice stores it once. Returns rows added.
+    pub async fn insert_usage(&self, rows: &[UsageRow]) -> Result<u64, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let mut added = 0;
+        for row in rows {
+            let units = serde_json::to_string(&row.usage.units)
+                .map_err(|e| StoreError::Corrupt(format!("cannot encode units: {e}")))?;
+            let done = sqlx::query(
+                "INSERT INTO usage_records (tenant, id, plugin, version, digest, operation, fuel, wall_time_us, \
+                 peak_memory, outcome, units, idempotency_key, recorded_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (tenant, id) DO NOTHING",
+            )
+            .bind(&row.usage.tenant)
+            .bind(&row.id)
+            .bind(&row.usage.plugin)
+            .bind(&row.version)
+            .bind(&row.usage.digest)
+            .bind(&row.usage.operation)
+            .bind(row.usage.fuel_consumed as i64)
+            .bind(row.usage.wall_time_us as i64)
+            .bind(row.usage.peak_memory_bytes as i64)
+            .bind(row.usage.outcome.as_str())
+            .bind(units)
+            .bind(row.idempotency_key.as_deref())
+            .bind(if row.recorded_at > 0 { row.recorded_at } else { now_ms() })
+            .execute(&mut *tx)
+            .await?;
+            added += done.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(added)
+    }
+
+    /// The tenant's usage records, newest first, at most `limit`.
+    pub async fn usage_of_tenant(&self, tenant: &str, limit: u32) -> Result<Vec<UsageRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT tenant, id, plugin, version, digest, operation, fuel, wall_time_us, peak_memory, outcome, units, \
+             idempotency_key, recorded_at FROM usage_records WHERE tenant = $1 ORDER BY recorded_at DESC, id LIMIT $2",
+        )
+        .bind(tenant)
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(usage_from_row).collect()
+    }
+}
+
+fn usage_from_row(row: &sqlx::any::AnyRow) -> Result<UsageRow, StoreError> {
+    let corrupt = |what: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("usage {what}: {e}"));
+    let outcome: String = row.try_get("outcome")?;
+    let units: String = row.try_get("units")?;
+    Ok(UsageRow {
+        id: row.try_get("id")?,
+        version: row.try_get("version")?,
+        usage: Usage {
+            tenant: row.try_get("tenant")?,
+            plugin: row.try_get("plugin")?,
+            digest: row.try_get("digest")?,
+            operation: row.try_get("operation")?,
+            fuel_consumed: row.try_get::<i64, _>("fuel")? as u64,
+            wall_time_us: row.try_get::<i64, _>("wall_time_us")? as u64,
+            peak_memory_bytes: row.try_get::<i64, _>("peak_memory")? as u64,
+            outcome: serde_json::from_value(serde_json::Value::String(outcome.clone()))
+                .map_err(|e| corrupt("outcome", &e))?,
+            units: serde_json::from_str(&units).map_err(|e| corrupt("units", &e))?,
+        },
+        idempotency_key: row.try_get("idempotency_key")?,
+        recorded_at: row.try_get("recorded_at")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capabilities::metering::MeterReport;
+    use crate::runtime::OutcomeKind;
+    use crate::store::testing;
+
+    fn row(tenant: &str, id: &str, at: i64) -> UsageRow {
+        UsageRow {
+            id: id.into(),
+            version: "1.0.0".into(),
+            usage: Usage {
+                tenant: tenant.into(),
+                plugin: "acme/p".into(),
+                digest: "sha256:00".into(),
+                operation: "quote".into(),
+                fuel_consumed: 1234,
+                wall_time_us: 56,
+                peak_memory_bytes: 1 << 20,
+                outcome: OutcomeKind::OutOfFuel,
+                units: vec![MeterReport {
+                    metric: "active-contract".into(),
+                    quantity: 1,
+                    key: Some("C-1".into()),
+                }],
+            },
+            idempotency_key: Some("k".into()),
+            recorded_at: at,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_batch_written_twice_is_stored_once_and_reads_back_exactly() {
+        for (store, _guard) in testing::all().await {
+            let batch = [row("a", "t1", 10), row("a", "t2", 20), row("b", "t1", 30)];
+            assert_eq!(store.insert_usage(&batch).await.unwrap(), 3);
+            assert_eq!(store.insert_usage(&batch).await.unwrap(), 0);
+            let a = store.usage_of_tenant("a", 10).await.unwrap();
+            assert_eq!(a, vec![batch[1].clone(), batch[0].clone()]);
+            assert_eq!(store.usage_of_tenant("b", 10).await.unwrap().len(), 1);
+        }
+    }
+}
