@@ -20,13 +20,14 @@ CREATE TABLE installs (
 CREATE TABLE install_history (
     tenant        TEXT NOT NULL,
     package       TEXT NOT NULL,
+    seq           BIGINT NOT NULL,  -- 1, 2, … per install: the order of events
     at            BIGINT NOT NULL,
     action        TEXT NOT NULL,
     from_version  TEXT,
     to_version    TEXT,
     detail        TEXT NOT NULL
 );
-CREATE INDEX install_history_by_install ON install_history (tenant, package, at);
+CREATE UNIQUE INDEX install_history_by_install ON install_history (tenant, package, seq);
 
 -- A published version an install's requirement admits but that asks for
 -- capabilities the tenant has not granted.
@@ -43,7 +44,7 @@ CREATE TABLE pending_upgrades (
 CREATE TABLE kv (
     tenant  TEXT NOT NULL,
     plugin  TEXT NOT NULL,
-    key     TEXT NOT NULL,
+    key     TEXT COLLATE "C" NOT NULL,  -- byte order, as SQLite and the memory store
     value   BYTEA NOT NULL,
     size    BIGINT NOT NULL,
     PRIMARY KEY (tenant, plugin, key)

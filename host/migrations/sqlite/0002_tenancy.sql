@@ -20,13 +20,14 @@ CREATE TABLE installs (
 CREATE TABLE install_history (
     tenant        TEXT NOT NULL,
     package       TEXT NOT NULL,
+    seq           BIGINT NOT NULL,  -- 1, 2, … per install: the order of events
     at            BIGINT NOT NULL,
     action        TEXT NOT NULL,
     from_version  TEXT,
     to_version    TEXT,
     detail        TEXT NOT NULL
 );
-CREATE INDEX install_history_by_install ON install_history (tenant, package, at);
+CREATE UNIQUE INDEX install_history_by_install ON install_history (tenant, package, seq);
 
 -- A published version an install's requirement admits but that asks for
 -- capabilities the tenant has not granted.

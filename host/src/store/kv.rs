@@ -8,12 +8,13 @@ use sqlx::Row;
 impl Store {
     /// The value under `key` in `scope`.
     pub async fn kv_get(&self, scope: &Scope, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let row = sqlx::query("SELECT value FROM kv WHERE tenant = $1 AND plugin = $2 AND key = $3")
-            .bind(&scope.tenant)
-            .bind(&scope.plugin)
-            .bind(key)
-            .fetch_optional(self.pool())
-            .await?;
+        let row =
+            sqlx::query("SELECT value FROM kv WHERE tenant = $1 AND plugin = $2 AND key = $3")
+                .bind(&scope.tenant)
+                .bind(&scope.plugin)
+                .bind(key)
+                .fetch_optional(self.pool())
+                .await?;
         Ok(row.map(|r| r.try_get("value")).transpose()?)
     }
 
@@ -28,21 +29,24 @@ impl Store {
     ) -> Result<Result<(), storage::StoreError>, StoreError> {
         let size = (key.len() + value.len()) as i64;
         let mut tx = self.pool().begin().await?;
-        let used: i64 = sqlx::query("SELECT COALESCE(SUM(size), 0) AS used FROM kv WHERE tenant = $1 AND plugin = $2")
-            .bind(&scope.tenant)
-            .bind(&scope.plugin)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("used")?;
-        let old: i64 = sqlx::query("SELECT size FROM kv WHERE tenant = $1 AND plugin = $2 AND key = $3")
-            .bind(&scope.tenant)
-            .bind(&scope.plugin)
-            .bind(key)
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|r| r.try_get("size"))
-            .transpose()?
-            .unwrap_or(0);
+        let used: i64 = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS used FROM kv WHERE tenant = $1 AND plugin = $2",
+        )
+        .bind(&scope.tenant)
+        .bind(&scope.plugin)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("used")?;
+        let old: i64 =
+            sqlx::query("SELECT size FROM kv WHERE tenant = $1 AND plugin = $2 AND key = $3")
+                .bind(&scope.tenant)
+                .bind(&scope.plugin)
+                .bind(key)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| r.try_get("size"))
+                .transpose()?
+                .unwrap_or(0);
         if size > old && (used - old + size) as u64 > quota {
             return Ok(Err(storage::StoreError::QuotaExceeded {
                 used: used as u64,
@@ -88,7 +92,7 @@ impl Store {
         // keys >= prefix, and the first `prefix.len()` bytes equal prefix.
         let rows = sqlx::query(
             "SELECT key FROM kv WHERE tenant = $1 AND plugin = $2 AND key >= $3 AND key > $4 \
-             AND SUBSTR(key, 1, $5) = $6 ORDER BY key LIMIT $7",
+             AND SUBSTR(key, 1, CAST($5 AS INTEGER)) = $6 ORDER BY key LIMIT $7",
         )
         .bind(&scope.tenant)
         .bind(&scope.plugin)
@@ -99,17 +103,21 @@ impl Store {
         .bind(i64::from(limit.min(MAX_LIST)))
         .fetch_all(self.pool())
         .await?;
-        rows.iter().map(|r| r.try_get("key").map_err(StoreError::from)).collect()
+        rows.iter()
+            .map(|r| r.try_get("key").map_err(StoreError::from))
+            .collect()
     }
 
     /// Bytes `scope` holds.
     pub async fn kv_used(&self, scope: &Scope) -> Result<u64, StoreError> {
-        let used: i64 = sqlx::query("SELECT COALESCE(SUM(size), 0) AS used FROM kv WHERE tenant = $1 AND plugin = $2")
-            .bind(&scope.tenant)
-            .bind(&scope.plugin)
-            .fetch_one(self.pool())
-            .await?
-            .try_get("used")?;
+        let used: i64 = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS used FROM kv WHERE tenant = $1 AND plugin = $2",
+        )
+        .bind(&scope.tenant)
+        .bind(&scope.plugin)
+        .fetch_one(self.pool())
+        .await?
+        .try_get("used")?;
         Ok(used as u64)
     }
 
@@ -138,7 +146,10 @@ impl DbKeyValue {
         Self { store, handle }
     }
 
-    fn wait<T>(&self, f: impl Future<Output = Result<T, StoreError>>) -> Result<T, storage::StoreError> {
+    fn wait<T>(
+        &self,
+        f: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, storage::StoreError> {
         self.handle.block_on(f).map_err(|e| {
             tracing::warn!(error = %e, "plugin storage failed");
             storage::StoreError::Unavailable(e.to_string())
@@ -151,7 +162,13 @@ impl KeyValueStore for DbKeyValue {
         self.wait(self.store.kv_get(scope, key))
     }
 
-    fn set(&self, scope: &Scope, key: &str, value: &[u8], quota: u64) -> Result<(), storage::StoreError> {
+    fn set(
+        &self,
+        scope: &Scope,
+        key: &str,
+        value: &[u8],
+        quota: u64,
+    ) -> Result<(), storage::StoreError> {
         self.wait(self.store.kv_set(scope, key, value, quota))?
     }
 
@@ -202,7 +219,11 @@ mod tests {
                     kv.set(&a, "k2", &[0; 12], 20).unwrap();
                     assert!(matches!(
                         kv.set(&a, "k3", &[1], 20),
-                        Err(storage::StoreError::QuotaExceeded { used: 20, quota: 20, needed: 3 })
+                        Err(storage::StoreError::QuotaExceeded {
+                            used: 20,
+                            quota: 20,
+                            needed: 3
+                        })
                     ));
                     assert_eq!(kv.get(&a, "k3").unwrap(), None);
                     assert_eq!(kv.get(&a, "k1").unwrap(), Some(vec![0; 4]));

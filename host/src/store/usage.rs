@@ -58,7 +58,11 @@ impl Store {
     }
 
     /// The tenant's usage records, newest first, at most `limit`.
-    pub async fn usage_of_tenant(&self, tenant: &str, limit: u32) -> Result<Vec<UsageRow>, StoreError> {
+    pub async fn usage_of_tenant(
+        &self,
+        tenant: &str,
+        limit: u32,
+    ) -> Result<Vec<UsageRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT tenant, id, plugin, version, digest, operation, fuel, wall_time_us, peak_memory, outcome, units, \
              idempotency_key, recorded_at FROM usage_records WHERE tenant = $1 ORDER BY recorded_at DESC, id LIMIT $2",
@@ -72,7 +76,8 @@ impl Store {
 }
 
 fn usage_from_row(row: &sqlx::any::AnyRow) -> Result<UsageRow, StoreError> {
-    let corrupt = |what: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("usage {what}: {e}"));
+    let corrupt =
+        |what: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("usage {what}: {e}"));
     let outcome: String = row.try_get("outcome")?;
     let units: String = row.try_get("units")?;
     Ok(UsageRow {
