@@ -7,6 +7,7 @@
 
 pub mod bindings;
 pub mod capabilities;
+pub mod platform;
 pub mod runtime;
 pub mod store;
 

@@ -330,6 +330,11 @@ impl Runtime {
             .is_some()
     }
 
+    /// The already loaded component of `digest`, if any (no disk access).
+    pub fn loaded(&self, digest: &Digest) -> Option<Arc<LoadedPlugin>> {
+        self.cached(digest)
+    }
+
     fn cached(&self, digest: &Digest) -> Option<Arc<LoadedPlugin>> {
         self.loaded
             .read()

@@ -272,6 +272,20 @@ impl Store {
         Ok(versions)
     }
 
+    /// One version of `package`.
+    pub async fn version(&self, package: &str, version: &str) -> Result<VersionRecord, RegistryError> {
+        let row = sqlx::query(&format!("SELECT {VERSION_COLUMNS} FROM versions WHERE package = $1 AND version = $2"))
+            .bind(package)
+            .bind(version)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or_else(|| RegistryError::UnknownVersion {
+                package: package.to_owned(),
+                version: version.to_owned(),
+            })?;
+        Ok(version_from_row(&row)?)
+    }
+
     /// The highest non-yanked version of `package` that `requirement` admits.
     pub async fn resolve(
         &self,

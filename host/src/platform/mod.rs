@@ -1,0 +1,245 @@
+//! The platform's operations, independent of HTTP: publishing (checked by
+//! the runtime, stored by the registry, rolled out to installs) and calling
+//! an install (resolve, load, run on a blocking thread, record usage).
+
+pub mod usage;
+
+use crate::capabilities::Install;
+use crate::runtime::{Call, Invocation, InvokeError, LoadError, LoadedPlugin, Runtime};
+use crate::store::accounts::Account;
+use crate::store::installs::{InstallRecord, UpgradeReport};
+use crate::store::kv::DbKeyValue;
+use crate::store::registry::{PublishOutcome, RegistryError, VersionRecord};
+use crate::store::usage::UsageRow;
+use crate::store::{Store, StoreError, now_ms};
+use spleis_registry::Manifest;
+use std::sync::Arc;
+use usage::UsagePipeline;
+
+/// The largest component the registry accepts: 20 MiB.
+pub const MAX_COMPONENT_BYTES: usize = 20 << 20;
+
+/// Why publishing was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// Too large.
+    #[error("the component has {size} bytes; the registry accepts at most {max}")]
+    TooLarge {
+        /// Its size.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// No manifest sent and none embedded.
+    #[error("no manifest: send one with the component, or build with spleis-sdk, which embeds it")]
+    NoManifest,
+    /// The manifest could not be read.
+    #[error("{0}")]
+    Manifest(#[from] spleis_registry::ManifestError),
+    /// The manifest sent differs from the one embedded.
+    #[error("the manifest sent ({sent}) differs from the one embedded in the component ({embedded}); rebuild the component")]
+    ManifestMismatch {
+        /// name@version sent.
+        sent: String,
+        /// name@version embedded.
+        embedded: String,
+    },
+    /// The runtime refused the component.
+    #[error("{0}")]
+    Component(#[from] LoadError),
+    /// The component imports capabilities the sent manifest does not declare.
+    #[error("the component imports `{0}`, which its manifest does not declare")]
+    UndeclaredCapability(String),
+    /// The registry refused it.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// Rolling out to installs failed (the version is published).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What a publish did.
+#[derive(Debug, serde::Serialize)]
+pub struct Published {
+    /// The version.
+    pub version: VersionRecord,
+    /// Whether it was new (false: the same bytes were already published).
+    pub created: bool,
+    /// Installs moved or left pending.
+    pub upgrades: UpgradeReport,
+}
+
+/// Why a call could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum CallFailure {
+    /// The tenant has no active install of the package.
+    #[error("`{0}` is not installed for this tenant")]
+    NotInstalled(String),
+    /// Refused before running (unknown operation, …).
+    #[error(transparent)]
+    Refused(#[from] InvokeError),
+    /// The stored component is unusable (integrity failure, refused).
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// The stored component no longer loads.
+    #[error("the installed component cannot be loaded: {0}")]
+    Load(#[from] LoadError),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The blocking call task died (a host bug).
+    #[error("the call could not complete: {0}")]
+    Join(String),
+}
+
+/// A finished call with its install's version.
+pub struct Called {
+    /// What the runtime returned.
+    pub invocation: Invocation,
+    /// The version that ran.
+    pub version: String,
+    /// The usage record's transaction id.
+    pub usage_id: String,
+}
+
+/// Shared state of a running platform.
+pub struct Platform {
+    /// The database.
+    pub store: Store,
+    /// The sandbox.
+    pub runtime: Arc<Runtime>,
+    /// The usage writer.
+    pub usage: UsagePipeline,
+}
+
+impl Platform {
+    /// Checks and publishes `bytes` for `publisher`, then moves installs.
+    pub async fn publish(
+        &self,
+        publisher: &Account,
+        bytes: Vec<u8>,
+        manifest_text: Option<&str>,
+    ) -> Result<Published, PublishError> {
+        if bytes.len() > MAX_COMPONENT_BYTES {
+            return Err(PublishError::TooLarge {
+                size: bytes.len(),
+                max: MAX_COMPONENT_BYTES,
+            });
+        }
+        let runtime = self.runtime.clone();
+        let check = bytes.clone();
+        // Compiling takes a while: keep it off the async workers.
+        let loaded = tokio::task::spawn_blocking(move || runtime.load(&check))
+            .await
+            .map_err(|e| PublishError::Store(StoreError::Corrupt(format!("the compile task died: {e}"))))??;
+        let manifest = choose_manifest(&loaded, manifest_text)?;
+        if let Some(cap) = loaded
+            .shape
+            .capabilities
+            .iter()
+            .find(|c| !manifest.capabilities.contains(c))
+        {
+            return Err(PublishError::UndeclaredCapability(cap.to_string()));
+        }
+        let outcome = self
+            .store
+            .publish_version(publisher, &bytes, &manifest, &loaded.shape.contract_version)
+            .await?;
+        let (version, created) = match outcome {
+            PublishOutcome::Published(v) => (v, true),
+            PublishOutcome::Unchanged(v) => (v, false),
+        };
+        let upgrades = if created {
+            self.store.apply_published(&version).await?
+        } else {
+            UpgradeReport::default()
+        };
+        tracing::info!(package = %version.package, version = %version.version, created, upgraded = upgrades.upgraded.len(), pending = upgrades.pending.len(), "published");
+        Ok(Published {
+            version,
+            created,
+            upgrades,
+        })
+    }
+
+    /// The loaded component of a stored version: from memory, else the
+    /// blob re-hashed from the database and loaded (disk cache or compile).
+    async fn component(&self, version: &VersionRecord) -> Result<Arc<LoadedPlugin>, CallFailure> {
+        if let Some(plugin) = self.runtime.loaded(&version.digest) {
+            return Ok(plugin);
+        }
+        let bytes = self.store.blob(&version.digest).await?;
+        let runtime = self.runtime.clone();
+        Ok(tokio::task::spawn_blocking(move || runtime.load(&bytes))
+            .await
+            .map_err(|e| CallFailure::Join(e.to_string()))??)
+    }
+
+    /// Runs `call` on `tenant`'s install of `package` and records its usage.
+    pub async fn call(
+        &self,
+        tenant: &str,
+        package: &str,
+        call: Call,
+        idempotency_key: Option<String>,
+    ) -> Result<Called, CallFailure> {
+        let install = match self.store.install_of(tenant, package).await? {
+            Some(install) if install.active => install,
+            _ => return Err(CallFailure::NotInstalled(package.to_owned())),
+        };
+        let version = self.store.version(package, &install.version).await?;
+        let plugin = self.component(&version).await?;
+        let context = Arc::new(install_context(&install, &version.manifest));
+        let storage = Arc::new(DbKeyValue::new(self.store.clone(), tokio::runtime::Handle::current()));
+        let runtime = self.runtime.clone();
+        let invocation = tokio::task::spawn_blocking(move || runtime.invoke(&plugin, context, storage, call, None))
+            .await
+            .map_err(|e| CallFailure::Join(e.to_string()))??;
+        let usage_id = crate::store::accounts::new_token()?;
+        self.usage
+            .record(UsageRow {
+                id: usage_id.clone(),
+                version: install.version.clone(),
+                usage: invocation.usage.clone(),
+                idempotency_key,
+                recorded_at: now_ms(),
+            })
+            .await?;
+        Ok(Called {
+            invocation,
+            version: install.version,
+            usage_id,
+        })
+    }
+}
+
+fn choose_manifest(loaded: &LoadedPlugin, sent: Option<&str>) -> Result<Manifest, PublishError> {
+    match (sent, &loaded.manifest) {
+        (None, None) => Err(PublishError::NoManifest),
+        (None, Some(embedded)) => Ok(embedded.clone()),
+        (Some(text), embedded) => {
+            let manifest = Manifest::parse(text)?;
+            if let Some(embedded) = embedded
+                && (embedded.name != manifest.name || embedded.version != manifest.version)
+            {
+                return Err(PublishError::ManifestMismatch {
+                    sent: format!("{}@{}", manifest.name, manifest.version),
+                    embedded: format!("{}@{}", embedded.name, embedded.version),
+                });
+            }
+            Ok(manifest)
+        }
+    }
+}
+
+/// What the runtime needs to know about an install.
+pub fn install_context(install: &InstallRecord, manifest: &Manifest) -> Install {
+    Install {
+        tenant: install.tenant.clone(),
+        plugin: install.package.clone(),
+        grants: install.grants.clone(),
+        config: install.config.clone(),
+        metrics: manifest.metrics.clone(),
+        storage_quota_bytes: install.storage_quota,
+    }
+}
