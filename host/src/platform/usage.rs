@@ -34,7 +34,7 @@ pub enum Durability {
 }
 
 enum Message {
-    Record(UsageRow),
+    Record(Box<UsageRow>),
     Flush(oneshot::Sender<()>),
 }
 
@@ -63,10 +63,10 @@ impl UsagePipeline {
     pub async fn record(&self, row: UsageRow) -> Result<(), StoreError> {
         match (self.durability, &self.sender) {
             (Durability::Sync, _) | (_, None) => self.store.insert_usage(&[row]).await.map(drop),
-            (Durability::Batched, Some(sender)) => match sender.send(Message::Record(row)).await {
+            (Durability::Batched, Some(sender)) => match sender.send(Message::Record(Box::new(row))).await {
                 Ok(()) => Ok(()),
                 // The writer is gone (shutting down): write directly.
-                Err(mpsc::error::SendError(Message::Record(row))) => self.store.insert_usage(&[row]).await.map(drop),
+                Err(mpsc::error::SendError(Message::Record(row))) => self.store.insert_usage(&[*row]).await.map(drop),
                 Err(_) => Ok(()),
             },
         }
@@ -100,7 +100,7 @@ async fn write_loop(store: Store, mut receiver: mpsc::Receiver<Message>) {
         tokio::select! {
             message = receiver.recv() => match message {
                 Some(Message::Record(row)) => {
-                    batch.push(row);
+                    batch.push(*row);
                     if batch.len() >= MAX_BATCH {
                         write(&store, &mut batch).await;
                     }
