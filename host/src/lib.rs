@@ -5,6 +5,7 @@
 //! of the contract's capabilities ([`capabilities`]), and the `spleis`
 //! command line (`src/main.rs`).
 
+pub mod api;
 pub mod bindings;
 pub mod capabilities;
 pub mod platform;

@@ -2,6 +2,7 @@
 
 mod inspect;
 mod run;
+mod serve;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -22,6 +23,8 @@ enum Command {
     /// Print a component's digest, contract version, imports, exports and
     /// manifest, after checking it as `run` would.
     Inspect(inspect::InspectArgs),
+    /// Start the platform server: registry, installs, calls, usage.
+    Serve(serve::ServeArgs),
 }
 
 /// Exit codes: 0 success, 1 the call failed (plugin error or a limit),
@@ -38,6 +41,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(*args),
         Command::Inspect(args) => inspect::inspect(args),
+        Command::Serve(args) => serve::serve(args),
     };
     match result {
         Ok(code) => code,

@@ -195,7 +195,7 @@ impl Platform {
         let invocation = tokio::task::spawn_blocking(move || runtime.invoke(&plugin, context, storage, call, None))
             .await
             .map_err(|e| CallFailure::Join(e.to_string()))??;
-        let usage_id = crate::store::accounts::new_token()?;
+        let usage_id = crate::store::accounts::new_id()?;
         self.usage
             .record(UsageRow {
                 id: usage_id.clone(),

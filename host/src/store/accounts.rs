@@ -110,6 +110,14 @@ pub fn new_token() -> Result<String, StoreError> {
     Ok(format!("{TOKEN_PREFIX}{}", hex::encode(bytes)))
 }
 
+/// A random id (16 bytes, hex) for records such as a call's usage.
+pub fn new_id() -> Result<String, StoreError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| StoreError::Corrupt(format!("no randomness for an id: {e}")))?;
+    Ok(hex::encode(bytes))
+}
+
 /// What is stored of a token: its sha256, in hex.
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))

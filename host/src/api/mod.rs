@@ -1,0 +1,68 @@
+//! The HTTP API under `/v1` (axum, JSON), `/healthz`.
+//!
+//! Errors are `{"error": {"code", "message"}}`. Every `/v1` route needs a
+//! bearer token; what it may do follows from the caller's role and what it
+//! owns: authors publish into namespaces they own, tenants see and call
+//! only their own installs and usage, the operator manages accounts.
+
+mod auth;
+mod error;
+mod routes;
+
+pub use error::ApiError;
+
+use crate::platform::Platform;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, get, post, put};
+use std::sync::Arc;
+
+/// The largest request body: a 20 MiB component in base64, with room.
+pub const MAX_BODY_BYTES: usize = 32 << 20;
+/// The largest call body.
+pub const MAX_CALL_BODY_BYTES: usize = 1 << 20;
+
+/// What every handler gets.
+#[derive(Clone)]
+pub struct AppState {
+    /// The platform.
+    pub platform: Arc<Platform>,
+}
+
+/// The API's routes.
+pub fn router(platform: Arc<Platform>) -> Router {
+    let state = AppState { platform };
+    Router::new()
+        .route("/healthz", get(routes::healthz))
+        .route("/v1/accounts", post(routes::create_account))
+        .route("/v1/whoami", get(routes::whoami))
+        .route("/v1/packages", post(routes::publish).get(routes::catalog))
+        .route("/v1/packages/{namespace}/{name}", get(routes::package))
+        .route(
+            "/v1/packages/{namespace}/{name}/versions/{version}/yank",
+            post(routes::yank).delete(routes::unyank),
+        )
+        .route("/v1/namespaces/{namespace}/owners", post(routes::add_owner))
+        .route("/v1/installs", post(routes::install).get(routes::installs))
+        .route(
+            "/v1/installs/{namespace}/{name}",
+            get(routes::install_detail).delete(routes::uninstall),
+        )
+        .route("/v1/installs/{namespace}/{name}/upgrade", post(routes::upgrade))
+        .route("/v1/installs/{namespace}/{name}/rollback", post(routes::rollback))
+        .route("/v1/installs/{namespace}/{name}/config", put(routes::set_config))
+        .route("/v1/upgrades", get(routes::pending_upgrades))
+        .route(
+            "/v1/upgrades/{namespace}/{name}/{version}",
+            post(routes::approve_upgrade).merge(delete(routes::decline_upgrade)),
+        )
+        .route(
+            "/v1/plugins/{namespace}/{name}/{operation}",
+            post(routes::call).layer(DefaultBodyLimit::max(MAX_CALL_BODY_BYTES)),
+        )
+        .route("/v1/usage", get(routes::usage))
+        .fallback(routes::not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
