@@ -95,3 +95,137 @@ pub fn spleis_run_json(args: &[&str]) -> (i32, serde_json::Value) {
         .unwrap_or_else(|e| panic!("spleis run printed no JSON ({e}); stderr: {stderr}"));
     (code, doc)
 }
+
+/// A `spleis serve` process on a free loopback port, killed on drop.
+pub struct Server {
+    child: std::process::Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// The operator's token.
+    pub operator: String,
+    _data: tempfile::TempDir,
+}
+
+/// The bootstrap operator token the test servers use.
+pub const OPERATOR_TOKEN: &str = "spl_test_operator";
+
+impl Server {
+    /// Starts a server on SQLite in a fresh data directory, or on the
+    /// database `database_url` names.
+    pub fn start(database_url: Option<&str>) -> Self {
+        use std::io::BufRead;
+        let data = tempfile::tempdir().expect("tempdir");
+        let mut command = Command::new(spleis_bin());
+        command
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data.path())
+            .env("SPLEIS_BOOTSTRAP_TOKEN", OPERATOR_TOKEN)
+            .stdout(std::process::Stdio::piped());
+        if let Some(url) = database_url {
+            command.args(["--database-url", url]);
+        }
+        let mut child = command.spawn().expect("spleis serve starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let url = loop {
+            let line = lines
+                .next()
+                .expect("spleis serve printed its address")
+                .expect("readable stdout");
+            if let Some(rest) = line.strip_prefix("spleis is listening on ") {
+                break rest.trim().to_owned();
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Self {
+            child,
+            url,
+            operator: OPERATOR_TOKEN.to_owned(),
+            _data: data,
+        }
+    }
+
+    /// Sends `method path` with `token` and an optional JSON body; returns
+    /// (status, JSON body or Null).
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let request = ureq::request(method, &format!("{}{path}", self.url))
+            .set("Authorization", &format!("Bearer {token}"));
+        let result = match body {
+            Some(body) => request.send_json(body),
+            None => request.call(),
+        };
+        let response = match result {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{method} {path}: {e}"),
+        };
+        let status = response.status();
+        let text = response.into_string().unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// Sends a raw body to a plugin operation.
+    pub fn call(
+        &self,
+        token: &str,
+        package: &str,
+        operation: &str,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        self.request(
+            "POST",
+            &format!("/v1/plugins/{package}/{operation}"),
+            token,
+            Some(body.clone()),
+        )
+    }
+
+    /// Creates an account; returns its token.
+    pub fn account(&self, id: &str, role: &str) -> String {
+        let (status, body) = self.request(
+            "POST",
+            "/v1/accounts",
+            &self.operator.clone(),
+            Some(serde_json::json!({"id": id, "role": role})),
+        );
+        assert_eq!(status, 201, "{body}");
+        body["token"].as_str().expect("a token").to_owned()
+    }
+
+    /// Publishes an example plugin's component.
+    pub fn publish(&self, token: &str, plugin_name: &str) -> (u16, serde_json::Value) {
+        use base64::Engine;
+        let component = base64::engine::general_purpose::STANDARD.encode(plugin(plugin_name));
+        self.request(
+            "POST",
+            "/v1/packages",
+            token,
+            Some(serde_json::json!({"component": component})),
+        )
+    }
+
+    /// Stops the server with SIGTERM and waits; returns whether it exited cleanly.
+    pub fn stop(mut self) -> bool {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().map(|s| s.success()).unwrap_or(false)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

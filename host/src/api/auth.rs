@@ -1,7 +1,7 @@
 //! Bearer-token authentication and role checks.
 
-use super::error::ApiError;
 use super::AppState;
+use super::error::ApiError;
 use crate::store::accounts::{Account, Role};
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
@@ -30,7 +30,10 @@ impl Caller {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let unauthorized = |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", m);
         let header = parts
             .headers

@@ -54,7 +54,11 @@ impl IntoResponse for ApiError {
 }
 
 fn internal(error: impl std::fmt::Display) -> ApiError {
-    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", error.to_string())
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        error.to_string(),
+    )
 }
 
 impl From<StoreError> for ApiError {
@@ -67,8 +71,12 @@ impl From<AccountError> for ApiError {
     fn from(e: AccountError) -> Self {
         match e {
             AccountError::InvalidId(_) => ApiError::bad_request(e.to_string()),
-            AccountError::Exists(_) => ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string()),
-            AccountError::Unknown(_) => ApiError::new(StatusCode::NOT_FOUND, "not-found", e.to_string()),
+            AccountError::Exists(_) => {
+                ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string())
+            }
+            AccountError::Unknown(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, "not-found", e.to_string())
+            }
             AccountError::Store(e) => e.into(),
         }
     }
@@ -79,17 +87,25 @@ impl From<RegistryError> for ApiError {
         let message = e.to_string();
         match e {
             RegistryError::NotOwner { .. } => ApiError::forbidden(message),
-            RegistryError::VersionExists { .. } => ApiError::new(StatusCode::CONFLICT, "version-exists", message),
+            RegistryError::VersionExists { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "version-exists", message)
+            }
             RegistryError::UnknownPackage(_)
             | RegistryError::UnknownVersion { .. }
             | RegistryError::UnknownNamespace(_)
-            | RegistryError::UnknownAccount(_) => ApiError::new(StatusCode::NOT_FOUND, "not-found", message),
+            | RegistryError::UnknownAccount(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, "not-found", message)
+            }
             RegistryError::Resolve {
                 source: ResolveError::InvalidRequirement { .. },
                 ..
             } => ApiError::bad_request(message),
-            RegistryError::Resolve { .. } => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unresolvable", message),
-            RegistryError::Integrity(_) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "integrity", message),
+            RegistryError::Resolve { .. } => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unresolvable", message)
+            }
+            RegistryError::Integrity(_) => {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "integrity", message)
+            }
             RegistryError::Store(e) => e.into(),
         }
     }
@@ -99,9 +115,11 @@ impl From<InstallError> for ApiError {
     fn from(e: InstallError) -> Self {
         let message = e.to_string();
         match e {
-            InstallError::NotGranted { .. } => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "capabilities-not-granted", message)
-            }
+            InstallError::NotGranted { .. } => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "capabilities-not-granted",
+                message,
+            ),
             InstallError::AlreadyInstalled(_) | InstallError::NoPrevious(_) => {
                 ApiError::new(StatusCode::CONFLICT, "conflict", message)
             }
@@ -117,13 +135,21 @@ impl From<PublishError> for ApiError {
     fn from(e: PublishError) -> Self {
         let message = e.to_string();
         match e {
-            PublishError::TooLarge { .. } => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", message),
-            PublishError::NoManifest | PublishError::Manifest(_) | PublishError::ManifestMismatch { .. } => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-manifest", message)
+            PublishError::TooLarge { .. } => {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", message)
             }
-            PublishError::Component(_) | PublishError::UndeclaredCapability(_) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-component", message)
-            }
+            PublishError::NoManifest
+            | PublishError::Manifest(_)
+            | PublishError::ManifestMismatch { .. } => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-manifest",
+                message,
+            ),
+            PublishError::Component(_) | PublishError::UndeclaredCapability(_) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-component",
+                message,
+            ),
             PublishError::Registry(e) => e.into(),
             PublishError::Store(e) => e.into(),
         }
@@ -134,11 +160,15 @@ impl From<CallFailure> for ApiError {
     fn from(e: CallFailure) -> Self {
         let message = e.to_string();
         match e {
-            CallFailure::NotInstalled(_) => ApiError::new(StatusCode::NOT_FOUND, "not-installed", message),
+            CallFailure::NotInstalled(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, "not-installed", message)
+            }
             CallFailure::Refused(InvokeError::UnknownOperation { .. }) => {
                 ApiError::new(StatusCode::NOT_FOUND, "unknown-operation", message)
             }
-            CallFailure::Refused(_) | CallFailure::Load(_) | CallFailure::Join(_) => internal(message),
+            CallFailure::Refused(_) | CallFailure::Load(_) | CallFailure::Join(_) => {
+                internal(message)
+            }
             CallFailure::Registry(e) => e.into(),
             CallFailure::Store(e) => e.into(),
         }

@@ -48,9 +48,18 @@ pub fn router(platform: Arc<Platform>) -> Router {
             "/v1/installs/{namespace}/{name}",
             get(routes::install_detail).delete(routes::uninstall),
         )
-        .route("/v1/installs/{namespace}/{name}/upgrade", post(routes::upgrade))
-        .route("/v1/installs/{namespace}/{name}/rollback", post(routes::rollback))
-        .route("/v1/installs/{namespace}/{name}/config", put(routes::set_config))
+        .route(
+            "/v1/installs/{namespace}/{name}/upgrade",
+            post(routes::upgrade),
+        )
+        .route(
+            "/v1/installs/{namespace}/{name}/rollback",
+            post(routes::rollback),
+        )
+        .route(
+            "/v1/installs/{namespace}/{name}/config",
+            put(routes::set_config),
+        )
         .route("/v1/upgrades", get(routes::pending_upgrades))
         .route(
             "/v1/upgrades/{namespace}/{name}/{version}",

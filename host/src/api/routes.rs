@@ -1,8 +1,8 @@
 //! The handlers.
 
+use super::AppState;
 use super::auth::Caller;
 use super::error::ApiError;
-use super::AppState;
 use crate::platform::Published;
 use crate::runtime::{Call, OutcomeKind};
 use crate::store::accounts::{Account, Role};
@@ -25,7 +25,11 @@ pub async fn healthz() -> &'static str {
 }
 
 pub async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such route; see /v1/openapi.json")
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not-found",
+        "no such route; see /v1/openapi.json",
+    )
 }
 
 #[derive(Deserialize)]
@@ -47,8 +51,13 @@ pub async fn create_account(
     let store = &state.platform.store;
     let name = body.name.unwrap_or_else(|| body.id.clone());
     let account = store.create_account(&body.id, body.role, &name).await?;
-    let token = store.issue_token(&account.id, "created by the operator").await?;
-    Ok((StatusCode::CREATED, Json(json!({"account": account, "token": token}))))
+    let token = store
+        .issue_token(&account.id, "created by the operator")
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"account": account, "token": token})),
+    ))
 }
 
 pub async fn whoami(caller: Caller) -> Json<Account> {
@@ -74,8 +83,15 @@ pub async fn publish(
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(body.component.as_bytes())
         .map_err(|e| ApiError::bad_request(format!("`component` is not base64: {e}")))?;
-    let published = state.platform.publish(publisher, bytes, body.manifest.as_deref()).await?;
-    let status = if published.created { StatusCode::CREATED } else { StatusCode::OK };
+    let published = state
+        .platform
+        .publish(publisher, bytes, body.manifest.as_deref())
+        .await?;
+    let status = if published.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, Json(published)))
 }
 
@@ -84,7 +100,11 @@ pub struct Search {
     q: Option<String>,
 }
 
-pub async fn catalog(State(state): State<AppState>, _caller: Caller, Query(search): Query<Search>) -> Result<Json<Value>> {
+pub async fn catalog(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Query(search): Query<Search>,
+) -> Result<Json<Value>> {
     let packages = state.platform.store.catalog(search.q.as_deref()).await?;
     Ok(Json(json!({"packages": packages})))
 }
@@ -102,10 +122,19 @@ pub async fn package(
     let package = package_name(&namespace, &name);
     let versions = store.versions(&package).await?;
     let owners = store.owners(&namespace).await?;
-    Ok(Json(json!({"name": package, "owners": owners, "versions": versions})))
+    Ok(Json(
+        json!({"name": package, "owners": owners, "versions": versions}),
+    ))
 }
 
-async fn set_yank(state: AppState, caller: Caller, namespace: String, name: String, version: String, yanked: bool) -> Result<StatusCode> {
+async fn set_yank(
+    state: AppState,
+    caller: Caller,
+    namespace: String,
+    name: String,
+    version: String,
+    yanked: bool,
+) -> Result<StatusCode> {
     let by = caller.require(&[Role::Author, Role::Operator])?;
     let version: semver::Version = version
         .parse()
@@ -118,11 +147,19 @@ async fn set_yank(state: AppState, caller: Caller, namespace: String, name: Stri
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn yank(State(state): State<AppState>, caller: Caller, Path((namespace, name, version)): Path<(String, String, String)>) -> Result<StatusCode> {
+pub async fn yank(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((namespace, name, version)): Path<(String, String, String)>,
+) -> Result<StatusCode> {
     set_yank(state, caller, namespace, name, version, true).await
 }
 
-pub async fn unyank(State(state): State<AppState>, caller: Caller, Path((namespace, name, version)): Path<(String, String, String)>) -> Result<StatusCode> {
+pub async fn unyank(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((namespace, name, version)): Path<(String, String, String)>,
+) -> Result<StatusCode> {
     set_yank(state, caller, namespace, name, version, false).await
 }
 
@@ -139,7 +176,11 @@ pub async fn add_owner(
     Json(body): Json<NewOwner>,
 ) -> Result<StatusCode> {
     let by = caller.require(&[Role::Author, Role::Operator])?;
-    state.platform.store.add_owner(by, &namespace, &body.account).await?;
+    state
+        .platform
+        .store
+        .add_owner(by, &namespace, &body.account)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -167,18 +208,29 @@ pub async fn install(
     Json(body): Json<NewInstall>,
 ) -> Result<(StatusCode, Json<InstallRecord>)> {
     let tenant = caller.require(&[Role::Tenant])?;
-    let quota = body.storage_quota_bytes.unwrap_or(crate::capabilities::Install::DEFAULT_STORAGE_QUOTA);
+    let quota = body
+        .storage_quota_bytes
+        .unwrap_or(crate::capabilities::Install::DEFAULT_STORAGE_QUOTA);
     let record = state
         .platform
         .store
-        .install(tenant, &body.package, &body.requirement, &body.grants, &body.config, quota)
+        .install(
+            tenant,
+            &body.package,
+            &body.requirement,
+            &body.grants,
+            &body.config,
+            quota,
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(record)))
 }
 
 pub async fn installs(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>> {
     let tenant = caller.require(&[Role::Tenant])?;
-    Ok(Json(json!({"installs": state.platform.store.installs_of(&tenant.id).await?})))
+    Ok(Json(
+        json!({"installs": state.platform.store.installs_of(&tenant.id).await?}),
+    ))
 }
 
 pub async fn install_detail(
@@ -192,7 +244,13 @@ pub async fn install_detail(
     let install = store
         .install_of(&tenant.id, &package)
         .await?
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not-installed", format!("`{package}` is not installed")))?;
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not-installed",
+                format!("`{package}` is not installed"),
+            )
+        })?;
     let history = store.history(&tenant.id, &package).await?;
     Ok(Json(json!({"install": install, "history": history})))
 }
@@ -218,14 +276,29 @@ pub async fn upgrade(
         state
             .platform
             .store
-            .upgrade(&tenant.id, &package, body.requirement.as_deref(), &body.grants)
+            .upgrade(
+                &tenant.id,
+                &package,
+                body.requirement.as_deref(),
+                &body.grants,
+            )
             .await?,
     ))
 }
 
-pub async fn rollback(State(state): State<AppState>, caller: Caller, Path((namespace, name)): Path<(String, String)>) -> Result<Json<InstallRecord>> {
+pub async fn rollback(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((namespace, name)): Path<(String, String)>,
+) -> Result<Json<InstallRecord>> {
     let tenant = caller.require(&[Role::Tenant])?;
-    Ok(Json(state.platform.store.rollback(&tenant.id, &package_name(&namespace, &name)).await?))
+    Ok(Json(
+        state
+            .platform
+            .store
+            .rollback(&tenant.id, &package_name(&namespace, &name))
+            .await?,
+    ))
 }
 
 pub async fn set_config(
@@ -265,9 +338,14 @@ pub async fn uninstall(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn pending_upgrades(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>> {
+pub async fn pending_upgrades(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>> {
     let tenant = caller.require(&[Role::Tenant])?;
-    Ok(Json(json!({"pending": state.platform.store.pending_upgrades(&tenant.id).await?})))
+    Ok(Json(
+        json!({"pending": state.platform.store.pending_upgrades(&tenant.id).await?}),
+    ))
 }
 
 pub async fn approve_upgrade(
@@ -365,16 +443,28 @@ pub struct UsageQuery {
 }
 
 /// A tenant's own usage; the operator may name any tenant.
-pub async fn usage(State(state): State<AppState>, caller: Caller, Query(query): Query<UsageQuery>) -> Result<Json<Value>> {
+pub async fn usage(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<UsageQuery>,
+) -> Result<Json<Value>> {
     let tenant = match (&caller.0.role, query.tenant) {
         (Role::Operator, Some(tenant)) => tenant,
         (Role::Tenant, None) => caller.0.id.clone(),
         (Role::Tenant, Some(other)) if other == caller.0.id => other,
-        (Role::Tenant, Some(_)) => return Err(ApiError::forbidden("a tenant reads only its own usage")),
+        (Role::Tenant, Some(_)) => {
+            return Err(ApiError::forbidden("a tenant reads only its own usage"));
+        }
         (Role::Operator, None) => return Err(ApiError::bad_request("name the tenant: ?tenant=ID")),
-        (Role::Author, _) => return Err(ApiError::forbidden("authors read usage of their plugins in reports (billing)")),
+        (Role::Author, _) => {
+            return Err(ApiError::forbidden(
+                "authors read usage of their plugins in reports (billing)",
+            ));
+        }
     };
     let limit = query.limit.unwrap_or(100).min(10_000);
     state.platform.usage.flush().await;
-    Ok(Json(json!({"tenant": tenant, "records": state.platform.store.usage_of_tenant(&tenant, limit).await?})))
+    Ok(Json(
+        json!({"tenant": tenant, "records": state.platform.store.usage_of_tenant(&tenant, limit).await?}),
+    ))
 }

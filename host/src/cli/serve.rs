@@ -63,7 +63,13 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let address = listener.local_addr()?;
     println!("spleis is listening on http://{address}");
     println!("  health:   http://{address}/healthz");
-    println!("  database: {}", args.database_url.as_deref().map_or_else(|| args.data_dir.join("spleis.db").display().to_string(), redact));
+    println!(
+        "  database: {}",
+        args.database_url.as_deref().map_or_else(
+            || args.data_dir.join("spleis.db").display().to_string(),
+            redact
+        )
+    );
     axum::serve(listener, api::router(platform.clone()))
         .with_graceful_shutdown(shutdown_signal())
         .await
@@ -80,12 +86,18 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
 /// The first start creates the operator and prints its token (or takes it
 /// from SPLEIS_BOOTSTRAP_TOKEN, which is also accepted on later starts).
 async fn bootstrap_operator(store: &Store) -> anyhow::Result<()> {
-    let from_env = std::env::var(BOOTSTRAP_TOKEN_ENV).ok().filter(|t| !t.is_empty());
+    let from_env = std::env::var(BOOTSTRAP_TOKEN_ENV)
+        .ok()
+        .filter(|t| !t.is_empty());
     if !store.has_operator().await? {
-        store.create_account("operator", Role::Operator, "Operator").await?;
+        store
+            .create_account("operator", Role::Operator, "Operator")
+            .await?;
         match &from_env {
             Some(token) => {
-                store.insert_token_hash("operator", "bootstrap", &token_hash(token)).await?;
+                store
+                    .insert_token_hash("operator", "bootstrap", &token_hash(token))
+                    .await?;
                 println!("operator account created; its token is the one in {BOOTSTRAP_TOKEN_ENV}");
             }
             None => {
@@ -94,14 +106,18 @@ async fn bootstrap_operator(store: &Store) -> anyhow::Result<()> {
             }
         }
     } else if let Some(token) = &from_env {
-        store.insert_token_hash("operator", "bootstrap", &token_hash(token)).await?;
+        store
+            .insert_token_hash("operator", "bootstrap", &token_hash(token))
+            .await?;
     }
     Ok(())
 }
 
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => format!("{}://…@{}", &url[..scheme], &url[at + 1..]),
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://…@{}", &url[..scheme], &url[at + 1..])
+        }
         _ => url.to_owned(),
     }
 }

@@ -37,7 +37,9 @@ pub enum PublishError {
     #[error("{0}")]
     Manifest(#[from] spleis_registry::ManifestError),
     /// The manifest sent differs from the one embedded.
-    #[error("the manifest sent ({sent}) differs from the one embedded in the component ({embedded}); rebuild the component")]
+    #[error(
+        "the manifest sent ({sent}) differs from the one embedded in the component ({embedded}); rebuild the component"
+    )]
     ManifestMismatch {
         /// name@version sent.
         sent: String,
@@ -131,7 +133,9 @@ impl Platform {
         // Compiling takes a while: keep it off the async workers.
         let loaded = tokio::task::spawn_blocking(move || runtime.load(&check))
             .await
-            .map_err(|e| PublishError::Store(StoreError::Corrupt(format!("the compile task died: {e}"))))??;
+            .map_err(|e| {
+                PublishError::Store(StoreError::Corrupt(format!("the compile task died: {e}")))
+            })??;
         let manifest = choose_manifest(&loaded, manifest_text)?;
         if let Some(cap) = loaded
             .shape
@@ -190,11 +194,16 @@ impl Platform {
         let version = self.store.version(package, &install.version).await?;
         let plugin = self.component(&version).await?;
         let context = Arc::new(install_context(&install, &version.manifest));
-        let storage = Arc::new(DbKeyValue::new(self.store.clone(), tokio::runtime::Handle::current()));
+        let storage = Arc::new(DbKeyValue::new(
+            self.store.clone(),
+            tokio::runtime::Handle::current(),
+        ));
         let runtime = self.runtime.clone();
-        let invocation = tokio::task::spawn_blocking(move || runtime.invoke(&plugin, context, storage, call, None))
-            .await
-            .map_err(|e| CallFailure::Join(e.to_string()))??;
+        let invocation = tokio::task::spawn_blocking(move || {
+            runtime.invoke(&plugin, context, storage, call, None)
+        })
+        .await
+        .map_err(|e| CallFailure::Join(e.to_string()))??;
         let usage_id = crate::store::accounts::new_id()?;
         self.usage
             .record(UsageRow {

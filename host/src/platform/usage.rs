@@ -63,12 +63,16 @@ impl UsagePipeline {
     pub async fn record(&self, row: UsageRow) -> Result<(), StoreError> {
         match (self.durability, &self.sender) {
             (Durability::Sync, _) | (_, None) => self.store.insert_usage(&[row]).await.map(drop),
-            (Durability::Batched, Some(sender)) => match sender.send(Message::Record(Box::new(row))).await {
-                Ok(()) => Ok(()),
-                // The writer is gone (shutting down): write directly.
-                Err(mpsc::error::SendError(Message::Record(row))) => self.store.insert_usage(&[*row]).await.map(drop),
-                Err(_) => Ok(()),
-            },
+            (Durability::Batched, Some(sender)) => {
+                match sender.send(Message::Record(Box::new(row))).await {
+                    Ok(()) => Ok(()),
+                    // The writer is gone (shutting down): write directly.
+                    Err(mpsc::error::SendError(Message::Record(row))) => {
+                        self.store.insert_usage(&[*row]).await.map(drop)
+                    }
+                    Err(_) => Ok(()),
+                }
+            }
         }
     }
 

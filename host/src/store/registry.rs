@@ -273,16 +273,22 @@ impl Store {
     }
 
     /// One version of `package`.
-    pub async fn version(&self, package: &str, version: &str) -> Result<VersionRecord, RegistryError> {
-        let row = sqlx::query(&format!("SELECT {VERSION_COLUMNS} FROM versions WHERE package = $1 AND version = $2"))
-            .bind(package)
-            .bind(version)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or_else(|| RegistryError::UnknownVersion {
-                package: package.to_owned(),
-                version: version.to_owned(),
-            })?;
+    pub async fn version(
+        &self,
+        package: &str,
+        version: &str,
+    ) -> Result<VersionRecord, RegistryError> {
+        let row = sqlx::query(&format!(
+            "SELECT {VERSION_COLUMNS} FROM versions WHERE package = $1 AND version = $2"
+        ))
+        .bind(package)
+        .bind(version)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| RegistryError::UnknownVersion {
+            package: package.to_owned(),
+            version: version.to_owned(),
+        })?;
         Ok(version_from_row(&row)?)
     }
 

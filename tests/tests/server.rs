@@ -1,0 +1,187 @@
+//! The platform end to end: the real `spleis serve` on a random loopback
+//! port, on SQLite and (when scripts/test started one) on PostgreSQL; an
+//! author publishes the example plugins, two tenants install and call them,
+//! and neither can see or touch the other's.
+
+use serde_json::json;
+use spleis_tests::Server;
+use std::process::Command;
+
+/// A fresh PostgreSQL database for one server, if the suite has a server.
+fn postgres_database() -> Option<String> {
+    let admin = std::env::var("SPLEIS_TEST_DATABASE_URL").ok()?;
+    let name = format!(
+        "spleis_e2e_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let status = Command::new("psql")
+        .args([
+            admin.as_str(),
+            "-q",
+            "-c",
+            &format!("CREATE DATABASE {name}"),
+        ])
+        .status()
+        .expect("psql runs");
+    assert!(status.success(), "cannot create the test database");
+    let base = admin
+        .rsplit_once('/')
+        .map_or(admin.as_str(), |(b, _)| b)
+        .to_owned();
+    Some(format!("{base}/{name}"))
+}
+
+fn backends() -> Vec<Option<String>> {
+    let mut all = vec![None];
+    if let Some(url) = postgres_database() {
+        all.push(Some(url));
+    } else {
+        assert!(
+            std::env::var_os("SPLEIS_REQUIRE_POSTGRES").is_none(),
+            "PostgreSQL is required here"
+        );
+    }
+    all
+}
+
+#[test]
+fn authors_publish_tenants_install_and_call_in_isolation() {
+    for database in backends() {
+        let server = Server::start(database.as_deref());
+        let (status, body) = server.request("GET", "/healthz", "", None);
+        assert_eq!(status, 200, "{body}");
+
+        let author = server.account("examples", "author");
+        let a = server.account("tenant-a", "tenant");
+        let b = server.account("tenant-b", "tenant");
+
+        for plugin in ["energy_tariff", "membership_dues", "vat_invoice"] {
+            let (status, body) = server.publish(&author, plugin);
+            assert_eq!(status, 201, "{plugin}: {body}");
+            assert_eq!(body["created"], true);
+        }
+        // Publishing the same bytes again changes nothing.
+        let (status, body) = server.publish(&author, "energy_tariff");
+        assert_eq!((status, &body["created"]), (200, &json!(false)), "{body}");
+        // A tenant cannot publish; nor can another author into `examples`.
+        let (status, _) = server.publish(&a, "energy_tariff");
+        assert_eq!(status, 403);
+        let intruder = server.account("intruder", "author");
+        let (status, body) = server.publish(&intruder, "vat_invoice");
+        assert_eq!(status, 403, "{body}");
+        assert_eq!(
+            body["error"]["message"],
+            "`intruder` is not an owner of the namespace `examples`"
+        );
+        // A hostile import is refused with its name.
+        let (status, body) = server.publish(&intruder, "foreign_import");
+        assert_eq!(status, 422, "{body}");
+
+        let (status, body) = server.request("GET", "/v1/packages?q=dues", &a, None);
+        assert_eq!(status, 200);
+        assert_eq!(body["packages"][0]["name"], "examples/membership-dues");
+
+        // Refusing a declared capability fails the install, clearly.
+        let (status, body) = server.request(
+            "POST",
+            "/v1/installs",
+            &a,
+            Some(json!({"package": "examples/membership-dues", "grants": ["log"]})),
+        );
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(body["error"]["code"], "capabilities-not-granted");
+        for tenant in [&a, &b] {
+            let (status, body) = server.request("POST", "/v1/installs", tenant, Some(json!({
+                "package": "examples/membership-dues", "requirement": "^0.1",
+                "grants": ["storage", "config", "log"], "config": {"default_monthly_dues": "10.00"}
+            })));
+            assert_eq!(status, 201, "{body}");
+        }
+        let (status, body) = server.request(
+            "POST",
+            "/v1/installs",
+            &a,
+            Some(json!({
+                "package": "examples/energy-tariff", "grants": ["metering", "log"]
+            })),
+        );
+        assert_eq!(status, 201, "{body}");
+
+        // A's members are A's.
+        let (status, body) = server.call(
+            &a,
+            "examples/membership-dues",
+            "add-member",
+            &json!({"id": "ann", "name": "Ann", "joined": "2026-10"}),
+        );
+        assert_eq!(status, 200, "{body}");
+        let (_, a_list) = server.call(
+            &a,
+            "examples/membership-dues",
+            "list-overdue",
+            &json!({"as_of": "2026-11"}),
+        );
+        assert_eq!(a_list[0]["owed"], "20.00");
+        let (status, b_list) = server.call(
+            &b,
+            "examples/membership-dues",
+            "list-overdue",
+            &json!({"as_of": "2026-11"}),
+        );
+        assert_eq!((status, b_list), (200, json!([])));
+        let (status, body) = server.call(
+            &b,
+            "examples/membership-dues",
+            "get-member",
+            &json!({"id": "ann"}),
+        );
+        assert_eq!(status, 422);
+        assert_eq!(body["error"]["code"], "not-found");
+
+        // B has no energy-tariff install: it cannot call A's.
+        let contract = json!({"contract_id": "C-9", "consumption_kwh": "10", "tariff": {"currency": "EUR", "base_fee_per_month": "1", "tiers": [{"price_per_kwh": "0.5"}], "vat_rate": "0"}});
+        let (status, body) = server.call(&b, "examples/energy-tariff", "quote", &contract);
+        assert_eq!(status, 404, "{body}");
+        let (status, body) = server.call(&a, "examples/energy-tariff", "quote", &contract);
+        assert_eq!((status, &body["total"]), (200, &json!("6.00")), "{body}");
+        let (status, _) = server.call(&a, "examples/energy-tariff", "nope", &contract);
+        assert_eq!(status, 404);
+
+        // Usage: each tenant reads its own; B cannot read A's.
+        let (status, usage) = server.request("GET", "/v1/usage", &a, None);
+        assert_eq!(status, 200);
+        let records = usage["records"].as_array().unwrap();
+        // add-member, list-overdue, quote; the unknown operation never ran.
+        assert_eq!(records.len(), 3, "{usage}");
+        assert!(records.iter().all(|r| r["tenant"] == "tenant-a"));
+        let quote = records.iter().find(|r| r["operation"] == "quote").unwrap();
+        assert_eq!(
+            quote["units"],
+            json!([{"metric": "active-contract", "quantity": 1, "key": "C-9"}])
+        );
+        let (status, _) = server.request("GET", "/v1/usage?tenant=tenant-a", &b, None);
+        assert_eq!(status, 403);
+        let (status, usage) = server.request(
+            "GET",
+            "/v1/usage?tenant=tenant-a",
+            &server.operator.clone(),
+            None,
+        );
+        assert_eq!(
+            (status, usage["records"].as_array().map(Vec::len)),
+            (200, Some(3))
+        );
+
+        // Errors are JSON with a code; no token is 401.
+        let (status, body) = server.request("GET", "/v1/installs", "spl_wrong", None);
+        assert_eq!(
+            (status, &body["error"]["code"]),
+            (401, &json!("unauthorized"))
+        );
+        assert!(server.stop(), "SIGTERM drains and exits cleanly");
+    }
+}
