@@ -176,6 +176,45 @@ fn authors_publish_tenants_install_and_call_in_isolation() {
             (200, Some(3))
         );
 
+        // A platform event reaches the tenant's subscribing installs only.
+        let (status, body) = server.request(
+            "POST",
+            "/v1/events",
+            &a,
+            Some(json!({
+                "topic": "member.joined", "payload": {"id": "cy", "name": "Cy", "month": "2026-11"}
+            })),
+        );
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            body["deliveries"].as_array().map(Vec::len),
+            Some(1),
+            "{body}"
+        );
+        assert_eq!(body["deliveries"][0]["package"], "examples/membership-dues");
+        assert_eq!(body["deliveries"][0]["outcome"], "ok");
+        let (status, _) = server.call(
+            &a,
+            "examples/membership-dues",
+            "get-member",
+            &json!({"id": "cy"}),
+        );
+        assert_eq!(status, 200);
+        let (status, _) = server.call(
+            &b,
+            "examples/membership-dues",
+            "get-member",
+            &json!({"id": "cy"}),
+        );
+        assert_eq!(status, 422);
+        let (status, _) = server.request(
+            "POST",
+            "/v1/events",
+            &a,
+            Some(json!({"topic": "Not A Topic"})),
+        );
+        assert_eq!(status, 400);
+
         // Errors are JSON with a code; no token is 401.
         let (status, body) = server.request("GET", "/v1/installs", "spl_wrong", None);
         assert_eq!(
@@ -184,4 +223,44 @@ fn authors_publish_tenants_install_and_call_in_isolation() {
         );
         assert!(server.stop(), "SIGTERM drains and exits cleanly");
     }
+}
+
+#[test]
+fn events_emitted_by_plugins_fan_out_until_the_depth_limit() {
+    let server = Server::start(None);
+    let author = server.account("fixtures", "author");
+    let tenant = server.account("t", "tenant");
+    let (status, body) = server.publish(&author, "hostile");
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = server.request(
+        "POST",
+        "/v1/installs",
+        &tenant,
+        Some(json!({
+            "package": "fixtures/hostile", "grants": ["storage", "events", "log", "metering"]
+        })),
+    );
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = server.request(
+        "POST",
+        "/v1/events",
+        &tenant,
+        Some(json!({"topic": "loop.ping", "payload": 1})),
+    );
+    assert_eq!(status, 200, "{body}");
+    let deliveries = body["deliveries"].as_array().unwrap();
+    let depths: Vec<u64> = deliveries
+        .iter()
+        .map(|d| d["depth"].as_u64().unwrap())
+        .collect();
+    assert_eq!(depths, [0, 1, 2, 3, 4, 5]);
+    assert!(deliveries[..5].iter().all(|d| d["outcome"] == "ok"));
+    assert_eq!(deliveries[5]["outcome"], "depth-limit");
+    // Five deliveries ran and were metered; the sixth never ran.
+    let (_, usage) = server.request("GET", "/v1/usage", &tenant, None);
+    assert_eq!(
+        usage["records"].as_array().map(Vec::len),
+        Some(5),
+        "{usage}"
+    );
 }

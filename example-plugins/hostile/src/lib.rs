@@ -2,7 +2,7 @@
 //! one way the host must survive and classify. `echo` is the well-behaved
 //! control (and the benchmark's trivial call).
 
-use spleis_sdk::{Error, Plugin, Request, Response, events, log, metering, storage};
+use spleis_sdk::{Error, Event, Plugin, Request, Response, events, log, metering, storage};
 use std::hint::black_box;
 
 struct Hostile;
@@ -66,8 +66,18 @@ impl Plugin for Hostile {
                 metering::report("not-declared", 1)?;
                 Ok(Response::empty())
             }
+            "emit" => {
+                events::emit("loop.ping", request.body())?;
+                Ok(Response::empty())
+            }
             other => Err(Error::unknown_operation(other)),
         }
+    }
+
+    /// Answers every `loop.ping` with another: an endless chain the
+    /// platform's event depth limit must cut.
+    fn on_event(event: Event) -> Result<(), Error> {
+        events::emit("loop.ping", event.payload())
     }
 }
 

@@ -70,6 +70,10 @@ pub fn router(platform: Arc<Platform>) -> Router {
             post(routes::call).layer(DefaultBodyLimit::max(MAX_CALL_BODY_BYTES)),
         )
         .route("/v1/usage", get(routes::usage))
+        .route(
+            "/v1/events",
+            post(routes::emit).layer(DefaultBodyLimit::max(MAX_CALL_BODY_BYTES)),
+        )
         .fallback(routes::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())

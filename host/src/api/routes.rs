@@ -404,6 +404,17 @@ pub async fn call(
             idempotency_key,
         )
         .await?;
+    if !called.invocation.events.is_empty() {
+        // Events the call emitted fan out after the response, off its path.
+        let platform = state.platform.clone();
+        let tenant = tenant.id.clone();
+        let events = called.invocation.events.clone();
+        tokio::spawn(async move {
+            if let Err(error) = platform.deliver(&tenant, events, 1).await {
+                tracing::error!(%tenant, %error, "delivering emitted events failed");
+            }
+        });
+    }
     let usage = &called.invocation.usage;
     let mut response = match &called.invocation.result {
         Ok(output) => (
@@ -467,4 +478,31 @@ pub async fn usage(
     Ok(Json(
         json!({"tenant": tenant, "records": state.platform.store.usage_of_tenant(&tenant, limit).await?}),
     ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewEvent {
+    topic: String,
+    #[serde(default)]
+    payload: Value,
+}
+
+/// A tenant's platform event: delivered now to every install of the tenant
+/// that subscribes to the topic (and onward, for what they emit).
+pub async fn emit(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<NewEvent>,
+) -> Result<Json<Value>> {
+    let tenant = caller.require(&[Role::Tenant])?;
+    spleis_registry::manifest::validate_topic(&body.topic).map_err(ApiError::bad_request)?;
+    let payload =
+        serde_json::to_vec(&body.payload).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let event = crate::capabilities::events::EmittedEvent {
+        topic: body.topic,
+        payload,
+    };
+    let deliveries = state.platform.deliver(&tenant.id, vec![event], 0).await?;
+    Ok(Json(json!({"deliveries": deliveries})))
 }

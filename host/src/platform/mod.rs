@@ -5,14 +5,17 @@
 pub mod usage;
 
 use crate::capabilities::Install;
+use crate::capabilities::events::EmittedEvent;
 use crate::runtime::{Call, Invocation, InvokeError, LoadError, LoadedPlugin, Runtime};
 use crate::store::accounts::Account;
+use crate::store::events::Delivery;
 use crate::store::installs::{InstallRecord, UpgradeReport};
 use crate::store::kv::DbKeyValue;
 use crate::store::registry::{PublishOutcome, RegistryError, VersionRecord};
 use crate::store::usage::UsageRow;
 use crate::store::{Store, StoreError, now_ms};
 use spleis_registry::Manifest;
+use std::collections::VecDeque;
 use std::sync::Arc;
 use usage::UsagePipeline;
 
@@ -192,8 +195,18 @@ impl Platform {
             _ => return Err(CallFailure::NotInstalled(package.to_owned())),
         };
         let version = self.store.version(package, &install.version).await?;
-        let plugin = self.component(&version).await?;
-        let context = Arc::new(install_context(&install, &version.manifest));
+        self.run(&install, &version, call, idempotency_key).await
+    }
+
+    async fn run(
+        &self,
+        install: &InstallRecord,
+        version: &VersionRecord,
+        call: Call,
+        idempotency_key: Option<String>,
+    ) -> Result<Called, CallFailure> {
+        let plugin = self.component(version).await?;
+        let context = Arc::new(install_context(install, &version.manifest));
         let storage = Arc::new(DbKeyValue::new(
             self.store.clone(),
             tokio::runtime::Handle::current(),
@@ -216,11 +229,76 @@ impl Platform {
             .await?;
         Ok(Called {
             invocation,
-            version: install.version,
+            version: install.version.clone(),
             usage_id,
         })
     }
+
+    /// Delivers events to every install of `tenant` that subscribes to
+    /// their topics, and the events those deliveries emit in turn, breadth
+    /// first, up to [`MAX_EVENT_DEPTH`]. `depth` is 0 for a platform event
+    /// and 1 for events a direct call emitted. Every delivery is recorded.
+    pub async fn deliver(
+        &self,
+        tenant: &str,
+        events: Vec<EmittedEvent>,
+        depth: u32,
+    ) -> Result<Vec<Delivery>, CallFailure> {
+        let mut queue: VecDeque<(String, EmittedEvent, u32)> = VecDeque::new();
+        for event in events {
+            queue.push_back((crate::store::accounts::new_id()?, event, depth));
+        }
+        let mut installs = Vec::new();
+        for install in self.store.installs_of(tenant).await? {
+            let version = self
+                .store
+                .version(&install.package, &install.version)
+                .await?;
+            installs.push((install, version));
+        }
+        let mut deliveries = Vec::new();
+        while let Some((id, event, depth)) = queue.pop_front() {
+            for (install, version) in installs
+                .iter()
+                .filter(|(_, v)| v.manifest.subscribes.contains(&event.topic))
+            {
+                let mut delivery = Delivery {
+                    event_id: id.clone(),
+                    topic: event.topic.clone(),
+                    package: install.package.clone(),
+                    depth,
+                    outcome: "depth-limit".into(),
+                    message: format!("not delivered: events nest at most {MAX_EVENT_DEPTH} deep"),
+                };
+                if depth <= MAX_EVENT_DEPTH {
+                    let call = Call::Event {
+                        id: id.clone(),
+                        topic: event.topic.clone(),
+                        payload: event.payload.clone(),
+                    };
+                    let called = self.run(install, version, call, None).await?;
+                    delivery.outcome = called.invocation.usage.outcome.as_str().to_owned();
+                    delivery.message = called
+                        .invocation
+                        .result
+                        .err()
+                        .map(|e| e.message)
+                        .unwrap_or_default();
+                    for emitted in called.invocation.events {
+                        queue.push_back((crate::store::accounts::new_id()?, emitted, depth + 1));
+                    }
+                }
+                self.store.record_delivery(tenant, &delivery).await?;
+                deliveries.push(delivery);
+            }
+        }
+        Ok(deliveries)
+    }
 }
+
+/// The deepest chain of plugin-emitted events that is still delivered: a
+/// platform event is depth 0, what its handlers emit depth 1, and so on.
+pub const MAX_EVENT_DEPTH: u32 = 4;
 
 fn choose_manifest(loaded: &LoadedPlugin, sent: Option<&str>) -> Result<Manifest, PublishError> {
     match (sent, &loaded.manifest) {
