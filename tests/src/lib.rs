@@ -113,8 +113,26 @@ impl Server {
     /// Starts a server on SQLite in a fresh data directory, or on the
     /// database `database_url` names.
     pub fn start(database_url: Option<&str>) -> Self {
+        Self::start_in(tempfile::tempdir().expect("tempdir"), database_url)
+    }
+
+    /// The server's data directory (SQLite database, compile cache).
+    pub fn data_dir(&self) -> &Path {
+        self._data.path()
+    }
+
+    /// Stops the server (SIGTERM) and starts a new process on the same data.
+    pub fn restart(mut self) -> Self {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+        let data = std::mem::replace(&mut self._data, tempfile::tempdir().expect("tempdir"));
+        Self::start_in(data, None)
+    }
+
+    fn start_in(data: tempfile::TempDir, database_url: Option<&str>) -> Self {
         use std::io::BufRead;
-        let data = tempfile::tempdir().expect("tempdir");
         let mut command = Command::new(spleis_bin());
         command
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
@@ -170,6 +188,35 @@ impl Server {
         let text = response.into_string().unwrap_or_default();
         (
             status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// Calls a plugin operation with an `Idempotency-Key`; returns (status,
+    /// the `spleis-replayed` header, body).
+    pub fn call_with_key(
+        &self,
+        token: &str,
+        package: &str,
+        operation: &str,
+        body: &serde_json::Value,
+        key: &str,
+    ) -> (u16, String, serde_json::Value) {
+        let result = ureq::post(&format!("{}/v1/plugins/{package}/{operation}", self.url))
+            .set("Authorization", &format!("Bearer {token}"))
+            .set("Idempotency-Key", key)
+            .send_json(body.clone());
+        let response = match result {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{package}/{operation}: {e}"),
+        };
+        let status = response.status();
+        let replayed = response.header("spleis-replayed").unwrap_or("").to_owned();
+        let text = response.into_string().unwrap_or_default();
+        (
+            status,
+            replayed,
             serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
         )
     }

@@ -264,3 +264,101 @@ fn events_emitted_by_plugins_fan_out_until_the_depth_limit() {
         "{usage}"
     );
 }
+
+#[test]
+fn an_idempotent_retry_returns_the_stored_answer_and_is_billed_once() {
+    for database in backends() {
+        let server = Server::start(database.as_deref());
+        let author = server.account("examples", "author");
+        let tenant = server.account("t", "tenant");
+        assert_eq!(server.publish(&author, "membership_dues").0, 201);
+        let (status, body) = server.request(
+            "POST",
+            "/v1/installs",
+            &tenant,
+            Some(json!({
+                "package": "examples/membership-dues", "grants": ["storage", "config", "log"]
+            })),
+        );
+        assert_eq!(status, 201, "{body}");
+        let add = json!({"id": "m", "name": "M", "monthly_dues": "5", "joined": "2026-11"});
+        let (status, replayed, first) = server.call_with_key(
+            &tenant,
+            "examples/membership-dues",
+            "add-member",
+            &add,
+            "req-1",
+        );
+        assert_eq!((status, replayed.as_str()), (200, "false"), "{first}");
+        // The retry does not run again (a second add would be a conflict).
+        let (status, replayed, again) = server.call_with_key(
+            &tenant,
+            "examples/membership-dues",
+            "add-member",
+            &add,
+            "req-1",
+        );
+        assert_eq!((status, replayed.as_str()), (200, "true"));
+        assert_eq!(again, first);
+        // The same key with another request is refused.
+        let other = json!({"id": "n", "name": "N", "monthly_dues": "5", "joined": "2026-11"});
+        let (status, _, body) = server.call_with_key(
+            &tenant,
+            "examples/membership-dues",
+            "add-member",
+            &other,
+            "req-1",
+        );
+        assert_eq!(
+            (status, &body["error"]["code"]),
+            (422, &json!("idempotency-key-reused"))
+        );
+        let (_, usage) = server.request("GET", "/v1/usage", &tenant, None);
+        let records = usage["records"].as_array().unwrap();
+        assert_eq!(records.len(), 1, "billed once: {usage}");
+        assert_eq!(records[0]["idempotency_key"], "req-1");
+    }
+}
+
+#[test]
+fn a_blob_altered_in_the_database_is_detected_and_not_run() {
+    let server = Server::start(None);
+    let author = server.account("examples", "author");
+    let tenant = server.account("t", "tenant");
+    assert_eq!(server.publish(&author, "vat_invoice").0, 201);
+    let (status, _) = server.request("POST", "/v1/installs", &tenant, Some(json!({
+        "package": "examples/vat-invoice", "grants": ["config", "metering"], "config": {"rate.DE.standard": "0.19"}
+    })));
+    assert_eq!(status, 201);
+    let db = server.data_dir().join("spleis.db");
+    // Tamper with the stored component, then restart so the runtime has to
+    // read it back from the database.
+    let tampered = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap();
+        let mut bytes = spleis_tests::plugin("foreign_import");
+        bytes.extend_from_slice(b"tampered");
+        sqlx::query("UPDATE blobs SET bytes = $1")
+            .bind(bytes)
+            .execute(&mut conn)
+            .await
+            .unwrap()
+            .rows_affected()
+    });
+    assert_eq!(tampered, 1);
+    let server = server.restart();
+    let invoice = json!({"country": "DE", "currency": "EUR", "lines": [{"description": "x", "quantity": "1", "unit_price": "1"}]});
+    let (status, body) = server.call(&tenant, "examples/vat-invoice", "calculate", &invoice);
+    assert_eq!(status, 500, "{body}");
+    assert_eq!(body["error"]["code"], "integrity");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not hash to its digest")
+    );
+    let (_, usage) = server.request("GET", "/v1/usage", &tenant, None);
+    assert_eq!(usage["records"], json!([]), "nothing ran, nothing billed");
+}

@@ -163,6 +163,11 @@ impl From<CallFailure> for ApiError {
             CallFailure::NotInstalled(_) => {
                 ApiError::new(StatusCode::NOT_FOUND, "not-installed", message)
             }
+            CallFailure::KeyReused(_) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency-key-reused",
+                message,
+            ),
             CallFailure::Refused(InvokeError::UnknownOperation { .. }) => {
                 ApiError::new(StatusCode::NOT_FOUND, "unknown-operation", message)
             }

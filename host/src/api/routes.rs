@@ -4,7 +4,7 @@ use super::AppState;
 use super::auth::Caller;
 use super::error::ApiError;
 use crate::platform::Published;
-use crate::runtime::{Call, OutcomeKind};
+use crate::runtime::OutcomeKind;
 use crate::store::accounts::{Account, Role};
 use crate::store::installs::InstallRecord;
 use axum::Json;
@@ -392,53 +392,53 @@ pub async fn call(
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let called = state
+    let (answer, events) = state
         .platform
         .call(
             &tenant.id,
             &package_name(&namespace, &name),
-            Call::Handle {
-                operation,
-                body: body.to_vec(),
-            },
+            &operation,
+            body.to_vec(),
             idempotency_key,
         )
         .await?;
-    if !called.invocation.events.is_empty() {
+    if !events.is_empty() {
         // Events the call emitted fan out after the response, off its path.
         let platform = state.platform.clone();
         let tenant = tenant.id.clone();
-        let events = called.invocation.events.clone();
         tokio::spawn(async move {
             if let Err(error) = platform.deliver(&tenant, events, 1).await {
                 tracing::error!(%tenant, %error, "delivering emitted events failed");
             }
         });
     }
-    let usage = &called.invocation.usage;
-    let mut response = match &called.invocation.result {
-        Ok(output) => (
+    let mut response = match (answer.output(), &answer.error) {
+        (Some(output), _) => (
             StatusCode::OK,
             [(axum::http::header::CONTENT_TYPE, "application/json")],
-            output.clone(),
+            output,
         )
             .into_response(),
-        Err(error) => {
-            let status = if error.kind == OutcomeKind::HostError {
+        (None, error) => {
+            let status = if answer.outcome == OutcomeKind::HostError {
                 StatusCode::INTERNAL_SERVER_ERROR
             } else {
                 StatusCode::UNPROCESSABLE_ENTITY
             };
-            let body = json!({"error": {"code": error.code, "message": error.message, "kind": error.kind}});
+            let (code, message) = error
+                .as_ref()
+                .map_or(("internal", ""), |e| (e.code.as_str(), e.message.as_str()));
+            let body = json!({"error": {"code": code, "message": message, "kind": answer.outcome}});
             (status, Json(body)).into_response()
         }
     };
     let headers = response.headers_mut();
     for (name, value) in [
-        ("spleis-outcome", usage.outcome.as_str().to_owned()),
-        ("spleis-version", called.version.clone()),
-        ("spleis-fuel", usage.fuel_consumed.to_string()),
-        ("spleis-usage-id", called.usage_id.clone()),
+        ("spleis-outcome", answer.outcome.as_str().to_owned()),
+        ("spleis-version", answer.version.clone()),
+        ("spleis-fuel", answer.fuel.to_string()),
+        ("spleis-usage-id", answer.usage_id.clone()),
+        ("spleis-replayed", answer.replayed.to_string()),
     ] {
         if let Ok(value) = HeaderValue::from_str(&value) {
             headers.insert(name, value);

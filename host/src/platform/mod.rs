@@ -6,7 +6,9 @@ pub mod usage;
 
 use crate::capabilities::Install;
 use crate::capabilities::events::EmittedEvent;
-use crate::runtime::{Call, Invocation, InvokeError, LoadError, LoadedPlugin, Runtime};
+use crate::runtime::{
+    Call, CallError, Invocation, InvokeError, LoadError, LoadedPlugin, OutcomeKind, Runtime,
+};
 use crate::store::accounts::Account;
 use crate::store::events::Delivery;
 use crate::store::installs::{InstallRecord, UpgradeReport};
@@ -92,6 +94,9 @@ pub enum CallFailure {
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// An idempotency key sent again with a different request.
+    #[error("the Idempotency-Key `{0}` was already used for a different request")]
+    KeyReused(String),
     /// The blocking call task died (a host bug).
     #[error("the call could not complete: {0}")]
     Join(String),
@@ -182,20 +187,55 @@ impl Platform {
             .map_err(|e| CallFailure::Join(e.to_string()))??)
     }
 
-    /// Runs `call` on `tenant`'s install of `package` and records its usage.
+    /// Runs `operation` on `tenant`'s install of `package` and records its
+    /// usage. With an idempotency key, the answer is stored with the usage
+    /// record in one transaction, and a retry with the same key and request
+    /// gets the stored answer, billed once.
     pub async fn call(
         &self,
         tenant: &str,
         package: &str,
-        call: Call,
+        operation: &str,
+        body: Vec<u8>,
         idempotency_key: Option<String>,
-    ) -> Result<Called, CallFailure> {
+    ) -> Result<(Answer, Vec<EmittedEvent>), CallFailure> {
+        let fingerprint = idempotency_key
+            .as_ref()
+            .map(|_| fingerprint(package, operation, &body));
+        if let (Some(key), Some(fingerprint)) = (&idempotency_key, &fingerprint)
+            && let Some(stored) = self.store.idempotent_answer(tenant, key).await?
+        {
+            return Ok((replay(key, fingerprint, stored)?, Vec::new()));
+        }
         let install = match self.store.install_of(tenant, package).await? {
             Some(install) if install.active => install,
             _ => return Err(CallFailure::NotInstalled(package.to_owned())),
         };
         let version = self.store.version(package, &install.version).await?;
-        self.run(&install, &version, call, idempotency_key).await
+        let call = Call::Handle {
+            operation: operation.to_owned(),
+            body,
+        };
+        let (called, row) = self
+            .run(&install, &version, call, idempotency_key.clone())
+            .await?;
+        let answer = Answer::of(&called);
+        match (idempotency_key, fingerprint) {
+            (Some(key), Some(fingerprint)) => {
+                let text = serde_json::to_string(&answer)
+                    .map_err(|e| StoreError::Corrupt(format!("cannot encode the answer: {e}")))?;
+                if let Some(stored) = self
+                    .store
+                    .record_idempotent(&key, &fingerprint, &text, &row)
+                    .await?
+                {
+                    // A concurrent retry won: answer as it did, bill once.
+                    return Ok((replay(&key, &fingerprint, stored)?, Vec::new()));
+                }
+            }
+            _ => self.usage.record(row).await?,
+        }
+        Ok((answer, called.invocation.events))
     }
 
     async fn run(
@@ -204,7 +244,7 @@ impl Platform {
         version: &VersionRecord,
         call: Call,
         idempotency_key: Option<String>,
-    ) -> Result<Called, CallFailure> {
+    ) -> Result<(Called, UsageRow), CallFailure> {
         let plugin = self.component(version).await?;
         let context = Arc::new(install_context(install, &version.manifest));
         let storage = Arc::new(DbKeyValue::new(
@@ -218,20 +258,33 @@ impl Platform {
         .await
         .map_err(|e| CallFailure::Join(e.to_string()))??;
         let usage_id = crate::store::accounts::new_id()?;
-        self.usage
-            .record(UsageRow {
-                id: usage_id.clone(),
-                version: install.version.clone(),
-                usage: invocation.usage.clone(),
-                idempotency_key,
-                recorded_at: now_ms(),
-            })
-            .await?;
-        Ok(Called {
-            invocation,
+        let row = UsageRow {
+            id: usage_id.clone(),
             version: install.version.clone(),
-            usage_id,
-        })
+            usage: invocation.usage.clone(),
+            idempotency_key,
+            recorded_at: now_ms(),
+        };
+        Ok((
+            Called {
+                invocation,
+                version: install.version.clone(),
+                usage_id,
+            },
+            row,
+        ))
+    }
+
+    /// Runs a call and hands its usage record to the pipeline.
+    async fn run_and_record(
+        &self,
+        install: &InstallRecord,
+        version: &VersionRecord,
+        call: Call,
+    ) -> Result<Called, CallFailure> {
+        let (called, row) = self.run(install, version, call, None).await?;
+        self.usage.record(row).await?;
+        Ok(called)
     }
 
     /// Delivers events to every install of `tenant` that subscribes to
@@ -276,7 +329,7 @@ impl Platform {
                         topic: event.topic.clone(),
                         payload: event.payload.clone(),
                     };
-                    let called = self.run(install, version, call, None).await?;
+                    let called = self.run_and_record(install, version, call).await?;
                     delivery.outcome = called.invocation.usage.outcome.as_str().to_owned();
                     delivery.message = called
                         .invocation
@@ -294,6 +347,76 @@ impl Platform {
         }
         Ok(deliveries)
     }
+}
+
+/// What a call answered, as stored for idempotent retries.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Answer {
+    /// The plugin's output, base64, when the call succeeded.
+    pub output_base64: Option<String>,
+    /// Why it failed, otherwise.
+    pub error: Option<CallError>,
+    /// The outcome kind.
+    pub outcome: OutcomeKind,
+    /// The version that ran.
+    pub version: String,
+    /// The usage record's id.
+    pub usage_id: String,
+    /// Fuel consumed.
+    pub fuel: u64,
+    /// Whether this answer is a stored one, replayed for a retry.
+    #[serde(default)]
+    pub replayed: bool,
+}
+
+impl Answer {
+    fn of(called: &Called) -> Self {
+        use base64::Engine;
+        let result = &called.invocation.result;
+        Self {
+            output_base64: result
+                .as_ref()
+                .ok()
+                .map(|o| base64::engine::general_purpose::STANDARD.encode(o)),
+            error: result.as_ref().err().cloned(),
+            outcome: called.invocation.usage.outcome,
+            version: called.version.clone(),
+            usage_id: called.usage_id.clone(),
+            fuel: called.invocation.usage.fuel_consumed,
+            replayed: false,
+        }
+    }
+
+    /// The output bytes, if the call succeeded.
+    pub fn output(&self) -> Option<Vec<u8>> {
+        use base64::Engine;
+        self.output_base64
+            .as_ref()
+            .and_then(|o| base64::engine::general_purpose::STANDARD.decode(o).ok())
+    }
+}
+
+fn fingerprint(package: &str, operation: &str, body: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for part in [package.as_bytes(), b"\0", operation.as_bytes(), b"\0", body] {
+        hasher.update(part);
+    }
+    hex::encode(hasher.finalize())
+}
+
+fn replay(
+    key: &str,
+    fingerprint: &str,
+    (stored_fingerprint, text): (String, String),
+) -> Result<Answer, CallFailure> {
+    if stored_fingerprint != fingerprint {
+        return Err(CallFailure::KeyReused(key.to_owned()));
+    }
+    let mut answer: Answer = serde_json::from_str(&text)
+        .map_err(|e| StoreError::Corrupt(format!("stored answer for key `{key}`: {e}")))?;
+    answer.replayed = true;
+    Ok(answer)
 }
 
 /// The deepest chain of plugin-emitted events that is still delivered: a

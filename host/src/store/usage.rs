@@ -27,34 +27,58 @@ impl Store {
     /// skipped, so writing a batch twice stores it once. Returns rows added.
     pub async fn insert_usage(&self, rows: &[UsageRow]) -> Result<u64, StoreError> {
         let mut tx = self.pool().begin().await?;
-        let mut added = 0;
-        for row in rows {
-            let units = serde_json::to_string(&row.usage.units)
-                .map_err(|e| StoreError::Corrupt(format!("cannot encode units: {e}")))?;
-            let done = sqlx::query(
-                "INSERT INTO usage_records (tenant, id, plugin, version, digest, operation, fuel, wall_time_us, \
-                 peak_memory, outcome, units, idempotency_key, recorded_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (tenant, id) DO NOTHING",
-            )
-            .bind(&row.usage.tenant)
-            .bind(&row.id)
-            .bind(&row.usage.plugin)
-            .bind(&row.version)
-            .bind(&row.usage.digest)
-            .bind(&row.usage.operation)
-            .bind(row.usage.fuel_consumed as i64)
-            .bind(row.usage.wall_time_us as i64)
-            .bind(row.usage.peak_memory_bytes as i64)
-            .bind(row.usage.outcome.as_str())
-            .bind(units)
-            .bind(row.idempotency_key.as_deref())
-            .bind(if row.recorded_at > 0 { row.recorded_at } else { now_ms() })
-            .execute(&mut *tx)
-            .await?;
-            added += done.rows_affected();
-        }
+        let added = insert_rows(&mut tx, rows).await?;
         tx.commit().await?;
         Ok(added)
+    }
+
+    /// Writes a keyed call's usage record and its answer in one
+    /// transaction. If the key was claimed meanwhile (a concurrent retry),
+    /// nothing is written and the stored (fingerprint, answer) is returned.
+    pub async fn record_idempotent(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        answer: &str,
+        row: &UsageRow,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let claimed = sqlx::query(
+            "INSERT INTO idempotent_calls (tenant, key, fingerprint, answer, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (tenant, key) DO NOTHING",
+        )
+        .bind(&row.usage.tenant)
+        .bind(key)
+        .bind(fingerprint)
+        .bind(answer)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        if claimed.rows_affected() == 0 {
+            drop(tx);
+            return self.idempotent_answer(&row.usage.tenant, key).await;
+        }
+        insert_rows(&mut tx, std::slice::from_ref(row)).await?;
+        tx.commit().await?;
+        Ok(None)
+    }
+
+    /// The stored (fingerprint, answer) of the tenant's call with `key`.
+    pub async fn idempotent_answer(
+        &self,
+        tenant: &str,
+        key: &str,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT fingerprint, answer FROM idempotent_calls WHERE tenant = $1 AND key = $2",
+        )
+        .bind(tenant)
+        .bind(key)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row
+            .map(|r| Ok::<_, sqlx::Error>((r.try_get("fingerprint")?, r.try_get("answer")?)))
+            .transpose()?)
     }
 
     /// The tenant's usage records, newest first, at most `limit`.
@@ -73,6 +97,39 @@ impl Store {
         .await?;
         rows.iter().map(usage_from_row).collect()
     }
+}
+
+async fn insert_rows(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    rows: &[UsageRow],
+) -> Result<u64, StoreError> {
+    let mut added = 0;
+    for row in rows {
+        let units = serde_json::to_string(&row.usage.units)
+            .map_err(|e| StoreError::Corrupt(format!("cannot encode units: {e}")))?;
+        let done = sqlx::query(
+            "INSERT INTO usage_records (tenant, id, plugin, version, digest, operation, fuel, wall_time_us, \
+             peak_memory, outcome, units, idempotency_key, recorded_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (tenant, id) DO NOTHING",
+        )
+        .bind(&row.usage.tenant)
+        .bind(&row.id)
+        .bind(&row.usage.plugin)
+        .bind(&row.version)
+        .bind(&row.usage.digest)
+        .bind(&row.usage.operation)
+        .bind(row.usage.fuel_consumed as i64)
+        .bind(row.usage.wall_time_us as i64)
+        .bind(row.usage.peak_memory_bytes as i64)
+        .bind(row.usage.outcome.as_str())
+        .bind(units)
+        .bind(row.idempotency_key.as_deref())
+        .bind(if row.recorded_at > 0 { row.recorded_at } else { now_ms() })
+        .execute(&mut **tx)
+        .await?;
+        added += done.rows_affected();
+    }
+    Ok(added)
 }
 
 fn usage_from_row(row: &sqlx::any::AnyRow) -> Result<UsageRow, StoreError> {
