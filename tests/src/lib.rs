@@ -251,8 +251,13 @@ impl Server {
 
     /// Publishes an example plugin's component.
     pub fn publish(&self, token: &str, plugin_name: &str) -> (u16, serde_json::Value) {
+        self.publish_bytes(token, &plugin(plugin_name))
+    }
+
+    /// Publishes a component.
+    pub fn publish_bytes(&self, token: &str, bytes: &[u8]) -> (u16, serde_json::Value) {
         use base64::Engine;
-        let component = base64::engine::general_purpose::STANDARD.encode(plugin(plugin_name));
+        let component = base64::engine::general_purpose::STANDARD.encode(bytes);
         self.request(
             "POST",
             "/v1/packages",
@@ -275,4 +280,83 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Builds a small plugin `fixtures/versioned` at `version`, declaring
+/// `capabilities`; operation `version` answers its version. Fixtures share a
+/// target directory, so only the first build compiles the dependencies.
+pub fn versioned_fixture(version: &str, capabilities: &[&str]) -> Vec<u8> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sdk = repo_root().join("sdk");
+    let caps: Vec<String> = capabilities.iter().map(|c| format!("\"{c}\"")).collect();
+    std::fs::create_dir_all(dir.path().join("src")).expect("src dir");
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        format!(
+            r#"[package]
+name = "versioned"
+version = "{version}"
+edition = "2024"
+
+[workspace]
+
+[lib]
+crate-type = ["cdylib"]
+
+[dependencies]
+spleis-sdk = {{ path = "{sdk}" }}
+
+[package.metadata.spleis]
+name = "fixtures/versioned"
+capabilities = [{caps}]
+operations = ["version"]
+"#,
+            sdk = sdk.display(),
+            caps = caps.join(", ")
+        ),
+    )
+    .expect("Cargo.toml");
+    std::fs::write(
+        dir.path().join("src").join("lib.rs"),
+        r#"use spleis_sdk::{Error, Plugin, Request, Response, storage};
+struct Versioned;
+impl Plugin for Versioned {
+    fn handle(request: Request) -> Result<Response, Error> {
+        match request.operation() {
+            "version" => {
+                storage::set("last-version", env!("CARGO_PKG_VERSION").as_bytes())?;
+                Response::json(env!("CARGO_PKG_VERSION"))
+            }
+            other => Err(Error::unknown_operation(other)),
+        }
+    }
+}
+spleis_sdk::export_plugin!(Versioned);
+"#,
+    )
+    .expect("lib.rs");
+    let target = repo_root()
+        .join("example-plugins")
+        .join("target")
+        .join("fixtures");
+    let status = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "--target-dir",
+        ])
+        .arg(&target)
+        .current_dir(dir.path())
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "building the versioned fixture failed");
+    std::fs::read(
+        target
+            .join("wasm32-wasip2")
+            .join("release")
+            .join("versioned.wasm"),
+    )
+    .expect("the fixture")
 }

@@ -362,3 +362,101 @@ fn a_blob_altered_in_the_database_is_detected_and_not_run() {
     let (_, usage) = server.request("GET", "/v1/usage", &tenant, None);
     assert_eq!(usage["records"], json!([]), "nothing ran, nothing billed");
 }
+
+#[test]
+fn new_versions_roll_out_automatically_unless_they_need_new_grants() {
+    let v100 = spleis_tests::versioned_fixture("1.0.0", &["storage"]);
+    let v110 = spleis_tests::versioned_fixture("1.1.0", &["storage"]);
+    let v120 = spleis_tests::versioned_fixture("1.2.0", &["storage", "events"]);
+    let server = Server::start(None);
+    let author = server.account("fixtures", "author");
+    let (a, b, c) = (
+        server.account("a", "tenant"),
+        server.account("b", "tenant"),
+        server.account("c", "tenant"),
+    );
+    let version = |token: &str| {
+        server
+            .call(token, "fixtures/versioned", "version", &json!({}))
+            .1
+    };
+    let install =
+        |token: &str, requirement: &str| {
+            let (status, body) = server.request("POST", "/v1/installs", token, Some(json!({
+            "package": "fixtures/versioned", "requirement": requirement, "grants": ["storage"]
+        })));
+            assert_eq!(status, 201, "{body}");
+        };
+
+    assert_eq!(server.publish_bytes(&author, &v100).0, 201);
+    install(&a, "^1");
+    install(&b, "=1.0.0");
+    assert_eq!(version(&a), "1.0.0");
+
+    // 1.1.0 needs nothing new: A moves by itself, B's pin holds.
+    let (status, body) = server.publish_bytes(&author, &v110);
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["upgrades"]["upgraded"], json!(["a"]));
+    assert_eq!((version(&a), version(&b)), (json!("1.1.0"), json!("1.0.0")));
+
+    // Yanked: new installs resolve past it, A keeps running it.
+    let (status, _) = server.request(
+        "POST",
+        "/v1/packages/fixtures/versioned/versions/1.1.0/yank",
+        &author,
+        None,
+    );
+    assert_eq!(status, 204);
+    install(&c, "^1");
+    assert_eq!((version(&a), version(&c)), (json!("1.1.0"), json!("1.0.0")));
+    let (status, _) = server.request(
+        "POST",
+        "/v1/packages/fixtures/versioned/versions/1.1.0/yank",
+        &a,
+        None,
+    );
+    assert_eq!(status, 403, "a tenant cannot yank");
+
+    // 1.2.0 asks for `events`: A stays and sees a pending upgrade naming it.
+    let (_, body) = server.publish_bytes(&author, &v120);
+    assert_eq!(body["upgrades"]["pending"], json!(["a", "c"]));
+    assert_eq!(version(&a), "1.1.0");
+    let (_, pending) = server.request("GET", "/v1/upgrades", &a, None);
+    assert_eq!(
+        pending["pending"],
+        json!([{"package": "fixtures/versioned", "version": "1.2.0", "new_capabilities": ["events"]}])
+    );
+    let (status, body) = server.request("POST", "/v1/upgrades/fixtures/versioned/1.2.0", &a, None);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(version(&a), "1.2.0");
+    let (status, _) = server.request("DELETE", "/v1/upgrades/fixtures/versioned/1.2.0", &c, None);
+    assert_eq!(status, 204);
+    assert_eq!(version(&c), "1.0.0");
+
+    // Rollback goes to the previous version and pins it.
+    let (status, body) =
+        server.request("POST", "/v1/installs/fixtures/versioned/rollback", &a, None);
+    assert_eq!(
+        (status, &body["requirement"]),
+        (200, &json!("=1.1.0")),
+        "{body}"
+    );
+    assert_eq!(version(&a), "1.1.0");
+    let (_, detail) = server.request("GET", "/v1/installs/fixtures/versioned", &a, None);
+    let actions: Vec<&str> = detail["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "install",
+            "auto-upgrade",
+            "upgrade-pending",
+            "upgrade",
+            "rollback"
+        ]
+    );
+}
