@@ -22,6 +22,9 @@ pub const MAX_BODY_BYTES: usize = 32 << 20;
 /// The largest call body.
 pub const MAX_CALL_BODY_BYTES: usize = 1 << 20;
 
+/// The OpenAPI document of this API.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
 /// What every handler gets.
 #[derive(Clone)]
 pub struct AppState {
@@ -34,6 +37,8 @@ pub fn router(platform: Arc<Platform>) -> Router {
     let state = AppState { platform };
     Router::new()
         .route("/healthz", get(routes::healthz))
+        .route("/metrics", get(routes::metrics))
+        .route("/v1/openapi.json", get(routes::openapi))
         .route("/v1/accounts", post(routes::create_account))
         .route("/v1/whoami", get(routes::whoami))
         .route("/v1/packages", post(routes::publish).get(routes::catalog))
@@ -78,4 +83,27 @@ pub fn router(platform: Arc<Platform>) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every route the router serves is described in the OpenAPI document.
+    #[test]
+    fn the_openapi_document_names_every_route() {
+        let doc: serde_json::Value = serde_json::from_str(super::OPENAPI).expect("valid JSON");
+        let source = include_str!("mod.rs");
+        let router = source.split("mod tests").next().unwrap_or(source);
+        let routes: Vec<&str> = router
+            .split(".route(")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').nth(1))
+            .collect();
+        assert!(routes.len() > 15, "{routes:?}");
+        for route in routes {
+            assert!(
+                doc["paths"].get(route).is_some(),
+                "{route} is not in openapi.json"
+            );
+        }
+    }
 }

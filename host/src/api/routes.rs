@@ -24,6 +24,27 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let text = state
+        .platform
+        .metrics
+        .render(state.platform.runtime.cache_stats());
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        text,
+    )
+}
+
+pub async fn openapi() -> impl IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        super::OPENAPI,
+    )
+}
+
 pub async fn not_found() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,

@@ -56,6 +56,7 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
         store: store.clone(),
         runtime: sandbox,
         usage: UsagePipeline::start(store, args.usage_durability),
+        metrics: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await

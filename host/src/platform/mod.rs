@@ -2,6 +2,7 @@
 //! the runtime, stored by the registry, rolled out to installs) and calling
 //! an install (resolve, load, run on a blocking thread, record usage).
 
+pub mod metrics;
 pub mod usage;
 
 use crate::capabilities::Install;
@@ -120,6 +121,8 @@ pub struct Platform {
     pub runtime: Arc<Runtime>,
     /// The usage writer.
     pub usage: UsagePipeline,
+    /// Counters for `/metrics`.
+    pub metrics: metrics::Metrics,
 }
 
 impl Platform {
@@ -161,6 +164,9 @@ impl Platform {
             PublishOutcome::Published(v) => (v, true),
             PublishOutcome::Unchanged(v) => (v, false),
         };
+        if created {
+            self.metrics.publish();
+        }
         let upgrades = if created {
             self.store.apply_published(&version).await?
         } else {
@@ -257,6 +263,11 @@ impl Platform {
         })
         .await
         .map_err(|e| CallFailure::Join(e.to_string()))??;
+        self.metrics.call(
+            invocation.usage.outcome,
+            invocation.usage.fuel_consumed,
+            invocation.usage.wall_time_us,
+        );
         let usage_id = crate::store::accounts::new_id()?;
         let row = UsageRow {
             id: usage_id.clone(),
@@ -342,6 +353,7 @@ impl Platform {
                     }
                 }
                 self.store.record_delivery(tenant, &delivery).await?;
+                self.metrics.delivery();
                 deliveries.push(delivery);
             }
         }
