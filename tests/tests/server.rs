@@ -218,9 +218,19 @@ fn authors_publish_tenants_install_and_call_in_isolation() {
         // Operations: the OpenAPI document and Prometheus counters.
         let (status, openapi) = server.request("GET", "/v1/openapi.json", "", None);
         assert_eq!((status, &openapi["openapi"]), (200, &json!("3.1.0")));
-        let metrics = ureq::get(&format!("{}/metrics", server.url)).call().unwrap().into_string().unwrap();
-        assert!(metrics.contains("spleis_calls_total{outcome=\"ok\"}"), "{metrics}");
-        assert!(metrics.contains("spleis_versions_published_total 3"), "{metrics}");
+        let metrics = ureq::get(&format!("{}/metrics", server.url))
+            .call()
+            .unwrap()
+            .into_string()
+            .unwrap();
+        assert!(
+            metrics.contains("spleis_calls_total{outcome=\"ok\"}"),
+            "{metrics}"
+        );
+        assert!(
+            metrics.contains("spleis_versions_published_total 3"),
+            "{metrics}"
+        );
 
         // Errors are JSON with a code; no token is 401.
         let (status, body) = server.request("GET", "/v1/installs", "spl_wrong", None);

@@ -18,7 +18,7 @@ impl Caller {
         } else {
             let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
             Err(ApiError::forbidden(format!(
-                "this needs a {} token; `{}` has the role {}",
+                "this needs a token of role {}; `{}` has the role {}",
                 names.join(" or "),
                 self.0.id,
                 self.0.role

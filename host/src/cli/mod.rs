@@ -1,5 +1,6 @@
 //! Command-line parsing and dispatch.
 
+mod client;
 mod inspect;
 mod run;
 mod serve;
@@ -13,6 +14,8 @@ use std::process::ExitCode;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    connection: client::Connection,
 }
 
 #[derive(Subcommand)]
@@ -25,6 +28,8 @@ enum Command {
     Inspect(inspect::InspectArgs),
     /// Start the platform server: registry, installs, calls, usage.
     Serve(serve::ServeArgs),
+    #[command(flatten)]
+    Client(client::ClientCommand),
 }
 
 /// Exit codes: 0 success, 1 the call failed (plugin error or a limit),
@@ -42,6 +47,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::run(*args),
         Command::Inspect(args) => inspect::inspect(args),
         Command::Serve(args) => serve::serve(args),
+        Command::Client(command) => client::run(command, cli.connection),
     };
     match result {
         Ok(code) => code,

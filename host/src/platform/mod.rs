@@ -440,7 +440,10 @@ fn choose_manifest(loaded: &LoadedPlugin, sent: Option<&str>) -> Result<Manifest
         (None, None) => Err(PublishError::NoManifest),
         (None, Some(embedded)) => Ok(embedded.clone()),
         (Some(text), embedded) => {
-            let manifest = Manifest::parse(text)?;
+            // A crate's Cargo.toml may inherit its version from a workspace;
+            // the SDK embedded the resolved one.
+            let version = embedded.as_ref().map(|m| m.version.to_string());
+            let manifest = Manifest::parse_with_version(text, version.as_deref())?;
             if let Some(embedded) = embedded
                 && (embedded.name != manifest.name || embedded.version != manifest.version)
             {
