@@ -55,3 +55,14 @@ stop_test_postgres() {
     "${PG_STOP[@]}" >/dev/null 2>&1 || true
     rm -rf "$PG_DIR"
 }
+
+# Installs a Debian package if the command it provides is missing.
+ensure_command() { # command package
+    if ! command -v "$1" >/dev/null 2>&1; then
+        step "apt-get install $2"
+        local sudo=""
+        [ "$(id -u)" = 0 ] || sudo=sudo
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$2" >/dev/null
+    fi
+}

@@ -31,6 +31,10 @@ pub struct ServeArgs {
     /// off the request path) or `sync` (before the response).
     #[arg(long, value_enum, default_value = "batched")]
     usage_durability: Durability,
+    /// Days an uninstalled plugin's storage is kept before it is purged
+    /// (unless the tenant purges it at uninstall).
+    #[arg(long, default_value_t = 30)]
+    retention_days: u32,
 }
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -58,6 +62,7 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
         usage: UsagePipeline::start(store, args.usage_durability),
         metrics: Default::default(),
     });
+    tokio::spawn(purge_expired(platform.clone(), args.retention_days));
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -112,6 +117,25 @@ async fn bootstrap_operator(store: &Store) -> anyhow::Result<()> {
             .await?;
     }
     Ok(())
+}
+
+/// Deletes, hourly, the storage of installs uninstalled longer ago than the
+/// retention period.
+async fn purge_expired(platform: Arc<Platform>, retention_days: u32) {
+    let retention_ms = i64::from(retention_days) * 24 * 60 * 60 * 1000;
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        let cutoff = spleis_host::store::now_ms() - retention_ms;
+        match platform.store.purge_expired(cutoff).await {
+            Ok(purged) if !purged.is_empty() => tracing::info!(
+                count = purged.len(),
+                "purged the storage of uninstalled plugins"
+            ),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "cannot purge expired storage"),
+        }
+    }
 }
 
 fn redact(url: &str) -> String {

@@ -422,7 +422,7 @@ impl Store {
     }
 
     /// Deletes the storage of installs uninstalled before `cutoff_ms`;
-    /// returns the (tenant, package) pairs purged.
+    /// returns the (tenant, package) pairs that had data to delete.
     pub async fn purge_expired(&self, cutoff_ms: i64) -> Result<Vec<(String, String)>, StoreError> {
         let rows = sqlx::query("SELECT tenant, package FROM installs WHERE uninstalled_at IS NOT NULL AND uninstalled_at < $1")
             .bind(cutoff_ms)
@@ -432,12 +432,14 @@ impl Store {
         for row in rows {
             let (tenant, package): (String, String) =
                 (row.try_get("tenant")?, row.try_get("package")?);
-            sqlx::query("DELETE FROM kv WHERE tenant = $1 AND plugin = $2")
+            let done = sqlx::query("DELETE FROM kv WHERE tenant = $1 AND plugin = $2")
                 .bind(&tenant)
                 .bind(&package)
                 .execute(self.pool())
                 .await?;
-            purged.push((tenant, package));
+            if done.rows_affected() > 0 {
+                purged.push((tenant, package));
+            }
         }
         Ok(purged)
     }
