@@ -46,7 +46,6 @@ impl FromRequestParts<AppState> for Caller {
             .ok_or_else(|| unauthorized("the Authorization header is not `Bearer <token>`"))?;
         let account = state
             .platform
-            .store
             .authenticate(token.trim())
             .await?
             .ok_or_else(|| unauthorized("unknown or revoked token"))?;

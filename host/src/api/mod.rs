@@ -22,6 +22,20 @@ pub const MAX_BODY_BYTES: usize = 32 << 20;
 /// The largest call body.
 pub const MAX_CALL_BODY_BYTES: usize = 1 << 20;
 
+async fn forget_installs_after_change(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    caller: auth::Caller,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let changes = request.method() != axum::http::Method::GET;
+    let response = next.run(request).await;
+    if changes && response.status().is_success() {
+        state.platform.forget_installs(&caller.0.id);
+    }
+    response
+}
+
 /// The OpenAPI document of this API.
 pub const OPENAPI: &str = include_str!("openapi.json");
 
@@ -35,19 +49,9 @@ pub struct AppState {
 /// The API's routes.
 pub fn router(platform: Arc<Platform>) -> Router {
     let state = AppState { platform };
-    Router::new()
-        .route("/healthz", get(routes::healthz))
-        .route("/metrics", get(routes::metrics))
-        .route("/v1/openapi.json", get(routes::openapi))
-        .route("/v1/accounts", post(routes::create_account))
-        .route("/v1/whoami", get(routes::whoami))
-        .route("/v1/packages", post(routes::publish).get(routes::catalog))
-        .route("/v1/packages/{namespace}/{name}", get(routes::package))
-        .route(
-            "/v1/packages/{namespace}/{name}/versions/{version}/yank",
-            post(routes::yank).delete(routes::unyank),
-        )
-        .route("/v1/namespaces/{namespace}/owners", post(routes::add_owner))
+    // Routes that change installs: after one succeeds, this node forgets
+    // the caller's cached installs so its next call sees the change.
+    let installs = Router::new()
         .route("/v1/installs", post(routes::install).get(routes::installs))
         .route(
             "/v1/installs/{namespace}/{name}",
@@ -70,6 +74,24 @@ pub fn router(platform: Arc<Platform>) -> Router {
             "/v1/upgrades/{namespace}/{name}/{version}",
             post(routes::approve_upgrade).merge(delete(routes::decline_upgrade)),
         )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            forget_installs_after_change,
+        ));
+    Router::new()
+        .merge(installs)
+        .route("/healthz", get(routes::healthz))
+        .route("/metrics", get(routes::metrics))
+        .route("/v1/openapi.json", get(routes::openapi))
+        .route("/v1/accounts", post(routes::create_account))
+        .route("/v1/whoami", get(routes::whoami))
+        .route("/v1/packages", post(routes::publish).get(routes::catalog))
+        .route("/v1/packages/{namespace}/{name}", get(routes::package))
+        .route(
+            "/v1/packages/{namespace}/{name}/versions/{version}/yank",
+            post(routes::yank).delete(routes::unyank),
+        )
+        .route("/v1/namespaces/{namespace}/owners", post(routes::add_owner))
         .route(
             "/v1/plugins/{namespace}/{name}/{operation}",
             post(routes::call).layer(DefaultBodyLimit::max(MAX_CALL_BODY_BYTES)),

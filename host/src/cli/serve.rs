@@ -61,6 +61,7 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
         runtime: sandbox,
         usage: UsagePipeline::start(store, args.usage_durability),
         metrics: Default::default(),
+        caches: Default::default(),
     });
     tokio::spawn(purge_expired(platform.clone(), args.retention_days));
     let listener = tokio::net::TcpListener::bind(&args.listen)

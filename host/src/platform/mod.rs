@@ -2,6 +2,7 @@
 //! the runtime, stored by the registry, rolled out to installs) and calling
 //! an install (resolve, load, run on a blocking thread, record usage).
 
+pub mod cache;
 pub mod metrics;
 pub mod usage;
 
@@ -123,6 +124,15 @@ pub struct Platform {
     pub usage: UsagePipeline,
     /// Counters for `/metrics`.
     pub metrics: metrics::Metrics,
+    /// Caches of what every request looks up.
+    pub caches: Caches,
+}
+
+/// The lookups every call makes, cached for [`cache::TTL`].
+#[derive(Default)]
+pub struct Caches {
+    accounts: cache::TtlCache<String, Option<Account>>,
+    installs: cache::TtlCache<(String, String), Option<Arc<(InstallRecord, VersionRecord)>>>,
 }
 
 impl Platform {
@@ -168,7 +178,11 @@ impl Platform {
             self.metrics.publish();
         }
         let upgrades = if created {
-            self.store.apply_published(&version).await?
+            let report = self.store.apply_published(&version).await?;
+            self.caches
+                .installs
+                .forget(|(_, package)| *package == version.package);
+            report
         } else {
             UpgradeReport::default()
         };
@@ -213,11 +227,10 @@ impl Platform {
         {
             return Ok((replay(key, fingerprint, stored)?, Vec::new()));
         }
-        let install = match self.store.install_of(tenant, package).await? {
-            Some(install) if install.active => install,
-            _ => return Err(CallFailure::NotInstalled(package.to_owned())),
+        let Some(found) = self.installed(tenant, package).await? else {
+            return Err(CallFailure::NotInstalled(package.to_owned()));
         };
-        let version = self.store.version(package, &install.version).await?;
+        let (install, version) = &*found;
         let call = Call::Handle {
             operation: operation.to_owned(),
             body,
@@ -244,6 +257,43 @@ impl Platform {
         Ok((answer, called.invocation.events))
     }
 
+    /// The caller's account for a bearer token (cached).
+    pub async fn authenticate(&self, token: &str) -> Result<Option<Account>, StoreError> {
+        let key = crate::store::accounts::token_hash(token);
+        if let Some(account) = self.caches.accounts.get(&key) {
+            return Ok(account);
+        }
+        let account = self.store.authenticate(token).await?;
+        self.caches.accounts.put(key, account.clone());
+        Ok(account)
+    }
+
+    /// The tenant's active install of `package` and its version (cached).
+    async fn installed(
+        &self,
+        tenant: &str,
+        package: &str,
+    ) -> Result<Option<Arc<(InstallRecord, VersionRecord)>>, CallFailure> {
+        let key = (tenant.to_owned(), package.to_owned());
+        if let Some(found) = self.caches.installs.get(&key) {
+            return Ok(found);
+        }
+        let found = match self.store.install_of(tenant, package).await? {
+            Some(install) if install.active => {
+                let version = self.store.version(package, &install.version).await?;
+                Some(Arc::new((install, version)))
+            }
+            _ => None,
+        };
+        self.caches.installs.put(key, found.clone());
+        Ok(found)
+    }
+
+    /// Forgets cached installs of `tenant` after it changed one.
+    pub fn forget_installs(&self, tenant: &str) {
+        self.caches.installs.forget(|(t, _)| t == tenant);
+    }
+
     async fn run(
         &self,
         install: &InstallRecord,
@@ -258,6 +308,9 @@ impl Platform {
             tokio::runtime::Handle::current(),
         ));
         let runtime = self.runtime.clone();
+        // A call may run for seconds: it runs on the blocking pool, never on
+        // an async worker. (`block_in_place` saves the thread hop, but panics
+        // on a current-thread runtime and measured no faster under load.)
         let invocation = tokio::task::spawn_blocking(move || {
             runtime.invoke(&plugin, context, storage, call, None)
         })

@@ -99,35 +99,54 @@ impl Store {
     }
 }
 
+/// Rows per INSERT statement: one round trip for many records, well under
+/// both backends' limits on bound parameters.
+const ROWS_PER_STATEMENT: usize = 50;
+const COLUMNS: usize = 13;
+
 async fn insert_rows(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     rows: &[UsageRow],
 ) -> Result<u64, StoreError> {
     let mut added = 0;
-    for row in rows {
-        let units = serde_json::to_string(&row.usage.units)
-            .map_err(|e| StoreError::Corrupt(format!("cannot encode units: {e}")))?;
-        let done = sqlx::query(
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let placeholders: Vec<String> = (0..chunk.len())
+            .map(|r| {
+                let params: Vec<String> = (1..=COLUMNS)
+                    .map(|c| format!("${}", r * COLUMNS + c))
+                    .collect();
+                format!("({})", params.join(", "))
+            })
+            .collect();
+        let sql = format!(
             "INSERT INTO usage_records (tenant, id, plugin, version, digest, operation, fuel, wall_time_us, \
-             peak_memory, outcome, units, idempotency_key, recorded_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (tenant, id) DO NOTHING",
-        )
-        .bind(&row.usage.tenant)
-        .bind(&row.id)
-        .bind(&row.usage.plugin)
-        .bind(&row.version)
-        .bind(&row.usage.digest)
-        .bind(&row.usage.operation)
-        .bind(row.usage.fuel_consumed as i64)
-        .bind(row.usage.wall_time_us as i64)
-        .bind(row.usage.peak_memory_bytes as i64)
-        .bind(row.usage.outcome.as_str())
-        .bind(units)
-        .bind(row.idempotency_key.as_deref())
-        .bind(if row.recorded_at > 0 { row.recorded_at } else { now_ms() })
-        .execute(&mut **tx)
-        .await?;
-        added += done.rows_affected();
+             peak_memory, outcome, units, idempotency_key, recorded_at) VALUES {} ON CONFLICT (tenant, id) DO NOTHING",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for row in chunk {
+            let units = serde_json::to_string(&row.usage.units)
+                .map_err(|e| StoreError::Corrupt(format!("cannot encode units: {e}")))?;
+            query = query
+                .bind(row.usage.tenant.clone())
+                .bind(row.id.clone())
+                .bind(row.usage.plugin.clone())
+                .bind(row.version.clone())
+                .bind(row.usage.digest.clone())
+                .bind(row.usage.operation.clone())
+                .bind(row.usage.fuel_consumed as i64)
+                .bind(row.usage.wall_time_us as i64)
+                .bind(row.usage.peak_memory_bytes as i64)
+                .bind(row.usage.outcome.as_str())
+                .bind(units)
+                .bind(row.idempotency_key.clone())
+                .bind(if row.recorded_at > 0 {
+                    row.recorded_at
+                } else {
+                    now_ms()
+                });
+        }
+        added += query.execute(&mut **tx).await?.rows_affected();
     }
     Ok(added)
 }
