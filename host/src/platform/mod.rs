@@ -128,11 +128,14 @@ pub struct Platform {
     pub caches: Caches,
 }
 
+/// An active install and the version it runs.
+type Installed = Arc<(InstallRecord, VersionRecord)>;
+
 /// The lookups every call makes, cached for [`cache::TTL`].
 #[derive(Default)]
 pub struct Caches {
     accounts: cache::TtlCache<String, Option<Account>>,
-    installs: cache::TtlCache<(String, String), Option<Arc<(InstallRecord, VersionRecord)>>>,
+    installs: cache::TtlCache<(String, String), Option<Installed>>,
 }
 
 impl Platform {
@@ -236,7 +239,7 @@ impl Platform {
             body,
         };
         let (called, row) = self
-            .run(&install, &version, call, idempotency_key.clone())
+            .run(install, version, call, idempotency_key.clone())
             .await?;
         let answer = Answer::of(&called);
         match (idempotency_key, fingerprint) {
@@ -273,7 +276,7 @@ impl Platform {
         &self,
         tenant: &str,
         package: &str,
-    ) -> Result<Option<Arc<(InstallRecord, VersionRecord)>>, CallFailure> {
+    ) -> Result<Option<Installed>, CallFailure> {
         let key = (tenant.to_owned(), package.to_owned());
         if let Some(found) = self.caches.installs.get(&key) {
             return Ok(found);
