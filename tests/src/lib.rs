@@ -103,6 +103,8 @@ pub struct Server {
     pub url: String,
     /// The operator's token.
     pub operator: String,
+    /// The database URL, when not SQLite in the data directory.
+    pub database_url: Option<String>,
     _data: tempfile::TempDir,
 }
 
@@ -128,7 +130,8 @@ impl Server {
             .status();
         let _ = self.child.wait();
         let data = std::mem::replace(&mut self._data, tempfile::tempdir().expect("tempdir"));
-        Self::start_in(data, None)
+        let database_url = self.database_url.take();
+        Self::start_in(data, database_url.as_deref())
     }
 
     fn start_in(data: tempfile::TempDir, database_url: Option<&str>) -> Self {
@@ -160,6 +163,7 @@ impl Server {
             child,
             url,
             operator: OPERATOR_TOKEN.to_owned(),
+            database_url: database_url.map(str::to_owned),
             _data: data,
         }
     }

@@ -339,45 +339,65 @@ fn an_idempotent_retry_returns_the_stored_answer_and_is_billed_once() {
 
 #[test]
 fn a_blob_altered_in_the_database_is_detected_and_not_run() {
-    let server = Server::start(None);
-    let author = server.account("examples", "author");
-    let tenant = server.account("t", "tenant");
-    assert_eq!(server.publish(&author, "vat_invoice").0, 201);
-    let (status, _) = server.request("POST", "/v1/installs", &tenant, Some(json!({
-        "package": "examples/vat-invoice", "grants": ["config", "metering"], "config": {"rate.DE.standard": "0.19"}
-    })));
-    assert_eq!(status, 201);
-    let db = server.data_dir().join("spleis.db");
-    // Tamper with the stored component, then restart so the runtime has to
-    // read it back from the database.
-    let tampered = tokio::runtime::Runtime::new().unwrap().block_on(async {
-        use sqlx::Connection;
-        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
-            .await
-            .unwrap();
+    for database in backends() {
+        let server = Server::start(database.as_deref());
+        let author = server.account("examples", "author");
+        let tenant = server.account("t", "tenant");
+        assert_eq!(server.publish(&author, "vat_invoice").0, 201);
+        let (status, _) = server.request("POST", "/v1/installs", &tenant, Some(json!({
+            "package": "examples/vat-invoice", "grants": ["config", "metering"], "config": {"rate.DE.standard": "0.19"}
+        })));
+        assert_eq!(status, 201);
+        // Tamper with the stored component, then restart so the runtime has
+        // to read it back from the database.
         let mut bytes = spleis_tests::plugin("foreign_import");
         bytes.extend_from_slice(b"tampered");
-        sqlx::query("UPDATE blobs SET bytes = $1")
-            .bind(bytes)
-            .execute(&mut conn)
-            .await
-            .unwrap()
-            .rows_affected()
-    });
-    assert_eq!(tampered, 1);
-    let server = server.restart();
-    let invoice = json!({"country": "DE", "currency": "EUR", "lines": [{"description": "x", "quantity": "1", "unit_price": "1"}]});
-    let (status, body) = server.call(&tenant, "examples/vat-invoice", "calculate", &invoice);
-    assert_eq!(status, 500, "{body}");
-    assert_eq!(body["error"]["code"], "integrity");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("does not hash to its digest")
-    );
-    let (_, usage) = server.request("GET", "/v1/usage", &tenant, None);
-    assert_eq!(usage["records"], json!([]), "nothing ran, nothing billed");
+        match &database {
+            None => {
+                let db = server.data_dir().join("spleis.db");
+                let changed = tokio::runtime::Runtime::new().unwrap().block_on(async {
+                    use sqlx::Connection;
+                    let mut conn =
+                        sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+                            .await
+                            .unwrap();
+                    sqlx::query("UPDATE blobs SET bytes = $1")
+                        .bind(bytes)
+                        .execute(&mut conn)
+                        .await
+                        .unwrap()
+                        .rows_affected()
+                });
+                assert_eq!(changed, 1);
+            }
+            Some(url) => {
+                let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+                let status = Command::new("psql")
+                    .args([
+                        url.as_str(),
+                        "-q",
+                        "-c",
+                        &format!("UPDATE blobs SET bytes = decode('{hex}', 'hex')"),
+                    ])
+                    .status()
+                    .unwrap();
+                assert!(status.success());
+            }
+        }
+        let server = server.restart();
+        let invoice = json!({"country": "DE", "currency": "EUR", "lines": [{"description": "x", "quantity": "1", "unit_price": "1"}]});
+        let (status, body) = server.call(&tenant, "examples/vat-invoice", "calculate", &invoice);
+        assert_eq!(status, 500, "{body}");
+        assert_eq!(body["error"]["code"], "integrity");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("does not hash to its digest")
+        );
+        let (_, usage) = server.request("GET", "/v1/usage", &tenant, None);
+        assert_eq!(usage["records"], json!([]), "nothing ran, nothing billed");
+    }
 }
 
 #[test]
@@ -385,95 +405,98 @@ fn new_versions_roll_out_automatically_unless_they_need_new_grants() {
     let v100 = spleis_tests::versioned_fixture("1.0.0", &["storage"]);
     let v110 = spleis_tests::versioned_fixture("1.1.0", &["storage"]);
     let v120 = spleis_tests::versioned_fixture("1.2.0", &["storage", "events"]);
-    let server = Server::start(None);
-    let author = server.account("fixtures", "author");
-    let (a, b, c) = (
-        server.account("a", "tenant"),
-        server.account("b", "tenant"),
-        server.account("c", "tenant"),
-    );
-    let version = |token: &str| {
-        server
-            .call(token, "fixtures/versioned", "version", &json!({}))
-            .1
-    };
-    let install =
-        |token: &str, requirement: &str| {
+    for database in backends() {
+        let server = Server::start(database.as_deref());
+        let author = server.account("fixtures", "author");
+        let (a, b, c) = (
+            server.account("a", "tenant"),
+            server.account("b", "tenant"),
+            server.account("c", "tenant"),
+        );
+        let version = |token: &str| {
+            server
+                .call(token, "fixtures/versioned", "version", &json!({}))
+                .1
+        };
+        let install = |token: &str, requirement: &str| {
             let (status, body) = server.request("POST", "/v1/installs", token, Some(json!({
             "package": "fixtures/versioned", "requirement": requirement, "grants": ["storage"]
         })));
             assert_eq!(status, 201, "{body}");
         };
 
-    assert_eq!(server.publish_bytes(&author, &v100).0, 201);
-    install(&a, "^1");
-    install(&b, "=1.0.0");
-    assert_eq!(version(&a), "1.0.0");
+        assert_eq!(server.publish_bytes(&author, &v100).0, 201);
+        install(&a, "^1");
+        install(&b, "=1.0.0");
+        assert_eq!(version(&a), "1.0.0");
 
-    // 1.1.0 needs nothing new: A moves by itself, B's pin holds.
-    let (status, body) = server.publish_bytes(&author, &v110);
-    assert_eq!(status, 201, "{body}");
-    assert_eq!(body["upgrades"]["upgraded"], json!(["a"]));
-    assert_eq!((version(&a), version(&b)), (json!("1.1.0"), json!("1.0.0")));
+        // 1.1.0 needs nothing new: A moves by itself, B's pin holds.
+        let (status, body) = server.publish_bytes(&author, &v110);
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(body["upgrades"]["upgraded"], json!(["a"]));
+        assert_eq!((version(&a), version(&b)), (json!("1.1.0"), json!("1.0.0")));
 
-    // Yanked: new installs resolve past it, A keeps running it.
-    let (status, _) = server.request(
-        "POST",
-        "/v1/packages/fixtures/versioned/versions/1.1.0/yank",
-        &author,
-        None,
-    );
-    assert_eq!(status, 204);
-    install(&c, "^1");
-    assert_eq!((version(&a), version(&c)), (json!("1.1.0"), json!("1.0.0")));
-    let (status, _) = server.request(
-        "POST",
-        "/v1/packages/fixtures/versioned/versions/1.1.0/yank",
-        &a,
-        None,
-    );
-    assert_eq!(status, 403, "a tenant cannot yank");
+        // Yanked: new installs resolve past it, A keeps running it.
+        let (status, _) = server.request(
+            "POST",
+            "/v1/packages/fixtures/versioned/versions/1.1.0/yank",
+            &author,
+            None,
+        );
+        assert_eq!(status, 204);
+        install(&c, "^1");
+        assert_eq!((version(&a), version(&c)), (json!("1.1.0"), json!("1.0.0")));
+        let (status, _) = server.request(
+            "POST",
+            "/v1/packages/fixtures/versioned/versions/1.1.0/yank",
+            &a,
+            None,
+        );
+        assert_eq!(status, 403, "a tenant cannot yank");
 
-    // 1.2.0 asks for `events`: A stays and sees a pending upgrade naming it.
-    let (_, body) = server.publish_bytes(&author, &v120);
-    assert_eq!(body["upgrades"]["pending"], json!(["a", "c"]));
-    assert_eq!(version(&a), "1.1.0");
-    let (_, pending) = server.request("GET", "/v1/upgrades", &a, None);
-    assert_eq!(
-        pending["pending"],
-        json!([{"package": "fixtures/versioned", "version": "1.2.0", "new_capabilities": ["events"]}])
-    );
-    let (status, body) = server.request("POST", "/v1/upgrades/fixtures/versioned/1.2.0", &a, None);
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(version(&a), "1.2.0");
-    let (status, _) = server.request("DELETE", "/v1/upgrades/fixtures/versioned/1.2.0", &c, None);
-    assert_eq!(status, 204);
-    assert_eq!(version(&c), "1.0.0");
+        // 1.2.0 asks for `events`: A stays and sees a pending upgrade naming it.
+        let (_, body) = server.publish_bytes(&author, &v120);
+        assert_eq!(body["upgrades"]["pending"], json!(["a", "c"]));
+        assert_eq!(version(&a), "1.1.0");
+        let (_, pending) = server.request("GET", "/v1/upgrades", &a, None);
+        assert_eq!(
+            pending["pending"],
+            json!([{"package": "fixtures/versioned", "version": "1.2.0", "new_capabilities": ["events"]}])
+        );
+        let (status, body) =
+            server.request("POST", "/v1/upgrades/fixtures/versioned/1.2.0", &a, None);
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(version(&a), "1.2.0");
+        let (status, _) =
+            server.request("DELETE", "/v1/upgrades/fixtures/versioned/1.2.0", &c, None);
+        assert_eq!(status, 204);
+        assert_eq!(version(&c), "1.0.0");
 
-    // Rollback goes to the previous version and pins it.
-    let (status, body) =
-        server.request("POST", "/v1/installs/fixtures/versioned/rollback", &a, None);
-    assert_eq!(
-        (status, &body["requirement"]),
-        (200, &json!("=1.1.0")),
-        "{body}"
-    );
-    assert_eq!(version(&a), "1.1.0");
-    let (_, detail) = server.request("GET", "/v1/installs/fixtures/versioned", &a, None);
-    let actions: Vec<&str> = detail["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["action"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        actions,
-        [
-            "install",
-            "auto-upgrade",
-            "upgrade-pending",
-            "upgrade",
-            "rollback"
-        ]
-    );
+        // Rollback goes to the previous version and pins it.
+        let (status, body) =
+            server.request("POST", "/v1/installs/fixtures/versioned/rollback", &a, None);
+        assert_eq!(
+            (status, &body["requirement"]),
+            (200, &json!("=1.1.0")),
+            "{body}"
+        );
+        assert_eq!(version(&a), "1.1.0");
+        let (_, detail) = server.request("GET", "/v1/installs/fixtures/versioned", &a, None);
+        let actions: Vec<&str> = detail["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["action"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                "install",
+                "auto-upgrade",
+                "upgrade-pending",
+                "upgrade",
+                "rollback"
+            ]
+        );
+    }
 }
