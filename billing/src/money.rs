@@ -1,0 +1,210 @@
+//! Amounts in minor units, currencies, and the one rounding rule.
+
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// An ISO 4217 currency with its number of minor-unit digits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Currency {
+    code: [u8; 3],
+    exponent: u8,
+}
+
+/// Why an amount or a currency was refused.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum MoneyError {
+    /// Not a currency this crate knows.
+    #[error("`{0}` is not a supported ISO 4217 currency code")]
+    UnknownCurrency(String),
+    /// Two currencies in one sum.
+    #[error("cannot combine {0} and {1}")]
+    CurrencyMismatch(String, String),
+    /// Past i64 minor units.
+    #[error("the amount overflows")]
+    Overflow,
+}
+
+/// Currencies and their minor-unit exponents (ISO 4217).
+const KNOWN: &[(&str, u8)] = &[
+    ("EUR", 2),
+    ("USD", 2),
+    ("GBP", 2),
+    ("CHF", 2),
+    ("NOK", 2),
+    ("SEK", 2),
+    ("DKK", 2),
+    ("PLN", 2),
+    ("CZK", 2),
+    ("CAD", 2),
+    ("AUD", 2),
+    ("JPY", 0),
+    ("KRW", 0),
+    ("ISK", 0),
+    ("BHD", 3),
+    ("KWD", 3),
+];
+
+impl Currency {
+    /// The currency `code` (e.g. `EUR`).
+    pub fn new(code: &str) -> Result<Self, MoneyError> {
+        let (_, exponent) = KNOWN
+            .iter()
+            .find(|(c, _)| *c == code)
+            .ok_or_else(|| MoneyError::UnknownCurrency(code.to_owned()))?;
+        let bytes = code.as_bytes();
+        Ok(Self {
+            code: [bytes[0], bytes[1], bytes[2]],
+            exponent: *exponent,
+        })
+    }
+
+    /// The three-letter code.
+    pub fn code(&self) -> &str {
+        // The code was checked against ASCII entries of KNOWN.
+        std::str::from_utf8(&self.code).unwrap_or("???")
+    }
+
+    /// Digits after the decimal point (2 for EUR, 0 for JPY).
+    pub fn exponent(&self) -> u8 {
+        self.exponent
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// An amount: integer minor units of a currency. No float touches it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Money {
+    /// Minor units (cents for EUR).
+    pub minor: i64,
+    /// The currency.
+    pub currency: Currency,
+}
+
+impl Money {
+    /// `minor` units of `currency`.
+    pub fn new(minor: i64, currency: Currency) -> Self {
+        Self { minor, currency }
+    }
+
+    /// Zero of `currency`.
+    pub fn zero(currency: Currency) -> Self {
+        Self::new(0, currency)
+    }
+
+    /// The sum, refusing mixed currencies and overflow.
+    pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
+        self.same(other)?;
+        self.minor
+            .checked_add(other.minor)
+            .map(|minor| Money::new(minor, self.currency))
+            .ok_or(MoneyError::Overflow)
+    }
+
+    /// The difference, refusing mixed currencies and overflow.
+    pub fn checked_sub(self, other: Money) -> Result<Money, MoneyError> {
+        self.same(other)?;
+        self.minor
+            .checked_sub(other.minor)
+            .map(|minor| Money::new(minor, self.currency))
+            .ok_or(MoneyError::Overflow)
+    }
+
+    fn same(self, other: Money) -> Result<(), MoneyError> {
+        if self.currency == other.currency {
+            Ok(())
+        } else {
+            Err(MoneyError::CurrencyMismatch(
+                self.currency.to_string(),
+                other.currency.to_string(),
+            ))
+        }
+    }
+
+    /// The amount as a decimal in major units (`12.34`).
+    pub fn to_decimal(self) -> Decimal {
+        Decimal::new(self.minor, u32::from(self.currency.exponent))
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.to_decimal(), self.currency)
+    }
+}
+
+/// The one rounding rule of spleis: an exact decimal amount in major units
+/// becomes minor units rounded half away from zero (0.005 EUR → 1 cent,
+/// −0.005 EUR → −1 cent). Invoice lines are rounded once, here.
+pub fn round_to_minor(amount: Decimal, currency: Currency) -> Result<Money, MoneyError> {
+    let scaled = amount
+        .checked_mul(Decimal::from(10_i64.pow(u32::from(currency.exponent))))
+        .ok_or(MoneyError::Overflow)?;
+    let rounded = scaled.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero);
+    let minor = i64::try_from(rounded).map_err(|_| MoneyError::Overflow)?;
+    Ok(Money::new(minor, currency))
+}
+
+/// `quantity × unit_price`, exactly, then rounded once by [`round_to_minor`].
+pub fn line_amount(
+    quantity: Decimal,
+    unit_price: Decimal,
+    currency: Currency,
+) -> Result<Money, MoneyError> {
+    let exact = quantity
+        .checked_mul(unit_price)
+        .ok_or(MoneyError::Overflow)?;
+    round_to_minor(exact, currency)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn prices_finer_than_a_cent_are_exact_until_the_line_is_rounded() {
+        let eur = Currency::new("EUR").unwrap();
+        // 12,345 calls at EUR 0.0004 = 4.938 → 4.94
+        assert_eq!(
+            line_amount(d("12345"), d("0.0004"), eur).unwrap().minor,
+            494
+        );
+        // midpoints go away from zero
+        assert_eq!(round_to_minor(d("0.005"), eur).unwrap().minor, 1);
+        assert_eq!(round_to_minor(d("-0.005"), eur).unwrap().minor, -1);
+        assert_eq!(round_to_minor(d("0.0049999"), eur).unwrap().minor, 0);
+        let jpy = Currency::new("JPY").unwrap();
+        assert_eq!(round_to_minor(d("10.5"), jpy).unwrap().minor, 11);
+        let bhd = Currency::new("BHD").unwrap();
+        assert_eq!(round_to_minor(d("1.2345"), bhd).unwrap().minor, 1235);
+    }
+
+    #[test]
+    fn currencies_do_not_mix_and_overflow_is_an_error() {
+        let eur = Currency::new("EUR").unwrap();
+        let usd = Currency::new("USD").unwrap();
+        assert!(matches!(
+            Money::new(1, eur).checked_add(Money::new(1, usd)),
+            Err(MoneyError::CurrencyMismatch(_, _))
+        ));
+        assert_eq!(
+            Money::new(i64::MAX, eur).checked_add(Money::new(1, eur)),
+            Err(MoneyError::Overflow)
+        );
+        assert_eq!(
+            Currency::new("XYZ"),
+            Err(MoneyError::UnknownCurrency("XYZ".into()))
+        );
+        assert_eq!(Money::new(123456, eur).to_string(), "1234.56 EUR");
+    }
+}
