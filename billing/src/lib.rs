@@ -13,6 +13,7 @@
 pub mod allocate;
 pub mod money;
 pub mod payback;
+pub mod rating;
 pub mod tiers;
 
 pub use money::{Currency, Money, MoneyError};

@@ -1,0 +1,355 @@
+//! Price plans and rating: a period's aggregated usage of one install
+//! becomes invoice lines, each rounded once.
+
+use crate::money::{Currency, Money, MoneyError, line_amount, round_to_minor};
+use crate::tiers::{self, Tier, TierError, TierMode};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// How a quantity is priced.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Pricing {
+    /// One price per unit (may be finer than a cent).
+    Unit {
+        /// Price per unit, major units.
+        price: Decimal,
+    },
+    /// Tiers, graduated or volume.
+    Tiered {
+        /// The tiers.
+        tiers: Vec<Tier>,
+        /// How they apply.
+        mode: TierMode,
+    },
+}
+
+/// What a charge counts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "on")]
+pub enum Meter {
+    /// Calls: of one operation, or of all when `None`.
+    Calls {
+        /// The operation, or all.
+        operation: Option<String>,
+    },
+    /// Units of a declared metric (for "unique" metrics, distinct keys).
+    Metric {
+        /// The metric.
+        metric: String,
+    },
+    /// Fuel, in blocks of `per` (e.g. per million instructions).
+    Fuel {
+        /// Fuel per billed unit.
+        per: u64,
+    },
+    /// A flat monthly fee per install, prorated by days installed.
+    Monthly,
+}
+
+/// One charge of a plan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Charge {
+    /// What is counted.
+    pub meter: Meter,
+    /// How it is priced (for `Monthly`, the unit price is the monthly fee).
+    pub pricing: Pricing,
+    /// Units free each period before pricing starts.
+    #[serde(default)]
+    pub free_units: Decimal,
+}
+
+/// A plugin's price plan, as its author set it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PricePlan {
+    /// The plan's currency.
+    pub currency: Currency,
+    /// Its charges.
+    pub charges: Vec<Charge>,
+    /// Whether failed calls (plugin error, trap, limit) count; default not.
+    #[serde(default)]
+    pub charge_failed_calls: bool,
+}
+
+/// One install's aggregated usage in one period.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeriodUsage {
+    /// Successful calls per operation.
+    pub calls: BTreeMap<String, u64>,
+    /// Failed calls (guest's fault) per operation; host faults are never here.
+    pub failed_calls: BTreeMap<String, u64>,
+    /// Units per metric (sums, or distinct keys for unique metrics).
+    pub metrics: BTreeMap<String, u64>,
+    /// Fuel of the counted calls.
+    pub fuel: u128,
+    /// Days the install existed in the period.
+    pub days_installed: u32,
+    /// Days in the period.
+    pub days_in_period: u32,
+}
+
+/// One line of an invoice.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceLine {
+    /// What it is for.
+    pub description: String,
+    /// Billed quantity (after the free allowance).
+    pub quantity: Decimal,
+    /// The unit price, for unit pricing.
+    pub unit_price: Option<Decimal>,
+    /// The amount, rounded once.
+    pub amount: Money,
+}
+
+/// Why rating failed.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RatingError {
+    /// Tiers are malformed.
+    #[error(transparent)]
+    Tiers(#[from] TierError),
+    /// An amount overflowed.
+    #[error(transparent)]
+    Money(#[from] MoneyError),
+    /// A fuel block of zero, or a period of zero days.
+    #[error("invalid plan or usage: {0}")]
+    Invalid(&'static str),
+}
+
+fn price(
+    quantity: Decimal,
+    pricing: &Pricing,
+    currency: Currency,
+) -> Result<(Option<Decimal>, Money), RatingError> {
+    match pricing {
+        Pricing::Unit { price } => Ok((Some(*price), line_amount(quantity, *price, currency)?)),
+        Pricing::Tiered { tiers, mode } => Ok((
+            None,
+            round_to_minor(tiers::amount(quantity, tiers, *mode)?, currency)?,
+        )),
+    }
+}
+
+/// Rates one install's period: one line per charge with a non-zero quantity.
+pub fn rate(plan: &PricePlan, usage: &PeriodUsage) -> Result<Vec<InvoiceLine>, RatingError> {
+    let mut lines = Vec::new();
+    for charge in &plan.charges {
+        let (description, quantity) = match &charge.meter {
+            Meter::Calls { operation } => {
+                let count = |map: &BTreeMap<String, u64>| -> u64 {
+                    match operation {
+                        Some(op) => map.get(op).copied().unwrap_or(0),
+                        None => map.values().sum(),
+                    }
+                };
+                let mut calls = count(&usage.calls);
+                if plan.charge_failed_calls {
+                    calls += count(&usage.failed_calls);
+                }
+                let what = operation
+                    .as_deref()
+                    .map_or("calls".to_owned(), |op| format!("calls of `{op}`"));
+                (what, Decimal::from(calls))
+            }
+            Meter::Metric { metric } => (
+                format!("units of `{metric}`"),
+                Decimal::from(usage.metrics.get(metric).copied().unwrap_or(0)),
+            ),
+            Meter::Fuel { per } => {
+                if *per == 0 {
+                    return Err(RatingError::Invalid("a fuel block must be at least 1"));
+                }
+                // Exact fraction of blocks; priced exactly, rounded once.
+                let blocks = Decimal::from_i128_with_scale(
+                    i128::try_from(usage.fuel).unwrap_or(i128::MAX),
+                    0,
+                )
+                .checked_div(Decimal::from(*per))
+                .ok_or(RatingError::Invalid("fuel overflows"))?;
+                (format!("compute (per {per} fuel)"), blocks)
+            }
+            Meter::Monthly => {
+                if usage.days_in_period == 0 {
+                    return Err(RatingError::Invalid("a period has at least one day"));
+                }
+                let share = Decimal::from(usage.days_installed.min(usage.days_in_period))
+                    / Decimal::from(usage.days_in_period);
+                (
+                    format!(
+                        "monthly fee, {} of {} days",
+                        usage.days_installed.min(usage.days_in_period),
+                        usage.days_in_period
+                    ),
+                    share,
+                )
+            }
+        };
+        let billed = (quantity - charge.free_units).max(Decimal::ZERO);
+        if billed.is_zero() {
+            continue;
+        }
+        let (unit_price, amount) = price(billed, &charge.pricing, plan.currency)?;
+        lines.push(InvoiceLine {
+            description,
+            quantity: billed,
+            unit_price,
+            amount,
+        });
+    }
+    Ok(lines)
+}
+
+/// The line that tops an invoice up to the tenant's minimum monthly
+/// commitment, if its total falls short.
+pub fn minimum_top_up(total: Money, minimum: Money) -> Result<Option<InvoiceLine>, MoneyError> {
+    let short = minimum.checked_sub(total)?;
+    Ok((short.minor > 0).then(|| InvoiceLine {
+        description: format!("minimum monthly commitment of {minimum}"),
+        quantity: Decimal::ONE,
+        unit_price: None,
+        amount: short,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+
+    fn eur() -> Currency {
+        Currency::new("EUR").unwrap()
+    }
+
+    fn plan(charges: Vec<Charge>) -> PricePlan {
+        PricePlan {
+            currency: eur(),
+            charges,
+            charge_failed_calls: false,
+        }
+    }
+
+    fn unit(meter: Meter, price: &str, free: &str) -> Charge {
+        Charge {
+            meter,
+            pricing: Pricing::Unit { price: d(price) },
+            free_units: d(free),
+        }
+    }
+
+    fn usage() -> PeriodUsage {
+        PeriodUsage {
+            calls: [("quote".to_owned(), 12_345), ("list".to_owned(), 100)].into(),
+            failed_calls: [("quote".to_owned(), 55)].into(),
+            metrics: [("active-contract".to_owned(), 42)].into(),
+            fuel: 2_500_000_000,
+            days_installed: 10,
+            days_in_period: 30,
+        }
+    }
+
+    #[test]
+    fn each_charge_is_one_line_rounded_once() {
+        let p = plan(vec![
+            unit(
+                Meter::Calls {
+                    operation: Some("quote".into()),
+                },
+                "0.0004",
+                "0",
+            ),
+            unit(
+                Meter::Metric {
+                    metric: "active-contract".into(),
+                },
+                "1.50",
+                "0",
+            ),
+            unit(Meter::Fuel { per: 1_000_000 }, "0.0001", "0"),
+            unit(Meter::Monthly, "29.99", "0"),
+        ]);
+        let lines = rate(&p, &usage()).unwrap();
+        let amounts: Vec<i64> = lines.iter().map(|l| l.amount.minor).collect();
+        // 12,345 × 0.0004 = 4.938 → 4.94; 42 × 1.50 = 63.00;
+        // 2,500 × 0.0001 = 0.25; 29.99 × 10/30 = 9.9966… → 10.00.
+        assert_eq!(amounts, [494, 6300, 25, 1000]);
+        assert_eq!(
+            lines[0].quantity,
+            d("12345"),
+            "failed calls are not charged by default"
+        );
+    }
+
+    #[test]
+    fn free_allowance_and_failed_calls_when_the_plan_says_so() {
+        let mut p = plan(vec![unit(Meter::Calls { operation: None }, "0.01", "1000")]);
+        let lines = rate(&p, &usage()).unwrap();
+        assert_eq!(lines[0].quantity, d("11445"));
+        assert_eq!(lines[0].amount.minor, 11445);
+        p.charge_failed_calls = true;
+        assert_eq!(rate(&p, &usage()).unwrap()[0].quantity, d("11500"));
+        // Under the allowance: no line at all.
+        let p = plan(vec![unit(
+            Meter::Metric {
+                metric: "active-contract".into(),
+            },
+            "1",
+            "100",
+        )]);
+        assert!(rate(&p, &usage()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn tiers_price_a_charge() {
+        let tiers = vec![
+            Tier {
+                up_to: Some(d("10")),
+                unit_price: d("2"),
+                flat_fee: d("0"),
+            },
+            Tier {
+                up_to: None,
+                unit_price: d("1"),
+                flat_fee: d("0"),
+            },
+        ];
+        let graduated = plan(vec![Charge {
+            meter: Meter::Metric {
+                metric: "active-contract".into(),
+            },
+            pricing: Pricing::Tiered {
+                tiers: tiers.clone(),
+                mode: TierMode::Graduated,
+            },
+            free_units: d("0"),
+        }]);
+        assert_eq!(rate(&graduated, &usage()).unwrap()[0].amount.minor, 5200); // 10×2 + 32×1
+        let volume = plan(vec![Charge {
+            meter: Meter::Metric {
+                metric: "active-contract".into(),
+            },
+            pricing: Pricing::Tiered {
+                tiers,
+                mode: TierMode::Volume,
+            },
+            free_units: d("0"),
+        }]);
+        assert_eq!(rate(&volume, &usage()).unwrap()[0].amount.minor, 4200); // 42×1
+    }
+
+    #[test]
+    fn a_minimum_commitment_tops_up_a_small_month() {
+        let line = minimum_top_up(Money::new(1234, eur()), Money::new(5000, eur()))
+            .unwrap()
+            .unwrap();
+        assert_eq!(line.amount.minor, 3766);
+        assert!(
+            minimum_top_up(Money::new(6000, eur()), Money::new(5000, eur()))
+                .unwrap()
+                .is_none()
+        );
+    }
+}
