@@ -41,7 +41,7 @@ pub enum PublishError {
     #[error("no manifest: send one with the component, or build with spleis-sdk, which embeds it")]
     NoManifest,
     /// The manifest could not be read.
-    #[error("{0}")]
+    #[error(transparent)]
     Manifest(#[from] spleis_registry::ManifestError),
     /// The manifest sent differs from the one embedded.
     #[error(
@@ -54,7 +54,7 @@ pub enum PublishError {
         embedded: String,
     },
     /// The runtime refused the component.
-    #[error("{0}")]
+    #[error(transparent)]
     Component(#[from] LoadError),
     /// The component imports capabilities the sent manifest does not declare.
     #[error("the component imports `{0}`, which its manifest does not declare")]
