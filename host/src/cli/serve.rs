@@ -81,11 +81,8 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("the server failed")?;
-    // Drain the usage queue before exiting.
-    match Arc::try_unwrap(platform) {
-        Ok(mut platform) => platform.usage.shutdown().await,
-        Err(platform) => platform.usage.flush().await,
-    }
+    // Requests are drained; write every queued usage record before exiting.
+    platform.usage.flush().await;
     println!("spleis stopped; usage records flushed");
     Ok(())
 }
