@@ -11,9 +11,11 @@
 //! these pieces.
 
 pub mod allocate;
+pub mod cofunding;
 pub mod money;
 pub mod payback;
 pub mod rating;
+pub mod split;
 pub mod tiers;
 
 pub use money::{Currency, Money, MoneyError};
