@@ -12,6 +12,7 @@
 
 pub mod allocate;
 pub mod cofunding;
+pub mod discounts;
 pub mod money;
 pub mod payback;
 pub mod rating;
