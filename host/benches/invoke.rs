@@ -37,14 +37,7 @@ fn bench_calls(c: &mut Criterion) {
     let bytes = spleis_tests::plugin("hostile");
     let plugin = runtime.load(&bytes).expect("loads");
     let manifest = plugin.manifest.clone().expect("manifest");
-    let install = Arc::new(Install {
-        tenant: "bench".into(),
-        plugin: manifest.name.clone(),
-        grants: manifest.capabilities.clone(),
-        config: Default::default(),
-        metrics: manifest.metrics.clone(),
-        storage_quota_bytes: Install::DEFAULT_STORAGE_QUOTA,
-    });
+    let install = Arc::new(Install::granting_all("bench", &manifest));
     let storage = Arc::new(MemoryStore::new());
 
     let engine = runtime.engine().clone();

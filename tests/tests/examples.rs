@@ -21,15 +21,11 @@ fn load(name: &str) -> Arc<LoadedPlugin> {
 fn install(plugin: &LoadedPlugin, tenant: &str, config: &[(&str, &str)]) -> Arc<Install> {
     let manifest = plugin.manifest.as_ref().expect("examples embed a manifest");
     Arc::new(Install {
-        tenant: tenant.into(),
-        plugin: manifest.name.clone(),
-        grants: manifest.capabilities.clone(),
         config: config
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
-        metrics: manifest.metrics.clone(),
-        storage_quota_bytes: Install::DEFAULT_STORAGE_QUOTA,
+        ..Install::granting_all(tenant, manifest)
     })
 }
 

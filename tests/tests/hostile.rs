@@ -14,12 +14,8 @@ fn install(
     let plugin = runtime.load(bytes).expect("loads");
     let manifest = plugin.manifest.clone().expect("manifest");
     let install = Arc::new(Install {
-        tenant: tenant.into(),
-        plugin: manifest.name.clone(),
-        grants: manifest.capabilities.clone(),
-        config: Default::default(),
-        metrics: manifest.metrics.clone(),
         storage_quota_bytes: 1 << 20,
+        ..Install::granting_all(tenant, &manifest)
     });
     (plugin, install)
 }

@@ -58,6 +58,17 @@ pub enum Source {
     Stderr,
 }
 
+impl Source {
+    /// The level captured output gets: stderr `warn`, everything else `info`.
+    fn level(self) -> Level {
+        if self == Source::Stderr {
+            Level::Warn
+        } else {
+            Level::Info
+        }
+    }
+}
+
 /// One captured line.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogLine {
@@ -130,11 +141,7 @@ impl LogSink {
     fn stdio(&self, source: Source, bytes: &[u8]) -> Result<(), LimitBreach> {
         let mut buffer = self.lock();
         Self::charge(&mut buffer, bytes.len() as u64)?;
-        let level = if source == Source::Stderr {
-            Level::Warn
-        } else {
-            Level::Info
-        };
+        let level = source.level();
         let mut partial = std::mem::take(match source {
             Source::Stderr => &mut buffer.partial_stderr,
             _ => &mut buffer.partial_stdout,
@@ -168,11 +175,7 @@ impl LogSink {
             if !partial.is_empty() {
                 lines.push(LogLine {
                     source,
-                    level: if source == Source::Stderr {
-                        Level::Warn
-                    } else {
-                        Level::Info
-                    },
+                    level: source.level(),
                     message: String::from_utf8_lossy(partial).into_owned(),
                 });
             }

@@ -40,6 +40,19 @@ impl Install {
     /// The default storage quota per install: 10 MiB.
     pub const DEFAULT_STORAGE_QUOTA: u64 = 10 << 20;
 
+    /// An install for `tenant` that grants everything `manifest` declares,
+    /// with no settings and the default storage quota.
+    pub fn granting_all(tenant: &str, manifest: &spleis_registry::Manifest) -> Self {
+        Self {
+            tenant: tenant.to_owned(),
+            plugin: manifest.name.clone(),
+            grants: manifest.capabilities.clone(),
+            config: BTreeMap::new(),
+            metrics: manifest.metrics.clone(),
+            storage_quota_bytes: Self::DEFAULT_STORAGE_QUOTA,
+        }
+    }
+
     /// The (tenant, plugin) scope its storage lives in.
     pub fn scope(&self) -> storage::Scope {
         storage::Scope {

@@ -152,14 +152,9 @@ impl Platform {
                 max: MAX_COMPONENT_BYTES,
             });
         }
-        let runtime = self.runtime.clone();
-        let check = bytes.clone();
-        // Compiling takes a while: keep it off the async workers.
-        let loaded = tokio::task::spawn_blocking(move || runtime.load(&check))
-            .await
-            .map_err(|e| {
-                PublishError::Store(StoreError::Corrupt(format!("the compile task died: {e}")))
-            })??;
+        let loaded = self.load(bytes.clone()).await.map_err(|e| {
+            PublishError::Store(StoreError::Corrupt(format!("the compile task died: {e}")))
+        })??;
         let manifest = choose_manifest(&loaded, manifest_text)?;
         if let Some(cap) = loaded
             .shape
@@ -204,10 +199,20 @@ impl Platform {
             return Ok(plugin);
         }
         let bytes = self.store.blob(&version.digest).await?;
-        let runtime = self.runtime.clone();
-        Ok(tokio::task::spawn_blocking(move || runtime.load(&bytes))
+        Ok(self
+            .load(bytes)
             .await
             .map_err(|e| CallFailure::Join(e.to_string()))??)
+    }
+
+    /// Loads a component on the blocking pool: compiling takes a while and
+    /// must not hold an async worker.
+    async fn load(
+        &self,
+        bytes: Vec<u8>,
+    ) -> Result<Result<Arc<LoadedPlugin>, LoadError>, tokio::task::JoinError> {
+        let runtime = self.runtime.clone();
+        tokio::task::spawn_blocking(move || runtime.load(&bytes)).await
     }
 
     /// Runs `operation` on `tenant`'s install of `package` and records its

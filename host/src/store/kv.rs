@@ -29,14 +29,7 @@ impl Store {
     ) -> Result<Result<(), storage::StoreError>, StoreError> {
         let size = (key.len() + value.len()) as i64;
         let mut tx = self.pool().begin().await?;
-        let used: i64 = sqlx::query(
-            "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS used FROM kv WHERE tenant = $1 AND plugin = $2",
-        )
-        .bind(&scope.tenant)
-        .bind(&scope.plugin)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get("used")?;
+        let used = used_bytes(&mut *tx, scope).await?;
         let old: i64 =
             sqlx::query("SELECT size FROM kv WHERE tenant = $1 AND plugin = $2 AND key = $3")
                 .bind(&scope.tenant)
@@ -110,15 +103,7 @@ impl Store {
 
     /// Bytes `scope` holds.
     pub async fn kv_used(&self, scope: &Scope) -> Result<u64, StoreError> {
-        let used: i64 = sqlx::query(
-            "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS used FROM kv WHERE tenant = $1 AND plugin = $2",
-        )
-        .bind(&scope.tenant)
-        .bind(&scope.plugin)
-        .fetch_one(self.pool())
-        .await?
-        .try_get("used")?;
-        Ok(used as u64)
+        Ok(used_bytes(self.pool(), scope).await? as u64)
     }
 
     /// Deletes everything `scope` holds (an explicit purge); rows deleted.
@@ -130,6 +115,23 @@ impl Store {
             .await?;
         Ok(done.rows_affected())
     }
+}
+
+/// Bytes `scope` holds, read through `executor` (the pool, or the
+/// transaction a write checks its quota in).
+async fn used_bytes<'e, E>(executor: E, scope: &Scope) -> Result<i64, StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    // The cast: PostgreSQL sums BIGINT as NUMERIC, which `Any` cannot decode.
+    let row = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS used FROM kv WHERE tenant = $1 AND plugin = $2",
+    )
+    .bind(&scope.tenant)
+    .bind(&scope.plugin)
+    .fetch_one(executor)
+    .await?;
+    Ok(row.try_get("used")?)
 }
 
 /// The database as the runtime's [`KeyValueStore`]. Plugin calls run on
