@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
+/// Milliseconds in a day.
+pub const DAY_MS: i64 = 86_400_000;
+
 /// A calendar month, the billing period: `2026-11`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Period {
@@ -59,6 +62,56 @@ impl Period {
                 month: self.month + 1,
             }
         }
+    }
+
+    /// The period before.
+    pub fn previous(self) -> Self {
+        if self.month == 1 {
+            Self {
+                year: self.year.saturating_sub(1),
+                month: 12,
+            }
+        } else {
+            Self {
+                year: self.year,
+                month: self.month - 1,
+            }
+        }
+    }
+
+    /// The period (UTC) that contains `unix_ms`.
+    pub fn containing(unix_ms: i64) -> Self {
+        // Howard Hinnant's civil_from_days, on days since 1970-01-01.
+        let z = unix_ms.div_euclid(DAY_MS) + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        Self {
+            year: u16::try_from(year.clamp(0, 9999)).unwrap_or(9999),
+            month: month as u8,
+        }
+    }
+
+    /// The first millisecond of the period (UTC), unix time.
+    pub fn start_ms(self) -> i64 {
+        // Howard Hinnant's days_from_civil.
+        let (y, m) = (i64::from(self.year), i64::from(self.month));
+        let y = if m <= 2 { y - 1 } else { y };
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let mp = if m > 2 { m - 3 } else { m + 9 };
+        let doy = (153 * mp + 2) / 5;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        (era * 146_097 + doe - 719_468) * DAY_MS
+    }
+
+    /// The first millisecond after the period.
+    pub fn end_ms(self) -> i64 {
+        self.next().start_ms()
     }
 
     /// Days in the period.
@@ -179,6 +232,19 @@ mod tests {
         for bad in ["2026-13", "26-11", "2026/11", "2026-1"] {
             assert!(bad.parse::<Period>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn periods_know_their_bounds_in_unix_time() {
+        assert_eq!(p("1970-01").start_ms(), 0);
+        // 2026-11-01T00:00:00Z and 2026-12-01T00:00:00Z
+        assert_eq!(p("2026-11").start_ms(), 1_793_491_200_000);
+        assert_eq!(p("2026-11").end_ms(), 1_796_083_200_000);
+        assert_eq!(Period::containing(1_793_491_200_000), p("2026-11"));
+        assert_eq!(Period::containing(1_793_491_199_999), p("2026-10"));
+        assert_eq!(Period::containing(1_796_083_199_999), p("2026-11"));
+        assert_eq!(Period::containing(951_782_400_000), p("2000-02")); // 2000-02-29
+        assert_eq!(p("2027-01").previous(), p("2026-12"));
     }
 
     #[test]

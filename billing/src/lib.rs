@@ -11,6 +11,7 @@
 //! these pieces.
 
 pub mod allocate;
+pub mod close;
 pub mod cofunding;
 pub mod discounts;
 pub mod money;

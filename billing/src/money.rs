@@ -6,6 +6,7 @@ use std::fmt;
 
 /// An ISO 4217 currency with its number of minor-unit digits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct Currency {
     code: [u8; 3],
     exponent: u8,
@@ -68,6 +69,20 @@ impl Currency {
     /// Digits after the decimal point (2 for EUR, 0 for JPY).
     pub fn exponent(&self) -> u8 {
         self.exponent
+    }
+}
+
+impl TryFrom<String> for Currency {
+    type Error = MoneyError;
+
+    fn try_from(code: String) -> Result<Self, Self::Error> {
+        Currency::new(&code)
+    }
+}
+
+impl From<Currency> for String {
+    fn from(currency: Currency) -> Self {
+        currency.code().to_owned()
     }
 }
 
