@@ -7,6 +7,7 @@
 //! its own migrations (`host/migrations/<backend>/`), as column types differ.
 
 pub mod accounts;
+pub mod billing;
 pub mod events;
 pub mod installs;
 pub mod kv;

@@ -1,8 +1,10 @@
 //! Usage records: one row per call, written in batches.
 
 use super::{Store, StoreError, now_ms};
-use crate::runtime::Usage;
+use crate::capabilities::metering::MeterReport;
+use crate::runtime::{OutcomeKind, Usage};
 use serde::{Deserialize, Serialize};
+use spleis_billing::discounts::Period;
 use sqlx::Row;
 
 /// A usage record as the platform stores it: the runtime's [`Usage`] plus
@@ -27,7 +29,8 @@ impl Store {
     /// skipped, so writing a batch twice stores it once. Returns rows added.
     pub async fn insert_usage(&self, rows: &[UsageRow]) -> Result<u64, StoreError> {
         let mut tx = self.pool().begin().await?;
-        let added = insert_rows(&mut tx, rows).await?;
+        let last_closed = self.lock_periods_shared(&mut tx).await?;
+        let added = insert_rows(&mut tx, rows, last_closed).await?;
         tx.commit().await?;
         Ok(added)
     }
@@ -43,6 +46,7 @@ impl Store {
         row: &UsageRow,
     ) -> Result<Option<(String, String)>, StoreError> {
         let mut tx = self.pool().begin().await?;
+        let last_closed = self.lock_periods_shared(&mut tx).await?;
         let claimed = sqlx::query(
             "INSERT INTO idempotent_calls (tenant, key, fingerprint, answer, created_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (tenant, key) DO NOTHING",
@@ -58,7 +62,7 @@ impl Store {
             drop(tx);
             return self.idempotent_answer(&row.usage.tenant, key).await;
         }
-        insert_rows(&mut tx, std::slice::from_ref(row)).await?;
+        insert_rows(&mut tx, std::slice::from_ref(row), last_closed).await?;
         tx.commit().await?;
         Ok(None)
     }
@@ -102,12 +106,31 @@ impl Store {
 /// Rows per INSERT statement: one round trip for many records, well under
 /// both backends' limits on bound parameters.
 const ROWS_PER_STATEMENT: usize = 50;
-const COLUMNS: usize = 13;
+const COLUMNS: usize = 14;
+
+/// The period a record is billed in: its calendar month, or the first open
+/// period when that month is closed (late usage).
+fn billing_period(recorded_at: i64, last_closed: Option<Period>) -> Period {
+    let calendar = Period::containing(recorded_at);
+    match last_closed {
+        Some(closed) if calendar <= closed => closed.next(),
+        _ => calendar,
+    }
+}
 
 async fn insert_rows(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     rows: &[UsageRow],
+    last_closed: Option<Period>,
 ) -> Result<u64, StoreError> {
+    let now = now_ms();
+    let recorded_at = |row: &UsageRow| {
+        if row.recorded_at > 0 {
+            row.recorded_at
+        } else {
+            now
+        }
+    };
     let mut added = 0;
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         let placeholders: Vec<String> = (0..chunk.len())
@@ -120,7 +143,7 @@ async fn insert_rows(
             .collect();
         let sql = format!(
             "INSERT INTO usage_records (tenant, id, plugin, version, digest, operation, fuel, wall_time_us, \
-             peak_memory, outcome, units, idempotency_key, recorded_at) VALUES {} ON CONFLICT (tenant, id) DO NOTHING",
+             peak_memory, outcome, units, idempotency_key, recorded_at, period) VALUES {} ON CONFLICT (tenant, id) DO NOTHING",
             placeholders.join(", ")
         );
         let mut query = sqlx::query(&sql);
@@ -140,15 +163,59 @@ async fn insert_rows(
                 .bind(row.usage.outcome.as_str())
                 .bind(units)
                 .bind(row.idempotency_key.clone())
-                .bind(if row.recorded_at > 0 {
-                    row.recorded_at
-                } else {
-                    now_ms()
-                });
+                .bind(recorded_at(row))
+                .bind(billing_period(recorded_at(row), last_closed).to_string());
         }
         added += query.execute(&mut **tx).await?.rows_affected();
     }
+    insert_units(tx, rows, |row| {
+        billing_period(recorded_at(row), last_closed)
+    })
+    .await?;
     Ok(added)
+}
+
+/// The billable metric units of the successful calls among `rows`, one row
+/// per report; a report already stored is skipped, like its record.
+async fn insert_units(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    rows: &[UsageRow],
+    period: impl Fn(&UsageRow) -> Period,
+) -> Result<(), StoreError> {
+    const UNIT_COLUMNS: usize = 7;
+    let units: Vec<(&UsageRow, &MeterReport)> = rows
+        .iter()
+        .filter(|row| row.usage.outcome == OutcomeKind::Ok)
+        .flat_map(|row| row.usage.units.iter().map(move |unit| (row, unit)))
+        .collect();
+    for chunk in units.chunks(ROWS_PER_STATEMENT) {
+        let placeholders: Vec<String> = (0..chunk.len())
+            .map(|r| {
+                let params: Vec<String> = (1..=UNIT_COLUMNS)
+                    .map(|c| format!("${}", r * UNIT_COLUMNS + c))
+                    .collect();
+                format!("({})", params.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO usage_units (tenant, id, period, plugin, metric, unit_key, quantity) VALUES {} \
+             ON CONFLICT (tenant, id, metric, unit_key) DO NOTHING",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for (row, unit) in chunk {
+            query = query
+                .bind(row.usage.tenant.clone())
+                .bind(row.id.clone())
+                .bind(period(row).to_string())
+                .bind(row.usage.plugin.clone())
+                .bind(unit.metric.clone())
+                .bind(unit.key.clone().unwrap_or_default())
+                .bind(i64::try_from(unit.quantity).unwrap_or(i64::MAX));
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 fn usage_from_row(row: &sqlx::any::AnyRow) -> Result<UsageRow, StoreError> {
@@ -179,8 +246,6 @@ fn usage_from_row(row: &sqlx::any::AnyRow) -> Result<UsageRow, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capabilities::metering::MeterReport;
-    use crate::runtime::OutcomeKind;
     use crate::store::testing;
 
     fn row(tenant: &str, id: &str, at: i64) -> UsageRow {
