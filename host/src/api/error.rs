@@ -4,6 +4,7 @@ use crate::platform::{CallFailure, PublishError};
 use crate::runtime::InvokeError;
 use crate::store::StoreError;
 use crate::store::accounts::AccountError;
+use crate::store::billing::BillingError;
 use crate::store::installs::InstallError;
 use crate::store::registry::RegistryError;
 use axum::Json;
@@ -176,6 +177,29 @@ impl From<CallFailure> for ApiError {
             }
             CallFailure::Registry(e) => e.into(),
             CallFailure::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<BillingError> for ApiError {
+    fn from(e: BillingError) -> Self {
+        let message = e.to_string();
+        match e {
+            BillingError::UnknownPackage(_)
+            | BillingError::UnknownAccount { .. }
+            | BillingError::NotFound { .. } => {
+                ApiError::new(StatusCode::NOT_FOUND, "not-found", message)
+            }
+            BillingError::Invalid(_) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-billing-input",
+                message,
+            ),
+            BillingError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
+            BillingError::Close(_) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "cannot-close", message)
+            }
+            BillingError::Store(e) => e.into(),
         }
     }
 }

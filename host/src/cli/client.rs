@@ -121,14 +121,14 @@ fn saved() -> Option<Credentials> {
     toml::from_str(&text).ok()
 }
 
-struct Client {
+pub(super) struct Client {
     server: String,
     token: String,
     json: bool,
 }
 
 impl Client {
-    fn new(connection: &Connection) -> anyhow::Result<Self> {
+    pub(super) fn new(connection: &Connection) -> anyhow::Result<Self> {
         let saved = saved();
         let server = connection
             .server
@@ -148,7 +148,23 @@ impl Client {
     }
 
     /// Sends a request; a non-2xx answer becomes an error with the server's message.
-    fn send(&self, method: &str, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+    pub(super) fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
+        let text = self.send_text(method, path, body)?;
+        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Sends a request and returns the answer's text (CSV, HTML, JSON).
+    pub(super) fn send_text(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<String> {
         let request = ureq::request(method, &format!("{}{path}", self.server))
             .set("Authorization", &format!("Bearer {}", self.token))
             .timeout(Duration::from_secs(300));
@@ -157,10 +173,7 @@ impl Client {
             None => request.call(),
         };
         match result {
-            Ok(response) => {
-                let text = response.into_string().unwrap_or_default();
-                Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
-            }
+            Ok(response) => Ok(response.into_string().unwrap_or_default()),
             Err(ureq::Error::Status(status, response)) => {
                 let text = response.into_string().unwrap_or_default();
                 let doc: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
@@ -176,7 +189,17 @@ impl Client {
         }
     }
 
-    fn print(&self, value: &Value, text: impl FnOnce(&Value) -> String) -> anyhow::Result<()> {
+    /// Whether `--json` was given.
+    pub(super) fn json(&self) -> bool {
+        self.json
+    }
+
+    /// Prints the server's JSON with `--json`, else `text` of it.
+    pub(super) fn print(
+        &self,
+        value: &Value,
+        text: impl FnOnce(&Value) -> String,
+    ) -> anyhow::Result<()> {
         if self.json {
             println!("{}", serde_json::to_string_pretty(value)?);
         } else {

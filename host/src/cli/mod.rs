@@ -1,5 +1,6 @@
 //! Command-line parsing and dispatch.
 
+mod billing;
 mod client;
 mod inspect;
 mod run;
@@ -30,6 +31,13 @@ enum Command {
     Serve(serve::ServeArgs),
     #[command(flatten)]
     Client(client::ClientCommand),
+    /// Billing: close a period, plans, agreements, investments, co-funding,
+    /// tenant terms, the ledger.
+    #[command(subcommand)]
+    Billing(billing::BillingCommand),
+    /// Reports: invoices, statements, usage, investments.
+    #[command(subcommand)]
+    Report(billing::ReportCommand),
 }
 
 /// Exit codes: 0 success, 1 the call failed (plugin error or a limit),
@@ -48,6 +56,8 @@ pub fn main() -> ExitCode {
         Command::Inspect(args) => inspect::inspect(args),
         Command::Serve(args) => serve::serve(args),
         Command::Client(command) => client::run(command, cli.connection),
+        Command::Billing(command) => billing::billing(command, cli.connection),
+        Command::Report(command) => billing::report(command, cli.connection),
     };
     match result {
         Ok(code) => code,

@@ -2,7 +2,9 @@
 //! the runtime, stored by the registry, rolled out to installs) and calling
 //! an install (resolve, load, run on a blocking thread, record usage).
 
+pub mod billing;
 pub mod cache;
+pub mod documents;
 pub mod metrics;
 pub mod usage;
 

@@ -1546,10 +1546,14 @@ impl Store {
     /// What closing `period` now would produce, written nowhere: for the
     /// open period, the month so far.
     pub async fn preview_period(&self, period: Period) -> Result<PeriodClose> {
+        Ok(close(&self.period_input(period).await?)?)
+    }
+
+    /// What a close of `period` would start from, as of now.
+    pub async fn period_input(&self, period: Period) -> Result<PeriodInput> {
         let settings = self.billing_settings().await?;
         let mut conn = self.pool().acquire().await?;
-        let (input, _) = gather(&mut conn, period, &settings).await?;
-        Ok(close(&input)?)
+        Ok(gather(&mut conn, period, &settings).await?.0)
     }
 
     /// The closed periods, newest first.
