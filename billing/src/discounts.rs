@@ -12,6 +12,7 @@ pub const DAY_MS: i64 = 86_400_000;
 
 /// A calendar month, the billing period: `2026-11`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct Period {
     /// The year.
     pub year: u16,
@@ -39,6 +40,20 @@ impl FromStr for Period {
             return Err(bad());
         }
         Ok(Self { year, month })
+    }
+}
+
+impl TryFrom<String> for Period {
+    type Error = ParsePeriodError;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        text.parse()
+    }
+}
+
+impl From<Period> for String {
+    fn from(period: Period) -> Self {
+        period.to_string()
     }
 }
 

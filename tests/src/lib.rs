@@ -196,6 +196,25 @@ impl Server {
         )
     }
 
+    /// GETs `path` as text; returns (status, content type, body).
+    pub fn get_text(&self, path: &str, token: &str) -> (u16, String, String) {
+        let result = ureq::get(&format!("{}{path}", self.url))
+            .set("Authorization", &format!("Bearer {token}"))
+            .call();
+        let response = match result {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("GET {path}: {e}"),
+        };
+        let status = response.status();
+        let content_type = response.content_type().to_owned();
+        (
+            status,
+            content_type,
+            response.into_string().unwrap_or_default(),
+        )
+    }
+
     /// Calls a plugin operation with an `Idempotency-Key`; returns (status,
     /// the `spleis-replayed` header, body).
     pub fn call_with_key(
@@ -284,6 +303,49 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A fresh PostgreSQL database for one server, if the suite has a server.
+pub fn postgres_database() -> Option<String> {
+    let admin = std::env::var("SPLEIS_TEST_DATABASE_URL").ok()?;
+    let name = format!(
+        "spleis_e2e_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let status = Command::new("psql")
+        .args([
+            admin.as_str(),
+            "-q",
+            "-c",
+            &format!("CREATE DATABASE {name}"),
+        ])
+        .status()
+        .expect("psql runs");
+    assert!(status.success(), "cannot create the test database");
+    let base = admin
+        .rsplit_once('/')
+        .map_or(admin.as_str(), |(b, _)| b)
+        .to_owned();
+    Some(format!("{base}/{name}"))
+}
+
+/// The databases every server test runs on: SQLite (`None`), and a fresh
+/// PostgreSQL database when the suite has a server.
+pub fn backends() -> Vec<Option<String>> {
+    let mut all = vec![None];
+    if let Some(url) = postgres_database() {
+        all.push(Some(url));
+    } else {
+        assert!(
+            std::env::var_os("SPLEIS_REQUIRE_POSTGRES").is_none(),
+            "PostgreSQL is required here"
+        );
+    }
+    all
 }
 
 /// Builds a small plugin `fixtures/versioned` at `version`, declaring

@@ -4,49 +4,8 @@
 //! and neither can see or touch the other's.
 
 use serde_json::json;
-use spleis_tests::Server;
+use spleis_tests::{Server, backends};
 use std::process::Command;
-
-/// A fresh PostgreSQL database for one server, if the suite has a server.
-fn postgres_database() -> Option<String> {
-    let admin = std::env::var("SPLEIS_TEST_DATABASE_URL").ok()?;
-    let name = format!(
-        "spleis_e2e_{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
-    let status = Command::new("psql")
-        .args([
-            admin.as_str(),
-            "-q",
-            "-c",
-            &format!("CREATE DATABASE {name}"),
-        ])
-        .status()
-        .expect("psql runs");
-    assert!(status.success(), "cannot create the test database");
-    let base = admin
-        .rsplit_once('/')
-        .map_or(admin.as_str(), |(b, _)| b)
-        .to_owned();
-    Some(format!("{base}/{name}"))
-}
-
-fn backends() -> Vec<Option<String>> {
-    let mut all = vec![None];
-    if let Some(url) = postgres_database() {
-        all.push(Some(url));
-    } else {
-        assert!(
-            std::env::var_os("SPLEIS_REQUIRE_POSTGRES").is_none(),
-            "PostgreSQL is required here"
-        );
-    }
-    all
-}
 
 #[test]
 fn authors_publish_tenants_install_and_call_in_isolation() {
