@@ -1,5 +1,5 @@
 //! The README's demo command runs through: server up, plugins published,
-//! tenants installed and calling, and the tour printed.
+//! tenants installed and calling, a month closed, and the tour printed.
 
 use spleis_tests::repo_root;
 use std::process::Command;
@@ -26,6 +26,11 @@ fn the_demo_script_runs_its_tour() {
         "\"total\": \"1411.46\"",
         "\"gross_total\": \"481.79\"",
         "examples/membership-dues depth 0: ok",
+        " closed: ",
+        "sum (always zero): 0.00 EUR",
+        "minimum monthly commitment of 5.00 EUR",
+        "payback of investment inv-",
+        "projected payout",
         &format!("spleis is running at http://127.0.0.1:{port}"),
         "sports-club  spl_",
     ] {

@@ -861,12 +861,14 @@ fn invoice_text(doc: &Value, money: &Currency) -> String {
             money.show(&l["amount"]["minor"])
         ));
     }
-    for (label, key) in [
-        ("subtotal", "subtotal"),
-        ("total", "total"),
-        ("amount due", "amount_due"),
+    let credit = -doc["credit_used"].as_i64().unwrap_or(0);
+    for (label, amount) in [
+        ("subtotal (usage)", doc["subtotal"].clone()),
+        ("total", doc["total"].clone()),
+        ("prepaid credit applied", json!(credit)),
+        ("amount due", doc["amount_due"].clone()),
     ] {
-        out.push_str(&format!("  {:<79} {:>14}\n", label, money.show(&doc[key])));
+        out.push_str(&format!("  {:<79} {:>14}\n", label, money.show(&amount)));
     }
     out.trim_end().to_owned()
 }

@@ -460,18 +460,34 @@ async fn write_transaction(
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    for (seq, (account, amount)) in tx.entries.iter().enumerate() {
-        let (kind, account_id) = account_parts(account);
-        sqlx::query(
-            "INSERT INTO ledger_entries (txn, seq, account_kind, account_id, amount) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(id)
-        .bind(seq as i64)
-        .bind(kind)
-        .bind(account_id)
-        .bind(*amount)
-        .execute(&mut *conn)
-        .await?;
+    // A plugin's revenue transaction has an entry per paying tenant: many
+    // rows a statement, one round trip each.
+    const COLUMNS: usize = 5;
+    const ROWS: usize = 200;
+    for (chunk_no, chunk) in tx.entries.chunks(ROWS).enumerate() {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|r| {
+                let params: Vec<String> = (1..=COLUMNS)
+                    .map(|c| format!("${}", r * COLUMNS + c))
+                    .collect();
+                format!("({})", params.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO ledger_entries (txn, seq, account_kind, account_id, amount) VALUES {}",
+            values.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for (i, (account, amount)) in chunk.iter().enumerate() {
+            let (kind, account_id) = account_parts(account);
+            query = query
+                .bind(id)
+                .bind((chunk_no * ROWS + i) as i64)
+                .bind(kind)
+                .bind(account_id)
+                .bind(*amount);
+        }
+        query.execute(&mut *conn).await?;
     }
     Ok(())
 }
