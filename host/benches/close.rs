@@ -42,7 +42,7 @@ fn plan(n: u64) -> PricePlan {
             free_units: d("0"),
         },
     ];
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         charges.push(Charge {
             meter: Meter::Fuel { per: 1_000_000 },
             pricing: Pricing::Tiered {
@@ -66,7 +66,7 @@ fn plan(n: u64) -> PricePlan {
     PricePlan {
         currency: Currency::new("EUR").expect("EUR"),
         charges,
-        charge_failed_calls: n % 3 == 0,
+        charge_failed_calls: n.is_multiple_of(3),
     }
 }
 
@@ -103,7 +103,7 @@ async fn main() -> anyhow::Result<()> {
             .await?;
         let package = format!("bench/p{p}");
         store.set_plan(&package, &plan(p), "bench", before).await?;
-        if p % 10 == 0 {
+        if p.is_multiple_of(10) {
             store
                 .set_agreement(
                     &package,
