@@ -423,3 +423,49 @@ fn days_installed_counts_the_days_touched_in_the_period() {
     assert_eq!(days_installed(nov, at(10, 1), Some(at(10, 31))), 0);
     assert_eq!(days_installed(nov, at(12, 1), None), 0);
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 10, ..proptest::prelude::ProptestConfig::default() })]
+
+    /// Random usage (tenants, outcomes, contracts): the close conserves
+    /// money and balances the ledger, and closing again changes nothing.
+    #[test]
+    fn closing_conserves_money_and_is_idempotent(
+        calls in proptest::collection::vec((proptest::bool::ANY, 0u8..3, 0u8..6), 1..40),
+        minimum in 0i64..500,
+        credit in 0i64..300,
+    ) {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            let (store, _guard) = testing::sqlite().await;
+            setup(&store).await;
+            store.set_plan("acme/tariff", &plan(), "acme", at(10, 1)).await.unwrap();
+            store.set_minimum("tenant-b", minimum).await.unwrap();
+            if credit > 0 {
+                store.grant_credit("tenant-a", credit, at(10, 1)).await.unwrap();
+            }
+            let rows: Vec<UsageRow> = calls
+                .iter()
+                .enumerate()
+                .map(|(i, (a, outcome, contract))| {
+                    let outcome = [OutcomeKind::Ok, OutcomeKind::Panic, OutcomeKind::HostError][usize::from(*outcome)];
+                    let tenant = if *a { "tenant-a" } else { "tenant-b" };
+                    call(tenant, &i.to_string(), outcome, Some(&format!("C-{contract}")), at(10, 2))
+                })
+                .collect();
+            store.insert_usage(&rows).await.unwrap();
+            let (first, new) = store.close_period(p("2026-10"), "op", false, at(11, 1)).await.unwrap();
+            assert!(new);
+            assert_eq!(first.charged, first.platform + first.authors + first.investors);
+            let invoices = store.invoices(None, None).await.unwrap();
+            let balances = store.balances(None).await.unwrap();
+            assert_eq!(balances.iter().map(|b| b.balance).sum::<i64>(), 0);
+            assert!(invoices.iter().all(|i| i.invoice.amount_due >= 0 && i.invoice.total >= 0));
+            let (second, new) = store.close_period(p("2026-10"), "op", false, at(11, 2)).await.unwrap();
+            assert!(!new);
+            assert_eq!(second, first);
+            assert_eq!(store.invoices(None, None).await.unwrap(), invoices);
+            assert_eq!(store.balances(None).await.unwrap(), balances);
+        });
+    }
+}
