@@ -101,6 +101,23 @@ fn a_month_is_closed_exactly_once_and_everyone_sees_their_own() {
                 .contains("bills in EUR")
         );
 
+        // A malformed plan is refused with a JSON error that says why.
+        let (status, body) = server.request(
+            "PUT",
+            "/v1/packages/examples/energy-tariff/plan",
+            &author,
+            Some(json!({"currency": "EUR", "charges": [{"meter": {"on": "stars"}, "pricing": {"kind": "unit", "price": "1"}}]})),
+        );
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (422, Some("invalid-body")),
+            "{body}"
+        );
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains("stars"),
+            "{body}"
+        );
+
         // The operator: an agreement with an investor share, B's investment
         // of EUR 10.00 at 10%, credit for A, a minimum commitment for B.
         let (status, body) = server.request(

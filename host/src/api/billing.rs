@@ -6,7 +6,7 @@
 
 use super::AppState;
 use super::auth::Caller;
-use super::error::ApiError;
+use super::error::{ApiError, Body};
 use crate::platform::billing::investor_view;
 use crate::platform::documents::{self, Format};
 use crate::store::accounts::{Account, Role};
@@ -80,7 +80,7 @@ pub struct NewSettings {
 pub async fn set_settings(
     State(state): State<AppState>,
     caller: Caller,
-    Json(body): Json<NewSettings>,
+    Body(body): Body<NewSettings>,
 ) -> Result<Json<Value>> {
     caller.require(&[Role::Operator])?;
     let currency = body
@@ -109,7 +109,7 @@ pub struct CloseRequest {
 pub async fn close(
     State(state): State<AppState>,
     caller: Caller,
-    Json(body): Json<CloseRequest>,
+    Body(body): Body<CloseRequest>,
 ) -> Result<(StatusCode, Json<Value>)> {
     let by = caller.require(&[Role::Operator])?;
     let period = period(&body.period)?;
@@ -177,7 +177,7 @@ pub async fn set_plan(
     State(state): State<AppState>,
     caller: Caller,
     Path((namespace, name)): Path<(String, String)>,
-    Json(plan): Json<PricePlan>,
+    Body(plan): Body<PricePlan>,
 ) -> Result<(StatusCode, Json<Value>)> {
     let package = package_name(&namespace, &name);
     require_owner_or_operator(&state, &caller.0, &package).await?;
@@ -212,7 +212,7 @@ pub async fn set_agreement(
     State(state): State<AppState>,
     caller: Caller,
     Path((namespace, name)): Path<(String, String)>,
-    Json(body): Json<NewAgreement>,
+    Body(body): Body<NewAgreement>,
 ) -> Result<Json<Value>> {
     caller.require(&[Role::Operator])?;
     let record = state
@@ -243,7 +243,7 @@ pub struct NewInvestment {
 pub async fn invest(
     State(state): State<AppState>,
     caller: Caller,
-    Json(body): Json<NewInvestment>,
+    Body(body): Body<NewInvestment>,
 ) -> Result<(StatusCode, Json<Value>)> {
     caller.require(&[Role::Operator])?;
     let record = state
@@ -294,7 +294,7 @@ pub struct NewCampaign {
 pub async fn create_campaign(
     State(state): State<AppState>,
     caller: Caller,
-    Json(body): Json<NewCampaign>,
+    Body(body): Body<NewCampaign>,
 ) -> Result<(StatusCode, Json<Value>)> {
     require_owner_or_operator(&state, &caller.0, &body.package).await?;
     let campaign = state
@@ -338,7 +338,7 @@ pub async fn pledge(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Json(body): Json<NewPledge>,
+    Body(body): Body<NewPledge>,
 ) -> Result<Json<Value>> {
     let tenant = caller.require(&[Role::Tenant])?;
     let campaign = state
@@ -371,7 +371,7 @@ pub async fn set_minimum(
     State(state): State<AppState>,
     caller: Caller,
     Path(tenant): Path<String>,
-    Json(body): Json<NewMinimum>,
+    Body(body): Body<NewMinimum>,
 ) -> Result<Json<Value>> {
     caller.require(&[Role::Operator])?;
     state
@@ -398,7 +398,7 @@ pub async fn add_discount(
     State(state): State<AppState>,
     caller: Caller,
     Path(tenant): Path<String>,
-    Json(body): Json<NewDiscount>,
+    Body(body): Body<NewDiscount>,
 ) -> Result<(StatusCode, Json<Value>)> {
     caller.require(&[Role::Operator])?;
     let amount = match (body.percent_bps, body.fixed_minor) {
@@ -437,7 +437,7 @@ pub async fn grant_credit(
     State(state): State<AppState>,
     caller: Caller,
     Path(tenant): Path<String>,
-    Json(body): Json<NewCredit>,
+    Body(body): Body<NewCredit>,
 ) -> Result<Json<Value>> {
     caller.require(&[Role::Operator])?;
     let balance = state

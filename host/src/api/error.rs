@@ -12,6 +12,30 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use spleis_registry::resolve::ResolveError;
 
+/// A JSON request body whose rejection (malformed JSON, a missing or
+/// unknown field, the wrong content type, too large) is an [`ApiError`] like
+/// every other error, not axum's plain-text answer.
+pub struct Body<T>(pub T);
+
+impl<S, T> axum::extract::FromRequest<S> for Body<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(Body(value)),
+            Err(rejection) => Err(ApiError::new(
+                rejection.status(),
+                "invalid-body",
+                rejection.body_text(),
+            )),
+        }
+    }
+}
+
 /// An error answer.
 #[derive(Debug)]
 pub struct ApiError {

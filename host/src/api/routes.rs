@@ -2,7 +2,7 @@
 
 use super::AppState;
 use super::auth::Caller;
-use super::error::ApiError;
+use super::error::{ApiError, Body};
 use crate::platform::Published;
 use crate::runtime::OutcomeKind;
 use crate::store::accounts::{Account, Role};
@@ -66,7 +66,7 @@ pub struct NewAccount {
 pub async fn create_account(
     State(state): State<AppState>,
     caller: Caller,
-    Json(body): Json<NewAccount>,
+    Body(body): Body<NewAccount>,
 ) -> Result<(StatusCode, Json<Value>)> {
     caller.require(&[Role::Operator])?;
     let store = &state.platform.store;
@@ -98,7 +98,7 @@ pub struct Publish {
 pub async fn publish(
     State(state): State<AppState>,
     caller: Caller,
-    Json(body): Json<Publish>,
+    Body(body): Body<Publish>,
 ) -> Result<(StatusCode, Json<Published>)> {
     let publisher = caller.require(&[Role::Author, Role::Operator])?;
     let bytes = base64::engine::general_purpose::STANDARD
@@ -194,7 +194,7 @@ pub async fn add_owner(
     State(state): State<AppState>,
     caller: Caller,
     Path(namespace): Path<String>,
-    Json(body): Json<NewOwner>,
+    Body(body): Body<NewOwner>,
 ) -> Result<StatusCode> {
     let by = caller.require(&[Role::Author, Role::Operator])?;
     state
@@ -226,7 +226,7 @@ fn any_version() -> String {
 pub async fn install(
     State(state): State<AppState>,
     caller: Caller,
-    Json(body): Json<NewInstall>,
+    Body(body): Body<NewInstall>,
 ) -> Result<(StatusCode, Json<InstallRecord>)> {
     let tenant = caller.require(&[Role::Tenant])?;
     let quota = body
@@ -289,7 +289,7 @@ pub async fn upgrade(
     State(state): State<AppState>,
     caller: Caller,
     Path((namespace, name)): Path<(String, String)>,
-    Json(body): Json<Upgrade>,
+    Body(body): Body<Upgrade>,
 ) -> Result<Json<InstallRecord>> {
     let tenant = caller.require(&[Role::Tenant])?;
     let package = package_name(&namespace, &name);
@@ -326,7 +326,7 @@ pub async fn set_config(
     State(state): State<AppState>,
     caller: Caller,
     Path((namespace, name)): Path<(String, String)>,
-    Json(config): Json<BTreeMap<String, String>>,
+    Body(config): Body<BTreeMap<String, String>>,
 ) -> Result<Json<InstallRecord>> {
     let tenant = caller.require(&[Role::Tenant])?;
     Ok(Json(
@@ -514,7 +514,7 @@ pub struct NewEvent {
 pub async fn emit(
     State(state): State<AppState>,
     caller: Caller,
-    Json(body): Json<NewEvent>,
+    Body(body): Body<NewEvent>,
 ) -> Result<Json<Value>> {
     let tenant = caller.require(&[Role::Tenant])?;
     spleis_registry::manifest::validate_topic(&body.topic).map_err(ApiError::bad_request)?;
