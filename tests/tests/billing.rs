@@ -345,6 +345,30 @@ fn a_month_is_closed_exactly_once_and_everyone_sees_their_own() {
             (investor["kind"].as_str(), minor(&investor["total"])),
             (Some("investor"), 108)
         );
+        let statement = investor["number"].as_str().unwrap().to_owned();
+        let (status, _, statement_csv) =
+            server.get_text(&format!("/v1/statements/{statement}?format=csv"), &b);
+        assert_eq!(status, 200);
+        assert!(
+            statement_csv.contains(",tenant-b,examples/energy-tariff,inv-")
+                && statement_csv.contains(",total,108,EUR"),
+            "{statement_csv}"
+        );
+        let (status, _, statement_html) =
+            server.get_text(&format!("/v1/statements/{statement}?format=html"), &b);
+        assert_eq!(status, 200);
+        assert!(
+            statement_html.contains("investor <strong>tenant-b</strong>")
+                && statement_html.contains("1.08 EUR"),
+            "{statement_html}"
+        );
+        assert_eq!(
+            server
+                .get_text(&format!("/v1/statements/{statement}"), &a)
+                .0,
+            404,
+            "not A's"
+        );
         let (_, statements) = server.request("GET", "/v1/statements", &a, None);
         assert!(statements["statements"].as_array().unwrap().is_empty());
         let (_, ledger) = server.request(
