@@ -5,8 +5,9 @@
 //! ledger transactions and payback state in one database transaction.
 //!
 //! Periods close in order, each once: the close takes the `billing_state`
-//! row exclusively, usage writers take it shared, so a usage record is
-//! either in the period being closed or lands in the next open one.
+//! row exclusively, usage writers take it shared (on SQLite every writing
+//! transaction is the one writer anyway), so a usage record is either in the
+//! period being closed or lands in the next open one.
 
 use super::accounts::{Role, new_id};
 use super::{Backend, Store, StoreError};
@@ -896,19 +897,14 @@ fn compact(period: Period) -> String {
 
 impl Store {
     /// Takes the billing lock shared (usage writers) and returns the last
-    /// closed period. SQLite has one writer at a time: a no-op update makes
-    /// this transaction that writer before it reads the watermark.
+    /// closed period. On SQLite the transaction already is the one writer
+    /// ([`Store::begin_write`]); PostgreSQL locks the row.
     pub(crate) async fn lock_periods_shared(
         &self,
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     ) -> std::result::Result<Option<Period>, StoreError> {
         let lock = match self.backend() {
-            Backend::Sqlite => {
-                sqlx::query("UPDATE billing_state SET id = id WHERE id = 1")
-                    .execute(&mut **tx)
-                    .await?;
-                ""
-            }
+            Backend::Sqlite => "",
             Backend::Postgres => " FOR SHARE",
         };
         match settings_in(tx, lock).await {
@@ -923,12 +919,7 @@ impl Store {
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     ) -> Result<BillingSettings> {
         let lock = match self.backend() {
-            Backend::Sqlite => {
-                sqlx::query("UPDATE billing_state SET id = id WHERE id = 1")
-                    .execute(&mut **tx)
-                    .await?;
-                ""
-            }
+            Backend::Sqlite => "",
             Backend::Postgres => " FOR UPDATE",
         };
         settings_in(tx, lock).await
@@ -947,7 +938,7 @@ impl Store {
         currency: Option<Currency>,
         platform_fee_bps: Option<u32>,
     ) -> Result<BillingSettings> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let current = self.lock_periods_exclusive(&mut tx).await?;
         if let Some(currency) = currency
             && currency != current.currency
@@ -990,7 +981,7 @@ impl Store {
         now: i64,
     ) -> Result<PlanRecord> {
         validate_plan(plan)?;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let settings = self.lock_periods_exclusive(&mut tx).await?;
         package_exists(&mut tx, package).await?;
         if plan.currency != settings.currency {
@@ -1074,7 +1065,7 @@ impl Store {
         after_payback: Option<AfterPayback>,
         now: i64,
     ) -> Result<AgreementRecord> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let settings = self.lock_periods_exclusive(&mut tx).await?;
         package_exists(&mut tx, package).await?;
         let current = agreement_in(&mut tx, package, &settings).await?;
@@ -1130,7 +1121,7 @@ impl Store {
     ) -> Result<InvestmentRecord> {
         positive(principal, "the principal")?;
         bps(return_bps, "the return")?;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let settings = self.lock_periods_exclusive(&mut tx).await?;
         package_exists(&mut tx, package).await?;
         account_with_role(&mut tx, investor, Role::Tenant).await?;
@@ -1309,7 +1300,7 @@ impl Store {
                 campaign.deadline
             )));
         }
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let settings = self.lock_periods_exclusive(&mut tx).await?;
         let pure = spleis_billing::cofunding::Campaign {
             goal: Money::new(campaign.goal, settings.currency),
@@ -1430,7 +1421,7 @@ impl Store {
     /// tenant's credit balance.
     pub async fn grant_credit(&self, tenant: &str, amount: i64, now: i64) -> Result<i64> {
         positive(amount, "credit")?;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let settings = self.lock_periods_exclusive(&mut tx).await?;
         account_with_role(&mut tx, tenant, Role::Tenant).await?;
         let transaction = Transaction::new(
@@ -1502,7 +1493,7 @@ impl Store {
         early: bool,
         now: i64,
     ) -> Result<(CloseSummary, bool)> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let settings = self.lock_periods_exclusive(&mut tx).await?;
         if let Some(summary) = closed_summary(&mut tx, period).await? {
             return Ok((summary, false));

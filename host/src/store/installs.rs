@@ -185,7 +185,7 @@ impl Store {
             return Err(InstallError::AlreadyInstalled(package.to_owned()));
         }
         let now = now_ms();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(&format!(
             "INSERT INTO installs ({INSTALL_COLUMNS}, installed_at) VALUES ($1, $2, $3, $4, NULL, $5, $6, $7, NULL, $8) \
              ON CONFLICT (tenant, package) DO UPDATE SET requirement = excluded.requirement, version = excluded.version, \
@@ -321,7 +321,7 @@ impl Store {
         grants: &BTreeSet<Capability>,
         action: &str,
     ) -> Result<(), InstallError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE installs SET requirement = $1, version = $2, previous = $3, grants = $4 WHERE tenant = $5 AND package = $6")
             .bind(requirement)
             .bind(version)
@@ -358,7 +358,7 @@ impl Store {
         config: &BTreeMap<String, String>,
     ) -> Result<InstallRecord, InstallError> {
         self.active_install(tenant, package).await?;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE installs SET config = $1 WHERE tenant = $2 AND package = $3")
             .bind(json(config)?)
             .bind(tenant)
@@ -388,7 +388,7 @@ impl Store {
         purge: bool,
     ) -> Result<(), InstallError> {
         let install = self.active_install(tenant, package).await?;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE installs SET uninstalled_at = $1 WHERE tenant = $2 AND package = $3")
             .bind(now_ms())
             .bind(tenant)
@@ -499,7 +499,7 @@ impl Store {
                 continue;
             }
             let lacking = missing(published, &install.grants);
-            let mut tx = self.pool().begin().await?;
+            let mut tx = self.begin_write().await?;
             if lacking.is_empty() {
                 sqlx::query("UPDATE installs SET version = $1, previous = $2 WHERE tenant = $3 AND package = $4")
                     .bind(&new)
@@ -613,7 +613,7 @@ impl Store {
                 version: version.to_owned(),
             });
         }
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         history(
             &mut tx,
             tenant,

@@ -28,7 +28,7 @@ impl Store {
         quota: u64,
     ) -> Result<Result<(), storage::StoreError>, StoreError> {
         let size = (key.len() + value.len()) as i64;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let used = used_bytes(&mut *tx, scope).await?;
         let old: i64 =
             sqlx::query("SELECT size FROM kv WHERE tenant = $1 AND plugin = $2 AND key = $3")

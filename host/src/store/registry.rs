@@ -158,7 +158,7 @@ impl Store {
         let now = now_ms();
         let manifest_json = serde_json::to_string(manifest)
             .map_err(|e| StoreError::Corrupt(format!("cannot encode the manifest: {e}")))?;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
 
         let claimed = sqlx::query("INSERT INTO namespaces (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
             .bind(namespace)

@@ -28,7 +28,7 @@ impl Store {
     /// Writes `rows` in one transaction; a row whose (tenant, id) exists is
     /// skipped, so writing a batch twice stores it once. Returns rows added.
     pub async fn insert_usage(&self, rows: &[UsageRow]) -> Result<u64, StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let last_closed = self.lock_periods_shared(&mut tx).await?;
         let added = insert_rows(&mut tx, rows, last_closed).await?;
         tx.commit().await?;
@@ -45,7 +45,7 @@ impl Store {
         answer: &str,
         row: &UsageRow,
     ) -> Result<Option<(String, String)>, StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let last_closed = self.lock_periods_shared(&mut tx).await?;
         let claimed = sqlx::query(
             "INSERT INTO idempotent_calls (tenant, key, fingerprint, answer, created_at) VALUES ($1, $2, $3, $4, $5) \
