@@ -109,6 +109,33 @@ fn every_hostile_plugin_gets_its_own_outcome_and_the_host_serves_on() {
     assert!(store.used_bytes(&install.scope()).unwrap() <= 1 << 20);
 }
 
+/// A call never sees what an earlier call left in memory: its data, its
+/// heap. (The pool resets only pages a call wrote; this holds it to that.)
+#[test]
+fn every_call_starts_from_a_fresh_memory() {
+    let runtime = Runtime::new(RuntimeConfig::default()).unwrap();
+    let (plugin, install) = install(&runtime, &spleis_tests::plugin("hostile"), "t");
+    for _ in 0..50 {
+        let inv = runtime
+            .invoke(
+                &plugin,
+                install.clone(),
+                Arc::new(MemoryStore::new()),
+                Call::Handle {
+                    operation: "remember".into(),
+                    body: vec![],
+                },
+                None,
+            )
+            .unwrap();
+        let body = inv.result.expect("answers");
+        assert_eq!(
+            String::from_utf8_lossy(&body),
+            r#"{"calls":1,"leftovers":0}"#
+        );
+    }
+}
+
 #[test]
 fn a_deadline_ends_an_endless_loop_with_a_timeout() {
     let runtime = Runtime::new(RuntimeConfig::default()).unwrap();

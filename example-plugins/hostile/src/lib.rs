@@ -7,6 +7,11 @@ use std::hint::black_box;
 
 struct Hostile;
 
+/// State a call leaves behind, for `remember`: a counter in data and a
+/// buffer on the heap. A fresh instance per call must never see either.
+static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+static HEAP: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
+
 /// Recursion that only the wasm call stack can stop: no shadow-stack
 /// frame, so the host's stack limit is what ends it.
 #[inline(never)]
@@ -21,6 +26,17 @@ impl Plugin for Hostile {
     fn handle(request: Request) -> Result<Response, Error> {
         match request.operation() {
             "echo" => Ok(Response::bytes(request.body().to_vec())),
+            "remember" => {
+                let calls = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                let mut heap = HEAP.lock().map_err(|_| {
+                    Error::new("poisoned", "a previous call panicked holding the heap")
+                })?;
+                let leftovers = heap.len();
+                heap.push(vec![0xAB; 64 << 10]);
+                Ok(Response::bytes(format!(
+                    "{{\"calls\":{calls},\"leftovers\":{leftovers}}}"
+                )))
+            }
             "loop" => {
                 let mut n: u64 = 0;
                 loop {

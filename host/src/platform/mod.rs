@@ -331,7 +331,7 @@ impl Platform {
             invocation.usage.fuel_consumed,
             invocation.usage.wall_time_us,
         );
-        let usage_id = crate::store::accounts::new_id()?;
+        let usage_id = crate::store::accounts::new_time_id()?;
         let row = UsageRow {
             id: usage_id.clone(),
             version: install.version.clone(),

@@ -446,6 +446,7 @@ async fn settings_in(conn: &mut AnyConnection, lock: &str) -> Result<BillingSett
 }
 
 async fn write_transaction(
+    store: &Store,
     conn: &mut AnyConnection,
     id: &str,
     period: Period,
@@ -466,17 +467,9 @@ async fn write_transaction(
     const COLUMNS: usize = 5;
     const ROWS: usize = 200;
     for (chunk_no, chunk) in tx.entries.chunks(ROWS).enumerate() {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|r| {
-                let params: Vec<String> = (1..=COLUMNS)
-                    .map(|c| format!("${}", r * COLUMNS + c))
-                    .collect();
-                format!("({})", params.join(", "))
-            })
-            .collect();
         let sql = format!(
             "INSERT INTO ledger_entries (txn, seq, account_kind, account_id, amount) VALUES {}",
-            values.join(", ")
+            store.values_list(chunk.len(), COLUMNS)
         );
         let mut query = sqlx::query(&sql);
         for (i, (account, amount)) in chunk.iter().enumerate() {
@@ -576,6 +569,7 @@ const INVESTMENT_COLUMNS: &str =
 /// is debited, the author's payable credited (the author builds with it).
 #[allow(clippy::too_many_arguments)]
 async fn insert_investment(
+    store: &Store,
     conn: &mut AnyConnection,
     settings: &BillingSettings,
     package: &str,
@@ -612,6 +606,7 @@ async fn insert_investment(
     )
     .map_err(|e| corrupt("investment", e))?;
     write_transaction(
+        store,
         conn,
         &format!("tx-{}", new_id()?),
         settings.open_period(now),
@@ -1132,7 +1127,7 @@ impl Store {
             )));
         }
         let record = insert_investment(
-            &mut tx, &settings, package, investor, principal, return_bps, None, now, now,
+            self, &mut tx, &settings, package, investor, principal, return_bps, None, now, now,
         )
         .await?;
         tx.commit().await?;
@@ -1334,6 +1329,7 @@ impl Store {
                         .find(|p| p.tenant == investor.id)
                         .map_or(now, |p| p.at);
                     insert_investment(
+                        self,
                         &mut tx,
                         &settings,
                         &campaign.package,
@@ -1433,6 +1429,7 @@ impl Store {
         )
         .map_err(|e| corrupt("credit", e))?;
         write_transaction(
+            self,
             &mut tx,
             &format!("tx-{}", new_id()?),
             settings.open_period(now),
@@ -1540,7 +1537,7 @@ impl Store {
         }
         let (input, records) = gather(&mut tx, period, &settings).await?;
         let closed = close(&input)?;
-        let summary = write_close(&mut tx, &closed, &settings, by, now, records).await?;
+        let summary = write_close(self, &mut tx, &closed, &settings, by, now, records).await?;
         sqlx::query("UPDATE billing_state SET last_closed = $1 WHERE id = 1")
             .bind(period.to_string())
             .execute(&mut *tx)
@@ -1628,6 +1625,7 @@ async fn closed_summary(conn: &mut AnyConnection, period: Period) -> Result<Opti
 }
 
 async fn write_close(
+    store: &Store,
     conn: &mut AnyConnection,
     closed: &PeriodClose,
     settings: &BillingSettings,
@@ -1699,6 +1697,7 @@ async fn write_close(
             }
         }
         write_transaction(
+            store,
             conn,
             &format!("close-{period}-{:05}", n + 1),
             period,

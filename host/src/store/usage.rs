@@ -30,7 +30,7 @@ impl Store {
     pub async fn insert_usage(&self, rows: &[UsageRow]) -> Result<u64, StoreError> {
         let mut tx = self.begin_write().await?;
         let last_closed = self.lock_periods_shared(&mut tx).await?;
-        let added = insert_rows(&mut tx, rows, last_closed).await?;
+        let added = insert_rows(self, &mut tx, rows, last_closed).await?;
         tx.commit().await?;
         Ok(added)
     }
@@ -62,7 +62,7 @@ impl Store {
             drop(tx);
             return self.idempotent_answer(&row.usage.tenant, key).await;
         }
-        insert_rows(&mut tx, std::slice::from_ref(row), last_closed).await?;
+        insert_rows(self, &mut tx, std::slice::from_ref(row), last_closed).await?;
         tx.commit().await?;
         Ok(None)
     }
@@ -119,6 +119,7 @@ fn billing_period(recorded_at: i64, last_closed: Option<Period>) -> Period {
 }
 
 async fn insert_rows(
+    store: &Store,
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     rows: &[UsageRow],
     last_closed: Option<Period>,
@@ -133,18 +134,10 @@ async fn insert_rows(
     };
     let mut added = 0;
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let placeholders: Vec<String> = (0..chunk.len())
-            .map(|r| {
-                let params: Vec<String> = (1..=COLUMNS)
-                    .map(|c| format!("${}", r * COLUMNS + c))
-                    .collect();
-                format!("({})", params.join(", "))
-            })
-            .collect();
         let sql = format!(
             "INSERT INTO usage_records (tenant, id, plugin, version, digest, operation, fuel, wall_time_us, \
              peak_memory, outcome, units, idempotency_key, recorded_at, period) VALUES {} ON CONFLICT (tenant, id) DO NOTHING",
-            placeholders.join(", ")
+            store.values_list(chunk.len(), COLUMNS)
         );
         let mut query = sqlx::query(&sql);
         for row in chunk {
@@ -168,7 +161,7 @@ async fn insert_rows(
         }
         added += query.execute(&mut **tx).await?.rows_affected();
     }
-    insert_units(tx, rows, |row| {
+    insert_units(store, tx, rows, |row| {
         billing_period(recorded_at(row), last_closed)
     })
     .await?;
@@ -178,6 +171,7 @@ async fn insert_rows(
 /// The billable metric units of the successful calls among `rows`, one row
 /// per report; a report already stored is skipped, like its record.
 async fn insert_units(
+    store: &Store,
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     rows: &[UsageRow],
     period: impl Fn(&UsageRow) -> Period,
@@ -189,18 +183,10 @@ async fn insert_units(
         .flat_map(|row| row.usage.units.iter().map(move |unit| (row, unit)))
         .collect();
     for chunk in units.chunks(ROWS_PER_STATEMENT) {
-        let placeholders: Vec<String> = (0..chunk.len())
-            .map(|r| {
-                let params: Vec<String> = (1..=UNIT_COLUMNS)
-                    .map(|c| format!("${}", r * UNIT_COLUMNS + c))
-                    .collect();
-                format!("({})", params.join(", "))
-            })
-            .collect();
         let sql = format!(
             "INSERT INTO usage_units (tenant, id, period, plugin, metric, unit_key, quantity) VALUES {} \
              ON CONFLICT (tenant, id, metric, unit_key) DO NOTHING",
-            placeholders.join(", ")
+            store.values_list(chunk.len(), UNIT_COLUMNS)
         );
         let mut query = sqlx::query(&sql);
         for (row, unit) in chunk {
