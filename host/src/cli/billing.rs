@@ -3,7 +3,7 @@
 //! clients of a server. Amounts are typed in major units (`12.50`) and sent
 //! in minor units of the platform's currency.
 
-use super::client::{Client, Connection};
+use super::client::{Client, Connection, lines};
 use anyhow::{Context, bail};
 use clap::Subcommand;
 use rust_decimal::Decimal;
@@ -588,17 +588,7 @@ fn campaign(client: &Client, command: CampaignCommand) -> anyhow::Result<()> {
         CampaignCommand::List => {
             let answer = client.send("GET", "/v1/campaigns", None)?;
             return client.print(&answer, |a| {
-                let rows: Vec<String> = a["campaigns"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(describe)
-                    .collect();
-                if rows.is_empty() {
-                    "no campaigns".into()
-                } else {
-                    rows.join("\n")
-                }
+                lines(&a["campaigns"], "no campaigns", describe)
             });
         }
         CampaignCommand::Pledge { id, amount } => client.send(
@@ -611,18 +601,6 @@ fn campaign(client: &Client, command: CampaignCommand) -> anyhow::Result<()> {
         }
     };
     client.print(&answer, describe)
-}
-
-fn write_or_print(text: &str, output: Option<PathBuf>) -> anyhow::Result<()> {
-    match output {
-        Some(path) => {
-            std::fs::write(&path, text)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            eprintln!("wrote {}", path.display());
-        }
-        None => print!("{text}"),
-    }
-    Ok(())
 }
 
 /// Runs a report command.
@@ -640,50 +618,25 @@ pub fn report(command: ReportCommand, connection: Connection) -> anyhow::Result<
                 None,
             )?;
             client.print(&answer, |a| {
-                let rows: Vec<String> = a["invoices"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|i| {
-                        format!(
-                            "{:<18} {} {:<16} total {:>14}  due {:>14}",
-                            str_of(&i["number"]),
-                            str_of(&i["period"]),
-                            str_of(&i["tenant"]),
-                            money.show(&i["total"]),
-                            money.show(&i["amount_due"])
-                        )
-                    })
-                    .collect();
-                if rows.is_empty() {
-                    "no invoices".into()
-                } else {
-                    rows.join("\n")
-                }
+                lines(&a["invoices"], "no invoices", |i| {
+                    format!(
+                        "{:<18} {} {:<16} total {:>14}  due {:>14}",
+                        str_of(&i["number"]),
+                        str_of(&i["period"]),
+                        str_of(&i["tenant"]),
+                        money.show(&i["total"]),
+                        money.show(&i["amount_due"])
+                    )
+                })
             })?;
         }
         ReportCommand::Invoice {
             number,
             format,
             output,
-        } => {
-            if let Some(format) = format {
-                let text = client.send_text(
-                    "GET",
-                    &format!("/v1/invoices/{number}?format={format}"),
-                    None,
-                )?;
-                write_or_print(&text, output)?;
-            } else {
-                let doc = client.send("GET", &format!("/v1/invoices/{number}"), None)?;
-                let text = if client.json() {
-                    serde_json::to_string_pretty(&doc)?
-                } else {
-                    invoice_text(&doc, &money)
-                };
-                write_or_print(&format!("{text}\n"), output)?;
-            }
-        }
+        } => document(&client, "invoices", &number, format, output, |doc| {
+            invoice_text(doc, &money)
+        })?,
         ReportCommand::Statements { period, party } => {
             let answer = client.send(
                 "GET",
@@ -694,69 +647,44 @@ pub fn report(command: ReportCommand, connection: Connection) -> anyhow::Result<
                 None,
             )?;
             client.print(&answer, |a| {
-                let rows: Vec<String> = a["statements"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|s| {
-                        format!(
-                            "{:<17} {} {:<9} {:<16} {:>14}",
-                            str_of(&s["number"]),
-                            str_of(&s["period"]),
-                            str_of(&s["kind"]),
-                            str_of(&s["party"]),
-                            money.show(&s["total"])
-                        )
-                    })
-                    .collect();
-                if rows.is_empty() {
-                    "no statements".into()
-                } else {
-                    rows.join("\n")
-                }
+                lines(&a["statements"], "no statements", |s| {
+                    format!(
+                        "{:<17} {} {:<9} {:<16} {:>14}",
+                        str_of(&s["number"]),
+                        str_of(&s["period"]),
+                        str_of(&s["kind"]),
+                        str_of(&s["party"]),
+                        money.show(&s["total"])
+                    )
+                })
             })?;
         }
         ReportCommand::Statement {
             number,
             format,
             output,
-        } => {
-            if let Some(format) = format {
-                let text = client.send_text(
-                    "GET",
-                    &format!("/v1/statements/{number}?format={format}"),
-                    None,
-                )?;
-                write_or_print(&text, output)?;
-            } else {
-                let doc = client.send("GET", &format!("/v1/statements/{number}"), None)?;
-                let text = if client.json() {
-                    serde_json::to_string_pretty(&doc)?
-                } else {
-                    let mut out = format!(
-                        "Statement {} · {} · {} {}\n",
-                        str_of(&doc["number"]),
-                        str_of(&doc["period"]),
-                        str_of(&doc["kind"]),
-                        str_of(&doc["party"])
-                    );
-                    for l in doc["lines"].as_array().into_iter().flatten() {
-                        out.push_str(&format!(
-                            "  {:<60} {:>14}\n",
-                            str_of(&l["description"]),
-                            money.show(&l["amount"])
-                        ));
-                    }
-                    out.push_str(&format!(
-                        "  {:<60} {:>14}",
-                        "total",
-                        money.show(&doc["total"])
-                    ));
-                    out
-                };
-                write_or_print(&format!("{text}\n"), output)?;
+        } => document(&client, "statements", &number, format, output, |doc| {
+            let mut out = format!(
+                "Statement {} · {} · {} {}\n",
+                str_of(&doc["number"]),
+                str_of(&doc["period"]),
+                str_of(&doc["kind"]),
+                str_of(&doc["party"])
+            );
+            for l in doc["lines"].as_array().into_iter().flatten() {
+                out.push_str(&format!(
+                    "  {:<60} {:>14}\n",
+                    str_of(&l["description"]),
+                    money.show(&l["amount"])
+                ));
             }
-        }
+            out.push_str(&format!(
+                "  {:<60} {:>14}",
+                "total",
+                money.show(&doc["total"])
+            ));
+            out
+        })?,
         ReportCommand::Usage { period, tenant } => {
             let answer = client.send(
                 "GET",
@@ -804,11 +732,7 @@ pub fn report(command: ReportCommand, connection: Connection) -> anyhow::Result<
                 None,
             )?;
             client.print(&answer, |a| {
-                let rows: Vec<String> = a["investments"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|i| {
+                lines(&a["investments"], "no investments", |i| {
                         format!(
                             "{} in {} by {}\n  invested {}, paid back in all {}\n  paid so far {}, remaining {}\n  {} so far: plugin revenue {} (projected {}), projected payout {}",
                             str_of(&i["id"]),
@@ -824,16 +748,44 @@ pub fn report(command: ReportCommand, connection: Connection) -> anyhow::Result<
                             money.show(&i["projected_payout"])
                         )
                     })
-                    .collect();
-                if rows.is_empty() {
-                    "no investments".into()
-                } else {
-                    rows.join("\n")
-                }
             })?;
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One invoice or statement: as the server renders it (`csv`, `html`), as
+/// JSON with `--json`, else as `text` makes it; to `output` or stdout.
+fn document(
+    client: &Client,
+    collection: &str,
+    number: &str,
+    format: Option<String>,
+    output: Option<PathBuf>,
+    text: impl FnOnce(&Value) -> String,
+) -> anyhow::Result<()> {
+    let path = format!("/v1/{collection}/{number}");
+    let rendered = match format {
+        Some(format) => client.send_text("GET", &format!("{path}?format={format}"), None)?,
+        None => {
+            let doc = client.send("GET", &path, None)?;
+            let text = if client.json() {
+                serde_json::to_string_pretty(&doc)?
+            } else {
+                text(&doc)
+            };
+            format!("{text}\n")
+        }
+    };
+    match output {
+        Some(path) => {
+            std::fs::write(&path, rendered)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!("wrote {}", path.display());
+        }
+        None => print!("{rendered}"),
+    }
+    Ok(())
 }
 
 fn invoice_text(doc: &Value, money: &Currency) -> String {

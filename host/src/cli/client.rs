@@ -209,6 +209,16 @@ impl Client {
     }
 }
 
+/// One line per element of the JSON array `list`, or `empty` when there is none.
+pub(super) fn lines(list: &Value, empty: &str, line: impl Fn(&Value) -> String) -> String {
+    let rows: Vec<String> = list.as_array().into_iter().flatten().map(line).collect();
+    if rows.is_empty() {
+        empty.to_owned()
+    } else {
+        rows.join("\n")
+    }
+}
+
 fn read_json(input: &str) -> anyhow::Result<Value> {
     let text = match input.strip_prefix('@') {
         Some(path) => {
@@ -361,24 +371,14 @@ pub fn run(command: ClientCommand, connection: Connection) -> anyhow::Result<Exi
             };
             let catalog = client.send("GET", &path, None)?;
             client.print(&catalog, |c| {
-                let rows: Vec<String> = c["packages"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|p| {
-                        format!(
-                            "{:<32} {:<10} {}",
-                            p["name"].as_str().unwrap_or("?"),
-                            p["latest"].as_str().unwrap_or("-"),
-                            p["description"].as_str().unwrap_or("")
-                        )
-                    })
-                    .collect();
-                if rows.is_empty() {
-                    "no packages".into()
-                } else {
-                    rows.join("\n")
-                }
+                lines(&c["packages"], "no packages", |p| {
+                    format!(
+                        "{:<32} {:<10} {}",
+                        p["name"].as_str().unwrap_or("?"),
+                        p["latest"].as_str().unwrap_or("-"),
+                        p["description"].as_str().unwrap_or("")
+                    )
+                })
             })?;
         }
         ClientCommand::Install {
@@ -493,11 +493,10 @@ pub fn run(command: ClientCommand, connection: Connection) -> anyhow::Result<Exi
                 Some(json!({"topic": topic, "payload": read_json(&payload)?})),
             )?;
             client.print(&result, |r| {
-                let rows: Vec<String> = r["deliveries"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|d| {
+                lines(
+                    &r["deliveries"],
+                    "no install subscribes to this topic",
+                    |d| {
                         format!(
                             "{} depth {}: {} {}",
                             d["package"].as_str().unwrap_or("?"),
@@ -505,39 +504,24 @@ pub fn run(command: ClientCommand, connection: Connection) -> anyhow::Result<Exi
                             d["outcome"].as_str().unwrap_or("?"),
                             d["message"].as_str().unwrap_or("")
                         )
-                    })
-                    .collect();
-                if rows.is_empty() {
-                    "no install subscribes to this topic".into()
-                } else {
-                    rows.join("\n")
-                }
+                    },
+                )
             })?;
         }
         ClientCommand::Usage { limit } => {
             let usage = client.send("GET", &format!("/v1/usage?limit={limit}"), None)?;
             client.print(&usage, |u| {
-                let rows: Vec<String> = u["records"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|r| {
-                        format!(
-                            "{:<28} {:<18} {:<14} fuel={:<10} {}µs units={}",
-                            r["plugin"].as_str().unwrap_or("?"),
-                            r["operation"].as_str().unwrap_or("?"),
-                            r["outcome"].as_str().unwrap_or("?"),
-                            r["fuel_consumed"],
-                            r["wall_time_us"],
-                            r["units"]
-                        )
-                    })
-                    .collect();
-                if rows.is_empty() {
-                    "no usage yet".into()
-                } else {
-                    rows.join("\n")
-                }
+                lines(&u["records"], "no usage yet", |r| {
+                    format!(
+                        "{:<28} {:<18} {:<14} fuel={:<10} {}µs units={}",
+                        r["plugin"].as_str().unwrap_or("?"),
+                        r["operation"].as_str().unwrap_or("?"),
+                        r["outcome"].as_str().unwrap_or("?"),
+                        r["fuel_consumed"],
+                        r["wall_time_us"],
+                        r["units"]
+                    )
+                })
             })?;
         }
     }
