@@ -456,6 +456,20 @@ fn scope(caller: &Caller, named: Option<String>) -> Option<String> {
     }
 }
 
+/// Refuses another account's document as not found (a 403 would confirm
+/// the number exists); the operator sees all.
+fn visible(caller: &Caller, owner: &str, what: &str, number: &str) -> Result<()> {
+    if caller.0.role == Role::Operator || owner == caller.0.id {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            format!("no {what} `{number}`"),
+        ))
+    }
+}
+
 fn render(
     format: Option<Format>,
     json: Value,
@@ -500,13 +514,7 @@ pub async fn invoice(
     Query(query): Query<ReportQuery>,
 ) -> Result<Response> {
     let doc = state.platform.store.invoice(&number).await?;
-    if caller.0.role != Role::Operator && doc.invoice.tenant != caller.0.id {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not-found",
-            format!("no invoice `{number}`"),
-        ));
-    }
+    visible(&caller, &doc.invoice.tenant, "invoice", &number)?;
     Ok(render(
         query.format,
         json!(doc),
@@ -537,13 +545,7 @@ pub async fn statement(
     Query(query): Query<ReportQuery>,
 ) -> Result<Response> {
     let doc = state.platform.store.statement(&number).await?;
-    if caller.0.role != Role::Operator && doc.statement.party != caller.0.id {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not-found",
-            format!("no statement `{number}`"),
-        ));
-    }
+    visible(&caller, &doc.statement.party, "statement", &number)?;
     Ok(render(
         query.format,
         json!(doc),
