@@ -469,3 +469,66 @@ proptest::proptest! {
         });
     }
 }
+
+/// Usage written while a close runs is billed exactly once: in the closed
+/// period if the close saw it, else in the next one. Nothing is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_written_during_a_close_is_billed_once() {
+    for (store, _guard) in testing::all().await {
+        setup(&store).await;
+        store
+            .set_plan("acme/tariff", &plan(), "acme", at(10, 1))
+            .await
+            .unwrap();
+        let writer = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut written = 0;
+                for batch in 0..40 {
+                    let rows: Vec<UsageRow> = (0..25)
+                        .map(|i| {
+                            call(
+                                "tenant-a",
+                                &format!("{batch}-{i}"),
+                                OutcomeKind::Ok,
+                                None,
+                                at(10, 20),
+                            )
+                        })
+                        .collect();
+                    written += store.insert_usage(&rows).await.unwrap();
+                    tokio::task::yield_now().await;
+                }
+                written
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let (summary, _) = store
+            .close_period(p("2026-10"), "op", false, at(11, 1))
+            .await
+            .unwrap();
+        let written = writer.await.unwrap();
+        assert_eq!(written, 1000);
+        let late: i64 = store
+            .usage_report(p("2026-11"))
+            .await
+            .unwrap()
+            .calls
+            .iter()
+            .map(|c| c.calls)
+            .sum();
+        assert_eq!(summary.records + late, 1000, "each record in one period");
+        let closed: i64 = store
+            .usage_report(p("2026-10"))
+            .await
+            .unwrap()
+            .calls
+            .iter()
+            .map(|c| c.calls)
+            .sum();
+        assert_eq!(
+            closed, summary.records,
+            "the closed period holds what it billed"
+        );
+    }
+}
