@@ -155,6 +155,23 @@ fn a_month_is_closed_exactly_once_and_everyone_sees_their_own() {
             Some(json!({"minimum_minor": 500})),
         );
         assert_eq!(status, 200);
+        // B contributed: 10% off this period, borne by the platform.
+        let (status, body) = server.request(
+            "POST",
+            "/v1/tenants/tenant-b/discounts",
+            &op,
+            Some(
+                json!({"reason": "contributor", "percent_bps": 1000, "from": period, "to": period}),
+            ),
+        );
+        assert_eq!(status, 201, "{body}");
+        let (status, body) = server.request(
+            "POST",
+            "/v1/tenants/tenant-b/discounts",
+            &op,
+            Some(json!({"reason": "both", "percent_bps": 1000, "fixed_minor": 5, "from": period, "to": period})),
+        );
+        assert_eq!(status, 400, "{body}");
         let (status, _) = server.request(
             "PUT",
             "/v1/tenants/nobody/minimum",
@@ -257,7 +274,8 @@ fn a_month_is_closed_exactly_once_and_everyone_sees_their_own() {
         assert_eq!(status, 201, "{closed}");
         let summary = &closed["summary"];
         // A: 3.00 contracts + 0.00 calls (0.002) + 0.02 calls + 0.17 lines
-        // (3 × 0.05 + 1 × 0.02) = 3.19. B: 1.50, topped up to 5.00.
+        // (3 × 0.05 + 1 × 0.02) = 3.19. B: 1.50, topped up to 5.00, less its
+        // 10% contributor discount: 4.50 (the platform bears the 0.50).
         // Energy 4.50: fee 0.90, investor 30% of 3.60 = 1.08, author 2.52.
         // VAT 0.19: fee 0.03 (0.038 floored), author 0.16.
         assert_eq!(
@@ -268,7 +286,7 @@ fn a_month_is_closed_exactly_once_and_everyone_sees_their_own() {
                 &summary["investors"]
             ]
             .map(minor),
-            [819, 90 + 3 + 350, 252 + 16, 108]
+            [769, 90 + 3 + 350 - 50, 252 + 16, 108]
         );
 
         let (_, invoices) = server.request("GET", "/v1/invoices", &a, None);
@@ -317,11 +335,13 @@ fn a_month_is_closed_exactly_once_and_everyone_sees_their_own() {
         assert_eq!(server.request("GET", "/v1/invoices", &author, None).0, 403);
         let (_, b_invoices) = server.request("GET", "/v1/invoices", &b, None);
         let b_inv = &b_invoices["invoices"][0];
-        assert_eq!(minor(&b_inv["total"]), 500);
+        assert_eq!(minor(&b_inv["total"]), 450);
         assert_eq!(
             b_inv["lines"][2]["description"],
             "minimum monthly commitment of 5.00 EUR"
         );
+        assert_eq!(b_inv["lines"][3]["description"], "discount: contributor");
+        assert_eq!(minor(&b_inv["lines"][3]["amount"]["minor"]), -50);
 
         // CSV and printable HTML of the same invoice.
         let (status, kind, csv) = server.get_text(&format!("/v1/invoices/{number}?format=csv"), &a);
@@ -444,7 +464,7 @@ fn a_month_is_closed_exactly_once_and_everyone_sees_their_own() {
         );
         assert_eq!(code, 0, "{err}");
         assert!(
-            out.contains("was already closed") && out.contains("charged 8.19 EUR"),
+            out.contains("was already closed") && out.contains("charged 7.69 EUR"),
             "{out}"
         );
         let (code, out, err) = spleis(
