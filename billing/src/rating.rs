@@ -353,3 +353,34 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod readme {
+    use super::*;
+
+    /// The plan example in the README is a plan this crate reads and rates.
+    #[test]
+    fn the_readme_plan_example_parses_and_rates() {
+        let readme = include_str!("../../README.md");
+        let start = readme.find("```json").expect("a JSON example") + "```json".len();
+        let end = start + readme[start..].find("```").expect("its end");
+        let plan: PricePlan = serde_json::from_str(&readme[start..end]).expect("a valid plan");
+        assert_eq!(plan.charges.len(), 4);
+        let usage = PeriodUsage {
+            calls: [("quote".to_owned(), 10_000)].into(),
+            metrics: [("active-contract".to_owned(), 3)].into(),
+            fuel: 250_000_000,
+            days_installed: 15,
+            days_in_period: 30,
+            ..PeriodUsage::default()
+        };
+        let amounts: Vec<i64> = rate(&plan, &usage)
+            .unwrap()
+            .iter()
+            .map(|l| l.amount.minor)
+            .collect();
+        // 10,000 × 0.0004 = 4.00; 3 × 1.50 = 4.50; 250 blocks: 100 × 0.01 +
+        // 150 × 0.005 = 1.75; 9.90 × 15/30 = 4.95.
+        assert_eq!(amounts, [400, 450, 175, 495]);
+    }
+}
