@@ -29,6 +29,15 @@ impl Store {
     ) -> Result<Result<(), storage::StoreError>, StoreError> {
         let size = (key.len() + value.len()) as i64;
         let mut tx = self.begin_write().await?;
+        if self.backend() == super::Backend::Postgres {
+            // Read committed would let two writers each see room for
+            // themselves; one writer per scope at a time keeps the quota.
+            // (SQLite's IMMEDIATE transaction is already the one writer.)
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind(format!("kv {}/{}", scope.tenant, scope.plugin))
+                .execute(&mut *tx)
+                .await?;
+        }
         let used = used_bytes(&mut *tx, scope).await?;
         let old: i64 =
             sqlx::query("SELECT size FROM kv WHERE tenant = $1 AND plugin = $2 AND key = $3")
@@ -241,6 +250,34 @@ mod tests {
                 });
             });
             assert_eq!(rt.block_on(store.kv_purge(&a)).unwrap(), 2);
+        }
+    }
+
+    /// Concurrent writes to one scope never take it past its quota, on
+    /// either backend (PostgreSQL's read committed would let two writers
+    /// each see room for themselves).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_writes_respect_the_quota() {
+        for (store, _guard) in testing::all().await {
+            let writes: Vec<_> = (0..24)
+                .map(|i| {
+                    let store = store.clone();
+                    tokio::spawn(async move {
+                        store
+                            .kv_set(&scope("a"), &format!("key-{i:02}"), &[7; 95], 500)
+                            .await
+                            .unwrap()
+                            .is_ok()
+                    })
+                })
+                .collect();
+            let mut stored = 0;
+            for write in writes {
+                stored += usize::from(write.await.unwrap());
+            }
+            // Each entry is 6 + 95 = 101 bytes: 4 fit in 500.
+            assert_eq!(stored, 4);
+            assert_eq!(store.kv_used(&scope("a")).await.unwrap(), 404);
         }
     }
 }
