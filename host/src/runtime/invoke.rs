@@ -235,7 +235,7 @@ pub(crate) fn run(
         usage: Usage {
             tenant,
             plugin: plugin_name,
-            digest: plugin.digest.to_string(),
+            digest: plugin.digest_text.clone(),
             operation,
             fuel_consumed,
             wall_time_us: started.elapsed().as_micros() as u64,

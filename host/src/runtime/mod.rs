@@ -177,6 +177,8 @@ pub struct LoadedPlugin {
     pub shape: Shape,
     /// The manifest embedded by the SDK, if any.
     pub manifest: Option<Manifest>,
+    /// `digest` as text, for every usage record (formatted once, not per call).
+    digest_text: String,
     pre: PluginPre<CallState>,
 }
 
@@ -311,6 +313,7 @@ impl Runtime {
 
         let plugin = Arc::new(LoadedPlugin {
             digest,
+            digest_text: digest.to_string(),
             shape,
             manifest,
             pre,
