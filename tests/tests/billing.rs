@@ -118,6 +118,21 @@ fn a_month_is_closed_exactly_once_and_everyone_sees_their_own() {
             "{body}"
         );
 
+        // A plan must name what the plugin declares.
+        let mut typo = energy_plan.clone();
+        typo["charges"][1]["meter"]["metric"] = json!("active-contracts");
+        let (status, body) = server.request(
+            "PUT",
+            "/v1/packages/examples/energy-tariff/plan",
+            &author,
+            Some(typo),
+        );
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(
+            body["error"]["message"],
+            "charge 2: examples/energy-tariff declares no metric `active-contracts` (declared: active-contract)"
+        );
+
         // The operator: an agreement with an investor share, B's investment
         // of EUR 10.00 at 10%, credit for A, a minimum commitment for B.
         let (status, body) = server.request(

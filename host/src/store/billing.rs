@@ -392,6 +392,51 @@ fn validate_plan(plan: &PricePlan) -> Result<()> {
     Ok(())
 }
 
+/// Refuses a plan that names a metric or an operation no published version
+/// of the plugin declares: it would silently never charge.
+async fn check_plan_against_manifests(
+    conn: &mut AnyConnection,
+    package: &str,
+    plan: &PricePlan,
+) -> Result<()> {
+    let mut metrics = BTreeSet::new();
+    let mut operations = BTreeSet::new();
+    for row in sqlx::query("SELECT manifest FROM versions WHERE package = $1")
+        .bind(package)
+        .fetch_all(&mut *conn)
+        .await?
+    {
+        let text: String = row.try_get("manifest")?;
+        let manifest: spleis_registry::Manifest =
+            serde_json::from_str(&text).map_err(|e| corrupt("manifest", e))?;
+        metrics.extend(manifest.metrics.into_keys());
+        operations.extend(manifest.operations);
+    }
+    let known = |set: &BTreeSet<String>| set.iter().cloned().collect::<Vec<_>>().join(", ");
+    for (i, charge) in plan.charges.iter().enumerate() {
+        match &charge.meter {
+            Meter::Metric { metric } if !metrics.contains(metric) => {
+                return Err(BillingError::Invalid(format!(
+                    "charge {}: {package} declares no metric `{metric}` (declared: {})",
+                    i + 1,
+                    known(&metrics)
+                )));
+            }
+            Meter::Calls {
+                operation: Some(op),
+            } if !operations.contains(op) => {
+                return Err(BillingError::Invalid(format!(
+                    "charge {}: {package} has no operation `{op}` (operations: {})",
+                    i + 1,
+                    known(&operations)
+                )));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// Days of `period` an install existing over `[from, to)` touched.
 fn days_installed(period: Period, from: i64, to: Option<i64>) -> u32 {
     let start = from.max(period.start_ms());
@@ -979,6 +1024,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let settings = self.lock_periods_exclusive(&mut tx).await?;
         package_exists(&mut tx, package).await?;
+        check_plan_against_manifests(&mut tx, package, plan).await?;
         if plan.currency != settings.currency {
             return Err(BillingError::Invalid(format!(
                 "the plan is in {}, but the platform bills in {}",
