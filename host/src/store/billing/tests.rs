@@ -73,6 +73,12 @@ async fn setup(store: &Store) {
     };
 }
 
+/// Calls recorded in `period`, as the close would count them.
+async fn calls_in(store: &Store, period: &str) -> i64 {
+    let report = store.usage_report(p(period)).await.unwrap();
+    report.calls.iter().map(|c| c.calls).sum()
+}
+
 fn plan() -> PricePlan {
     PricePlan {
         currency: Currency::new("EUR").unwrap(),
@@ -199,17 +205,7 @@ async fn a_period_closes_once_in_order_and_late_usage_lands_in_the_next() {
             )])
             .await
             .unwrap();
-        assert_eq!(
-            store
-                .usage_report(p("2026-10"))
-                .await
-                .unwrap()
-                .calls
-                .iter()
-                .map(|c| c.calls)
-                .sum::<i64>(),
-            6
-        );
+        assert_eq!(calls_in(&store, "2026-10").await, 6);
         let november = store.usage_report(p("2026-11")).await.unwrap();
         assert_eq!(november.calls[0].calls, 1);
         let preview = store.preview_period(p("2026-11")).await.unwrap();
@@ -509,23 +505,9 @@ async fn usage_written_during_a_close_is_billed_once() {
             .unwrap();
         let written = writer.await.unwrap();
         assert_eq!(written, 1000);
-        let late: i64 = store
-            .usage_report(p("2026-11"))
-            .await
-            .unwrap()
-            .calls
-            .iter()
-            .map(|c| c.calls)
-            .sum();
+        let late = calls_in(&store, "2026-11").await;
         assert_eq!(summary.records + late, 1000, "each record in one period");
-        let closed: i64 = store
-            .usage_report(p("2026-10"))
-            .await
-            .unwrap()
-            .calls
-            .iter()
-            .map(|c| c.calls)
-            .sum();
+        let closed = calls_in(&store, "2026-10").await;
         assert_eq!(
             closed, summary.records,
             "the closed period holds what it billed"
