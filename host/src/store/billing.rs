@@ -104,14 +104,20 @@ pub struct BillingSettings {
     pub last_closed: Option<Period>,
 }
 
+/// The period something recorded at `at_ms` is billed in: its calendar
+/// month, or, when that month is already closed, the first open one.
+pub fn billing_period(at_ms: i64, last_closed: Option<Period>) -> Period {
+    let calendar = Period::containing(at_ms);
+    match last_closed {
+        Some(closed) if calendar <= closed => closed.next(),
+        _ => calendar,
+    }
+}
+
 impl BillingSettings {
     /// The first period still open at `now_ms`: usage recorded now lands here.
     pub fn open_period(&self, now_ms: i64) -> Period {
-        let calendar = Period::containing(now_ms);
-        match self.last_closed {
-            Some(closed) if calendar <= closed => closed.next(),
-            _ => calendar,
-        }
+        billing_period(now_ms, self.last_closed)
     }
 }
 

@@ -1,5 +1,6 @@
 //! Usage records: one row per call, written in batches.
 
+use super::billing::billing_period;
 use super::{Store, StoreError, now_ms};
 use crate::capabilities::metering::MeterReport;
 use crate::runtime::{OutcomeKind, Usage};
@@ -107,16 +108,6 @@ impl Store {
 /// both backends' limits on bound parameters.
 const ROWS_PER_STATEMENT: usize = 50;
 const COLUMNS: usize = 14;
-
-/// The period a record is billed in: its calendar month, or the first open
-/// period when that month is closed (late usage).
-fn billing_period(recorded_at: i64, last_closed: Option<Period>) -> Period {
-    let calendar = Period::containing(recorded_at);
-    match last_closed {
-        Some(closed) if calendar <= closed => closed.next(),
-        _ => calendar,
-    }
-}
 
 async fn insert_rows(
     store: &Store,
