@@ -616,14 +616,15 @@ fn investment_from(row: &sqlx::any::AnyRow) -> Result<InvestmentRecord> {
 const INVESTMENT_COLUMNS: &str =
     "id, package, investor, principal, return_bps, paid, campaign, funded_at";
 
-/// Records an investment and books its money: the investor's receivable
-/// is debited, the author's payable credited (the author builds with it).
+/// Records an investment in the plugin of `agreement` and books its money:
+/// the investor's receivable is debited, the author's payable credited (the
+/// author builds with it).
 #[allow(clippy::too_many_arguments)]
 async fn insert_investment(
     store: &Store,
     conn: &mut AnyConnection,
     settings: &BillingSettings,
-    package: &str,
+    agreement: &AgreementRecord,
     investor: &str,
     principal: i64,
     return_bps: u32,
@@ -631,6 +632,7 @@ async fn insert_investment(
     at: i64,
     now: i64,
 ) -> Result<InvestmentRecord> {
+    let package = agreement.package.as_str();
     let id = format!("inv-{}", &new_id()?[..12]);
     sqlx::query(&format!(
         "INSERT INTO investments ({INVESTMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, 0, $6, $7)"
@@ -644,7 +646,6 @@ async fn insert_investment(
     .bind(at)
     .execute(&mut *conn)
     .await?;
-    let author = agreement_in(conn, package, settings).await?.author;
     let tx = Transaction::new(
         format!("investment {id} by {investor} in {package}"),
         vec![
@@ -652,7 +653,10 @@ async fn insert_investment(
                 LedgerAccount::TenantReceivable(investor.to_owned()),
                 principal,
             ),
-            (LedgerAccount::AuthorPayable(author), -principal),
+            (
+                LedgerAccount::AuthorPayable(agreement.author.clone()),
+                -principal,
+            ),
         ],
     )
     .map_err(|e| corrupt("investment", e))?;
@@ -1179,7 +1183,7 @@ impl Store {
             )));
         }
         let record = insert_investment(
-            self, &mut tx, &settings, package, investor, principal, return_bps, None, now, now,
+            self, &mut tx, &settings, &agreement, investor, principal, return_bps, None, now, now,
         )
         .await?;
         tx.commit().await?;
@@ -1384,7 +1388,7 @@ impl Store {
                         self,
                         &mut tx,
                         &settings,
-                        &campaign.package,
+                        &agreement,
                         &investor.id,
                         i64::try_from(investor.principal).unwrap_or(i64::MAX),
                         investor.return_bps,
