@@ -7,6 +7,7 @@
 use super::AppState;
 use super::auth::Caller;
 use super::error::{ApiError, Body};
+use super::routes::package_name;
 use crate::platform::billing::investor_view;
 use crate::platform::documents::{self, Format};
 use crate::store::accounts::{Account, Role};
@@ -35,10 +36,6 @@ fn period(text: &str) -> Result<Period> {
 
 fn optional_period(text: Option<&str>) -> Result<Option<Period>> {
     text.map(period).transpose()
-}
-
-fn package_name(namespace: &str, name: &str) -> String {
-    format!("{namespace}/{name}")
 }
 
 /// Refuses unless `account` is the operator or an owner of the package's namespace.

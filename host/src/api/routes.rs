@@ -130,7 +130,8 @@ pub async fn catalog(
     Ok(Json(json!({"packages": packages})))
 }
 
-fn package_name(namespace: &str, name: &str) -> String {
+/// `namespace/name` from a route's two path segments.
+pub(super) fn package_name(namespace: &str, name: &str) -> String {
     format!("{namespace}/{name}")
 }
 

@@ -3,7 +3,7 @@
 //! clients of a server. Amounts are typed in major units (`12.50`) and sent
 //! in minor units of the platform's currency.
 
-use super::client::{Client, Connection, lines};
+use super::client::{Client, Connection, lines, read_json};
 use anyhow::{Context, bail};
 use clap::Subcommand;
 use rust_decimal::Decimal;
@@ -218,45 +218,36 @@ pub enum ReportCommand {
     },
 }
 
-/// The platform currency's code and minor-unit digits.
-struct Currency {
-    code: String,
-    exponent: u32,
-}
+/// The platform's currency, to read amounts typed in major units and to
+/// show the server's minor units.
+struct Amounts(spleis_billing::Currency);
 
-impl Currency {
+impl Amounts {
     fn of(client: &Client) -> anyhow::Result<Self> {
         let settings = client.send("GET", "/v1/billing/settings", None)?;
         let code = settings["currency"]
             .as_str()
-            .context("the server named no currency")?
-            .to_owned();
-        let exponent = match code.as_str() {
-            "JPY" | "KRW" | "ISK" => 0,
-            "BHD" | "KWD" => 3,
-            _ => 2,
-        };
-        Ok(Self { code, exponent })
+            .context("the server named no currency")?;
+        Ok(Self(spleis_billing::Currency::new(code)?))
     }
 
     /// `12.50` → 1250 (for EUR); more decimals than the currency has is an error.
     fn minor(&self, text: &str) -> anyhow::Result<i64> {
+        let exponent = u32::from(self.0.exponent());
         let amount = Decimal::from_str(text.trim())
             .with_context(|| format!("`{text}` is not an amount like 12.50"))?;
-        let scaled = amount * Decimal::from(10_i64.pow(self.exponent));
+        let scaled = amount * Decimal::from(10_i64.pow(exponent));
         if !scaled.fract().is_zero() {
             bail!(
-                "`{text}` has more decimals than {} allows ({})",
-                self.code,
-                self.exponent
+                "`{text}` has more decimals than {} allows ({exponent})",
+                self.0
             );
         }
         i64::try_from(scaled).with_context(|| format!("`{text}` is too large"))
     }
 
     fn show(&self, minor: &Value) -> String {
-        let minor = minor.as_i64().unwrap_or(0);
-        format!("{} {}", Decimal::new(minor, self.exponent), self.code)
+        spleis_billing::Money::new(minor.as_i64().unwrap_or(0), self.0).to_string()
     }
 }
 
@@ -276,16 +267,6 @@ fn str_of(v: &Value) -> &str {
     v.as_str().unwrap_or("")
 }
 
-fn read_arg(input: &str) -> anyhow::Result<Value> {
-    let text = match input.strip_prefix('@') {
-        Some(path) => {
-            std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?
-        }
-        None => input.to_owned(),
-    };
-    serde_json::from_str(&text).with_context(|| format!("`{input}` is not valid JSON"))
-}
-
 /// Runs a billing command.
 pub fn billing(command: BillingCommand, connection: Connection) -> anyhow::Result<ExitCode> {
     let client = Client::new(&connection)?;
@@ -296,7 +277,7 @@ pub fn billing(command: BillingCommand, connection: Connection) -> anyhow::Resul
                 "/v1/billing/close",
                 Some(json!({"period": period, "early": early})),
             )?;
-            let money = Currency::of(&client)?;
+            let money = Amounts::of(&client)?;
             client.print(&answer, |a| {
                 let s = &a["summary"];
                 let state = if a["closed_now"] == true {
@@ -339,7 +320,7 @@ pub fn billing(command: BillingCommand, connection: Connection) -> anyhow::Resul
                 &format!("/v1/billing/ledger{}", query(&[("period", &period)])),
                 None,
             )?;
-            let money = Currency::of(&client)?;
+            let money = Amounts::of(&client)?;
             client.print(&answer, |a| {
                 let mut out: Vec<String> = a["balances"]
                     .as_array()
@@ -384,7 +365,7 @@ pub fn billing(command: BillingCommand, connection: Connection) -> anyhow::Resul
         BillingCommand::Plan { package, set } => {
             let path = format!("/v1/packages/{package}/plan");
             let answer = match set {
-                Some(plan) => client.send("PUT", &path, Some(read_arg(&plan)?))?,
+                Some(plan) => client.send("PUT", &path, Some(read_json(&plan)?))?,
                 None => client.send("GET", &path, None)?,
             };
             client.print(&answer, |a| match a.get("plans") {
@@ -453,7 +434,7 @@ pub fn billing(command: BillingCommand, connection: Connection) -> anyhow::Resul
             principal,
             return_bps,
         } => {
-            let money = Currency::of(&client)?;
+            let money = Amounts::of(&client)?;
             let answer = client.send(
                 "POST",
                 "/v1/investments",
@@ -477,7 +458,7 @@ pub fn billing(command: BillingCommand, connection: Connection) -> anyhow::Resul
         }
         BillingCommand::Campaign(command) => campaign(&client, command)?,
         BillingCommand::Minimum { tenant, amount } => {
-            let money = Currency::of(&client)?;
+            let money = Amounts::of(&client)?;
             let answer = client.send(
                 "PUT",
                 &format!("/v1/tenants/{tenant}/minimum"),
@@ -499,7 +480,7 @@ pub fn billing(command: BillingCommand, connection: Connection) -> anyhow::Resul
             from,
             to,
         } => {
-            let money = Currency::of(&client)?;
+            let money = Amounts::of(&client)?;
             let mut body = json!({"reason": reason, "from": from, "to": to});
             match (percent, fixed) {
                 (Some(p), None) => {
@@ -530,7 +511,7 @@ pub fn billing(command: BillingCommand, connection: Connection) -> anyhow::Resul
             })?;
         }
         BillingCommand::Credit { tenant, amount } => {
-            let money = Currency::of(&client)?;
+            let money = Amounts::of(&client)?;
             let answer = client.send(
                 "POST",
                 &format!("/v1/tenants/{tenant}/credit"),
@@ -549,7 +530,7 @@ pub fn billing(command: BillingCommand, connection: Connection) -> anyhow::Resul
 }
 
 fn campaign(client: &Client, command: CampaignCommand) -> anyhow::Result<()> {
-    let money = Currency::of(client)?;
+    let money = Amounts::of(client)?;
     let describe = |c: &Value| {
         format!(
             "{} {} for {}: {} of {} pledged by {} tenants, {}",
@@ -606,7 +587,7 @@ fn campaign(client: &Client, command: CampaignCommand) -> anyhow::Result<()> {
 /// Runs a report command.
 pub fn report(command: ReportCommand, connection: Connection) -> anyhow::Result<ExitCode> {
     let client = Client::new(&connection)?;
-    let money = Currency::of(&client)?;
+    let money = Amounts::of(&client)?;
     match command {
         ReportCommand::Invoices { period, tenant } => {
             let answer = client.send(
@@ -788,7 +769,7 @@ fn document(
     Ok(())
 }
 
-fn invoice_text(doc: &Value, money: &Currency) -> String {
+fn invoice_text(doc: &Value, money: &Amounts) -> String {
     let mut out = format!(
         "Invoice {} · {} · {}\n",
         str_of(&doc["number"]),

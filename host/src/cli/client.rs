@@ -219,7 +219,8 @@ pub(super) fn lines(list: &Value, empty: &str, line: impl Fn(&Value) -> String) 
     }
 }
 
-fn read_json(input: &str) -> anyhow::Result<Value> {
+/// A JSON argument, inline or `@FILE`.
+pub(super) fn read_json(input: &str) -> anyhow::Result<Value> {
     let text = match input.strip_prefix('@') {
         Some(path) => {
             std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?
