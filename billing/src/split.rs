@@ -42,14 +42,19 @@ pub struct Split {
     pub paid_back: bool,
 }
 
+/// The platform's fee on `charged`: `floor(charged × fee_bps / 10000)`,
+/// the fee capped at 100%.
+pub fn platform_fee(charged: u64, fee_bps: u32) -> u64 {
+    let fee_bps = u64::from(fee_bps).min(BPS);
+    u64::try_from(u128::from(charged) * u128::from(fee_bps) / u128::from(BPS)).unwrap_or(charged)
+}
+
 /// Splits `charged` (what tenants were charged for the plugin this period).
 /// The platform fee is `floor(charged × fee_bps / 10000)`; discounts the
 /// platform grants are applied before, to `charged`'s tenants, and borne by
 /// the platform, so `charged` here is the undiscounted amount.
 pub fn split(charged: u64, agreement: &Agreement, state: &mut PaybackState) -> Split {
-    let fee_bps = u64::from(agreement.platform_fee_bps).min(BPS);
-    let fee = u64::try_from(u128::from(charged) * u128::from(fee_bps) / u128::from(BPS))
-        .unwrap_or(charged);
+    let fee = platform_fee(charged, agreement.platform_fee_bps);
     let revenue = charged - fee;
     let already_paid_back = !agreement.investors.is_empty()
         && state.paid.len() == agreement.investors.len()

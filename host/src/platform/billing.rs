@@ -6,7 +6,7 @@ use crate::store::billing::{BillingError, InvestmentRecord};
 use serde::Serialize;
 use spleis_billing::close::close;
 use spleis_billing::discounts::{DAY_MS, Period};
-use spleis_billing::split::split;
+use spleis_billing::split::{platform_fee, split};
 
 /// One investment as its investor sees it. Amounts are minor units.
 #[derive(Clone, Debug, Serialize)]
@@ -67,13 +67,8 @@ pub async fn investor_view(
         let (revenue, projected_revenue, projected_payout) =
             match input.plugins.get(&investment.package) {
                 Some(terms) => {
-                    let fee = |charged: u64| {
-                        u64::try_from(
-                            u128::from(charged)
-                                * u128::from(terms.agreement.platform_fee_bps.min(10_000))
-                                / 10_000,
-                        )
-                        .unwrap_or(charged)
+                    let revenue = |charged: u64| {
+                        charged - platform_fee(charged, terms.agreement.platform_fee_bps)
                     };
                     let projected =
                         u64::try_from(u128::from(charged) * u128::from(days) / u128::from(elapsed))
@@ -87,7 +82,7 @@ pub async fn investor_view(
                         .position(|i| i.id == investment.id)
                         .and_then(|at| parts.investors.get(at).copied())
                         .unwrap_or(0);
-                    (charged - fee(charged), projected - fee(projected), payout)
+                    (revenue(charged), revenue(projected), payout)
                 }
                 None => (0, 0, 0),
             };
