@@ -102,20 +102,22 @@ pub fn valid_id(id: &str) -> bool {
 /// The prefix of every token, so leaked tokens are easy to scan for.
 pub const TOKEN_PREFIX: &str = "spl_";
 
+/// `N` random bytes in hex, for `what` (named in the error).
+fn random_hex<const N: usize>(what: &str) -> Result<String, StoreError> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| StoreError::Corrupt(format!("no randomness for {what}: {e}")))?;
+    Ok(hex::encode(bytes))
+}
+
 /// A new random token: the prefix and 32 random bytes in hex.
 pub fn new_token() -> Result<String, StoreError> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| StoreError::Corrupt(format!("no randomness for a token: {e}")))?;
-    Ok(format!("{TOKEN_PREFIX}{}", hex::encode(bytes)))
+    Ok(format!("{TOKEN_PREFIX}{}", random_hex::<32>("a token")?))
 }
 
 /// A random id (16 bytes, hex) for records such as a call's usage.
 pub fn new_id() -> Result<String, StoreError> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| StoreError::Corrupt(format!("no randomness for an id: {e}")))?;
-    Ok(hex::encode(bytes))
+    random_hex::<16>("an id")
 }
 
 /// A random id that sorts by creation time: 8 bytes of nanoseconds since
@@ -123,13 +125,10 @@ pub fn new_id() -> Result<String, StoreError> {
 /// Usage records are keyed by (tenant, id): time-ordered ids append to the
 /// key's B-tree instead of landing at random pages.
 pub fn new_time_id() -> Result<String, StoreError> {
-    let mut random = [0u8; 8];
-    getrandom::fill(&mut random)
-        .map_err(|e| StoreError::Corrupt(format!("no randomness for an id: {e}")))?;
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);
-    Ok(format!("{nanos:016x}{}", hex::encode(random)))
+    Ok(format!("{nanos:016x}{}", random_hex::<8>("an id")?))
 }
 
 /// What is stored of a token: its sha256, in hex.
