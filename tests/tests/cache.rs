@@ -1,8 +1,8 @@
 //! Compile once per digest; a new process loads from the disk cache.
 //! Asserted through the runtime's own counters, never through timing.
 
-use spleis_host::runtime::CacheStats;
-use spleis_host::{Runtime, RuntimeConfig};
+use spleis_runtime::CacheStats;
+use spleis_runtime::{Runtime, RuntimeConfig};
 use std::sync::Arc;
 
 fn runtime(dir: &std::path::Path) -> Runtime {

@@ -1,10 +1,12 @@
 //! Every example plugin's operations, end to end through the runtime.
 
 use serde_json::{Value, json};
-use spleis_host::capabilities::storage::{KeyValueStore, MemoryStore};
-use spleis_host::runtime::CallError;
-use spleis_host::{Call, Install, Invocation, LoadedPlugin, OutcomeKind, Runtime, RuntimeConfig};
 use spleis_registry::Capability;
+use spleis_runtime::CallError;
+use spleis_runtime::capabilities::storage::{KeyValueStore, MemoryStore};
+use spleis_runtime::{
+    Call, Install, Invocation, LoadedPlugin, OutcomeKind, Runtime, RuntimeConfig,
+};
 use std::sync::{Arc, OnceLock};
 
 fn runtime() -> &'static Runtime {

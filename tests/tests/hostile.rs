@@ -1,8 +1,8 @@
 //! The host survives whatever a plugin does: each hostile plugin ends with
 //! its own outcome kind, and the same runtime then serves a normal call.
 
-use spleis_host::capabilities::storage::{KeyValueStore, MemoryStore};
-use spleis_host::{Call, Install, Limits, LoadError, OutcomeKind, Runtime, RuntimeConfig};
+use spleis_runtime::capabilities::storage::{KeyValueStore, MemoryStore};
+use spleis_runtime::{Call, Install, Limits, LoadError, OutcomeKind, Runtime, RuntimeConfig};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,7 +10,7 @@ fn install(
     runtime: &Runtime,
     bytes: &[u8],
     tenant: &str,
-) -> (Arc<spleis_host::LoadedPlugin>, Arc<Install>) {
+) -> (Arc<spleis_runtime::LoadedPlugin>, Arc<Install>) {
     let plugin = runtime.load(bytes).expect("loads");
     let manifest = plugin.manifest.clone().expect("manifest");
     let install = Arc::new(Install {

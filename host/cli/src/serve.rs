@@ -1,0 +1,145 @@
+//! `spleis serve`: the platform server.
+
+use anyhow::Context;
+use clap::Args;
+use spleis_platform::Platform;
+use spleis_platform::maintenance::{Bootstrap, Database, PlatformConfig};
+use spleis_platform::usage::Durability;
+use spleis_runtime::RuntimeConfig;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// The environment variable that may carry the bootstrap operator token.
+const BOOTSTRAP_TOKEN_ENV: &str = "SPLEIS_BOOTSTRAP_TOKEN";
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// Where the embedded SQLite database and the compile cache live.
+    #[arg(long, default_value = "./spleis-data")]
+    data_dir: PathBuf,
+    /// Use this database instead of SQLite in the data directory
+    /// (postgres://user@host/db).
+    #[arg(long, env = "SPLEIS_DATABASE_URL")]
+    database_url: Option<String>,
+    /// When a call's usage record is durable: `batched` (within 100 ms,
+    /// off the request path) or `sync` (before the response).
+    #[arg(long, value_enum, default_value = "batched")]
+    usage_durability: DurabilityArg,
+    /// Days an uninstalled plugin's storage is kept before it is purged
+    /// (unless the tenant purges it at uninstall).
+    #[arg(long, default_value_t = 30)]
+    retention_days: u32,
+}
+
+/// `--usage-durability`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum DurabilityArg {
+    /// Queued and written within the flush window.
+    Batched,
+    /// Written before the response is sent.
+    Sync,
+}
+
+impl From<DurabilityArg> for Durability {
+    fn from(arg: DurabilityArg) -> Self {
+        match arg {
+            DurabilityArg::Batched => Durability::Batched,
+            DurabilityArg::Sync => Durability::Sync,
+        }
+    }
+}
+
+pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(run(args))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let database = match &args.database_url {
+        Some(url) => Database::Url(url.clone()),
+        None => Database::DataDir(args.data_dir.clone()),
+    };
+    let platform = Platform::open(PlatformConfig {
+        database,
+        runtime: RuntimeConfig {
+            cache_dir: Some(args.data_dir.join("cache")),
+            ..RuntimeConfig::default()
+        },
+        durability: args.usage_durability.into(),
+    })
+    .await?;
+    let from_env = std::env::var(BOOTSTRAP_TOKEN_ENV)
+        .ok()
+        .filter(|t| !t.is_empty());
+    match platform.bootstrap_operator(from_env.as_deref()).await? {
+        Bootstrap::Created { token: None } => {
+            println!("operator account created; its token is the one in {BOOTSTRAP_TOKEN_ENV}")
+        }
+        Bootstrap::Created { token: Some(token) } => {
+            println!("operator account created; its token (shown once): {token}")
+        }
+        Bootstrap::Existing => {}
+    }
+    platform.spawn_retention_purge(Duration::from_secs(
+        u64::from(args.retention_days) * 24 * 60 * 60,
+    ));
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let address = listener.local_addr()?;
+    println!("spleis is listening on http://{address}");
+    println!("  health:   http://{address}/healthz");
+    println!(
+        "  database: {}",
+        args.database_url.as_deref().map_or_else(
+            || args.data_dir.join("spleis.db").display().to_string(),
+            redact
+        )
+    );
+    spleis_server::serve(listener, platform.clone(), shutdown_signal())
+        .await
+        .context("the server failed")?;
+    // Requests are drained; write every queued usage record before exiting.
+    platform.drain().await;
+    println!("spleis stopped; usage records flushed");
+    Ok(())
+}
+
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://…@{}", &url[..scheme], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: draining requests and usage records");
+}

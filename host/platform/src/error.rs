@@ -1,0 +1,46 @@
+//! The platform's error: every way an operation can be refused or fail,
+//! each a typed variant that a face (HTTP, CLI, console) maps on its own.
+
+use crate::access::AccessError;
+use crate::{CallFailure, PublishError};
+use spleis_store::StoreError;
+use spleis_store::accounts::AccountError;
+use spleis_store::billing::BillingError;
+use spleis_store::installs::InstallError;
+use spleis_store::registry::RegistryError;
+
+/// Why an operation was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The actor may not do this.
+    #[error(transparent)]
+    Access(#[from] AccessError),
+    /// The request named something wrongly (a field out of range, a
+    /// malformed value); the message says what.
+    #[error("{0}")]
+    Invalid(String),
+    /// What the request names does not exist (or is not the actor's to see).
+    #[error("{0}")]
+    NotFound(String),
+    /// Accounts.
+    #[error(transparent)]
+    Account(#[from] AccountError),
+    /// The registry.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// Installs.
+    #[error(transparent)]
+    Install(#[from] InstallError),
+    /// Publishing.
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+    /// Calling a plugin.
+    #[error(transparent)]
+    Call(#[from] CallFailure),
+    /// Billing.
+    #[error(transparent)]
+    Billing(#[from] BillingError),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

@@ -1,0 +1,146 @@
+//! Starting and keeping a platform: opening it on its database and sandbox,
+//! the bootstrap operator, the retention purge and the drain at shutdown.
+
+use crate::Platform;
+use crate::usage::{Durability, UsagePipeline};
+use spleis_runtime::{Runtime, RuntimeConfig, RuntimeError};
+use spleis_store::accounts::{AccountError, Role, token_hash};
+use spleis_store::{Store, StoreError, now_ms};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Where the platform keeps its data.
+#[derive(Clone, Debug)]
+pub enum Database {
+    /// The embedded SQLite database in this directory.
+    DataDir(PathBuf),
+    /// A database URL (`postgres://…` or `sqlite://…`).
+    Url(String),
+}
+
+/// How a platform is set up.
+#[derive(Clone, Debug)]
+pub struct PlatformConfig {
+    /// The database.
+    pub database: Database,
+    /// The sandbox.
+    pub runtime: RuntimeConfig,
+    /// When a call's usage record is durable.
+    pub durability: Durability,
+}
+
+/// Why the platform could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The database could not be opened or migrated.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The sandbox could not be built.
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+}
+
+/// What the bootstrap did about the operator account.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Bootstrap {
+    /// The operator was created; its token is shown once (`None`: the token
+    /// is the one the caller supplied).
+    Created {
+        /// The new token, when the platform drew it.
+        token: Option<String>,
+    },
+    /// The operator existed already.
+    Existing,
+}
+
+/// How often expired storage is purged.
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
+
+impl Platform {
+    /// Opens the database (migrating it), builds the sandbox and starts the
+    /// usage writer, on the current tokio runtime.
+    pub async fn open(config: PlatformConfig) -> Result<Arc<Platform>, OpenError> {
+        let store = match &config.database {
+            Database::Url(url) => Store::connect(url).await?,
+            Database::DataDir(dir) => Store::open_data_dir(dir).await?,
+        };
+        let runtime = Arc::new(Runtime::new(config.runtime)?);
+        Ok(Arc::new(Platform::new(store, runtime, config.durability)))
+    }
+
+    /// Builds a platform on an open store and sandbox.
+    pub fn new(store: Store, runtime: Arc<Runtime>, durability: Durability) -> Platform {
+        Platform {
+            usage: UsagePipeline::start(store.clone(), durability),
+            store,
+            runtime,
+            metrics: Default::default(),
+            caches: Default::default(),
+        }
+    }
+
+    /// Makes sure an operator exists. The first start creates it, with
+    /// `token` as its token when given (the `SPLEIS_BOOTSTRAP_TOKEN` of the
+    /// binary), else a new one returned once; a given token is also
+    /// accepted on later starts.
+    pub async fn bootstrap_operator(&self, token: Option<&str>) -> Result<Bootstrap, AccountError> {
+        let store = &self.store;
+        if store.has_operator().await? {
+            if let Some(token) = token {
+                store
+                    .insert_token_hash("operator", "bootstrap", &token_hash(token))
+                    .await?;
+            }
+            return Ok(Bootstrap::Existing);
+        }
+        store
+            .create_account("operator", Role::Operator, "Operator")
+            .await?;
+        let token = match token {
+            Some(token) => {
+                store
+                    .insert_token_hash("operator", "bootstrap", &token_hash(token))
+                    .await?;
+                None
+            }
+            None => Some(store.issue_token("operator", "bootstrap").await?),
+        };
+        Ok(Bootstrap::Created { token })
+    }
+
+    /// Deletes the storage of installs uninstalled longer than `retention`
+    /// ago; how many installs were purged.
+    pub async fn purge_expired_storage(&self, retention: Duration) -> Result<usize, StoreError> {
+        let retention_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+        let cutoff = now_ms().saturating_sub(retention_ms);
+        let purged = self.store.purge_expired(cutoff).await?;
+        for (tenant, _) in &purged {
+            self.forget_installs(tenant);
+        }
+        Ok(purged.len())
+    }
+
+    /// Purges expired storage every hour, for as long as the platform runs.
+    pub fn spawn_retention_purge(self: &Arc<Self>, retention: Duration) {
+        let platform = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(PURGE_EVERY);
+            loop {
+                tick.tick().await;
+                match platform.purge_expired_storage(retention).await {
+                    Ok(0) => {}
+                    Ok(count) => {
+                        tracing::info!(count, "purged the storage of uninstalled plugins")
+                    }
+                    Err(error) => tracing::warn!(%error, "cannot purge expired storage"),
+                }
+            }
+        });
+    }
+
+    /// Writes every queued usage record: call after the last request.
+    pub async fn drain(&self) {
+        self.usage.flush().await;
+    }
+}

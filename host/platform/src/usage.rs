@@ -1,0 +1,200 @@
+//! The usage pipeline: every call's record, written in batches off the
+//! request path.
+//!
+//! In `batched` mode (the default) `record` queues the record and returns;
+//! a writer task flushes the queue at least every [`FLUSH_INTERVAL`] (and
+//! whenever [`MAX_BATCH`] records are waiting), and once more when the
+//! pipeline shuts down (SIGTERM drains it). A `kill -9` loses at most the
+//! records queued since the last flush: one flush window, 100 ms of calls.
+//! A failed write is retried with the same records (their transaction ids
+//! make the retry idempotent), so nothing queued is dropped while the
+//! process lives. In `sync` mode `record` writes the record before it
+//! returns, so the response is sent only once the record is durable.
+
+use spleis_store::usage::UsageRow;
+use spleis_store::{Store, StoreError};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+/// The longest a queued record waits before it is written.
+pub const FLUSH_INTERVAL: Duration = Duration::from_millis(100);
+/// Records written in one transaction at most.
+pub const MAX_BATCH: usize = 1000;
+/// Records that may wait in the queue before `record` waits for room.
+const QUEUE: usize = 16_384;
+
+/// When a usage record is durable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// Queued and written within the flush window.
+    Batched,
+    /// Written before the response is sent.
+    Sync,
+}
+
+enum Message {
+    Record(Box<UsageRow>),
+    Flush(oneshot::Sender<()>),
+}
+
+/// The pipeline's handle.
+pub struct UsagePipeline {
+    store: Store,
+    durability: Durability,
+    sender: Option<mpsc::Sender<Message>>,
+    writer: Option<JoinHandle<()>>,
+}
+
+impl UsagePipeline {
+    /// Starts the writer task on the current tokio runtime.
+    pub fn start(store: Store, durability: Durability) -> Self {
+        let (sender, receiver) = mpsc::channel(QUEUE);
+        let writer = tokio::spawn(write_loop(store.clone(), receiver));
+        Self {
+            store,
+            durability,
+            sender: Some(sender),
+            writer: Some(writer),
+        }
+    }
+
+    /// Records one call's usage.
+    pub async fn record(&self, row: UsageRow) -> Result<(), StoreError> {
+        match (self.durability, &self.sender) {
+            (Durability::Sync, _) | (_, None) => self.store.insert_usage(&[row]).await.map(drop),
+            (Durability::Batched, Some(sender)) => {
+                match sender.send(Message::Record(Box::new(row))).await {
+                    Ok(()) => Ok(()),
+                    // The writer is gone (shutting down): write directly.
+                    Err(mpsc::error::SendError(Message::Record(row))) => {
+                        self.store.insert_usage(&[*row]).await.map(drop)
+                    }
+                    Err(_) => Ok(()),
+                }
+            }
+        }
+    }
+
+    /// Waits until everything queued so far is written.
+    pub async fn flush(&self) {
+        if let Some(sender) = &self.sender {
+            let (done, wait) = oneshot::channel();
+            if sender.send(Message::Flush(done)).await.is_ok() {
+                let _ = wait.await;
+            }
+        }
+    }
+
+    /// Writes what is queued and stops the writer.
+    pub async fn shutdown(&mut self) {
+        self.sender.take();
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.await;
+        }
+    }
+}
+
+async fn write_loop(store: Store, mut receiver: mpsc::Receiver<Message>) {
+    let mut batch: Vec<UsageRow> = Vec::new();
+    let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
+    let mut tick = tokio::time::interval(FLUSH_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            message = receiver.recv() => match message {
+                Some(Message::Record(row)) => {
+                    batch.push(*row);
+                    if batch.len() >= MAX_BATCH {
+                        write(&store, &mut batch).await;
+                    }
+                }
+                Some(Message::Flush(done)) => {
+                    waiting.push(done);
+                    write(&store, &mut batch).await;
+                }
+                None => {
+                    // The pipeline is shutting down: drain everything.
+                    while !batch.is_empty() {
+                        write(&store, &mut batch).await;
+                    }
+                    return;
+                }
+            },
+            _ = tick.tick() => write(&store, &mut batch).await,
+        }
+        if batch.is_empty() {
+            for done in waiting.drain(..) {
+                let _ = done.send(());
+            }
+        }
+    }
+}
+
+/// Writes `batch`; on failure keeps it for the next attempt.
+async fn write(store: &Store, batch: &mut Vec<UsageRow>) {
+    if batch.is_empty() {
+        return;
+    }
+    let take = batch.len().min(MAX_BATCH);
+    match store.insert_usage(&batch[..take]).await {
+        Ok(_) => {
+            batch.drain(..take);
+        }
+        Err(error) => {
+            tracing::error!(%error, queued = batch.len(), "cannot write usage records; retrying");
+            tokio::time::sleep(FLUSH_INTERVAL).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spleis_runtime::{OutcomeKind, Usage};
+    use spleis_store::testing;
+
+    fn row(i: usize) -> UsageRow {
+        UsageRow {
+            id: format!("t{i}"),
+            version: "1.0.0".into(),
+            usage: Usage {
+                tenant: "a".into(),
+                plugin: "acme/p".into(),
+                digest: "sha256:00".into(),
+                operation: "op".into(),
+                fuel_consumed: i as u64,
+                wall_time_us: 1,
+                peak_memory_bytes: 1,
+                outcome: OutcomeKind::Ok,
+                units: vec![],
+            },
+            idempotency_key: None,
+            recorded_at: 1 + i as i64,
+        }
+    }
+
+    #[tokio::test]
+    async fn batched_records_are_written_within_the_window_and_on_shutdown() {
+        for (store, _guard) in testing::all().await {
+            let mut pipeline = UsagePipeline::start(store.clone(), Durability::Batched);
+            for i in 0..1500 {
+                pipeline.record(row(i)).await.unwrap();
+            }
+            pipeline.flush().await;
+            assert_eq!(store.usage_of_tenant("a", 5000).await.unwrap().len(), 1500);
+            pipeline.record(row(2000)).await.unwrap();
+            pipeline.shutdown().await;
+            assert_eq!(store.usage_of_tenant("a", 5000).await.unwrap().len(), 1501);
+        }
+    }
+
+    #[tokio::test]
+    async fn sync_records_are_written_before_record_returns() {
+        for (store, _guard) in testing::all().await {
+            let pipeline = UsagePipeline::start(store.clone(), Durability::Sync);
+            pipeline.record(row(1)).await.unwrap();
+            assert_eq!(store.usage_of_tenant("a", 10).await.unwrap().len(), 1);
+        }
+    }
+}

@@ -1,0 +1,396 @@
+//! `storage`: key-value data scoped to (tenant, plugin), with a byte quota.
+//!
+//! [`KeyValueStore`] is what the platform backs with its database; the
+//! [`MemoryStore`] here is a complete in-memory implementation (used by
+//! `spleis run` and the tests), quotas included.
+
+use super::CallCapabilities;
+use crate::bindings::HostError;
+use crate::bindings::latest::spleis::plugin::storage;
+use crate::limits::LimitBreach;
+use spleis_registry::Capability;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+/// Longest key, in bytes.
+pub const MAX_KEY_BYTES: usize = 512;
+/// Largest page of [`KeyValueStore::list_keys`].
+pub const MAX_LIST: u32 = 1000;
+
+/// Whose data: one tenant's install of one plugin.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Scope {
+    /// The tenant.
+    pub tenant: String,
+    /// The plugin, `namespace/name`.
+    pub plugin: String,
+}
+
+/// Why a storage operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The write would pass the quota; nothing was written.
+    #[error("storage quota exceeded: {used} of {quota} bytes used, the write needs {needed} more")]
+    QuotaExceeded {
+        /// Bytes stored before the write.
+        used: u64,
+        /// The quota.
+        quota: u64,
+        /// Bytes the write would add.
+        needed: u64,
+    },
+    /// The backend failed; the operation may be retried.
+    #[error("storage backend unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Key-value storage partitioned by [`Scope`]. The size of an entry is its
+/// key's length plus its value's length.
+pub trait KeyValueStore: Send + Sync {
+    /// The value under `key`.
+    fn get(&self, scope: &Scope, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Sets `key` to `value` unless the scope would then hold more than
+    /// `quota` bytes.
+    fn set(&self, scope: &Scope, key: &str, value: &[u8], quota: u64) -> Result<(), StoreError>;
+    /// Deletes `key`; whether it existed.
+    fn delete(&self, scope: &Scope, key: &str) -> Result<bool, StoreError>;
+    /// Keys with `prefix`, ascending, after `start_after`, at most `limit`.
+    fn list_keys(
+        &self,
+        scope: &Scope,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError>;
+    /// Bytes the scope holds.
+    fn used_bytes(&self, scope: &Scope) -> Result<u64, StoreError>;
+}
+
+#[derive(Default)]
+struct Partition {
+    entries: BTreeMap<String, Vec<u8>>,
+    bytes: u64,
+}
+
+/// An in-memory [`KeyValueStore`].
+#[derive(Default)]
+pub struct MemoryStore {
+    partitions: Mutex<HashMap<Scope, Partition>>,
+}
+
+/// One entry of a [`MemoryStore`] snapshot; the value is hex so any bytes
+/// survive a JSON file.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SnapshotEntry {
+    /// The tenant.
+    pub tenant: String,
+    /// The plugin.
+    pub plugin: String,
+    /// The key.
+    pub key: String,
+    /// The value, hex-encoded.
+    pub value_hex: String,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every entry, sorted by scope and key (for saving to a file).
+    pub fn snapshot(&self) -> Result<Vec<SnapshotEntry>, StoreError> {
+        self.with(|p| {
+            let mut entries: Vec<SnapshotEntry> = p
+                .iter()
+                .flat_map(|(scope, part)| {
+                    part.entries.iter().map(move |(k, v)| SnapshotEntry {
+                        tenant: scope.tenant.clone(),
+                        plugin: scope.plugin.clone(),
+                        key: k.clone(),
+                        value_hex: hex::encode(v),
+                    })
+                })
+                .collect();
+            entries.sort_by(|a, b| {
+                (&a.tenant, &a.plugin, &a.key).cmp(&(&b.tenant, &b.plugin, &b.key))
+            });
+            entries
+        })
+    }
+
+    /// A store holding `entries` (quotas are not checked on restore).
+    pub fn from_snapshot(entries: Vec<SnapshotEntry>) -> Result<Self, String> {
+        let store = Self::new();
+        store
+            .with(|p| {
+                for e in entries {
+                    let value = hex::decode(&e.value_hex)
+                        .map_err(|err| format!("the value of `{}` is not hex: {err}", e.key))?;
+                    let part = p
+                        .entry(Scope {
+                            tenant: e.tenant,
+                            plugin: e.plugin,
+                        })
+                        .or_default();
+                    part.bytes += entry_size(&e.key, &value);
+                    if let Some(old) = part.entries.insert(e.key.clone(), value) {
+                        part.bytes -= entry_size(&e.key, &old);
+                    }
+                }
+                Ok::<(), String>(())
+            })
+            .map_err(|e| e.to_string())??;
+        Ok(store)
+    }
+
+    fn with<R>(
+        &self,
+        f: impl FnOnce(&mut HashMap<Scope, Partition>) -> R,
+    ) -> Result<R, StoreError> {
+        // A poisoned lock means a panic mid-update elsewhere: report it
+        // rather than serve possibly inconsistent data.
+        let mut guard = self
+            .partitions
+            .lock()
+            .map_err(|_| StoreError::Unavailable("the in-memory store is poisoned".into()))?;
+        Ok(f(&mut guard))
+    }
+}
+
+fn entry_size(key: &str, value: &[u8]) -> u64 {
+    (key.len() + value.len()) as u64
+}
+
+impl KeyValueStore for MemoryStore {
+    fn get(&self, scope: &Scope, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.with(|p| p.get(scope).and_then(|part| part.entries.get(key).cloned()))
+    }
+
+    fn set(&self, scope: &Scope, key: &str, value: &[u8], quota: u64) -> Result<(), StoreError> {
+        self.with(|p| {
+            let part = p.entry(scope.clone()).or_default();
+            let old = part.entries.get(key).map_or(0, |v| entry_size(key, v));
+            let new = entry_size(key, value);
+            let after = part.bytes - old + new;
+            if new > old && after > quota {
+                return Err(StoreError::QuotaExceeded {
+                    used: part.bytes,
+                    quota,
+                    needed: new - old,
+                });
+            }
+            part.entries.insert(key.to_owned(), value.to_vec());
+            part.bytes = after;
+            Ok(())
+        })?
+    }
+
+    fn delete(&self, scope: &Scope, key: &str) -> Result<bool, StoreError> {
+        self.with(|p| {
+            let Some(part) = p.get_mut(scope) else {
+                return false;
+            };
+            match part.entries.remove(key) {
+                Some(v) => {
+                    part.bytes -= entry_size(key, &v);
+                    true
+                }
+                None => false,
+            }
+        })
+    }
+
+    fn list_keys(
+        &self,
+        scope: &Scope,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        self.with(|p| {
+            let Some(part) = p.get(scope) else {
+                return Vec::new();
+            };
+            let start = match start_after {
+                Some(after) if after >= prefix => std::ops::Bound::Excluded(after.to_owned()),
+                _ => std::ops::Bound::Included(prefix.to_owned()),
+            };
+            part.entries
+                .range((start, std::ops::Bound::Unbounded))
+                .map(|(k, _)| k)
+                .take_while(|k| k.starts_with(prefix))
+                .take(limit.min(MAX_LIST) as usize)
+                .cloned()
+                .collect()
+        })
+    }
+
+    fn used_bytes(&self, scope: &Scope) -> Result<u64, StoreError> {
+        self.with(|p| p.get(scope).map_or(0, |part| part.bytes))
+    }
+}
+
+fn check_key(key: &str) -> Result<(), HostError> {
+    if key.is_empty() || key.len() > MAX_KEY_BYTES {
+        Err(HostError::InvalidArgument(format!(
+            "a storage key is 1 to {MAX_KEY_BYTES} bytes, this one has {}",
+            key.len()
+        )))
+    } else {
+        Ok(())
+    }
+}
+
+/// Backend failures reach the guest as `unavailable`; a quota breach ends
+/// the call.
+fn backend<T>(result: Result<T, StoreError>) -> wasmtime::Result<Result<T, HostError>> {
+    match result {
+        Ok(v) => Ok(Ok(v)),
+        Err(StoreError::QuotaExceeded {
+            used,
+            quota,
+            needed,
+        }) => Err(wasmtime::Error::new(LimitBreach::StorageQuota {
+            used,
+            quota,
+            needed,
+        })),
+        Err(StoreError::Unavailable(message)) => {
+            tracing::warn!(%message, "storage backend unavailable");
+            Ok(Err(HostError::Unavailable(message)))
+        }
+    }
+}
+
+impl storage::Host for CallCapabilities {
+    fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, HostError>> {
+        if let Err(e) = self
+            .granted(Capability::Storage)
+            .and_then(|()| check_key(&key))
+        {
+            return Ok(Err(e));
+        }
+        backend(self.storage.get(&self.scope, &key))
+    }
+
+    fn set(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), HostError>> {
+        if let Err(e) = self
+            .granted(Capability::Storage)
+            .and_then(|()| check_key(&key))
+        {
+            return Ok(Err(e));
+        }
+        let quota = self.install.storage_quota_bytes;
+        backend(self.storage.set(&self.scope, &key, &value, quota))
+    }
+
+    fn delete(&mut self, key: String) -> wasmtime::Result<Result<bool, HostError>> {
+        if let Err(e) = self
+            .granted(Capability::Storage)
+            .and_then(|()| check_key(&key))
+        {
+            return Ok(Err(e));
+        }
+        backend(self.storage.delete(&self.scope, &key))
+    }
+
+    fn list_keys(
+        &mut self,
+        prefix: String,
+        start_after: Option<String>,
+        limit: u32,
+    ) -> wasmtime::Result<Result<Vec<String>, HostError>> {
+        if let Err(e) = self.granted(Capability::Storage) {
+            return Ok(Err(e));
+        }
+        backend(
+            self.storage
+                .list_keys(&self.scope, &prefix, start_after.as_deref(), limit),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope(t: &str, p: &str) -> Scope {
+        Scope {
+            tenant: t.into(),
+            plugin: p.into(),
+        }
+    }
+
+    #[test]
+    fn scopes_are_separate() {
+        let store = MemoryStore::new();
+        store.set(&scope("a", "p"), "k", b"1", 100).unwrap();
+        assert_eq!(
+            store.get(&scope("a", "p"), "k").unwrap(),
+            Some(b"1".to_vec())
+        );
+        assert_eq!(store.get(&scope("b", "p"), "k").unwrap(), None);
+        assert_eq!(store.get(&scope("a", "q"), "k").unwrap(), None);
+        assert!(
+            store
+                .list_keys(&scope("b", "p"), "", None, 10)
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn quota_counts_keys_and_values_and_refuses_without_writing() {
+        let store = MemoryStore::new();
+        let s = scope("a", "p");
+        store.set(&s, "k1", &[0; 8], 20).unwrap(); // 10 bytes
+        store.set(&s, "k1", &[0; 4], 20).unwrap(); // shrinks to 6
+        assert_eq!(store.used_bytes(&s).unwrap(), 6);
+        store.set(&s, "k2", &[0; 12], 20).unwrap(); // 14 more: 20
+        let err = store.set(&s, "k3", &[0; 1], 20).unwrap_err();
+        assert!(matches!(
+            err,
+            StoreError::QuotaExceeded {
+                used: 20,
+                quota: 20,
+                needed: 3
+            }
+        ));
+        assert_eq!(store.get(&s, "k3").unwrap(), None);
+        // Shrinking or deleting is always allowed, even at the quota.
+        store.set(&s, "k2", &[0; 2], 20).unwrap();
+        assert!(store.delete(&s, "k2").unwrap());
+        assert!(!store.delete(&s, "k2").unwrap());
+        assert_eq!(store.used_bytes(&s).unwrap(), 6);
+    }
+
+    #[test]
+    fn snapshot_round_trips() {
+        let store = MemoryStore::new();
+        store.set(&scope("a", "p"), "k", &[0, 255], 100).unwrap();
+        store.set(&scope("b", "p"), "k", b"x", 100).unwrap();
+        let snap = store.snapshot().unwrap();
+        let back = MemoryStore::from_snapshot(snap.clone()).unwrap();
+        assert_eq!(back.snapshot().unwrap(), snap);
+        assert_eq!(back.used_bytes(&scope("a", "p")).unwrap(), 3);
+        let bad = vec![SnapshotEntry {
+            value_hex: "zz".into(),
+            ..snap[0].clone()
+        }];
+        assert!(MemoryStore::from_snapshot(bad).is_err());
+    }
+
+    #[test]
+    fn lists_by_prefix_in_pages() {
+        let store = MemoryStore::new();
+        let s = scope("a", "p");
+        for k in ["a/1", "a/2", "a/3", "b/1", "a"] {
+            store.set(&s, k, b"", 1000).unwrap();
+        }
+        assert_eq!(store.list_keys(&s, "a/", None, 2).unwrap(), ["a/1", "a/2"]);
+        assert_eq!(store.list_keys(&s, "a/", Some("a/2"), 2).unwrap(), ["a/3"]);
+        assert_eq!(store.list_keys(&s, "", None, 10).unwrap().len(), 5);
+        assert!(store.list_keys(&s, "c", None, 10).unwrap().is_empty());
+    }
+}

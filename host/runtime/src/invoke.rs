@@ -1,0 +1,349 @@
+//! One call: a fresh store and instance, limits, classification, usage.
+
+use super::limits::CallLimiter;
+use super::{CallError, LimitBreach, Limits, LoadedPlugin, OutcomeKind, Runtime, Usage};
+use crate::bindings::latest::{Plugin, PluginPre};
+use crate::bindings::{Event, Request};
+use crate::capabilities::events::EmittedEvent;
+use crate::capabilities::log::{LogLine, LogSink, Source};
+use crate::capabilities::storage::{KeyValueStore, MemoryStore};
+use crate::capabilities::{CallCapabilities, Install};
+use std::sync::Arc;
+use std::time::Instant;
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::{Engine, Store, Trap};
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+/// The longest error code and message a plugin may return; longer ones are
+/// cut (they end up in logs and HTTP responses).
+const MAX_ERROR_CODE: usize = 64;
+const MAX_ERROR_MESSAGE: usize = 4096;
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub enum Call {
+    /// A direct call of an operation.
+    Handle {
+        /// The operation.
+        operation: String,
+        /// The request body.
+        body: Vec<u8>,
+    },
+    /// An event delivery.
+    Event {
+        /// The event's unique id.
+        id: String,
+        /// The topic.
+        topic: String,
+        /// The payload.
+        payload: Vec<u8>,
+    },
+}
+
+impl Call {
+    /// The operation name used in usage records; events are `event:<topic>`.
+    pub fn operation(&self) -> String {
+        match self {
+            Call::Handle { operation, .. } => operation.clone(),
+            Call::Event { topic, .. } => format!("event:{topic}"),
+        }
+    }
+}
+
+/// The result of one call.
+#[derive(Clone, Debug)]
+pub struct Invocation {
+    /// The response body, or why there is none.
+    pub result: Result<Vec<u8>, CallError>,
+    /// The usage record.
+    pub usage: Usage,
+    /// The log lines (log import, stdout, stderr).
+    pub log: Vec<LogLine>,
+    /// Events emitted; empty unless the call succeeded, so a failed call
+    /// has no effects beyond storage writes it already made.
+    pub events: Vec<EmittedEvent>,
+}
+
+/// The store's data: one struct per call.
+pub(crate) struct CallState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limiter: CallLimiter,
+    caps: CallCapabilities,
+}
+
+impl WasiView for CallState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// The linker every component is instantiated with: WASI (checked against
+/// the allow-list in `contract` before linking) and the contract's imports.
+pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<CallState>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+    Plugin::add_to_linker::<CallState, HasSelf<CallCapabilities>>(&mut linker, |s| &mut s.caps)?;
+    Ok(linker)
+}
+
+/// A store for one call: WASI with nothing to reach, the limiter, fuel and
+/// the deadline.
+fn new_store(
+    runtime: &Runtime,
+    install: Arc<Install>,
+    storage: Arc<dyn KeyValueStore>,
+    limits: &Limits,
+    log: &LogSink,
+) -> wasmtime::Result<Store<CallState>> {
+    // No preopens, no environment, no arguments, no network: WASI is there
+    // so std links. stdout and stderr go to the call's log.
+    let wasi = WasiCtxBuilder::new()
+        .stdout(log.stream(Source::Stdout))
+        .stderr(log.stream(Source::Stderr))
+        .build();
+    let state = CallState {
+        wasi,
+        table: ResourceTable::new(),
+        limiter: CallLimiter::new(limits),
+        caps: CallCapabilities::new(install, storage, limits, log.clone()),
+    };
+    let mut store = Store::new(runtime.engine(), state);
+    store.limiter(|s| &mut s.limiter);
+    store.set_fuel(limits.fuel)?;
+    let tick = runtime.config().epoch_tick.as_nanos().max(1);
+    // One tick more than the timeout: the current tick is partly gone.
+    let ticks = u64::try_from(limits.timeout.as_nanos().div_ceil(tick))
+        .unwrap_or(u64::MAX)
+        .saturating_add(1);
+    store.set_epoch_deadline(ticks);
+    store.epoch_deadline_trap();
+    Ok(store)
+}
+
+/// Instantiates `pre` once, granting nothing, so that exports whose types
+/// do not match the contract are refused at load rather than blamed on the
+/// host at the first call. Instantiation runs no plugin code of a Rust
+/// component (constructors run at the first export call), and anything it
+/// does run is under the default limits.
+pub(crate) fn check_instantiation(
+    runtime: &Runtime,
+    pre: &PluginPre<CallState>,
+) -> Result<(), String> {
+    let install = Arc::new(Install {
+        tenant: String::new(),
+        plugin: String::new(),
+        grants: Default::default(),
+        config: Default::default(),
+        metrics: Default::default(),
+        storage_quota_bytes: 0,
+    });
+    let limits = &runtime.config().limits;
+    let log = LogSink::new(limits.log_bytes);
+    let mut store = new_store(runtime, install, Arc::new(MemoryStore::new()), limits, &log)
+        .map_err(|e| format!("{e:#}"))?;
+    pre.instantiate(&mut store)
+        .map(drop)
+        .map_err(|e| format!("{e:#}"))
+}
+
+pub(crate) fn run(
+    runtime: &Runtime,
+    plugin: &LoadedPlugin,
+    install: Arc<Install>,
+    storage: Arc<dyn KeyValueStore>,
+    call: Call,
+    limits: &Limits,
+) -> Invocation {
+    let started = Instant::now();
+    let log = LogSink::new(limits.log_bytes);
+    let tenant = install.tenant.clone();
+    let plugin_name = install.plugin.clone();
+    let store = new_store(runtime, install, storage, limits, &log);
+    let operation = call.operation();
+    let mut store = match store {
+        Ok(store) => store,
+        Err(error) => {
+            return host_failure(
+                &plugin.digest,
+                tenant,
+                plugin_name,
+                operation,
+                started,
+                error,
+            );
+        }
+    };
+    let raw = call_plugin(&mut store, plugin, call);
+    let fuel_consumed = limits.fuel - store.get_fuel().unwrap_or(0).min(limits.fuel);
+    let lines = log.lines();
+    let result = match raw {
+        Ok(Ok(body)) if body.len() as u64 > limits.output_bytes => Err(CallError::new(
+            OutcomeKind::OutputTooLarge,
+            format!(
+                "the response has {} bytes, over the limit of {} bytes",
+                body.len(),
+                limits.output_bytes
+            ),
+        )),
+        Ok(Ok(body)) => Ok(body),
+        Ok(Err(error)) => Err(CallError {
+            kind: OutcomeKind::PluginError,
+            code: truncate(error.code, MAX_ERROR_CODE),
+            message: truncate(error.message, MAX_ERROR_MESSAGE),
+        }),
+        Err(error) => Err(classify(&error, &lines)),
+    };
+    let state = store.into_data();
+    let peak_memory_bytes = state.limiter.peak_memory;
+    let (units, events) = state.caps.finish();
+    let outcome = result.as_ref().err().map_or(OutcomeKind::Ok, |e| e.kind);
+    if outcome.blame() == super::Blame::Host {
+        tracing::error!(plugin = %plugin_name, %tenant, error = ?result.as_ref().err(), "host fault during a call");
+    }
+    Invocation {
+        usage: Usage {
+            tenant,
+            plugin: plugin_name,
+            digest: plugin.digest_text.clone(),
+            operation,
+            fuel_consumed,
+            wall_time_us: started.elapsed().as_micros() as u64,
+            peak_memory_bytes,
+            outcome,
+            units,
+        },
+        events: if result.is_ok() { events } else { Vec::new() },
+        result,
+        log: lines,
+    }
+}
+
+/// The invocation of a call whose store could not even be set up.
+fn host_failure(
+    digest: &spleis_registry::Digest,
+    tenant: String,
+    plugin: String,
+    operation: String,
+    started: Instant,
+    error: wasmtime::Error,
+) -> Invocation {
+    tracing::error!(%plugin, %tenant, error = %format!("{error:#}"), "cannot set up a store");
+    Invocation {
+        result: Err(CallError::new(OutcomeKind::HostError, format!("{error:#}"))),
+        usage: Usage {
+            tenant,
+            plugin,
+            digest: digest.to_string(),
+            operation,
+            fuel_consumed: 0,
+            wall_time_us: started.elapsed().as_micros() as u64,
+            peak_memory_bytes: 0,
+            outcome: OutcomeKind::HostError,
+            units: Vec::new(),
+        },
+        log: Vec::new(),
+        events: Vec::new(),
+    }
+}
+
+/// The plugin's own answer: body or plugin error; `Err` is a trap.
+type Raw = wasmtime::Result<Result<Vec<u8>, crate::bindings::GuestError>>;
+
+fn call_plugin(store: &mut Store<CallState>, plugin: &LoadedPlugin, call: Call) -> Raw {
+    let instance = plugin.pre.instantiate(&mut *store)?;
+    let tenant = store.data().caps.tenant().to_owned();
+    match call {
+        Call::Handle { operation, body } => {
+            let request = Request {
+                operation,
+                body,
+                tenant,
+            };
+            Ok(instance
+                .spleis_plugin_handler()
+                .call_handle(&mut *store, &request)?
+                .map(|response| response.body))
+        }
+        Call::Event { id, topic, payload } => {
+            let event = Event {
+                id,
+                topic,
+                payload,
+                tenant,
+            };
+            Ok(instance
+                .spleis_plugin_subscriber()
+                .call_on_event(&mut *store, &event)?
+                .map(|()| Vec::new()))
+        }
+    }
+}
+
+fn truncate(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
+    }
+    text
+}
+
+/// Turns a trap into the outcome kind it stands for.
+fn classify(error: &wasmtime::Error, log: &[LogLine]) -> CallError {
+    if let Some(breach) = error.downcast_ref::<LimitBreach>() {
+        let kind = match breach {
+            LimitBreach::Memory { .. } => OutcomeKind::MemoryLimit,
+            LimitBreach::Table { .. } => OutcomeKind::TableLimit,
+            LimitBreach::Log { .. } => OutcomeKind::LogLimit,
+            LimitBreach::Events { .. } => OutcomeKind::EventLimit,
+            LimitBreach::StorageQuota { .. } => OutcomeKind::StorageQuota,
+        };
+        return CallError::new(kind, breach.to_string());
+    }
+    if let Some(trap) = error.downcast_ref::<Trap>() {
+        return match trap {
+            Trap::OutOfFuel => CallError::new(OutcomeKind::OutOfFuel, "the call used up its fuel"),
+            Trap::Interrupt => {
+                CallError::new(OutcomeKind::Timeout, "the call ran past its deadline")
+            }
+            Trap::StackOverflow => CallError::new(
+                OutcomeKind::StackOverflow,
+                "the call exhausted the wasm call stack",
+            ),
+            Trap::UnreachableCodeReached => match panic_message(log) {
+                Some(message) => CallError::new(OutcomeKind::Panic, message),
+                None => CallError::new(OutcomeKind::Trap, trap.to_string()),
+            },
+            other => CallError::new(OutcomeKind::Trap, other.to_string()),
+        };
+    }
+    // Everything else that ends a call comes from the host side: instance
+    // pool exhausted, a failing WASI host call, a bug.
+    CallError::new(OutcomeKind::HostError, format!("{error:#}"))
+}
+
+/// The message of a Rust panic, which std writes to stderr before aborting.
+fn panic_message(log: &[LogLine]) -> Option<String> {
+    let stderr: Vec<&str> = log
+        .iter()
+        .filter(|l| l.source == Source::Stderr)
+        .map(|l| l.message.as_str())
+        .collect();
+    let start = stderr.iter().rposition(|l| l.contains("panicked at"))?;
+    let message: Vec<&str> = stderr[start + 1..]
+        .iter()
+        .take_while(|l| !l.starts_with("note: "))
+        .copied()
+        .collect();
+    let location = stderr[start]
+        .split_once("panicked at ")
+        .map_or("", |(_, at)| at.trim_end_matches(':'));
+    Some(format!("panicked at {location}: {}", message.join("\n")))
+}

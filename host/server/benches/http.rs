@@ -1,0 +1,149 @@
+//! HTTP call throughput on loopback, against its ceiling.
+//!
+//! Starts, in this process, (1) the spleis API on SQLite with the hostile
+//! fixture published and installed, and (2) a bare axum server whose one
+//! route answers `{}` without doing anything: the ceiling for this machine,
+//! runtime and load generator. Then `wrk` (Debian's package) drives
+//! `POST /v1/plugins/fixtures/hostile/echo` and the no-op route with the same
+//! settings, one after the other, and the bench prints both rates and their
+//! ratio. Target: spleis at least 60% of the ceiling.
+//!
+//! `cargo bench -p spleis-host --bench http` (installs nothing: run
+//! `apt-get install wrk` first, as scripts/bench-http does).
+
+use axum::Router;
+use axum::routing::post;
+use spleis_platform::Platform;
+use spleis_platform::usage::Durability;
+use spleis_runtime::{Runtime, RuntimeConfig};
+use spleis_server as api;
+use spleis_store::Store;
+use spleis_store::accounts::Role;
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+use std::sync::Arc;
+
+const CONNECTIONS: &str = "32";
+const THREADS: &str = "2";
+const SECONDS: &str = "8";
+
+fn wrk(url: &str, token: &str, script: &std::path::Path) -> f64 {
+    let out = Command::new("wrk")
+        .args([
+            "-t",
+            THREADS,
+            "-c",
+            CONNECTIONS,
+            "-d",
+            &format!("{SECONDS}s"),
+            "--latency",
+            "-s",
+        ])
+        .arg(script)
+        .args(["-H", &format!("Authorization: Bearer {token}"), url])
+        .output()
+        .expect("wrk is installed (apt-get install wrk)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    println!("{text}");
+    assert!(!text.contains("Non-2xx"), "some requests failed:\n{text}");
+    text.lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("wrk printed Requests/sec")
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio");
+    let data = tempfile::tempdir().expect("tempdir");
+    let bytes = spleis_tests::plugin("hostile");
+    let (spleis_url, token, ceiling_url) = runtime.block_on(async {
+        let store = Store::open_data_dir(data.path()).await.expect("store");
+        let author = store
+            .create_account("fixtures", Role::Author, "Fixtures")
+            .await
+            .expect("author");
+        let tenant = store
+            .create_account("bench", Role::Tenant, "Bench")
+            .await
+            .expect("tenant");
+        let token = store.issue_token("bench", "bench").await.expect("token");
+        let platform = Arc::new(Platform::new(
+            store.clone(),
+            Arc::new(Runtime::new(RuntimeConfig::default()).expect("runtime")),
+            Durability::Batched,
+        ));
+        platform
+            .publish(&author, bytes, None)
+            .await
+            .expect("publishes");
+        let grants: BTreeSet<_> = ["storage", "events", "log", "metering"]
+            .iter()
+            .map(|c| c.parse().expect("capability"))
+            .collect();
+        store
+            .install(
+                &tenant,
+                "fixtures/hostile",
+                "*",
+                &grants,
+                &BTreeMap::new(),
+                1 << 20,
+            )
+            .await
+            .expect("installs");
+
+        // Without HTTP: the platform's own cost of a call, for comparison.
+        let n = 20_000;
+        let started = std::time::Instant::now();
+        for _ in 0..n {
+            platform
+                .call("bench", "fixtures/hostile", "echo", b"{}".to_vec(), None)
+                .await
+                .expect("calls");
+        }
+        println!(
+            "Platform::call, one at a time, no HTTP: {:.1} µs per call",
+            started.elapsed().as_secs_f64() * 1e6 / f64::from(n)
+        );
+
+        let spleis = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let spleis_url = format!(
+            "http://{}/v1/plugins/fixtures/hostile/echo",
+            spleis.local_addr().expect("addr")
+        );
+        tokio::spawn(async move { axum::serve(spleis, api::router(platform)).await });
+
+        let noop = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let ceiling_url = format!("http://{}/noop", noop.local_addr().expect("addr"));
+        let app = Router::new().route("/noop", post(|| async { "{}" }));
+        tokio::spawn(async move { axum::serve(noop, app).await });
+        (spleis_url, token, ceiling_url)
+    });
+
+    let script = data.path().join("post.lua");
+    std::fs::write(&script, "wrk.method = \"POST\"\nwrk.body = \"{}\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\n").expect("script");
+    // `SPLEIS_BENCH_CEILING=skip` measures spleis alone (for profiling).
+    let ceiling = if std::env::var("SPLEIS_BENCH_CEILING").as_deref() == Ok("skip") {
+        f64::NAN
+    } else {
+        println!("== ceiling: axum no-op handler, {ceiling_url}");
+        wrk(&ceiling_url, &token, &script)
+    };
+    println!("== spleis: trivial plugin call, {spleis_url}");
+    let spleis = wrk(&spleis_url, &token, &script);
+    let ratio = spleis / ceiling;
+    println!("ceiling (axum no-op):       {ceiling:>10.0} requests/s");
+    println!("spleis (echo plugin call):  {spleis:>10.0} requests/s");
+    println!(
+        "ratio:                      {:>10.1}%   target ≥ 60%: {}",
+        ratio * 100.0,
+        if ratio >= 0.6 { "met" } else { "MISSED" }
+    );
+}

@@ -1,0 +1,229 @@
+//! API errors: `{"error": {"code", "message"}}` with a fitting status.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use spleis_platform::{CallFailure, PublishError};
+use spleis_registry::resolve::ResolveError;
+use spleis_runtime::InvokeError;
+use spleis_store::StoreError;
+use spleis_store::accounts::AccountError;
+use spleis_store::billing::BillingError;
+use spleis_store::installs::InstallError;
+use spleis_store::registry::RegistryError;
+
+/// A JSON request body whose rejection (malformed JSON, a missing or
+/// unknown field, the wrong content type, too large) is an [`ApiError`] like
+/// every other error, not axum's plain-text answer.
+pub struct Body<T>(pub T);
+
+impl<S, T> axum::extract::FromRequest<S> for Body<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(Body(value)),
+            Err(rejection) => Err(ApiError::new(
+                rejection.status(),
+                "invalid-body",
+                rejection.body_text(),
+            )),
+        }
+    }
+}
+
+/// An error answer.
+#[derive(Debug)]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// A machine-readable code.
+    pub code: String,
+    /// Words for people.
+    pub message: String,
+}
+
+impl ApiError {
+    /// An error with any status and code.
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code: code.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    /// 400: the request is malformed.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad-request", message)
+    }
+
+    /// 403: the caller may not do this.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::error!(code = %self.code, message = %self.message, "request failed");
+        }
+        let body = serde_json::json!({"error": {"code": self.code, "message": self.message}});
+        (self.status, Json(body)).into_response()
+    }
+}
+
+fn internal(error: impl std::fmt::Display) -> ApiError {
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        error.to_string(),
+    )
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        internal(e)
+    }
+}
+
+impl From<AccountError> for ApiError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::InvalidId(_) => ApiError::bad_request(e.to_string()),
+            AccountError::Exists(_) => {
+                ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string())
+            }
+            AccountError::Unknown(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, "not-found", e.to_string())
+            }
+            AccountError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<RegistryError> for ApiError {
+    fn from(e: RegistryError) -> Self {
+        let message = e.to_string();
+        match e {
+            RegistryError::NotOwner { .. } => ApiError::forbidden(message),
+            RegistryError::VersionExists { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "version-exists", message)
+            }
+            RegistryError::UnknownPackage(_)
+            | RegistryError::UnknownVersion { .. }
+            | RegistryError::UnknownNamespace(_)
+            | RegistryError::UnknownAccount(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, "not-found", message)
+            }
+            RegistryError::Resolve {
+                source: ResolveError::InvalidRequirement { .. },
+                ..
+            } => ApiError::bad_request(message),
+            RegistryError::Resolve { .. } => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unresolvable", message)
+            }
+            RegistryError::Integrity(_) => {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "integrity", message)
+            }
+            RegistryError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<InstallError> for ApiError {
+    fn from(e: InstallError) -> Self {
+        let message = e.to_string();
+        match e {
+            InstallError::NotGranted { .. } => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "capabilities-not-granted",
+                message,
+            ),
+            InstallError::AlreadyInstalled(_) | InstallError::NoPrevious(_) => {
+                ApiError::new(StatusCode::CONFLICT, "conflict", message)
+            }
+            InstallError::NotInstalled(_) | InstallError::NoPending { .. } => {
+                ApiError::new(StatusCode::NOT_FOUND, "not-found", message)
+            }
+            InstallError::Registry(e) => e.into(),
+        }
+    }
+}
+
+impl From<PublishError> for ApiError {
+    fn from(e: PublishError) -> Self {
+        let message = e.to_string();
+        match e {
+            PublishError::TooLarge { .. } => {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", message)
+            }
+            PublishError::NoManifest
+            | PublishError::Manifest(_)
+            | PublishError::ManifestMismatch { .. } => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-manifest",
+                message,
+            ),
+            PublishError::Component(_) | PublishError::UndeclaredCapability(_) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-component",
+                message,
+            ),
+            PublishError::Registry(e) => e.into(),
+            PublishError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<CallFailure> for ApiError {
+    fn from(e: CallFailure) -> Self {
+        let message = e.to_string();
+        match e {
+            CallFailure::NotInstalled(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, "not-installed", message)
+            }
+            CallFailure::KeyReused(_) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency-key-reused",
+                message,
+            ),
+            CallFailure::Refused(InvokeError::UnknownOperation { .. }) => {
+                ApiError::new(StatusCode::NOT_FOUND, "unknown-operation", message)
+            }
+            CallFailure::Refused(_) | CallFailure::Load(_) | CallFailure::Join(_) => {
+                internal(message)
+            }
+            CallFailure::Registry(e) => e.into(),
+            CallFailure::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<BillingError> for ApiError {
+    fn from(e: BillingError) -> Self {
+        let message = e.to_string();
+        match e {
+            BillingError::UnknownPackage(_)
+            | BillingError::UnknownAccount { .. }
+            | BillingError::NotFound { .. } => {
+                ApiError::new(StatusCode::NOT_FOUND, "not-found", message)
+            }
+            BillingError::Invalid(_) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-billing-input",
+                message,
+            ),
+            BillingError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
+            BillingError::Close(_) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "cannot-close", message)
+            }
+            BillingError::Store(e) => e.into(),
+        }
+    }
+}

@@ -1,7 +1,0 @@
-//! The `spleis` binary: the platform's command line.
-
-mod cli;
-
-fn main() -> std::process::ExitCode {
-    cli::main()
-}

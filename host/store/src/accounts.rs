@@ -1,0 +1,308 @@
+//! Accounts (operator, authors, tenants) and their API tokens.
+
+use super::{Store, StoreError, now_ms};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+use std::fmt;
+use std::str::FromStr;
+
+/// What an account may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Runs the platform: manages accounts, sees everything.
+    Operator,
+    /// Publishes plugins.
+    Author,
+    /// Installs and calls plugins.
+    Tenant,
+}
+
+impl Role {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Operator => "operator",
+            Role::Author => "author",
+            Role::Tenant => "tenant",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "operator" => Ok(Role::Operator),
+            "author" => Ok(Role::Author),
+            "tenant" => Ok(Role::Tenant),
+            other => Err(format!(
+                "unknown role `{other}`: operator, author or tenant"
+            )),
+        }
+    }
+}
+
+/// An account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    /// Its id, lowercase kebab-case (`acme`, `tenant-a`).
+    pub id: String,
+    /// Its role.
+    pub role: Role,
+    /// A display name.
+    pub name: String,
+}
+
+/// Why an account operation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    /// The id is not lowercase kebab-case.
+    #[error(
+        "`{0}` is not an account id: lowercase letters, digits and dashes, 1 to 64 characters, starting with a letter"
+    )]
+    InvalidId(String),
+    /// The id is taken.
+    #[error("the account `{0}` already exists")]
+    Exists(String),
+    /// No such account.
+    #[error("no account `{0}`")]
+    Unknown(String),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for AccountError {
+    fn from(error: sqlx::Error) -> Self {
+        AccountError::Store(StoreError::Database(error))
+    }
+}
+
+/// Whether `id` is a valid account id.
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id.as_bytes()[0].is_ascii_lowercase()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !id.ends_with('-')
+        && !id.contains("--")
+}
+
+/// The prefix of every token, so leaked tokens are easy to scan for.
+pub const TOKEN_PREFIX: &str = "spl_";
+
+/// `N` random bytes in hex, for `what` (named in the error).
+fn random_hex<const N: usize>(what: &str) -> Result<String, StoreError> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| StoreError::Corrupt(format!("no randomness for {what}: {e}")))?;
+    Ok(hex::encode(bytes))
+}
+
+/// A new random token: the prefix and 32 random bytes in hex.
+pub fn new_token() -> Result<String, StoreError> {
+    Ok(format!("{TOKEN_PREFIX}{}", random_hex::<32>("a token")?))
+}
+
+/// A random id (16 bytes, hex) for records such as a call's usage.
+pub fn new_id() -> Result<String, StoreError> {
+    random_hex::<16>("an id")
+}
+
+/// A random id that sorts by creation time: 8 bytes of nanoseconds since
+/// the epoch, then 8 random bytes, in hex (32 characters, like [`new_id`]).
+/// Usage records are keyed by (tenant, id): time-ordered ids append to the
+/// key's B-tree instead of landing at random pages.
+pub fn new_time_id() -> Result<String, StoreError> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    Ok(format!("{nanos:016x}{}", random_hex::<8>("an id")?))
+}
+
+/// What is stored of a token: its sha256, in hex.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+impl Store {
+    /// Creates an account.
+    pub async fn create_account(
+        &self,
+        id: &str,
+        role: Role,
+        name: &str,
+    ) -> Result<Account, AccountError> {
+        if !valid_id(id) {
+            return Err(AccountError::InvalidId(id.to_owned()));
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO accounts (id, role, name, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(role.as_str())
+        .bind(name)
+        .bind(now_ms())
+        .execute(self.pool())
+        .await?;
+        if inserted.rows_affected() == 0 {
+            return Err(AccountError::Exists(id.to_owned()));
+        }
+        Ok(Account {
+            id: id.to_owned(),
+            role,
+            name: name.to_owned(),
+        })
+    }
+
+    /// The account `id`.
+    pub async fn account(&self, id: &str) -> Result<Option<Account>, StoreError> {
+        let row = sqlx::query("SELECT id, role, name FROM accounts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| account_from_row(&r)).transpose()
+    }
+
+    /// Issues a token for `account_id`; the token is returned once and only
+    /// its hash is kept.
+    pub async fn issue_token(&self, account_id: &str, label: &str) -> Result<String, AccountError> {
+        if self.account(account_id).await?.is_none() {
+            return Err(AccountError::Unknown(account_id.to_owned()));
+        }
+        let token = new_token()?;
+        self.insert_token_hash(account_id, label, &token_hash(&token))
+            .await?;
+        Ok(token)
+    }
+
+    /// Records a token given from outside (the bootstrap operator token from
+    /// the environment); idempotent.
+    pub async fn insert_token_hash(
+        &self,
+        account_id: &str,
+        label: &str,
+        hash: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO tokens (hash, account_id, label, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (hash) DO NOTHING",
+        )
+        .bind(hash)
+        .bind(account_id)
+        .bind(label)
+        .bind(now_ms())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The account a bearer token belongs to, unless it is unknown or revoked.
+    pub async fn authenticate(&self, token: &str) -> Result<Option<Account>, StoreError> {
+        let row = sqlx::query(
+            "SELECT a.id, a.role, a.name FROM tokens t JOIN accounts a ON a.id = t.account_id \
+             WHERE t.hash = $1 AND t.revoked_at IS NULL",
+        )
+        .bind(token_hash(token))
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| account_from_row(&r)).transpose()
+    }
+
+    /// Revokes a token; whether it was active.
+    pub async fn revoke_token(&self, token: &str) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE hash = $2 AND revoked_at IS NULL")
+                .bind(now_ms())
+                .bind(token_hash(token))
+                .execute(self.pool())
+                .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Whether any operator account exists (first start).
+    pub async fn has_operator(&self) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM accounts WHERE role = 'operator'")
+            .fetch_one(self.pool())
+            .await?;
+        Ok(row.try_get::<i64, _>("n")? > 0)
+    }
+}
+
+fn account_from_row(row: &sqlx::any::AnyRow) -> Result<Account, StoreError> {
+    let role: String = row.try_get("role")?;
+    Ok(Account {
+        id: row.try_get("id")?,
+        role: role.parse().map_err(StoreError::Corrupt)?,
+        name: row.try_get("name")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing;
+
+    #[tokio::test]
+    async fn tokens_authenticate_until_revoked_and_are_stored_hashed() {
+        for (store, _guard) in testing::all().await {
+            assert!(!store.has_operator().await.unwrap());
+            store
+                .create_account("root", Role::Operator, "Operator")
+                .await
+                .unwrap();
+            assert!(store.has_operator().await.unwrap());
+            let token = store.issue_token("root", "cli").await.unwrap();
+            assert!(token.starts_with(TOKEN_PREFIX) && token.len() == 68);
+            let who = store.authenticate(&token).await.unwrap().unwrap();
+            assert_eq!(who.role, Role::Operator);
+            assert!(store.authenticate("spl_wrong").await.unwrap().is_none());
+            let stored: String = sqlx::query("SELECT hash FROM tokens")
+                .fetch_one(store.pool())
+                .await
+                .unwrap()
+                .try_get("hash")
+                .unwrap();
+            assert_ne!(stored, token);
+            assert!(store.revoke_token(&token).await.unwrap());
+            assert!(store.authenticate(&token).await.unwrap().is_none());
+        }
+    }
+
+    #[tokio::test]
+    async fn ids_are_validated_and_unique() {
+        for (store, _guard) in testing::all().await {
+            for bad in ["", "Acme", "a b", "-a", "a-", "a--b", "1a"] {
+                assert!(
+                    matches!(
+                        store.create_account(bad, Role::Author, "x").await,
+                        Err(AccountError::InvalidId(_))
+                    ),
+                    "{bad}"
+                );
+            }
+            store
+                .create_account("acme", Role::Author, "Acme")
+                .await
+                .unwrap();
+            assert!(matches!(
+                store.create_account("acme", Role::Tenant, "Other").await,
+                Err(AccountError::Exists(_))
+            ));
+            assert!(matches!(
+                store.issue_token("nobody", "x").await,
+                Err(AccountError::Unknown(_))
+            ));
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! The platform's database: one code path over SQLite (the embedded
+//! default) and PostgreSQL, through sqlx's `Any` driver.
+//!
+//! All SQL of the platform lives in this crate, behind functions named for
+//! what they do; nothing else sees sqlx. Queries use `$1`-style parameters,
+//! which both backends accept, always numbered in order. Each backend has
+//! its own migrations (`host/store/migrations/<backend>/`), as column types differ.
+
+pub mod accounts;
+pub mod billing;
+pub mod events;
+pub mod installs;
+pub mod kv;
+pub mod registry;
+pub mod usage;
+
+use sqlx::AnyPool;
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Which database is behind the pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite in a data directory.
+    Sqlite,
+    /// PostgreSQL (or a compatible engine).
+    Postgres,
+}
+
+/// Why a database operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The URL names no supported database.
+    #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://…")]
+    UnsupportedUrl(String),
+    /// The data directory could not be created.
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A migration failed.
+    #[error("cannot migrate the database: {0}")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+    /// Stored data is not what it should be (a bug or tampering).
+    #[error("corrupt data in the database: {0}")]
+    Corrupt(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        StoreError::Database(error)
+    }
+}
+
+/// The database.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// Now, in unix milliseconds.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://…` or `postgres://…`) and migrates.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+        };
+        let mut options = AnyPoolOptions::new();
+        if backend == Backend::Sqlite {
+            // One writer at a time is SQLite's nature; a small pool avoids
+            // lock churn while WAL mode lets readers run alongside.
+            options = options.max_connections(4).after_connect(|conn, _| {
+                Box::pin(async move {
+                    use sqlx::Executor;
+                    conn.execute("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;")
+                        .await?;
+                    Ok(())
+                })
+            });
+        } else {
+            options = options.max_connections(16);
+        }
+        let pool = options.connect(url).await?;
+        let store = Self { pool, backend };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Opens (creating it if needed) the SQLite database in `dir`.
+    pub async fn open_data_dir(dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        let path = dir.join("spleis.db");
+        Self::connect(&format!("sqlite://{}?mode=rwc", path.display())).await
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let migrator = match self.backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
+        };
+        migrator.run(&self.pool).await.map_err(StoreError::Migrate)
+    }
+
+    /// Which backend this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// The `VALUES` list of a multi-row `INSERT`: `rows` tuples of `columns`
+    /// parameters, numbered in order. SQLite gets anonymous `?` parameters:
+    /// it finds a numbered one's name by a linear scan, which made binding a
+    /// 700-parameter batch quadratic (the usage writer's main cost under
+    /// load); PostgreSQL needs `$n`.
+    pub(crate) fn values_list(&self, rows: usize, columns: usize) -> String {
+        let mut sql = String::with_capacity(rows * columns * 5);
+        for r in 0..rows {
+            sql.push_str(if r == 0 { "(" } else { ", (" });
+            for c in 0..columns {
+                if c > 0 {
+                    sql.push_str(", ");
+                }
+                match self.backend {
+                    Backend::Sqlite => sql.push('?'),
+                    Backend::Postgres => {
+                        sql.push('$');
+                        sql.push_str(&(r * columns + c + 1).to_string());
+                    }
+                }
+            }
+            sql.push(')');
+        }
+        sql
+    }
+
+    /// Begins a transaction that will write. On SQLite it takes the write
+    /// lock at once (`BEGIN IMMEDIATE`, waiting up to the busy timeout):
+    /// a deferred transaction that reads and then writes fails with
+    /// "database is locked" when another writer committed in between,
+    /// instead of waiting its turn.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+}
+
+/// Test stores on both backends, for this crate's tests and the platform's
+/// (the `testing` feature).
+#[cfg(any(test, feature = "testing"))]
+pub mod testing {
+    use super::Store;
+
+    /// What keeps a test store alive (its SQLite directory).
+    pub type Guard = Option<tempfile::TempDir>;
+
+    /// A fresh SQLite store in a temporary directory.
+    pub async fn sqlite() -> (Store, Guard) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open_data_dir(dir.path()).await.expect("store opens");
+        (store, Some(dir))
+    }
+
+    /// A fresh PostgreSQL database on the server `SPLEIS_TEST_DATABASE_URL`
+    /// names (scripts/test starts one). Without it: `None`, unless
+    /// `SPLEIS_REQUIRE_POSTGRES` is set, which makes a missing server fail.
+    pub async fn postgres() -> Option<(Store, Guard)> {
+        let Ok(admin_url) = std::env::var("SPLEIS_TEST_DATABASE_URL") else {
+            assert!(
+                std::env::var_os("SPLEIS_REQUIRE_POSTGRES").is_none(),
+                "SPLEIS_REQUIRE_POSTGRES is set but SPLEIS_TEST_DATABASE_URL is not"
+            );
+            return None;
+        };
+        sqlx::any::install_default_drivers();
+        let name = format!(
+            "spleis_test_{}",
+            &super::accounts::new_token().expect("random")[4..20]
+        );
+        let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url)
+            .await
+            .expect("the test PostgreSQL server answers");
+        sqlx::Executor::execute(&mut admin, format!("CREATE DATABASE {name}").as_str())
+            .await
+            .expect("creates a test database");
+        let base = admin_url
+            .rsplit_once('/')
+            .map_or(admin_url.as_str(), |(b, _)| b);
+        let store = Store::connect(&format!("{base}/{name}"))
+            .await
+            .expect("store opens");
+        Some((store, None))
+    }
+
+    /// SQLite, and PostgreSQL when configured: the same tests run on both.
+    pub async fn all() -> Vec<(Store, Guard)> {
+        let mut stores = vec![sqlite().await];
+        stores.extend(postgres().await);
+        stores
+    }
+}

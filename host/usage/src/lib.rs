@@ -1,0 +1,194 @@
+//! # spleis-usage
+//!
+//! The usage record: what one call used and how it ended, the vocabulary the
+//! sandbox writes and the store, the platform and billing read. It is the
+//! lowest host crate: it knows no wasmtime, SQL, HTTP or money.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// The kind of a call's outcome. Each limit breach and each way a plugin can
+/// fail has its own kind, so usage, billing and operators can tell them apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OutcomeKind {
+    /// The plugin answered.
+    Ok,
+    /// The plugin returned an error on purpose (`Err(Error)`).
+    PluginError,
+    /// The fuel budget was used up.
+    OutOfFuel,
+    /// The wall-clock deadline passed.
+    Timeout,
+    /// Linear memory would have grown past the limit.
+    MemoryLimit,
+    /// Tables would have grown past the limit.
+    TableLimit,
+    /// The wasm call stack was exhausted (unbounded recursion).
+    StackOverflow,
+    /// The plugin panicked; the message is the panic's.
+    Panic,
+    /// The plugin trapped (unreachable, out-of-bounds access, ...).
+    Trap,
+    /// The response was larger than the output limit.
+    OutputTooLarge,
+    /// A storage write would have passed the install's quota.
+    StorageQuota,
+    /// The plugin emitted more events than allowed.
+    EventLimit,
+    /// The plugin wrote more log than allowed.
+    LogLimit,
+    /// The host failed (a bug or an unavailable backend): never billed.
+    HostError,
+}
+
+impl OutcomeKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [OutcomeKind; 14] = [
+        OutcomeKind::Ok,
+        OutcomeKind::PluginError,
+        OutcomeKind::OutOfFuel,
+        OutcomeKind::Timeout,
+        OutcomeKind::MemoryLimit,
+        OutcomeKind::TableLimit,
+        OutcomeKind::StackOverflow,
+        OutcomeKind::Panic,
+        OutcomeKind::Trap,
+        OutcomeKind::OutputTooLarge,
+        OutcomeKind::StorageQuota,
+        OutcomeKind::EventLimit,
+        OutcomeKind::LogLimit,
+        OutcomeKind::HostError,
+    ];
+
+    /// The kebab-case name used in usage records and error codes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutcomeKind::Ok => "ok",
+            OutcomeKind::PluginError => "plugin-error",
+            OutcomeKind::OutOfFuel => "out-of-fuel",
+            OutcomeKind::Timeout => "timeout",
+            OutcomeKind::MemoryLimit => "memory-limit",
+            OutcomeKind::TableLimit => "table-limit",
+            OutcomeKind::StackOverflow => "stack-overflow",
+            OutcomeKind::Panic => "panic",
+            OutcomeKind::Trap => "trap",
+            OutcomeKind::OutputTooLarge => "output-too-large",
+            OutcomeKind::StorageQuota => "storage-quota",
+            OutcomeKind::EventLimit => "event-limit",
+            OutcomeKind::LogLimit => "log-limit",
+            OutcomeKind::HostError => "host-error",
+        }
+    }
+
+    /// Who caused this outcome.
+    pub fn blame(self) -> Blame {
+        match self {
+            OutcomeKind::Ok => Blame::None,
+            OutcomeKind::HostError => Blame::Host,
+            _ => Blame::Guest,
+        }
+    }
+}
+
+impl fmt::Display for OutcomeKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A name that is no outcome kind (read from a row, a query or a header).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not an outcome kind")]
+pub struct UnknownOutcome(pub String);
+
+impl FromStr for OutcomeKind {
+    type Err = UnknownOutcome;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        OutcomeKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| UnknownOutcome(s.to_owned()))
+    }
+}
+
+/// Who caused a failure. A host fault is never billed to a tenant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Blame {
+    /// Nothing failed.
+    None,
+    /// The plugin.
+    Guest,
+    /// The platform.
+    Host,
+}
+
+/// What one call used: the record billing and operators read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    /// The tenant.
+    pub tenant: String,
+    /// The plugin, `namespace/name`.
+    pub plugin: String,
+    /// The digest of the component that ran.
+    pub digest: String,
+    /// The operation, or `event:<topic>`.
+    pub operation: String,
+    /// Fuel (instructions) consumed, instantiation included. After a
+    /// `timeout` it is a lower bound: compiled code saves its fuel counter
+    /// at calls, and the deadline can interrupt a loop between them.
+    pub fuel_consumed: u64,
+    /// Wall time from instantiation to the result, in microseconds.
+    pub wall_time_us: u64,
+    /// The highest total linear memory of the instance, in bytes.
+    pub peak_memory_bytes: u64,
+    /// How the call ended.
+    pub outcome: OutcomeKind,
+    /// Units of declared metrics the plugin reported.
+    pub units: Vec<MeterReport>,
+}
+
+/// One report of a metric within a call.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeterReport {
+    /// The metric, as declared in the manifest.
+    pub metric: String,
+    /// Units reported.
+    pub quantity: u64,
+    /// For unique metrics, the business object counted once per period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_outcome_kind_parses_back_from_its_name_and_its_json() {
+        for kind in OutcomeKind::ALL {
+            assert_eq!(kind.as_str().parse::<OutcomeKind>(), Ok(kind));
+            let json = serde_json::to_string(&kind).unwrap_or_default();
+            assert_eq!(json, format!("\"{kind}\""));
+        }
+        assert_eq!(
+            "ok ".parse::<OutcomeKind>(),
+            Err(UnknownOutcome("ok ".into()))
+        );
+    }
+
+    #[test]
+    fn only_a_host_error_is_blamed_on_the_host() {
+        for kind in OutcomeKind::ALL {
+            let expected = match kind {
+                OutcomeKind::Ok => Blame::None,
+                OutcomeKind::HostError => Blame::Host,
+                _ => Blame::Guest,
+            };
+            assert_eq!(kind.blame(), expected);
+        }
+    }
+}
