@@ -1,5 +1,6 @@
 //! API errors: `{"error": {"code", "message"}}` with a fitting status.
 
+use crate::types::{ErrorBody, ErrorDetail};
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -73,7 +74,13 @@ impl IntoResponse for ApiError {
         if self.status.is_server_error() {
             tracing::error!(code = %self.code, message = %self.message, "request failed");
         }
-        let body = serde_json::json!({"error": {"code": self.code, "message": self.message}});
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: self.message,
+                kind: None,
+            },
+        };
         (self.status, Json(body)).into_response()
     }
 }

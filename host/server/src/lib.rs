@@ -12,6 +12,7 @@ mod auth;
 mod billing;
 mod error;
 mod routes;
+pub mod types;
 
 pub use error::ApiError;
 
@@ -20,6 +21,9 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post, put};
 use spleis_platform::Platform;
 use std::sync::Arc;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The largest request body: a 20 MiB component in base64, with room.
 pub const MAX_BODY_BYTES: usize = 32 << 20;
@@ -40,8 +44,35 @@ async fn forget_installs_after_change(
     response
 }
 
-/// The OpenAPI document of this API.
-pub const OPENAPI: &str = include_str!("openapi.json");
+/// The top of the OpenAPI document; the paths and schemas come from the
+/// handlers' `#[utoipa::path]` annotations and the types they take and
+/// return, through [`api`].
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "spleis",
+        description = "Run, meter and bill sandboxed WebAssembly plugins. Every `/v1` route needs `Authorization: Bearer <token>`; errors are `{\"error\": {\"code\", \"message\"}}`. Amounts are integer minor units (`*_minor`).",
+        license(name = "Apache-2.0")
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    components(schemas(types::ErrorBody, types::ErrorDetail))
+)]
+struct ApiDoc;
+
+/// The bearer-token security scheme every `/v1` route uses.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
 
 /// What every handler gets.
 #[derive(Clone)]
@@ -62,12 +93,37 @@ pub async fn serve(
         .await
 }
 
-/// The API's routes.
+/// The API's routes, with `/v1/openapi.json` serving the document
+/// generated from them.
 pub fn router(platform: Arc<Platform>) -> Router {
-    let state = AppState { platform };
+    let (router, doc) = api(AppState { platform });
+    // Generated once: the document is the router's, and the router is fixed.
+    let doc = Arc::new(doc.to_pretty_json().unwrap_or_default());
+    router
+        .route(
+            "/v1/openapi.json",
+            get(move || {
+                let doc = doc.clone();
+                async move {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        doc.as_str().to_owned(),
+                    )
+                }
+            }),
+        )
+        .fallback(routes::not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+}
+
+/// The routes and the OpenAPI document generated from the same handlers
+/// (their `#[utoipa::path]` annotations and the types they take and return):
+/// one source, so the two cannot drift.
+pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     // Routes that change installs: after one succeeds, this node forgets
     // the caller's cached installs so its next call sees the change.
-    let installs = Router::new()
+    let installs = OpenApiRouter::new()
         .route("/v1/installs", post(routes::install).get(routes::installs))
         .route(
             "/v1/installs/{namespace}/{name}",
@@ -94,13 +150,12 @@ pub fn router(platform: Arc<Platform>) -> Router {
             state.clone(),
             forget_installs_after_change,
         ));
-    Router::new()
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(installs)
-        .route("/healthz", get(routes::healthz))
-        .route("/metrics", get(routes::metrics))
-        .route("/v1/openapi.json", get(routes::openapi))
-        .route("/v1/accounts", post(routes::create_account))
-        .route("/v1/whoami", get(routes::whoami))
+        .routes(routes!(routes::healthz))
+        .routes(routes!(routes::metrics))
+        .routes(routes!(routes::create_account))
+        .routes(routes!(routes::whoami))
         .route("/v1/packages", post(routes::publish).get(routes::catalog))
         .route("/v1/packages/{namespace}/{name}", get(routes::package))
         .route(
@@ -154,31 +209,175 @@ pub fn router(platform: Arc<Platform>) -> Router {
             "/v1/events",
             post(routes::emit).layer(DefaultBodyLimit::max(MAX_CALL_BODY_BYTES)),
         )
-        .fallback(routes::not_found)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+        .split_for_parts();
+    (router, doc)
 }
 
 #[cfg(test)]
 mod tests {
-    /// Every route the router serves is described in the OpenAPI document.
+    use super::*;
+    use axum::body::Body;
+    use axum::http::{Method, Request, StatusCode};
+    use serde_json::Value;
+    use tower::ServiceExt;
+
+    const METHODS: [&str; 5] = ["get", "post", "put", "delete", "patch"];
+
+    async fn platform() -> (Arc<Platform>, spleis_store::testing::Guard) {
+        let (store, guard) = spleis_store::testing::sqlite().await;
+        let runtime = spleis_runtime::Runtime::new(spleis_runtime::RuntimeConfig {
+            max_instances: 2,
+            ..Default::default()
+        })
+        .expect("runtime");
+        let platform = Platform::new(
+            store,
+            Arc::new(runtime),
+            spleis_platform::usage::Durability::Sync,
+        );
+        (Arc::new(platform), guard)
+    }
+
+    fn document() -> Value {
+        // The document needs no platform: it is the handlers' annotations.
+        let doc = ApiDoc::openapi();
+        serde_json::to_value(doc).expect("serializes")
+    }
+
+    fn generated() -> Value {
+        let rt = tokio::runtime::Runtime::new().expect("tokio");
+        rt.block_on(async {
+            let (platform, _guard) = platform().await;
+            let (_, doc) = api(AppState { platform });
+            serde_json::to_value(doc).expect("serializes")
+        })
+    }
+
+    /// Every route is registered with its annotation (`routes!`), so the
+    /// router and the document come from one source; a plain `.route(`
+    /// would serve a path the document does not describe.
     #[test]
-    fn the_openapi_document_names_every_route() {
-        let doc: serde_json::Value = serde_json::from_str(super::OPENAPI).expect("valid JSON");
+    fn every_route_is_registered_with_its_annotation() {
         let source = include_str!("lib.rs");
-        let router = source.split("mod tests").next().unwrap_or(source);
-        let routes: Vec<&str> = router
-            .split(".route(")
-            .skip(1)
-            .filter_map(|rest| rest.split('"').nth(1))
-            .collect();
-        assert!(routes.len() > 15, "{routes:?}");
-        for route in routes {
-            assert!(
-                doc["paths"].get(route).is_some(),
-                "{route} is not in openapi.json"
-            );
+        let body = source
+            .split("pub fn api(")
+            .nth(1)
+            .and_then(|rest| rest.split("\n}\n").next())
+            .expect("api() is in lib.rs");
+        assert!(
+            !body.contains(".route("),
+            "api() registers a route without its OpenAPI annotation"
+        );
+        assert!(document()["info"]["title"] == "spleis");
+    }
+
+    /// Every operation in the document says what it takes and what it
+    /// answers: a schema for each request body and each success answer
+    /// with content, and the error answers.
+    #[test]
+    fn every_operation_has_its_schemas() {
+        let doc = generated();
+        let paths = doc["paths"].as_object().expect("paths");
+        assert!(paths.len() >= 40, "only {} paths", paths.len());
+        let mut operations = 0;
+        for (path, item) in paths {
+            for method in METHODS {
+                let Some(op) = item.get(method) else { continue };
+                operations += 1;
+                let name = format!("{} {path}", method.to_uppercase());
+                let responses = op["responses"].as_object().expect("responses");
+                let success: Vec<_> = responses
+                    .iter()
+                    .filter(|(status, _)| status.starts_with('2'))
+                    .collect();
+                assert!(!success.is_empty(), "{name} has no success answer");
+                for (status, answer) in success {
+                    if status != "204" {
+                        assert!(
+                            answer["content"].as_object().is_some_and(|c| c
+                                .values()
+                                .all(|media| media.get("schema").is_some())),
+                            "{name} answers {status} without a schema"
+                        );
+                    }
+                }
+                if path.starts_with("/v1/") {
+                    assert!(
+                        responses.contains_key("401") && responses.contains_key("500"),
+                        "{name} does not list its error answers"
+                    );
+                }
+                if let Some(body) = op.get("requestBody") {
+                    assert!(
+                        body["content"]
+                            .as_object()
+                            .is_some_and(|c| c.values().all(|media| media.get("schema").is_some())),
+                        "{name}'s request body has no schema"
+                    );
+                }
+            }
         }
+        assert!(operations >= 48, "only {operations} operations");
+    }
+
+    /// Every documented path and method reaches a handler: without a token
+    /// a `/v1` route answers 401, not the fallback's 404 or a 405.
+    #[tokio::test]
+    async fn every_documented_operation_is_routed() {
+        let (platform, _guard) = platform().await;
+        let app = router(platform);
+        let doc: Value = serde_json::from_str(&api_document_json(&app).await)
+            .expect("the served document is JSON");
+        let paths = doc["paths"].as_object().expect("paths");
+        for (path, item) in paths {
+            let concrete = path
+                .split('/')
+                .map(|segment| {
+                    if segment.starts_with('{') {
+                        "x"
+                    } else {
+                        segment
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("/");
+            for method in METHODS {
+                let documented = item.get(method).is_some();
+                let request = Request::builder()
+                    .method(Method::from_bytes(method.to_uppercase().as_bytes()).expect("method"))
+                    .uri(&concrete)
+                    .header("content-type", "application/json")
+                    .body(Body::from("{}"))
+                    .expect("request");
+                let status = app
+                    .clone()
+                    .oneshot(request)
+                    .await
+                    .expect("answers")
+                    .status();
+                if documented && path.starts_with("/v1/") && path != "/v1/openapi.json" {
+                    assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path}");
+                } else if !documented {
+                    assert!(
+                        status == StatusCode::METHOD_NOT_ALLOWED,
+                        "{method} {path} answers {status} but is not documented"
+                    );
+                }
+            }
+        }
+    }
+
+    async fn api_document_json(app: &Router) -> String {
+        let request = Request::builder()
+            .uri("/v1/openapi.json")
+            .body(Body::empty())
+            .expect("request");
+        let response = app.clone().oneshot(request).await.expect("answers");
+        assert_eq!(response.status(), StatusCode::OK);
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 24)
+            .await
+            .expect("body");
+        String::from_utf8(bytes.to_vec()).expect("UTF-8")
     }
 }

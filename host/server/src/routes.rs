@@ -3,6 +3,7 @@
 use super::AppState;
 use super::auth::Caller;
 use super::error::{ApiError, Body};
+use super::types::{AccountCreated, Errors, NewAccount};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -20,10 +21,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 type Result<T> = std::result::Result<T, ApiError>;
 
+/// Whether the server is up.
+#[utoipa::path(get, path = "/healthz", tag = "platform", security(()),
+    responses((status = 200, description = "the server is up", body = String, content_type = "text/plain")))]
 pub async fn healthz() -> &'static str {
     "ok"
 }
 
+/// Counters in Prometheus' text format.
+#[utoipa::path(get, path = "/metrics", tag = "platform", security(()),
+    responses((status = 200, description = "the counters", body = String, content_type = "text/plain; version=0.0.4")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let text = state
         .platform
@@ -38,13 +45,6 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-pub async fn openapi() -> impl IntoResponse {
-    (
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        super::OPENAPI,
-    )
-}
-
 pub async fn not_found() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
@@ -53,21 +53,14 @@ pub async fn not_found() -> ApiError {
     )
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewAccount {
-    id: String,
-    role: Role,
-    #[serde(default)]
-    name: Option<String>,
-}
-
 /// Operator only: creates an account and its first token (shown once).
+#[utoipa::path(post, path = "/v1/accounts", tag = "accounts", request_body = NewAccount,
+    responses((status = 201, description = "the account and its token, shown once", body = AccountCreated), Errors))]
 pub async fn create_account(
     State(state): State<AppState>,
     caller: Caller,
     Body(body): Body<NewAccount>,
-) -> Result<(StatusCode, Json<Value>)> {
+) -> Result<(StatusCode, Json<AccountCreated>)> {
     caller.require(&[Role::Operator])?;
     let store = &state.platform.store;
     let name = body.name.unwrap_or_else(|| body.id.clone());
@@ -75,12 +68,12 @@ pub async fn create_account(
     let token = store
         .issue_token(&account.id, "created by the operator")
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({"account": account, "token": token})),
-    ))
+    Ok((StatusCode::CREATED, Json(AccountCreated { account, token })))
 }
 
+/// The caller's own account.
+#[utoipa::path(get, path = "/v1/whoami", tag = "accounts",
+    responses((status = 200, description = "the caller's account", body = Account), Errors))]
 pub async fn whoami(caller: Caller) -> Json<Account> {
     Json(caller.0.account().clone())
 }

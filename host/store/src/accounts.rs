@@ -8,7 +8,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// What an account may do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Runs the platform: manages accounts, sees everything.
@@ -52,7 +52,7 @@ impl FromStr for Role {
 }
 
 /// An account.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Account {
     /// Its id, lowercase kebab-case (`acme`, `tenant-a`).
     pub id: String,
