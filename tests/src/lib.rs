@@ -62,7 +62,7 @@ pub fn spleis_bin() -> &'static Path {
             .expect("test binaries sit in target/<profile>/deps");
         let bin = profile_dir.join(format!("spleis{}", std::env::consts::EXE_SUFFIX));
         let status = Command::new(env!("CARGO"))
-            .args(["build", "-p", "spleis-host", "--bin", "spleis"])
+            .args(["build", "-p", "spleis", "--bin", "spleis"])
             .current_dir(repo_root())
             .status()
             .expect("cargo runs");

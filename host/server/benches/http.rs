@@ -8,7 +8,7 @@
 //! settings, one after the other, and the bench prints both rates and their
 //! ratio. Target: spleis at least 60% of the ceiling.
 //!
-//! `cargo bench -p spleis-host --bench http` (installs nothing: run
+//! `cargo bench -p spleis-server --bench http` (installs nothing: run
 //! `apt-get install wrk` first, as scripts/bench-http does).
 
 use axum::Router;
