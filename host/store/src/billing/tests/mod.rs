@@ -510,3 +510,5 @@ async fn usage_written_during_a_close_is_billed_once() {
         );
     }
 }
+
+mod errors;
