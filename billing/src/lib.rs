@@ -7,17 +7,26 @@
 //! allocation so the parts add up exactly; investor payback accrues exactly
 //! and pays by cumulative flooring.
 //!
-//! Started with issue 4; rating, plans, the ledger and co-funding build on
-//! these pieces.
+//! Every rule that decides a figure lives here as a pure function: the
+//! billing period of a record and the order periods close in ([`period`]),
+//! who bears the cost of a call ([`usage`]), what a plan may say
+//! ([`rating`]), the ranges of values where they enter ([`bounds`]), the
+//! close in steps with its totals and document numbers ([`close`]), and the
+//! investor's projection of the open month ([`projection`]). The host reads
+//! and writes rows around them.
 
 pub mod allocate;
+pub mod bounds;
 pub mod close;
 pub mod cofunding;
 pub mod discounts;
 pub mod money;
 pub mod payback;
+pub mod period;
+pub mod projection;
 pub mod rating;
 pub mod split;
 pub mod tiers;
+pub mod usage;
 
 pub use money::{Currency, Money, MoneyError};

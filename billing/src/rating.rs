@@ -5,7 +5,7 @@ use crate::money::{Currency, Money, MoneyError, line_amount, round_to_minor};
 use crate::tiers::{self, Tier, TierError, TierMode};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// How a quantity is priced.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,8 +81,12 @@ pub struct PeriodUsage {
     pub failed_calls: BTreeMap<String, u64>,
     /// Units per metric (sums, or distinct keys for unique metrics).
     pub metrics: BTreeMap<String, u64>,
-    /// Fuel of the counted calls.
+    /// Fuel of the successful calls.
     pub fuel: u128,
+    /// Fuel of the failed calls (guest's fault); counted only when the plan
+    /// charges failed calls.
+    #[serde(default)]
+    pub failed_fuel: u128,
     /// Days the install existed in the period.
     pub days_installed: u32,
     /// Days in the period.
@@ -114,6 +118,162 @@ pub enum RatingError {
     /// A fuel block of zero, or a period of zero days.
     #[error("invalid plan or usage: {0}")]
     Invalid(&'static str),
+    /// A quantity does not fit.
+    #[error("the {0} to rate overflows")]
+    Overflow(&'static str),
+}
+
+/// Why a plan was refused when it was set.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    /// Free units below zero.
+    #[error("charge {charge}: free units cannot be negative")]
+    NegativeFreeUnits {
+        /// The charge, counted from 1.
+        charge: usize,
+    },
+    /// A fuel block of zero.
+    #[error("charge {charge}: a fuel block must be at least 1")]
+    EmptyFuelBlock {
+        /// The charge, counted from 1.
+        charge: usize,
+    },
+    /// A metric charge without a metric.
+    #[error("charge {charge}: name the metric")]
+    UnnamedMetric {
+        /// The charge, counted from 1.
+        charge: usize,
+    },
+    /// A unit price below zero.
+    #[error("charge {charge}: a unit price cannot be negative")]
+    NegativePrice {
+        /// The charge, counted from 1.
+        charge: usize,
+    },
+    /// Tiers that cannot price every quantity.
+    #[error("charge {charge}: {source}")]
+    Tiers {
+        /// The charge, counted from 1.
+        charge: usize,
+        /// What is wrong with them.
+        source: TierError,
+    },
+    /// A metric the plugin does not declare: the charge would never charge.
+    #[error("charge {charge}: {package} declares no metric `{metric}` (declared: {declared})")]
+    UndeclaredMetric {
+        /// The charge, counted from 1.
+        charge: usize,
+        /// The plugin.
+        package: String,
+        /// The metric named.
+        metric: String,
+        /// The metrics it declares, comma-separated.
+        declared: String,
+    },
+    /// An operation the plugin does not have: the charge would never charge.
+    #[error("charge {charge}: {package} has no operation `{operation}` (operations: {declared})")]
+    UndeclaredOperation {
+        /// The charge, counted from 1.
+        charge: usize,
+        /// The plugin.
+        package: String,
+        /// The operation named.
+        operation: String,
+        /// Its operations, comma-separated.
+        declared: String,
+    },
+    /// The plan is in another currency than the platform bills in.
+    #[error("the plan is in {plan}, but the platform bills in {platform}")]
+    Currency {
+        /// The plan's currency.
+        plan: Currency,
+        /// The platform's.
+        platform: Currency,
+    },
+}
+
+/// Checks what rating would refuse, when the plan is set rather than at
+/// the close.
+pub fn validate_plan(plan: &PricePlan) -> Result<(), PlanError> {
+    for (i, charge) in plan.charges.iter().enumerate() {
+        let n = i + 1;
+        if charge.free_units.is_sign_negative() {
+            return Err(PlanError::NegativeFreeUnits { charge: n });
+        }
+        match &charge.meter {
+            Meter::Fuel { per: 0 } => return Err(PlanError::EmptyFuelBlock { charge: n }),
+            Meter::Metric { metric } if metric.is_empty() => {
+                return Err(PlanError::UnnamedMetric { charge: n });
+            }
+            _ => {}
+        }
+        match &charge.pricing {
+            Pricing::Unit { price } if price.is_sign_negative() => {
+                return Err(PlanError::NegativePrice { charge: n });
+            }
+            Pricing::Tiered { tiers, mode } => {
+                tiers::amount(Decimal::ONE, tiers, *mode)
+                    .map_err(|source| PlanError::Tiers { charge: n, source })?;
+            }
+            Pricing::Unit { .. } => {}
+        }
+    }
+    Ok(())
+}
+
+/// What a plugin declares across its published versions: the metrics and
+/// operations a plan may name.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Declared {
+    /// Metric names.
+    pub metrics: BTreeSet<String>,
+    /// Operation names.
+    pub operations: BTreeSet<String>,
+}
+
+/// Refuses a plan of `package` that names a metric or an operation the
+/// plugin does not declare: that charge would silently never charge.
+pub fn check_declared(
+    plan: &PricePlan,
+    package: &str,
+    declared: &Declared,
+) -> Result<(), PlanError> {
+    let list = |set: &BTreeSet<String>| set.iter().cloned().collect::<Vec<_>>().join(", ");
+    for (i, charge) in plan.charges.iter().enumerate() {
+        match &charge.meter {
+            Meter::Metric { metric } if !declared.metrics.contains(metric) => {
+                return Err(PlanError::UndeclaredMetric {
+                    charge: i + 1,
+                    package: package.to_owned(),
+                    metric: metric.clone(),
+                    declared: list(&declared.metrics),
+                });
+            }
+            Meter::Calls {
+                operation: Some(operation),
+            } if !declared.operations.contains(operation) => {
+                return Err(PlanError::UndeclaredOperation {
+                    charge: i + 1,
+                    package: package.to_owned(),
+                    operation: operation.clone(),
+                    declared: list(&declared.operations),
+                });
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a plan in another currency than the platform's.
+pub fn check_currency(plan: &PricePlan, platform: Currency) -> Result<(), PlanError> {
+    if plan.currency != platform {
+        return Err(PlanError::Currency {
+            plan: plan.currency,
+            platform,
+        });
+    }
+    Ok(())
 }
 
 fn price(
@@ -130,61 +290,82 @@ fn price(
     }
 }
 
+/// Calls of `operation` (all, for `None`) in `map`, checked.
+fn count_calls(map: &BTreeMap<String, u64>, operation: Option<&str>) -> Result<u64, RatingError> {
+    match operation {
+        Some(op) => Ok(map.get(op).copied().unwrap_or(0)),
+        None => map
+            .values()
+            .try_fold(0_u64, |sum, n| sum.checked_add(*n))
+            .ok_or(RatingError::Overflow("calls")),
+    }
+}
+
+/// What a charge counts in `usage`, and its description.
+fn quantity(
+    meter: &Meter,
+    plan: &PricePlan,
+    usage: &PeriodUsage,
+) -> Result<(String, Decimal), RatingError> {
+    Ok(match meter {
+        Meter::Calls { operation } => {
+            let mut calls = count_calls(&usage.calls, operation.as_deref())?;
+            if plan.charge_failed_calls {
+                calls = calls
+                    .checked_add(count_calls(&usage.failed_calls, operation.as_deref())?)
+                    .ok_or(RatingError::Overflow("calls"))?;
+            }
+            let what = operation
+                .as_deref()
+                .map_or("calls".to_owned(), |op| format!("calls of `{op}`"));
+            (what, Decimal::from(calls))
+        }
+        Meter::Metric { metric } => (
+            format!("units of `{metric}`"),
+            Decimal::from(usage.metrics.get(metric).copied().unwrap_or(0)),
+        ),
+        Meter::Fuel { per } => {
+            if *per == 0 {
+                return Err(RatingError::Invalid("a fuel block must be at least 1"));
+            }
+            // The fuel of failed calls counts when the plan charges them.
+            let mut fuel = usage.fuel;
+            if plan.charge_failed_calls {
+                fuel = fuel
+                    .checked_add(usage.failed_fuel)
+                    .ok_or(RatingError::Overflow("fuel"))?;
+            }
+            // Exact fraction of blocks; priced exactly, rounded once.
+            let blocks = i128::try_from(fuel)
+                .ok()
+                .and_then(|fuel| Decimal::try_from_i128_with_scale(fuel, 0).ok())
+                .and_then(|fuel| fuel.checked_div(Decimal::from(*per)))
+                .ok_or(RatingError::Overflow("fuel"))?;
+            (format!("compute (per {per} fuel)"), blocks)
+        }
+        Meter::Monthly => {
+            if usage.days_in_period == 0 {
+                return Err(RatingError::Invalid("a period has at least one day"));
+            }
+            let days = usage.days_installed.min(usage.days_in_period);
+            let share = Decimal::from(days) / Decimal::from(usage.days_in_period);
+            (
+                format!("monthly fee, {days} of {} days", usage.days_in_period),
+                share,
+            )
+        }
+    })
+}
+
 /// Rates one install's period: one line per charge with a non-zero quantity.
 pub fn rate(plan: &PricePlan, usage: &PeriodUsage) -> Result<Vec<InvoiceLine>, RatingError> {
     let mut lines = Vec::new();
     for charge in &plan.charges {
-        let (description, quantity) = match &charge.meter {
-            Meter::Calls { operation } => {
-                let count = |map: &BTreeMap<String, u64>| -> u64 {
-                    match operation {
-                        Some(op) => map.get(op).copied().unwrap_or(0),
-                        None => map.values().sum(),
-                    }
-                };
-                let mut calls = count(&usage.calls);
-                if plan.charge_failed_calls {
-                    calls += count(&usage.failed_calls);
-                }
-                let what = operation
-                    .as_deref()
-                    .map_or("calls".to_owned(), |op| format!("calls of `{op}`"));
-                (what, Decimal::from(calls))
-            }
-            Meter::Metric { metric } => (
-                format!("units of `{metric}`"),
-                Decimal::from(usage.metrics.get(metric).copied().unwrap_or(0)),
-            ),
-            Meter::Fuel { per } => {
-                if *per == 0 {
-                    return Err(RatingError::Invalid("a fuel block must be at least 1"));
-                }
-                // Exact fraction of blocks; priced exactly, rounded once.
-                let blocks = Decimal::from_i128_with_scale(
-                    i128::try_from(usage.fuel).unwrap_or(i128::MAX),
-                    0,
-                )
-                .checked_div(Decimal::from(*per))
-                .ok_or(RatingError::Invalid("fuel overflows"))?;
-                (format!("compute (per {per} fuel)"), blocks)
-            }
-            Meter::Monthly => {
-                if usage.days_in_period == 0 {
-                    return Err(RatingError::Invalid("a period has at least one day"));
-                }
-                let share = Decimal::from(usage.days_installed.min(usage.days_in_period))
-                    / Decimal::from(usage.days_in_period);
-                (
-                    format!(
-                        "monthly fee, {} of {} days",
-                        usage.days_installed.min(usage.days_in_period),
-                        usage.days_in_period
-                    ),
-                    share,
-                )
-            }
-        };
-        let billed = (quantity - charge.free_units).max(Decimal::ZERO);
+        let (description, quantity) = quantity(&charge.meter, plan, usage)?;
+        let billed = quantity
+            .checked_sub(charge.free_units)
+            .ok_or(RatingError::Overflow("quantity"))?
+            .max(Decimal::ZERO);
         if billed.is_zero() {
             continue;
         }
@@ -246,6 +427,7 @@ mod tests {
             failed_calls: [("quote".to_owned(), 55)].into(),
             metrics: [("active-contract".to_owned(), 42)].into(),
             fuel: 2_500_000_000,
+            failed_fuel: 500_000_000,
             days_installed: 10,
             days_in_period: 30,
         }
@@ -300,6 +482,125 @@ mod tests {
             "100",
         )]);
         assert!(rate(&p, &usage()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_fuel_of_failed_calls_counts_only_when_the_plan_charges_failed_calls() {
+        let mut p = plan(vec![unit(Meter::Fuel { per: 1_000_000 }, "0.01", "0")]);
+        assert_eq!(rate(&p, &usage()).unwrap()[0].quantity, d("2500"));
+        p.charge_failed_calls = true;
+        assert_eq!(rate(&p, &usage()).unwrap()[0].quantity, d("3000"));
+    }
+
+    #[test]
+    fn quantities_that_do_not_fit_are_errors_not_saturation() {
+        let mut huge = usage();
+        huge.fuel = u128::MAX;
+        let p = plan(vec![unit(Meter::Fuel { per: 1 }, "0.01", "0")]);
+        assert_eq!(rate(&p, &huge), Err(RatingError::Overflow("fuel")));
+        huge.calls = [("a".to_owned(), u64::MAX), ("b".to_owned(), 1)].into();
+        let p = plan(vec![unit(Meter::Calls { operation: None }, "0", "0")]);
+        assert_eq!(rate(&p, &huge), Err(RatingError::Overflow("calls")));
+    }
+
+    #[test]
+    fn a_plan_is_checked_when_it_is_set() {
+        assert_eq!(
+            validate_plan(&plan(vec![unit(Meter::Monthly, "1", "0")])),
+            Ok(())
+        );
+        let bad =
+            |charge: Charge| validate_plan(&plan(vec![unit(Meter::Monthly, "1", "0"), charge]));
+        assert_eq!(
+            bad(unit(Meter::Monthly, "1", "-1")),
+            Err(PlanError::NegativeFreeUnits { charge: 2 })
+        );
+        assert_eq!(
+            bad(unit(Meter::Fuel { per: 0 }, "1", "0")),
+            Err(PlanError::EmptyFuelBlock { charge: 2 })
+        );
+        assert_eq!(
+            bad(unit(
+                Meter::Metric {
+                    metric: String::new()
+                },
+                "1",
+                "0"
+            )),
+            Err(PlanError::UnnamedMetric { charge: 2 })
+        );
+        assert_eq!(
+            bad(unit(Meter::Monthly, "-0.01", "0")),
+            Err(PlanError::NegativePrice { charge: 2 })
+        );
+        let open_last = Charge {
+            meter: Meter::Monthly,
+            pricing: Pricing::Tiered {
+                tiers: vec![Tier {
+                    up_to: Some(d("1")),
+                    unit_price: d("1"),
+                    flat_fee: d("0"),
+                }],
+                mode: TierMode::Volume,
+            },
+            free_units: d("0"),
+        };
+        assert_eq!(
+            bad(open_last),
+            Err(PlanError::Tiers {
+                charge: 2,
+                source: TierError::Closed
+            })
+        );
+    }
+
+    #[test]
+    fn a_plan_names_only_what_the_plugin_declares_in_the_platform_currency() {
+        let declared = Declared {
+            metrics: ["active-contract".to_owned()].into(),
+            operations: ["quote".to_owned(), "list".to_owned()].into(),
+        };
+        let p = plan(vec![
+            unit(
+                Meter::Calls {
+                    operation: Some("quote".into()),
+                },
+                "1",
+                "0",
+            ),
+            unit(
+                Meter::Metric {
+                    metric: "active-contracts".into(),
+                },
+                "1",
+                "0",
+            ),
+        ]);
+        assert_eq!(
+            check_declared(&p, "acme/tariff", &declared)
+                .unwrap_err()
+                .to_string(),
+            "charge 2: acme/tariff declares no metric `active-contracts` (declared: active-contract)"
+        );
+        let p = plan(vec![unit(
+            Meter::Calls {
+                operation: Some("nope".into()),
+            },
+            "1",
+            "0",
+        )]);
+        assert_eq!(
+            check_declared(&p, "acme/tariff", &declared)
+                .unwrap_err()
+                .to_string(),
+            "charge 1: acme/tariff has no operation `nope` (operations: list, quote)"
+        );
+        let usd = Currency::new("USD").unwrap();
+        assert_eq!(check_currency(&p, eur()), Ok(()));
+        assert_eq!(
+            check_currency(&p, usd).unwrap_err().to_string(),
+            "the plan is in EUR, but the platform bills in USD"
+        );
     }
 
     #[test]

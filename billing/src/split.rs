@@ -15,6 +15,38 @@ pub enum AfterPayback {
     ToPlatform,
 }
 
+impl AfterPayback {
+    /// Its name, as in JSON and the database: `author-keeps`, `to-platform`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AfterPayback::AuthorKeeps => "author-keeps",
+            AfterPayback::ToPlatform => "to-platform",
+        }
+    }
+}
+
+impl std::fmt::Display for AfterPayback {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Not the name of an [`AfterPayback`].
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is neither author-keeps nor to-platform")]
+pub struct UnknownAfterPayback(pub String);
+
+impl std::str::FromStr for AfterPayback {
+    type Err = UnknownAfterPayback;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [AfterPayback::AuthorKeeps, AfterPayback::ToPlatform]
+            .into_iter()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| UnknownAfterPayback(s.to_owned()))
+    }
+}
+
 /// The agreement behind a plugin's revenue.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Agreement {
@@ -191,6 +223,18 @@ pub fn book(
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn after_payback_names_match_its_json() {
+        for after in [AfterPayback::AuthorKeeps, AfterPayback::ToPlatform] {
+            assert_eq!(after.as_str().parse(), Ok(after));
+            assert_eq!(
+                serde_json::to_value(after).unwrap(),
+                serde_json::Value::String(after.to_string())
+            );
+        }
+        assert!("keep".parse::<AfterPayback>().is_err());
+    }
 
     fn agreement(after: AfterPayback) -> Agreement {
         Agreement {

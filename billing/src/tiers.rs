@@ -42,6 +42,17 @@ pub enum TierError {
     /// A negative price or quantity.
     #[error("prices and quantities must not be negative")]
     Negative,
+    /// The amount does not fit a decimal.
+    #[error("the tiered amount overflows")]
+    Overflow,
+}
+
+/// `units × unit_price + flat_fee`, checked.
+fn tier_amount(units: Decimal, tier: &Tier) -> Result<Decimal, TierError> {
+    units
+        .checked_mul(tier.unit_price)
+        .and_then(|amount| amount.checked_add(tier.flat_fee))
+        .ok_or(TierError::Overflow)
 }
 
 fn validate(tiers: &[Tier]) -> Result<(), TierError> {
@@ -79,12 +90,14 @@ pub fn amount(quantity: Decimal, tiers: &[Tier], mode: TierMode) -> Result<Decim
             TierMode::Graduated => {
                 if quantity > lower {
                     let units = quantity.min(upper) - lower;
-                    total += units * tier.unit_price + tier.flat_fee;
+                    total = total
+                        .checked_add(tier_amount(units, tier)?)
+                        .ok_or(TierError::Overflow)?;
                 }
             }
             TierMode::Volume => {
                 if quantity <= upper {
-                    return Ok(quantity * tier.unit_price + tier.flat_fee);
+                    return tier_amount(quantity, tier);
                 }
             }
         }

@@ -1,7 +1,9 @@
 use super::*;
 use crate::discounts::DiscountAmount;
+use crate::payback::Investor;
 use crate::rating::{Charge, Meter, Pricing};
 use crate::split::AfterPayback;
+use crate::split::LedgerAccount;
 use crate::tiers::{Tier, TierMode};
 use proptest::prelude::*;
 use std::str::FromStr;
@@ -369,6 +371,9 @@ proptest! {
             for invoice in &closed.invoices {
                 prop_assert!(invoice.total >= 0 && invoice.amount_due >= 0);
             }
+            let sums = totals(&closed).unwrap();
+            prop_assert_eq!(sums.charged, sums.platform + sums.authors + sums.investors);
+            prop_assert_eq!(sums.charged, closed.invoices.iter().map(|i| i.total).sum::<i64>());
             let plugin = input.plugins.get_mut("acme/tariff").unwrap();
             plugin.payback = closed.payback["acme/tariff"].clone();
             for (investor, paid) in plugin.agreement.investors.iter().zip(&plugin.payback.paid) {

@@ -4,6 +4,10 @@ use crate::types::{ErrorBody, ErrorDetail};
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use spleis_billing::MoneyError;
+use spleis_billing::bounds::InputError;
+use spleis_billing::period::CloseOrderError;
+use spleis_billing::rating::PlanError;
 use spleis_platform::{CallFailure, PublishError};
 use spleis_registry::resolve::ResolveError;
 use spleis_runtime::InvokeError;
@@ -215,22 +219,67 @@ impl From<CallFailure> for ApiError {
 impl From<BillingError> for ApiError {
     fn from(e: BillingError) -> Self {
         let message = e.to_string();
-        match e {
-            BillingError::UnknownPackage(_)
-            | BillingError::UnknownAccount { .. }
-            | BillingError::NotFound { .. } => {
-                ApiError::new(StatusCode::NOT_FOUND, "not-found", message)
+        let (status, code) = match e {
+            BillingError::UnknownPackage(_) => (StatusCode::NOT_FOUND, "unknown-package"),
+            BillingError::UnknownAccount { .. } => (StatusCode::NOT_FOUND, "unknown-account"),
+            BillingError::NotFound { .. } => (StatusCode::NOT_FOUND, "not-found"),
+            BillingError::Input(e) => (StatusCode::UNPROCESSABLE_ENTITY, input_code(&e)),
+            BillingError::Plan(e) => (StatusCode::UNPROCESSABLE_ENTITY, plan_code(&e)),
+            // A malformed period or currency in a request was a 400 before
+            // billing had typed errors; it stays one.
+            BillingError::InvalidPeriod(_) => (StatusCode::BAD_REQUEST, "invalid-period"),
+            BillingError::Money(MoneyError::UnknownCurrency(_)) => {
+                (StatusCode::BAD_REQUEST, "unknown-currency")
             }
-            BillingError::Invalid(_) => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid-billing-input",
-                message,
-            ),
-            BillingError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
-            BillingError::Close(_) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "cannot-close", message)
+            BillingError::Money(MoneyError::CurrencyMismatch(..)) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "currency-mismatch")
             }
-            BillingError::Store(e) => e.into(),
+            BillingError::Money(MoneyError::Overflow)
+            | BillingError::Overflow(_)
+            | BillingError::Usage(_) => (StatusCode::UNPROCESSABLE_ENTITY, "overflow"),
+            BillingError::CurrencyLocked { .. } => (StatusCode::CONFLICT, "currency-locked"),
+            BillingError::NoInvestorShare { .. } => (StatusCode::CONFLICT, "no-investor-share"),
+            BillingError::CampaignClosed { .. } => (StatusCode::CONFLICT, "campaign-closed"),
+            BillingError::CampaignRunning { .. } => (StatusCode::CONFLICT, "campaign-running"),
+            BillingError::CloseOrder(e) => (StatusCode::CONFLICT, close_order_code(&e)),
+            BillingError::Close(_) => (StatusCode::UNPROCESSABLE_ENTITY, "cannot-close"),
+            BillingError::Corrupt(_) => (StatusCode::INTERNAL_SERVER_ERROR, "corrupt-data"),
+            BillingError::Ledger(_) | BillingError::Encode { .. } => {
+                return internal(message);
+            }
+            BillingError::Store(e) => return e.into(),
+        };
+        ApiError::new(status, code, message)
+    }
+}
+
+fn input_code(e: &InputError) -> &'static str {
+    match e {
+        InputError::OutOfRange { .. } => "out-of-range",
+        InputError::Empty { .. } => "empty-field",
+        InputError::Reversed { .. } => "reversed-period-range",
+    }
+}
+
+fn plan_code(e: &PlanError) -> &'static str {
+    match e {
+        PlanError::UndeclaredMetric { .. } | PlanError::UndeclaredOperation { .. } => {
+            "plan-undeclared-meter"
         }
+        PlanError::Currency { .. } => "plan-currency",
+        PlanError::NegativeFreeUnits { .. }
+        | PlanError::EmptyFuelBlock { .. }
+        | PlanError::UnnamedMetric { .. }
+        | PlanError::NegativePrice { .. }
+        | PlanError::Tiers { .. } => "invalid-plan",
+    }
+}
+
+fn close_order_code(e: &CloseOrderError) -> &'static str {
+    match e {
+        CloseOrderError::NotStarted { .. } => "period-not-started",
+        CloseOrderError::UnderWay { .. } => "period-under-way",
+        CloseOrderError::Passed { .. } => "period-passed",
+        CloseOrderError::OutOfOrder { .. } => "close-out-of-order",
     }
 }

@@ -1,10 +1,16 @@
-use super::*;
+use crate::Store;
+use crate::accounts::Role;
 use crate::registry::PublishOutcome;
 use crate::testing;
 use crate::usage::UsageRow;
-use spleis_billing::rating::Charge;
+use rust_decimal::Decimal;
+use spleis_billing::Currency;
+use spleis_billing::discounts::{DAY_MS, Period};
+use spleis_billing::rating::{Charge, Meter, PricePlan, Pricing};
+use spleis_billing::split::{AfterPayback, LedgerAccount};
 use spleis_registry::Manifest;
 use spleis_usage::MeterReport;
+use spleis_usage::OutcomeKind;
 use spleis_usage::Usage;
 use std::str::FromStr;
 
@@ -410,16 +416,6 @@ async fn a_campaign_that_meets_its_goal_becomes_investments_and_one_short_lapses
     }
 }
 
-#[test]
-fn days_installed_counts_the_days_touched_in_the_period() {
-    let nov = p("2026-11");
-    assert_eq!(days_installed(nov, at(10, 1), None), 30);
-    assert_eq!(days_installed(nov, at(11, 21), None), 10);
-    assert_eq!(days_installed(nov, at(11, 21), Some(at(11, 22))), 2);
-    assert_eq!(days_installed(nov, at(10, 1), Some(at(10, 31))), 0);
-    assert_eq!(days_installed(nov, at(12, 1), None), 0);
-}
-
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig { cases: 10, ..proptest::prelude::ProptestConfig::default() })]
 
@@ -514,3 +510,5 @@ async fn usage_written_during_a_close_is_billed_once() {
         );
     }
 }
+
+mod errors;

@@ -1,0 +1,160 @@
+//! The ranges values must lie in where they enter: basis points, amounts in
+//! minor units, names. Each refusal names the field, its value and the
+//! range, so whoever sent it can fix it.
+
+use crate::payback::BPS;
+use crate::period::Period;
+
+/// A value refused where it entered.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum InputError {
+    /// A number outside its range.
+    #[error("{field} is {value} {unit}; it must be {range}")]
+    OutOfRange {
+        /// What the value is, in words (`the platform fee`).
+        field: &'static str,
+        /// The value given.
+        value: i64,
+        /// Its unit (`basis points`, `minor units`).
+        unit: &'static str,
+        /// The range it must lie in, in words.
+        range: String,
+    },
+    /// A text that must say something is empty.
+    #[error("{field} is empty; {hint}")]
+    Empty {
+        /// What the text is, in words.
+        field: &'static str,
+        /// What it should say.
+        hint: &'static str,
+    },
+    /// A range of periods that ends before it starts.
+    #[error("{field} runs from {from} to {to}: the end is before the start")]
+    Reversed {
+        /// What the range is, in words.
+        field: &'static str,
+        /// Its first period.
+        from: Period,
+        /// Its last period.
+        to: Period,
+    },
+}
+
+/// Basis points: 0 to 10000 (100%).
+pub fn bps(field: &'static str, value: u32) -> Result<u32, InputError> {
+    if u64::from(value) > BPS {
+        return Err(InputError::OutOfRange {
+            field,
+            value: i64::from(value),
+            unit: "basis points",
+            range: format!("0 to {BPS} (100%)"),
+        });
+    }
+    Ok(value)
+}
+
+/// An amount in minor units above zero.
+pub fn positive(field: &'static str, minor: i64) -> Result<i64, InputError> {
+    if minor <= 0 {
+        return Err(InputError::OutOfRange {
+            field,
+            value: minor,
+            unit: "minor units",
+            range: format!("1 to {}", i64::MAX),
+        });
+    }
+    Ok(minor)
+}
+
+/// An amount in minor units of zero or more.
+pub fn non_negative(field: &'static str, minor: i64) -> Result<i64, InputError> {
+    if minor < 0 {
+        return Err(InputError::OutOfRange {
+            field,
+            value: minor,
+            unit: "minor units",
+            range: format!("0 to {}", i64::MAX),
+        });
+    }
+    Ok(minor)
+}
+
+/// A moment strictly after `now_ms` (unix ms).
+pub fn after(field: &'static str, at_ms: i64, now_ms: i64) -> Result<i64, InputError> {
+    if at_ms <= now_ms {
+        return Err(InputError::OutOfRange {
+            field,
+            value: at_ms,
+            unit: "ms since the epoch",
+            range: format!("in the future (after {now_ms})"),
+        });
+    }
+    Ok(at_ms)
+}
+
+/// A text with something in it besides spaces; returns it trimmed.
+pub fn not_empty<'t>(
+    field: &'static str,
+    text: &'t str,
+    hint: &'static str,
+) -> Result<&'t str, InputError> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(InputError::Empty { field, hint });
+    }
+    Ok(trimmed)
+}
+
+/// A range of periods from `from` to `to`, both included.
+pub fn period_range(field: &'static str, from: Period, to: Period) -> Result<(), InputError> {
+    if from > to {
+        return Err(InputError::Reversed { field, from, to });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn a_refusal_names_the_field_its_value_and_the_range() {
+        assert_eq!(
+            bps("the platform fee", 12_000).unwrap_err().to_string(),
+            "the platform fee is 12000 basis points; it must be 0 to 10000 (100%)"
+        );
+        assert_eq!(
+            positive("the principal", -5).unwrap_err().to_string(),
+            format!(
+                "the principal is -5 minor units; it must be 1 to {}",
+                i64::MAX
+            )
+        );
+        assert_eq!(
+            not_empty("the title", "  ", "name what the campaign funds")
+                .unwrap_err()
+                .to_string(),
+            "the title is empty; name what the campaign funds"
+        );
+        assert_eq!(not_empty("the title", " dark mode ", ""), Ok("dark mode"));
+        let (nov, oct) = ("2026-11".parse().unwrap(), "2026-10".parse().unwrap());
+        assert_eq!(
+            period_range("the discount", nov, oct)
+                .unwrap_err()
+                .to_string(),
+            "the discount runs from 2026-11 to 2026-10: the end is before the start"
+        );
+        assert!(after("the deadline", 5, 5).is_err());
+        assert_eq!(after("the deadline", 6, 5), Ok(6));
+    }
+
+    proptest! {
+        #[test]
+        fn bounds_accept_exactly_their_range(value in any::<u32>(), minor in any::<i64>()) {
+            prop_assert_eq!(bps("x", value).is_ok(), value <= 10_000);
+            prop_assert_eq!(positive("x", minor).is_ok(), minor > 0);
+            prop_assert_eq!(non_negative("x", minor).is_ok(), minor >= 0);
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! The close's first steps: rate every install, then build each tenant's
+//! invoice (usage → top-up → discounts → credit) with the transactions that
+//! book the top-up, the discounts and the credit used.
+
+use super::{CloseError, Invoice, Line, PeriodInput, TenantTerms};
+use crate::discounts::{apply_credit, discount_lines};
+use crate::money::{Currency, Money, MoneyError};
+use crate::period::Period;
+use crate::rating::{InvoiceLine, minimum_top_up, rate};
+use crate::split::{LedgerAccount, Transaction};
+use std::collections::BTreeMap;
+
+/// What rating gave: lines per tenant, and what each plugin charged each
+/// tenant (minor units) for the split.
+pub(super) struct Rated<'a> {
+    /// Usage lines by tenant; every tenant with terms appears, if only
+    /// with no lines (a minimum commitment still applies).
+    pub lines: BTreeMap<&'a str, Vec<Line>>,
+    /// Charges by plugin, then tenant.
+    pub charges: BTreeMap<&'a str, BTreeMap<String, u64>>,
+}
+
+/// Rates every install under its plugin's plan.
+pub(super) fn rate_installs(input: &PeriodInput) -> Result<Rated<'_>, CloseError> {
+    let mut lines: BTreeMap<&str, Vec<Line>> = BTreeMap::new();
+    let mut charges: BTreeMap<&str, BTreeMap<String, u64>> = BTreeMap::new();
+    for install in &input.installs {
+        let terms = input
+            .plugins
+            .get(&install.plugin)
+            .ok_or_else(|| CloseError::NoTerms(install.plugin.clone()))?;
+        let tenant_lines = lines.entry(&install.tenant).or_default();
+        let Some(plan) = &terms.plan else { continue };
+        let rated = rate(&plan.plan, &install.usage).map_err(|source| CloseError::Rating {
+            tenant: install.tenant.clone(),
+            plugin: install.plugin.clone(),
+            source,
+        })?;
+        for line in rated {
+            let amount =
+                u64::try_from(line.amount.minor).map_err(|_| CloseError::NegativeLine {
+                    tenant: install.tenant.clone(),
+                    plugin: install.plugin.clone(),
+                    minor: line.amount.minor,
+                })?;
+            let charged = charges
+                .entry(&install.plugin)
+                .or_default()
+                .entry(install.tenant.clone())
+                .or_default();
+            *charged = charged.checked_add(amount).ok_or(MoneyError::Overflow)?;
+            tenant_lines.push(Line {
+                plugin: Some(install.plugin.clone()),
+                versions: install.versions.clone(),
+                plan: Some(plan.id.clone()),
+                line,
+            });
+        }
+    }
+    for tenant in input.tenants.keys() {
+        lines.entry(tenant).or_default();
+    }
+    Ok(Rated { lines, charges })
+}
+
+/// Every tenant's invoice, by tenant; a tenant with no line at all gets none.
+pub(super) fn invoice_tenants(
+    input: &PeriodInput,
+    lines: BTreeMap<&str, Vec<Line>>,
+    transactions: &mut Vec<Transaction>,
+) -> Result<Vec<Invoice>, CloseError> {
+    let none = TenantTerms::default();
+    let mut invoices = Vec::new();
+    for (tenant, tenant_lines) in lines {
+        let terms = input.tenants.get(tenant).unwrap_or(&none);
+        let book = Books {
+            tenant,
+            period: input.period,
+            currency: input.currency,
+        };
+        if let Some(invoice) = book.invoice(tenant_lines, terms, transactions)? {
+            invoices.push(invoice);
+        }
+    }
+    Ok(invoices)
+}
+
+/// One tenant's invoice in one period, in one currency.
+struct Books<'a> {
+    tenant: &'a str,
+    period: Period,
+    currency: Currency,
+}
+
+impl Books<'_> {
+    /// Usage → subtotal → top-up → discounts → total → credit → due.
+    fn invoice(
+        &self,
+        mut lines: Vec<Line>,
+        terms: &TenantTerms,
+        transactions: &mut Vec<Transaction>,
+    ) -> Result<Option<Invoice>, CloseError> {
+        let subtotal = lines
+            .iter()
+            .try_fold(Money::zero(self.currency), |sum, l| {
+                sum.checked_add(l.line.amount)
+            })?;
+        let mut total = subtotal;
+        if let Some(top_up) = minimum_top_up(subtotal, Money::new(terms.minimum, self.currency))? {
+            total = total.checked_add(top_up.amount)?;
+            transactions.push(self.top_up(&top_up)?);
+            lines.push(adjustment(top_up));
+        }
+        for discount in discount_lines(total, &terms.discounts, self.period)? {
+            total = total.checked_add(discount.amount)?;
+            transactions.push(self.discount(&discount)?);
+            lines.push(adjustment(discount));
+        }
+        let (used, due) = apply_credit(total, Money::new(terms.credit, self.currency))?;
+        if used.minor > 0 {
+            transactions.push(self.credit(used)?);
+        }
+        if lines.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Invoice {
+            tenant: self.tenant.to_owned(),
+            lines,
+            subtotal: subtotal.minor,
+            total: total.minor,
+            credit_used: used.minor,
+            amount_due: due.minor,
+        }))
+    }
+
+    fn receivable(&self) -> LedgerAccount {
+        LedgerAccount::TenantReceivable(self.tenant.to_owned())
+    }
+
+    /// The platform earns the top-up.
+    fn top_up(&self, line: &InvoiceLine) -> Result<Transaction, CloseError> {
+        Ok(Transaction::new(
+            format!("{} {}: minimum commitment top-up", self.tenant, self.period),
+            vec![
+                (self.receivable(), line.amount.minor),
+                (LedgerAccount::PlatformRevenue, -line.amount.minor),
+            ],
+        )?)
+    }
+
+    /// The platform bears a discount (its line is negative).
+    fn discount(&self, line: &InvoiceLine) -> Result<Transaction, CloseError> {
+        Ok(Transaction::new(
+            format!("{} {}: {}", self.tenant, self.period, line.description),
+            vec![
+                (LedgerAccount::PlatformRevenue, -line.amount.minor),
+                (self.receivable(), line.amount.minor),
+            ],
+        )?)
+    }
+
+    /// Prepaid credit pays part of the receivable.
+    fn credit(&self, used: Money) -> Result<Transaction, CloseError> {
+        Ok(Transaction::new(
+            format!("{} {}: prepaid credit applied", self.tenant, self.period),
+            vec![
+                (LedgerAccount::Credit(self.tenant.to_owned()), used.minor),
+                (self.receivable(), -used.minor),
+            ],
+        )?)
+    }
+}
+
+/// A line that belongs to no plugin: a top-up or a discount.
+fn adjustment(line: InvoiceLine) -> Line {
+    Line {
+        plugin: None,
+        versions: Vec::new(),
+        plan: None,
+        line,
+    }
+}

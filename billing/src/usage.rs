@@ -1,0 +1,297 @@
+//! Aggregated usage rows become what is billable per install: who bears
+//! the cost of a call by how it ended, units per metric, and the days an
+//! install touched the period. The host aggregates in its database and
+//! hands the rows here; every sum is checked.
+
+use crate::close::InstallUsage;
+use crate::period::{Period, days_installed};
+use crate::rating::PeriodUsage;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// How a call ended, as far as money goes: who bears its cost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallEnd {
+    /// It succeeded: the tenant pays.
+    Succeeded,
+    /// The plugin failed (an error, a trap, a limit): the tenant pays only
+    /// when the plan charges failed calls.
+    PluginFailed,
+    /// The platform failed: never the tenant's cost.
+    HostFailed,
+}
+
+/// Calls of one install with one operation and one ending, summed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallsAggregate {
+    /// The tenant.
+    pub tenant: String,
+    /// The plugin.
+    pub plugin: String,
+    /// The operation.
+    pub operation: String,
+    /// How the calls ended.
+    pub end: CallEnd,
+    /// How many.
+    pub calls: u64,
+    /// Their fuel.
+    pub fuel: u128,
+}
+
+/// Units of one metric of one install: a sum, or distinct keys.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnitsAggregate {
+    /// The tenant.
+    pub tenant: String,
+    /// The plugin.
+    pub plugin: String,
+    /// The metric.
+    pub metric: String,
+    /// The units.
+    pub units: u64,
+}
+
+/// When an install existed (unix ms).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstallSpan {
+    /// The tenant.
+    pub tenant: String,
+    /// The plugin.
+    pub plugin: String,
+    /// Installed at.
+    pub installed_at: i64,
+    /// Uninstalled at, if it was.
+    pub uninstalled_at: Option<i64>,
+}
+
+/// A sum of usage that does not fit.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the {what} of `{plugin}` for `{tenant}` overflows")]
+pub struct UsageOverflow {
+    /// The tenant.
+    pub tenant: String,
+    /// The plugin.
+    pub plugin: String,
+    /// What was summed (`calls`, `fuel`, `units of …`).
+    pub what: String,
+}
+
+/// One period's usage per install (tenant, plugin), folded from rows.
+#[derive(Clone, Debug)]
+pub struct PeriodTally {
+    period: Period,
+    installs: BTreeMap<(String, String), PeriodUsage>,
+}
+
+/// `sum += value` by `checked` (the type's `checked_add`), or the overflow
+/// named for the install.
+fn add<T: Copy>(
+    sum: &mut T,
+    value: T,
+    checked: fn(T, T) -> Option<T>,
+    (tenant, plugin): (&str, &str),
+    what: impl Into<String>,
+) -> Result<(), UsageOverflow> {
+    *sum = checked(*sum, value).ok_or_else(|| UsageOverflow {
+        tenant: tenant.to_owned(),
+        plugin: plugin.to_owned(),
+        what: what.into(),
+    })?;
+    Ok(())
+}
+
+impl PeriodTally {
+    /// An empty tally of `period`.
+    pub fn new(period: Period) -> Self {
+        Self {
+            period,
+            installs: BTreeMap::new(),
+        }
+    }
+
+    fn usage(&mut self, tenant: &str, plugin: &str) -> &mut PeriodUsage {
+        self.installs
+            .entry((tenant.to_owned(), plugin.to_owned()))
+            .or_default()
+    }
+
+    /// Adds calls: successful ones count; the plugin's failures are kept
+    /// apart (the plan decides); the platform's failures are dropped.
+    pub fn add_calls(&mut self, row: CallsAggregate) -> Result<(), UsageOverflow> {
+        let usage = self.usage(&row.tenant, &row.plugin);
+        let (calls, fuel) = match row.end {
+            CallEnd::Succeeded => (&mut usage.calls, &mut usage.fuel),
+            CallEnd::PluginFailed => (&mut usage.failed_calls, &mut usage.failed_fuel),
+            // A host fault is never the tenant's cost; the install still
+            // appears (it was used), with nothing to bill for these calls.
+            CallEnd::HostFailed => return Ok(()),
+        };
+        let install = (row.tenant.as_str(), row.plugin.as_str());
+        let count = calls.entry(row.operation).or_default();
+        add(count, row.calls, u64::checked_add, install, "calls")?;
+        add(fuel, row.fuel, u128::checked_add, install, "fuel")
+    }
+
+    /// Adds units of a metric.
+    pub fn add_units(&mut self, row: UnitsAggregate) -> Result<(), UsageOverflow> {
+        let usage = self.usage(&row.tenant, &row.plugin);
+        let units = usage.metrics.entry(row.metric.clone()).or_default();
+        add(
+            units,
+            row.units,
+            u64::checked_add,
+            (&row.tenant, &row.plugin),
+            format!("units of `{}`", row.metric),
+        )
+    }
+
+    /// Records the days an install touched the period (for monthly fees).
+    pub fn add_install(&mut self, span: InstallSpan) {
+        let days = days_installed(self.period, span.installed_at, span.uninstalled_at);
+        self.usage(&span.tenant, &span.plugin).days_installed = days;
+    }
+
+    /// The plugins with any usage or install in the period.
+    pub fn plugins(&self) -> BTreeSet<String> {
+        self.installs.keys().map(|(_, p)| p.clone()).collect()
+    }
+
+    /// The installs' usage, by tenant then plugin; `versions` names the
+    /// versions that served each (tenant, plugin), oldest first.
+    pub fn into_installs(
+        self,
+        mut versions: impl FnMut(&str, &str) -> Vec<String>,
+    ) -> Vec<InstallUsage> {
+        let days = self.period.days();
+        self.installs
+            .into_iter()
+            .map(|((tenant, plugin), mut usage)| {
+                usage.days_in_period = days;
+                InstallUsage {
+                    versions: versions(&tenant, &plugin),
+                    tenant,
+                    plugin,
+                    usage,
+                }
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::period::DAY_MS;
+    use proptest::prelude::*;
+
+    fn calls(
+        tenant: &str,
+        operation: &str,
+        end: CallEnd,
+        calls: u64,
+        fuel: u128,
+    ) -> CallsAggregate {
+        CallsAggregate {
+            tenant: tenant.into(),
+            plugin: "acme/tariff".into(),
+            operation: operation.into(),
+            end,
+            calls,
+            fuel,
+        }
+    }
+
+    fn nov() -> Period {
+        "2026-11".parse().unwrap()
+    }
+
+    #[test]
+    fn success_counts_plugin_failures_wait_for_the_plan_host_failures_never_count() {
+        let mut tally = PeriodTally::new(nov());
+        tally
+            .add_calls(calls("a", "quote", CallEnd::Succeeded, 3, 30))
+            .unwrap();
+        tally
+            .add_calls(calls("a", "quote", CallEnd::Succeeded, 2, 20))
+            .unwrap();
+        tally
+            .add_calls(calls("a", "quote", CallEnd::PluginFailed, 1, 7))
+            .unwrap();
+        tally
+            .add_calls(calls("a", "list", CallEnd::HostFailed, 9, 99))
+            .unwrap();
+        tally
+            .add_calls(calls("b", "list", CallEnd::HostFailed, 1, 1))
+            .unwrap();
+        tally
+            .add_units(UnitsAggregate {
+                tenant: "a".into(),
+                plugin: "acme/tariff".into(),
+                metric: "contract".into(),
+                units: 4,
+            })
+            .unwrap();
+        tally.add_install(InstallSpan {
+            tenant: "a".into(),
+            plugin: "acme/tariff".into(),
+            installed_at: nov().start_ms() + 20 * DAY_MS,
+            uninstalled_at: None,
+        });
+        assert_eq!(tally.plugins(), ["acme/tariff".to_owned()].into());
+        let installs = tally.into_installs(|_, _| vec!["1.0.0".into()]);
+        assert_eq!(
+            installs.len(),
+            2,
+            "b's install appears, with nothing billable"
+        );
+        let a = &installs[0].usage;
+        assert_eq!(a.calls, [("quote".to_owned(), 5)].into());
+        assert_eq!((a.fuel, a.failed_fuel), (50, 7));
+        assert_eq!(a.failed_calls, [("quote".to_owned(), 1)].into());
+        assert_eq!(a.metrics, [("contract".to_owned(), 4)].into());
+        assert_eq!((a.days_installed, a.days_in_period), (10, 30));
+        assert_eq!(installs[1].usage.calls, BTreeMap::new());
+        assert_eq!(installs[0].versions, ["1.0.0"]);
+    }
+
+    #[test]
+    fn a_sum_that_does_not_fit_is_an_error() {
+        let mut tally = PeriodTally::new(nov());
+        tally
+            .add_calls(calls("a", "q", CallEnd::Succeeded, u64::MAX, 0))
+            .unwrap();
+        let error = tally
+            .add_calls(calls("a", "q", CallEnd::Succeeded, 1, 0))
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the calls of `acme/tariff` for `a` overflows"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn the_fold_keeps_every_billable_call_and_drops_only_host_failures(
+            rows in proptest::collection::vec((0u8..3, 0u8..3, 0u64..1_000, 0u128..1_000_000), 0..50)
+        ) {
+            let mut tally = PeriodTally::new(nov());
+            let ends = [CallEnd::Succeeded, CallEnd::PluginFailed, CallEnd::HostFailed];
+            let (mut ok, mut failed) = (0u64, 0u64);
+            for (tenant, end, n, fuel) in &rows {
+                let end = ends[usize::from(*end)];
+                match end {
+                    CallEnd::Succeeded => ok += n,
+                    CallEnd::PluginFailed => failed += n,
+                    CallEnd::HostFailed => {}
+                }
+                tally.add_calls(calls(&format!("t{tenant}"), "q", end, *n, *fuel)).unwrap();
+            }
+            let installs = tally.into_installs(|_, _| Vec::new());
+            let sum = |f: fn(&PeriodUsage) -> &BTreeMap<String, u64>| -> u64 {
+                installs.iter().flat_map(|i| f(&i.usage).values()).sum()
+            };
+            prop_assert_eq!(sum(|u| &u.calls), ok);
+            prop_assert_eq!(sum(|u| &u.failed_calls), failed);
+            prop_assert!(installs.iter().all(|i| i.usage.days_in_period == 30));
+        }
+    }
+}

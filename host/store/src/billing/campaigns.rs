@@ -1,0 +1,278 @@
+//! Co-funding campaigns: tenants pledge toward a feature until the
+//! deadline; then [`spleis_billing::cofunding::close`] decides whether the
+//! pledges become investments or lapse.
+
+use super::agreements::agreement_in;
+use super::investments::{NewInvestment, insert_investment};
+use super::{BillingError, Cells, Result, package_exists};
+use crate::Store;
+use crate::accounts::new_id;
+use serde::{Deserialize, Serialize};
+use spleis_billing::Money;
+use spleis_billing::bounds::{after, bps, not_empty, positive};
+use spleis_billing::cofunding::{self, Outcome, Pledge};
+use spleis_billing::payback::Investor;
+use sqlx::Row;
+
+/// A campaign still taking pledges.
+const OPEN: &str = "open";
+/// A campaign that met its goal: its pledges became investments.
+const FUNDED: &str = "funded";
+/// A campaign that fell short: nothing was charged.
+const LAPSED: &str = "lapsed";
+
+/// A co-funding campaign.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignRecord {
+    /// Its id.
+    pub id: String,
+    /// The plugin the feature is for.
+    pub package: String,
+    /// What is funded.
+    pub title: String,
+    /// The goal, minor units of the platform currency.
+    pub goal: i64,
+    /// Unix ms; pledges after it do not count.
+    pub deadline: i64,
+    /// Return for investors, basis points.
+    pub return_bps: u32,
+    /// `open`, `funded` or `lapsed`.
+    pub status: String,
+    /// Pledged so far.
+    pub pledged: i64,
+    /// The pledges, by time.
+    pub pledges: Vec<PledgeRecord>,
+}
+
+/// A pledge.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PledgeRecord {
+    /// Who.
+    pub tenant: String,
+    /// Minor units.
+    pub amount: i64,
+    /// When (unix ms).
+    pub at: i64,
+}
+
+impl CampaignRecord {
+    /// The campaign as co-funding sees it, in the platform's currency.
+    fn pure(&self, currency: spleis_billing::Currency) -> Result<cofunding::Campaign> {
+        let pledges = self
+            .pledges
+            .iter()
+            .map(|p| {
+                // Amounts were checked positive when read.
+                let amount =
+                    u64::try_from(p.amount).map_err(|_| BillingError::Overflow("a pledge"))?;
+                Ok(Pledge {
+                    tenant: p.tenant.clone(),
+                    amount,
+                    at: p.at,
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(cofunding::Campaign {
+            goal: Money::new(self.goal, currency),
+            deadline: self.deadline,
+            return_bps: self.return_bps,
+            pledges,
+        })
+    }
+}
+
+impl Store {
+    /// Opens a co-funding campaign for a feature of `package`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn create_campaign(
+        &self,
+        package: &str,
+        title: &str,
+        goal: i64,
+        deadline: i64,
+        return_bps: u32,
+        by: &str,
+        now: i64,
+    ) -> Result<CampaignRecord> {
+        positive("the goal", goal)?;
+        bps("the return", return_bps)?;
+        after("the deadline", deadline, now)?;
+        let title = not_empty("the title", title, "name what the campaign funds")?;
+        let mut conn = self.pool().acquire().await?;
+        package_exists(&mut conn, package).await?;
+        let id = format!("cf-{}", &new_id()?[..12]);
+        sqlx::query(
+            "INSERT INTO campaigns (id, package, title, goal, deadline, return_bps, status, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&id)
+        .bind(package)
+        .bind(title)
+        .bind(goal)
+        .bind(deadline)
+        .bind(i64::from(return_bps))
+        .bind(OPEN)
+        .bind(by)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        drop(conn);
+        self.campaign(&id).await
+    }
+
+    /// A campaign with its pledges.
+    pub async fn campaign(&self, id: &str) -> Result<CampaignRecord> {
+        let row = sqlx::query(
+            "SELECT id, package, title, goal, deadline, return_bps, status FROM campaigns WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| BillingError::NotFound {
+            what: "campaign",
+            id: id.to_owned(),
+        })?;
+        let pledges = sqlx::query(
+            "SELECT campaign, tenant, amount, at FROM pledges WHERE campaign = $1 ORDER BY at, tenant",
+        )
+        .bind(id)
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(|row| {
+            let cells = Cells::new(row, "pledges", &["campaign", "tenant"]);
+            // Pledges are above zero when made.
+            let _: u64 = cells.int("amount")?;
+            Ok(PledgeRecord {
+                tenant: cells.get("tenant")?,
+                amount: cells.get("amount")?,
+                at: cells.get("at")?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+        let pledged = pledges
+            .iter()
+            .try_fold(0_i64, |sum, p| sum.checked_add(p.amount))
+            .ok_or(BillingError::Overflow("the sum of the pledges"))?;
+        let cells = Cells::new(&row, "campaigns", &["id"]);
+        Ok(CampaignRecord {
+            id: cells.get("id")?,
+            package: cells.get("package")?,
+            title: cells.get("title")?,
+            goal: cells.get("goal")?,
+            deadline: cells.get("deadline")?,
+            return_bps: cells.int("return_bps")?,
+            status: cells.get("status")?,
+            pledged,
+            pledges,
+        })
+    }
+
+    /// Every campaign, newest first.
+    pub async fn campaigns(&self) -> Result<Vec<CampaignRecord>> {
+        let ids: Vec<String> = sqlx::query("SELECT id FROM campaigns ORDER BY created_at DESC, id")
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(|r| r.try_get("id"))
+            .collect::<std::result::Result<_, _>>()?;
+        let mut campaigns = Vec::new();
+        for id in ids {
+            campaigns.push(self.campaign(&id).await?);
+        }
+        Ok(campaigns)
+    }
+
+    /// A tenant pledges `amount` (replacing its earlier pledge) before the
+    /// deadline of an open campaign.
+    pub async fn pledge(
+        &self,
+        campaign: &str,
+        tenant: &str,
+        amount: i64,
+        now: i64,
+    ) -> Result<CampaignRecord> {
+        positive("a pledge", amount)?;
+        let current = self.campaign(campaign).await?;
+        if current.status != OPEN || now > current.deadline {
+            return Err(BillingError::CampaignClosed {
+                id: campaign.to_owned(),
+                status: current.status,
+                deadline: current.deadline,
+            });
+        }
+        sqlx::query(
+            "INSERT INTO pledges (campaign, tenant, amount, at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (campaign, tenant) DO UPDATE SET amount = excluded.amount, at = excluded.at",
+        )
+        .bind(campaign)
+        .bind(tenant)
+        .bind(amount)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        self.campaign(campaign).await
+    }
+
+    /// Closes a campaign after its deadline: met, its pledges become
+    /// investments (booked now); short, they lapse and nothing is charged.
+    pub async fn close_campaign(&self, id: &str, now: i64) -> Result<CampaignRecord> {
+        let campaign = self.campaign(id).await?;
+        if campaign.status != OPEN {
+            return Ok(campaign);
+        }
+        if now <= campaign.deadline {
+            return Err(BillingError::CampaignRunning {
+                id: id.to_owned(),
+                deadline: campaign.deadline,
+            });
+        }
+        let mut tx = self.begin_write().await?;
+        let settings = self.lock_periods_exclusive(&mut tx).await?;
+        let status = match cofunding::close(&campaign.pure(settings.currency)?)? {
+            Outcome::Funded(investors) => {
+                let agreement = agreement_in(&mut tx, &campaign.package, &settings).await?;
+                if agreement.investor_share_bps == 0 {
+                    return Err(BillingError::NoInvestorShare {
+                        package: campaign.package.clone(),
+                        campaign: Some(id.to_owned()),
+                    });
+                }
+                for investor in &investors {
+                    let new = new_investment(&campaign, investor, now)?;
+                    insert_investment(self, &mut tx, &settings, &agreement, new, now).await?;
+                }
+                FUNDED
+            }
+            Outcome::Lapsed { .. } => LAPSED,
+        };
+        sqlx::query("UPDATE campaigns SET status = $1 WHERE id = $2")
+            .bind(status)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.campaign(id).await
+    }
+}
+
+/// The investment a funded pledge becomes, funded when it was pledged.
+fn new_investment<'a>(
+    campaign: &'a CampaignRecord,
+    investor: &'a Investor,
+    now: i64,
+) -> Result<NewInvestment<'a>> {
+    let at = campaign
+        .pledges
+        .iter()
+        .find(|p| p.tenant == investor.id)
+        .map_or(now, |p| p.at);
+    Ok(NewInvestment {
+        investor: &investor.id,
+        principal: i64::try_from(investor.principal)
+            .map_err(|_| BillingError::Overflow("a pledge"))?,
+        return_bps: investor.return_bps,
+        campaign: Some(&campaign.id),
+        at,
+    })
+}

@@ -1,0 +1,423 @@
+//! The period close, in one database transaction: take the billing lock,
+//! check the order ([`spleis_billing::period::check_close`]), gather the
+//! period's usage and terms, run [`spleis_billing::close::close`], write
+//! its documents, transactions, payback state and summary.
+
+use super::agreements::{AgreementRecord, agreement_in};
+use super::documents::{write_invoices, write_statements};
+use super::investments::{InvestmentRecord, investments_by_package};
+use super::ledger::write_transaction;
+use super::plans::plans_in_force;
+use super::reports::{CallsRow, MetricRow, aggregate_calls, aggregate_metrics};
+use super::settings::{BillingSettings, settings_in};
+use super::terms::tenant_terms;
+use super::{BillingError, Cells, Corrupt, Result, to_json};
+use crate::Store;
+use serde::{Deserialize, Serialize};
+use spleis_billing::close::{
+    PeriodClose, PeriodInput, PlanInForce, PluginTerms, close, totals, transaction_id,
+};
+use spleis_billing::discounts::Period;
+use spleis_billing::payback::PaybackState;
+use spleis_billing::period::check_close;
+use spleis_billing::split::Agreement;
+use spleis_billing::usage::{CallEnd, CallsAggregate, InstallSpan, PeriodTally, UnitsAggregate};
+use spleis_usage::{Blame, OutcomeKind};
+use sqlx::{AnyConnection, Row};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What a close wrote, kept with the closed period.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CloseSummary {
+    /// The period.
+    pub period: String,
+    /// When it was closed (unix ms).
+    pub closed_at: i64,
+    /// By whom.
+    pub closed_by: String,
+    /// The currency.
+    pub currency: String,
+    /// Usage records billed.
+    pub records: i64,
+    /// Invoices written.
+    pub invoices: usize,
+    /// Statements written.
+    pub statements: usize,
+    /// Ledger transactions written.
+    pub transactions: usize,
+    /// What tenants were charged (invoice totals).
+    pub charged: i64,
+    /// Net to the platform (fees, top-ups, after discounts).
+    pub platform: i64,
+    /// To authors.
+    pub authors: i64,
+    /// To investors.
+    pub investors: i64,
+}
+
+impl Store {
+    /// Closes `period`: in one transaction, rates its usage and writes
+    /// invoices, statements, ledger transactions and payback state. Closing
+    /// a closed period changes nothing and returns its summary (`false`).
+    /// Periods close in order; one still under way closes only `early`.
+    pub async fn close_period(
+        &self,
+        period: Period,
+        by: &str,
+        early: bool,
+        now: i64,
+    ) -> Result<(CloseSummary, bool)> {
+        let mut tx = self.begin_write().await?;
+        let settings = self.lock_periods_exclusive(&mut tx).await?;
+        if let Some(summary) = closed_summary(&mut tx, period).await? {
+            return Ok((summary, false));
+        }
+        let earliest = match settings.last_closed {
+            Some(_) => None,
+            None => earliest_usage_before(&mut tx, period).await?,
+        };
+        check_close(period, now, early, settings.last_closed, earliest)?;
+        let (input, records) = gather(&mut tx, period, &settings).await?;
+        let closed = close(&input)?;
+        let written = Written {
+            by,
+            now,
+            records,
+            currency: settings.currency,
+        };
+        let summary = write_close(self, &mut tx, &closed, &written).await?;
+        tx.commit().await?;
+        tracing::info!(%period, invoices = summary.invoices, charged = summary.charged, "period closed");
+        Ok((summary, true))
+    }
+
+    /// What closing `period` now would produce, written nowhere: for the
+    /// open period, the month so far.
+    pub async fn preview_period(&self, period: Period) -> Result<PeriodClose> {
+        Ok(close(&self.period_input(period).await?)?)
+    }
+
+    /// What a close of `period` would start from, as of now.
+    pub async fn period_input(&self, period: Period) -> Result<PeriodInput> {
+        let mut conn = self.pool().acquire().await?;
+        let settings = settings_in(&mut conn, "").await?;
+        Ok(gather(&mut conn, period, &settings).await?.0)
+    }
+
+    /// The closed periods, newest first.
+    pub async fn closed_periods(&self) -> Result<Vec<CloseSummary>> {
+        let rows = sqlx::query("SELECT period, summary FROM billing_periods ORDER BY period DESC")
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|row| Cells::new(row, "billing_periods", &["period"]).json("summary"))
+            .collect()
+    }
+}
+
+/// The stored summary of `period`, if it is closed.
+async fn closed_summary(conn: &mut AnyConnection, period: Period) -> Result<Option<CloseSummary>> {
+    let row = sqlx::query("SELECT period, summary FROM billing_periods WHERE period = $1")
+        .bind(period.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(|row| Cells::new(&row, "billing_periods", &["period"]).json("summary"))
+        .transpose()
+}
+
+/// The earliest period before `period` holding usage (before any close).
+async fn earliest_usage_before(conn: &mut AnyConnection, period: Period) -> Result<Option<Period>> {
+    let earliest: Option<String> =
+        sqlx::query("SELECT MIN(period) AS period FROM usage_records WHERE period < $1")
+            .bind(period.to_string())
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get("period")?;
+    earliest
+        .map(|text| {
+            text.parse().map_err(|e| {
+                Corrupt::at(
+                    "usage_records",
+                    format!("earliest before {period}"),
+                    "period",
+                    e,
+                )
+            })
+        })
+        .transpose()
+}
+
+// ---- Gathering: rows in, the pure close's input out. ----
+
+/// Everything the close of `period` needs, read through `conn`, and the
+/// number of usage records it bills.
+async fn gather(
+    conn: &mut AnyConnection,
+    period: Period,
+    settings: &BillingSettings,
+) -> Result<(PeriodInput, i64)> {
+    let usage = read_usage(conn, period).await?;
+    let plugins = plugin_terms(conn, period, settings, usage.tally.plugins()).await?;
+    let tenants = tenant_terms(conn).await?;
+    let mut versions = usage.versions;
+    let installs = usage.tally.into_installs(|tenant, plugin| {
+        versions
+            .remove(&(tenant.to_owned(), plugin.to_owned()))
+            .map(|set| set.iter().map(ToString::to_string).collect())
+            .unwrap_or_default()
+    });
+    let input = PeriodInput {
+        period,
+        currency: settings.currency,
+        installs,
+        plugins,
+        tenants,
+    };
+    Ok((input, usage.records))
+}
+
+/// A period's usage as read: the tally, the versions that served each
+/// install (oldest first), and the records counted.
+struct UsageRead {
+    tally: PeriodTally,
+    versions: BTreeMap<(String, String), BTreeSet<semver::Version>>,
+    records: i64,
+}
+
+/// Reads the period's calls, metric units and installs into a tally.
+async fn read_usage(conn: &mut AnyConnection, period: Period) -> Result<UsageRead> {
+    let mut read = UsageRead {
+        tally: PeriodTally::new(period),
+        versions: BTreeMap::new(),
+        records: 0,
+    };
+    for row in aggregate_calls(conn, period).await? {
+        read.records = read
+            .records
+            .checked_add(row.calls)
+            .ok_or(BillingError::Overflow("the number of usage records"))?;
+        let version: semver::Version = row
+            .version
+            .parse()
+            .map_err(|e| Corrupt::at("usage_records", row.key(), "version", e))?;
+        read.versions
+            .entry((row.tenant.clone(), row.plugin.clone()))
+            .or_default()
+            .insert(version);
+        read.tally.add_calls(calls_aggregate(row)?)?;
+    }
+    for row in aggregate_metrics(conn, period).await? {
+        read.tally.add_units(units_aggregate(row)?)?;
+    }
+    for span in installs_in(conn, period).await? {
+        read.tally.add_install(span);
+    }
+    Ok(read)
+}
+
+/// Who bears the cost of a call that ended as `outcome`.
+fn call_end(outcome: OutcomeKind) -> CallEnd {
+    match outcome.blame() {
+        Blame::None => CallEnd::Succeeded,
+        Blame::Guest => CallEnd::PluginFailed,
+        Blame::Host => CallEnd::HostFailed,
+    }
+}
+
+/// An aggregated calls row, typed; a value that does not parse is corrupt.
+fn calls_aggregate(row: CallsRow) -> Result<CallsAggregate> {
+    let corrupt = |column, reason: String| Corrupt::at("usage_records", row.key(), column, reason);
+    let outcome: OutcomeKind = row
+        .outcome
+        .parse()
+        .map_err(|e| corrupt("outcome", format!("{e}")))?;
+    let calls = u64::try_from(row.calls)
+        .map_err(|_| corrupt("COUNT(*)", format!("{} calls", row.calls)))?;
+    let fuel =
+        u128::try_from(row.fuel).map_err(|_| corrupt("fuel", format!("{} fuel", row.fuel)))?;
+    Ok(CallsAggregate {
+        end: call_end(outcome),
+        calls,
+        fuel,
+        tenant: row.tenant,
+        plugin: row.plugin,
+        operation: row.operation,
+    })
+}
+
+/// An aggregated units row, typed; negative units are corrupt.
+fn units_aggregate(row: MetricRow) -> Result<UnitsAggregate> {
+    let units = u64::try_from(row.units).map_err(|_| {
+        Corrupt::at(
+            "usage_units",
+            row.key(),
+            "quantity",
+            format!("{} units", row.units),
+        )
+    })?;
+    Ok(UnitsAggregate {
+        tenant: row.tenant,
+        plugin: row.plugin,
+        metric: row.metric,
+        units,
+    })
+}
+
+/// The installs that existed at some time in `period`.
+async fn installs_in(conn: &mut AnyConnection, period: Period) -> Result<Vec<InstallSpan>> {
+    let rows = sqlx::query(
+        "SELECT tenant, package, installed_at, uninstalled_at FROM installs \
+         WHERE installed_at < $1 AND (uninstalled_at IS NULL OR uninstalled_at >= $2)",
+    )
+    .bind(period.end_ms())
+    .bind(period.start_ms())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let cells = Cells::new(row, "installs", &["tenant", "package"]);
+            Ok(InstallSpan {
+                tenant: cells.get("tenant")?,
+                plugin: cells.get("package")?,
+                installed_at: cells.get("installed_at")?,
+                uninstalled_at: cells.get("uninstalled_at")?,
+            })
+        })
+        .collect()
+}
+
+/// Each used plugin's plan in force, agreement, investments and payback.
+async fn plugin_terms(
+    conn: &mut AnyConnection,
+    period: Period,
+    settings: &BillingSettings,
+    used: BTreeSet<String>,
+) -> Result<BTreeMap<String, PluginTerms>> {
+    let mut plans = plans_in_force(conn, period).await?;
+    let mut investments = investments_by_package(conn).await?;
+    let mut plugins = BTreeMap::new();
+    for plugin in used {
+        let agreement = agreement_in(conn, &plugin, settings).await?;
+        let invested = investments.remove(&plugin).unwrap_or_default();
+        let terms = terms_of(agreement, plans.remove(&plugin), &invested)?;
+        plugins.insert(plugin, terms);
+    }
+    Ok(plugins)
+}
+
+/// One plugin's terms from its stored agreement, plan and investments (in
+/// funding order).
+fn terms_of(
+    agreement: AgreementRecord,
+    plan: Option<PlanInForce>,
+    invested: &[InvestmentRecord],
+) -> Result<PluginTerms> {
+    let mut investors = Vec::with_capacity(invested.len());
+    let mut paid = Vec::with_capacity(invested.len());
+    for investment in invested {
+        let (investor, so_far) = investment.payback()?;
+        investors.push(investor);
+        paid.push(so_far);
+    }
+    Ok(PluginTerms {
+        plan,
+        author: agreement.author,
+        agreement: Agreement {
+            platform_fee_bps: agreement.platform_fee_bps,
+            investors,
+            investor_share_bps: agreement.investor_share_bps,
+            after_payback: agreement.after_payback,
+        },
+        investor_accounts: invested.iter().map(|i| i.investor.clone()).collect(),
+        payback: PaybackState {
+            accrued: agreement.accrued,
+            paid,
+        },
+    })
+}
+
+// ---- Writing: the pure close's result out, as rows. ----
+
+/// Who closed, when, and what the summary reports beside the close itself.
+struct Written<'a> {
+    by: &'a str,
+    now: i64,
+    records: i64,
+    currency: spleis_billing::Currency,
+}
+
+/// Writes everything `closed` produced and marks the period closed.
+async fn write_close(
+    store: &Store,
+    conn: &mut AnyConnection,
+    closed: &PeriodClose,
+    written: &Written<'_>,
+) -> Result<CloseSummary> {
+    let now = written.now;
+    write_invoices(conn, closed, written.currency, now).await?;
+    write_statements(conn, closed, written.currency, now).await?;
+    for (n, transaction) in closed.transactions.iter().enumerate() {
+        let id = transaction_id(closed.period, n + 1);
+        write_transaction(store, conn, &id, closed.period, transaction, now).await?;
+    }
+    write_payback(conn, closed).await?;
+    let summary = summary(closed, written)?;
+    sqlx::query(
+        "INSERT INTO billing_periods (period, closed_at, closed_by, summary) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(closed.period.to_string())
+    .bind(now)
+    .bind(written.by)
+    .bind(to_json("the close summary", &summary)?)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE billing_state SET last_closed = $1 WHERE id = 1")
+        .bind(closed.period.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(summary)
+}
+
+/// Stores each settled plugin's payback accrual and what each investment
+/// has been paid.
+async fn write_payback(conn: &mut AnyConnection, closed: &PeriodClose) -> Result<()> {
+    for settlement in &closed.settlements {
+        let Some(state) = closed.payback.get(&settlement.plugin) else {
+            continue;
+        };
+        sqlx::query("UPDATE agreements SET accrued = $1 WHERE package = $2")
+            .bind(state.accrued.to_string())
+            .bind(&settlement.plugin)
+            .execute(&mut *conn)
+            .await?;
+        for ((investment, _, _), paid) in settlement.investors.iter().zip(&state.paid) {
+            let paid = i64::try_from(*paid)
+                .map_err(|_| BillingError::Overflow("an investor's payback"))?;
+            sqlx::query("UPDATE investments SET paid = $1 WHERE id = $2")
+                .bind(paid)
+                .bind(investment)
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The summary kept with the closed period.
+fn summary(closed: &PeriodClose, written: &Written<'_>) -> Result<CloseSummary> {
+    let totals = totals(closed)?;
+    Ok(CloseSummary {
+        period: closed.period.to_string(),
+        closed_at: written.now,
+        closed_by: written.by.to_owned(),
+        currency: written.currency.to_string(),
+        records: written.records,
+        invoices: closed.invoices.len(),
+        statements: closed.statements.len(),
+        transactions: closed.transactions.len(),
+        charged: totals.charged,
+        platform: totals.platform,
+        authors: totals.authors,
+        investors: totals.investors,
+    })
+}

@@ -1,0 +1,230 @@
+//! Investments in plugins: recorded with the money they move (the
+//! investor's receivable debited, the author's payable credited), read for
+//! the investor and for the close's payback.
+
+use super::agreements::{AgreementRecord, agreement_in};
+use super::ledger::{new_transaction_id, write_transaction};
+use super::settings::BillingSettings;
+use super::{BillingError, Cells, Corrupt, Result, account_with_role, package_exists};
+use crate::Store;
+use crate::accounts::{Role, new_id};
+use serde::{Deserialize, Serialize};
+use spleis_billing::bounds::{bps, positive};
+use spleis_billing::payback::Investor;
+use spleis_billing::split::{LedgerAccount, Transaction};
+use sqlx::AnyConnection;
+use sqlx::any::AnyRow;
+use std::collections::BTreeMap;
+
+/// An investment in a plugin.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvestmentRecord {
+    /// Its id.
+    pub id: String,
+    /// The plugin.
+    pub package: String,
+    /// The investing tenant.
+    pub investor: String,
+    /// Minor units invested.
+    pub principal: i64,
+    /// The return on top, basis points.
+    pub return_bps: u32,
+    /// Principal plus return: what it receives in all.
+    pub cap: i64,
+    /// Received so far (closed periods).
+    pub paid: i64,
+    /// The campaign it came from.
+    pub campaign: Option<String>,
+    /// When it was funded (unix ms): the payback tie-break.
+    pub funded_at: i64,
+}
+
+impl InvestmentRecord {
+    /// The investment as payback sees it, and what it was paid so far.
+    pub(crate) fn payback(&self) -> Result<(Investor, u64)> {
+        let unsigned = |column, value: i64| {
+            u64::try_from(value)
+                .map_err(|_| Corrupt::at("investments", &self.id, column, format!("{value} < 0")))
+        };
+        Ok((
+            Investor {
+                id: self.id.clone(),
+                principal: unsigned("principal", self.principal)?,
+                return_bps: self.return_bps,
+            },
+            unsigned("paid", self.paid)?,
+        ))
+    }
+}
+
+/// The cap of `principal` at `return_bps`, refused when it does not fit.
+fn cap(principal: u64, return_bps: u32) -> Option<i64> {
+    let investor = Investor {
+        id: String::new(),
+        principal,
+        return_bps,
+    };
+    i64::try_from(investor.cap()).ok()
+}
+
+const COLUMNS: &str = "id, package, investor, principal, return_bps, paid, campaign, funded_at";
+
+fn investment_from(row: &AnyRow) -> Result<InvestmentRecord> {
+    let cells = Cells::new(row, "investments", &["id"]);
+    // Read as unsigned first: a negative principal or payout is corrupt.
+    let principal: u64 = cells.int("principal")?;
+    let return_bps: u32 = cells.int("return_bps")?;
+    let _: u64 = cells.int("paid")?;
+    Ok(InvestmentRecord {
+        id: cells.get("id")?,
+        package: cells.get("package")?,
+        investor: cells.get("investor")?,
+        principal: cells.get("principal")?,
+        return_bps,
+        cap: cap(principal, return_bps)
+            .ok_or_else(|| cells.corrupt("principal", "its cap does not fit"))?,
+        paid: cells.get("paid")?,
+        campaign: cells.get("campaign")?,
+        funded_at: cells.get("funded_at")?,
+    })
+}
+
+/// Every investment, by package, in funding order (the payback tie-break).
+pub(crate) async fn investments_by_package(
+    conn: &mut AnyConnection,
+) -> Result<BTreeMap<String, Vec<InvestmentRecord>>> {
+    let mut by_package: BTreeMap<String, Vec<InvestmentRecord>> = BTreeMap::new();
+    for row in sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM investments ORDER BY package, funded_at, id"
+    ))
+    .fetch_all(&mut *conn)
+    .await?
+    {
+        let investment = investment_from(&row)?;
+        by_package
+            .entry(investment.package.clone())
+            .or_default()
+            .push(investment);
+    }
+    Ok(by_package)
+}
+
+/// An investment about to be recorded.
+pub(crate) struct NewInvestment<'a> {
+    /// The investing tenant.
+    pub investor: &'a str,
+    /// Minor units, above zero.
+    pub principal: i64,
+    /// The return, basis points.
+    pub return_bps: u32,
+    /// The campaign it comes from.
+    pub campaign: Option<&'a str>,
+    /// When it was funded (unix ms).
+    pub at: i64,
+}
+
+/// Records an investment in the plugin of `agreement` and books its money
+/// in the open period: the investor's receivable is debited, the author's
+/// payable credited (the author builds with it).
+pub(crate) async fn insert_investment(
+    store: &Store,
+    conn: &mut AnyConnection,
+    settings: &BillingSettings,
+    agreement: &AgreementRecord,
+    new: NewInvestment<'_>,
+    now: i64,
+) -> Result<InvestmentRecord> {
+    let package = agreement.package.as_str();
+    let principal = positive("the principal", new.principal)?;
+    let unsigned = u64::try_from(principal).map_err(|_| BillingError::Overflow("the principal"))?;
+    cap(unsigned, new.return_bps).ok_or(BillingError::Overflow("the investment's cap"))?;
+    let id = format!("inv-{}", &new_id()?[..12]);
+    sqlx::query(&format!(
+        "INSERT INTO investments ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, 0, $6, $7)"
+    ))
+    .bind(&id)
+    .bind(package)
+    .bind(new.investor)
+    .bind(principal)
+    .bind(i64::from(new.return_bps))
+    .bind(new.campaign)
+    .bind(new.at)
+    .execute(&mut *conn)
+    .await?;
+    let tx = Transaction::new(
+        format!("investment {id} by {} in {package}", new.investor),
+        vec![
+            (
+                LedgerAccount::TenantReceivable(new.investor.to_owned()),
+                principal,
+            ),
+            (
+                LedgerAccount::AuthorPayable(agreement.author.clone()),
+                -principal,
+            ),
+        ],
+    )?;
+    let period = settings.open_period(now);
+    write_transaction(store, conn, &new_transaction_id()?, period, &tx, now).await?;
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM investments WHERE id = $1"))
+        .bind(&id)
+        .fetch_one(&mut *conn)
+        .await?;
+    investment_from(&row)
+}
+
+impl Store {
+    /// Records a tenant's investment in a plugin whose agreement gives
+    /// investors a share.
+    pub async fn invest(
+        &self,
+        package: &str,
+        investor: &str,
+        principal: i64,
+        return_bps: u32,
+        now: i64,
+    ) -> Result<InvestmentRecord> {
+        positive("the principal", principal)?;
+        bps("the return", return_bps)?;
+        let mut tx = self.begin_write().await?;
+        let settings = self.lock_periods_exclusive(&mut tx).await?;
+        package_exists(&mut tx, package).await?;
+        account_with_role(&mut tx, investor, Role::Tenant).await?;
+        let agreement = agreement_in(&mut tx, package, &settings).await?;
+        if agreement.investor_share_bps == 0 {
+            return Err(BillingError::NoInvestorShare {
+                package: package.to_owned(),
+                campaign: None,
+            });
+        }
+        let new = NewInvestment {
+            investor,
+            principal,
+            return_bps,
+            campaign: None,
+            at: now,
+        };
+        let record = insert_investment(self, &mut tx, &settings, &agreement, new, now).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    /// Investments, of one investor or in one package, or all.
+    pub async fn investments(
+        &self,
+        investor: Option<&str>,
+        package: Option<&str>,
+    ) -> Result<Vec<InvestmentRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM investments WHERE ($1 = '' OR investor = $2) AND ($3 = '' OR package = $4) \
+             ORDER BY package, funded_at, id"
+        ))
+        .bind(investor.unwrap_or(""))
+        .bind(investor.unwrap_or(""))
+        .bind(package.unwrap_or(""))
+        .bind(package.unwrap_or(""))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(investment_from).collect()
+    }
+}

@@ -1,0 +1,153 @@
+//! Price plans: each package's plans in order, the one in force in a
+//! period, and setting a new one (checked by [`spleis_billing::rating`]
+//! against the plugin's declared metrics and operations).
+
+use super::{Cells, Result, package_exists, to_json};
+use crate::Store;
+use serde::{Deserialize, Serialize};
+use spleis_billing::close::PlanInForce;
+use spleis_billing::discounts::Period;
+use spleis_billing::rating::{Declared, PricePlan, check_currency, check_declared, validate_plan};
+use sqlx::{AnyConnection, Row};
+use std::collections::BTreeMap;
+
+/// A plan as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanRecord {
+    /// The package.
+    pub package: String,
+    /// 1, 2, … per package.
+    pub seq: i64,
+    /// The first period it applies to.
+    pub effective_from: Period,
+    /// The plan.
+    pub plan: PricePlan,
+    /// Who set it.
+    pub created_by: String,
+}
+
+impl PlanRecord {
+    /// The name invoices show.
+    pub fn id(&self) -> String {
+        plan_id(&self.package, self.seq)
+    }
+}
+
+/// The name a plan has on invoices: `acme/tariff plan 2`.
+fn plan_id(package: &str, seq: i64) -> String {
+    format!("{package} plan {seq}")
+}
+
+/// What the published versions of `package` declare, together.
+async fn declared(conn: &mut AnyConnection, package: &str) -> Result<Declared> {
+    let mut declared = Declared::default();
+    for row in sqlx::query("SELECT package, version, manifest FROM versions WHERE package = $1")
+        .bind(package)
+        .fetch_all(&mut *conn)
+        .await?
+    {
+        let manifest: spleis_registry::Manifest =
+            Cells::new(&row, "versions", &["package", "version"]).json("manifest")?;
+        declared.metrics.extend(manifest.metrics.into_keys());
+        declared.operations.extend(manifest.operations);
+    }
+    Ok(declared)
+}
+
+/// The plan in force in `period` per package: the latest effective by then.
+pub(crate) async fn plans_in_force(
+    conn: &mut AnyConnection,
+    period: Period,
+) -> Result<BTreeMap<String, PlanInForce>> {
+    let mut plans = BTreeMap::new();
+    for row in sqlx::query(
+        "SELECT package, seq, plan FROM price_plans WHERE effective_from <= $1 ORDER BY package, effective_from, seq",
+    )
+    .bind(period.to_string())
+    .fetch_all(&mut *conn)
+    .await?
+    {
+        let cells = Cells::new(&row, "price_plans", &["package", "seq"]);
+        let package: String = cells.get("package")?;
+        let plan = PlanInForce {
+            id: plan_id(&package, cells.get("seq")?),
+            plan: cells.json("plan")?,
+        };
+        // Later rows are later plans: the last one per package wins.
+        plans.insert(package, plan);
+    }
+    Ok(plans)
+}
+
+impl Store {
+    /// Sets a new plan for `package`. A plugin's first plan applies from the
+    /// open period; a change applies from the period after it, so a month
+    /// already under way keeps the prices its tenants saw.
+    pub async fn set_plan(
+        &self,
+        package: &str,
+        plan: &PricePlan,
+        by: &str,
+        now: i64,
+    ) -> Result<PlanRecord> {
+        validate_plan(plan)?;
+        let mut tx = self.begin_write().await?;
+        let settings = self.lock_periods_exclusive(&mut tx).await?;
+        package_exists(&mut tx, package).await?;
+        check_declared(plan, package, &declared(&mut tx, package).await?)?;
+        check_currency(plan, settings.currency)?;
+        let last: Option<i64> =
+            sqlx::query("SELECT MAX(seq) AS seq FROM price_plans WHERE package = $1")
+                .bind(package)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("seq")?;
+        let open = settings.open_period(now);
+        let effective_from = if last.is_some() { open.next() } else { open };
+        let seq = last.map_or(Some(1), |last| last.checked_add(1));
+        let seq = seq.ok_or(super::BillingError::Overflow("the plan number"))?;
+        sqlx::query(
+            "INSERT INTO price_plans (package, seq, effective_from, plan, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(package)
+        .bind(seq)
+        .bind(effective_from.to_string())
+        .bind(to_json("the plan", plan)?)
+        .bind(by)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(PlanRecord {
+            package: package.to_owned(),
+            seq,
+            effective_from,
+            plan: plan.clone(),
+            created_by: by.to_owned(),
+        })
+    }
+
+    /// A package's plans, oldest first.
+    pub async fn plans(&self, package: &str) -> Result<Vec<PlanRecord>> {
+        let mut conn = self.pool().acquire().await?;
+        package_exists(&mut conn, package).await?;
+        let rows = sqlx::query(
+            "SELECT package, seq, effective_from, plan, created_by FROM price_plans WHERE package = $1 ORDER BY seq",
+        )
+        .bind(package)
+        .fetch_all(&mut *conn)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let cells = Cells::new(row, "price_plans", &["package", "seq"]);
+                Ok(PlanRecord {
+                    package: package.to_owned(),
+                    seq: cells.get("seq")?,
+                    effective_from: cells.parse("effective_from")?,
+                    plan: cells.json("plan")?,
+                    created_by: cells.get("created_by")?,
+                })
+            })
+            .collect()
+    }
+}

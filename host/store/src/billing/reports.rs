@@ -1,0 +1,188 @@
+//! Reports: a period's usage aggregated like the close aggregates it, and
+//! ledger balances.
+
+use super::ledger::{account_from, account_parts};
+use super::{Cells, Result};
+use crate::Store;
+use serde::{Deserialize, Serialize};
+use spleis_billing::discounts::Period;
+use spleis_billing::split::LedgerAccount;
+use sqlx::{AnyConnection, Row};
+
+/// One row of the usage report: calls of one operation with one outcome.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallsRow {
+    /// The tenant.
+    pub tenant: String,
+    /// The plugin.
+    pub plugin: String,
+    /// The operation.
+    pub operation: String,
+    /// The outcome kind.
+    pub outcome: String,
+    /// The plugin version.
+    pub version: String,
+    /// Calls.
+    pub calls: i64,
+    /// Fuel.
+    pub fuel: i64,
+}
+
+impl CallsRow {
+    /// The group this row sums, naming it in a corrupt-data error.
+    pub(crate) fn key(&self) -> String {
+        format!(
+            "{}/{}/{}/{}/{}",
+            self.tenant, self.plugin, self.operation, self.outcome, self.version
+        )
+    }
+}
+
+/// One row of the usage report: units of one metric.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetricRow {
+    /// The tenant.
+    pub tenant: String,
+    /// The plugin.
+    pub plugin: String,
+    /// The metric.
+    pub metric: String,
+    /// Summed quantity, or distinct keys for unique metrics.
+    pub units: i64,
+    /// Whether it counts distinct keys.
+    pub unique: bool,
+}
+
+impl MetricRow {
+    /// The group this row sums, naming it in a corrupt-data error.
+    pub(crate) fn key(&self) -> String {
+        format!("{}/{}/{}", self.tenant, self.plugin, self.metric)
+    }
+}
+
+/// A period's usage, aggregated.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageReport {
+    /// The period.
+    pub period: String,
+    /// Calls by tenant, plugin, operation, outcome and version.
+    pub calls: Vec<CallsRow>,
+    /// Metric units by tenant, plugin and metric.
+    pub metrics: Vec<MetricRow>,
+}
+
+/// A ledger account's balance (debits positive).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Balance {
+    /// The account.
+    pub account: LedgerAccount,
+    /// Its balance, minor units.
+    pub balance: i64,
+}
+
+/// Aggregates one period's calls.
+pub(crate) async fn aggregate_calls(
+    conn: &mut AnyConnection,
+    period: Period,
+) -> Result<Vec<CallsRow>> {
+    let rows = sqlx::query(
+        "SELECT tenant, plugin, operation, outcome, version, COUNT(*) AS calls, CAST(SUM(fuel) AS BIGINT) AS fuel \
+         FROM usage_records WHERE period = $1 GROUP BY tenant, plugin, operation, outcome, version",
+    )
+    .bind(period.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(CallsRow {
+                tenant: r.try_get("tenant")?,
+                plugin: r.try_get("plugin")?,
+                operation: r.try_get("operation")?,
+                outcome: r.try_get("outcome")?,
+                version: r.try_get("version")?,
+                calls: r.try_get("calls")?,
+                fuel: r.try_get("fuel")?,
+            })
+        })
+        .collect()
+}
+
+/// Aggregates one period's metric units: sums, or distinct keys.
+pub(crate) async fn aggregate_metrics(
+    conn: &mut AnyConnection,
+    period: Period,
+) -> Result<Vec<MetricRow>> {
+    let rows = sqlx::query(
+        "SELECT tenant, plugin, metric, CASE WHEN unit_key = '' THEN 0 ELSE 1 END AS keyed, \
+         COUNT(DISTINCT unit_key) AS keys, CAST(SUM(quantity) AS BIGINT) AS total \
+         FROM usage_units WHERE period = $1 \
+         GROUP BY tenant, plugin, metric, CASE WHEN unit_key = '' THEN 0 ELSE 1 END",
+    )
+    .bind(period.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let unique = r.try_get::<i64, _>("keyed")? == 1;
+            Ok(MetricRow {
+                tenant: r.try_get("tenant")?,
+                plugin: r.try_get("plugin")?,
+                metric: r.try_get("metric")?,
+                units: if unique {
+                    r.try_get("keys")?
+                } else {
+                    r.try_get("total")?
+                },
+                unique,
+            })
+        })
+        .collect()
+}
+
+impl Store {
+    /// A period's usage, aggregated like the close aggregates it.
+    pub async fn usage_report(&self, period: Period) -> Result<UsageReport> {
+        let mut conn = self.pool().acquire().await?;
+        Ok(UsageReport {
+            period: period.to_string(),
+            calls: aggregate_calls(&mut conn, period).await?,
+            metrics: aggregate_metrics(&mut conn, period).await?,
+        })
+    }
+
+    /// An account's ledger balance (debits positive).
+    pub async fn balance(&self, account: &LedgerAccount) -> Result<i64> {
+        let (kind, id) = account_parts(account);
+        let row = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS balance FROM ledger_entries WHERE account_kind = $1 AND account_id = $2",
+        )
+        .bind(kind)
+        .bind(id)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.try_get("balance")?)
+    }
+
+    /// Every account's balance, over all periods or one.
+    pub async fn balances(&self, period: Option<Period>) -> Result<Vec<Balance>> {
+        let p = period.map(|p| p.to_string()).unwrap_or_default();
+        let rows = sqlx::query(
+            "SELECT e.account_kind, e.account_id, CAST(SUM(e.amount) AS BIGINT) AS balance \
+             FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.txn \
+             WHERE $1 = '' OR t.period = $2 GROUP BY e.account_kind, e.account_id ORDER BY e.account_kind, e.account_id",
+        )
+        .bind(&p)
+        .bind(&p)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let cells = Cells::new(row, "ledger_entries", &["account_kind", "account_id"]);
+                Ok(Balance {
+                    account: account_from(&cells)?,
+                    balance: cells.get("balance")?,
+                })
+            })
+            .collect()
+    }
+}
