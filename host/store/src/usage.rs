@@ -196,25 +196,32 @@ async fn insert_units(
 }
 
 fn usage_from_row(row: &sqlx::any::AnyRow) -> Result<UsageRow, StoreError> {
-    let corrupt =
-        |what: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("usage {what}: {e}"));
+    let id: String = row.try_get("id")?;
+    let corrupt = |what: &str, e: &dyn std::fmt::Display| {
+        StoreError::Corrupt(format!("usage_records row `{id}`, column `{what}`: {e}"))
+    };
+    let count = |column: &str| -> Result<u64, StoreError> {
+        let value: i64 = row.try_get(column)?;
+        u64::try_from(value).map_err(|e| corrupt(column, &e))
+    };
     let outcome: String = row.try_get("outcome")?;
     let units: String = row.try_get("units")?;
     Ok(UsageRow {
-        id: row.try_get("id")?,
         version: row.try_get("version")?,
         usage: Usage {
             tenant: row.try_get("tenant")?,
             plugin: row.try_get("plugin")?,
             digest: row.try_get("digest")?,
             operation: row.try_get("operation")?,
-            fuel_consumed: row.try_get::<i64, _>("fuel")? as u64,
-            wall_time_us: row.try_get::<i64, _>("wall_time_us")? as u64,
-            peak_memory_bytes: row.try_get::<i64, _>("peak_memory")? as u64,
-            outcome: serde_json::from_value(serde_json::Value::String(outcome.clone()))
+            fuel_consumed: count("fuel")?,
+            wall_time_us: count("wall_time_us")?,
+            peak_memory_bytes: count("peak_memory")?,
+            outcome: outcome
+                .parse::<OutcomeKind>()
                 .map_err(|e| corrupt("outcome", &e))?,
             units: serde_json::from_str(&units).map_err(|e| corrupt("units", &e))?,
         },
+        id,
         idempotency_key: row.try_get("idempotency_key")?,
         recorded_at: row.try_get("recorded_at")?,
     })
@@ -258,6 +265,34 @@ mod tests {
             let a = store.usage_of_tenant("a", 10).await.unwrap();
             assert_eq!(a, vec![batch[1].clone(), batch[0].clone()]);
             assert_eq!(store.usage_of_tenant("b", 10).await.unwrap().len(), 1);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_tampered_record_is_corrupt_naming_its_row_and_column() {
+        for (store, _guard) in testing::all().await {
+            store.insert_usage(&[row("a", "t1", 10)]).await.unwrap();
+            for (column, value) in [("outcome", "'exploded'"), ("fuel", "-1")] {
+                sqlx::query(&format!(
+                    "UPDATE usage_records SET {column} = {value} WHERE id = 't1'"
+                ))
+                .execute(store.pool())
+                .await
+                .unwrap();
+                let error = store.usage_of_tenant("a", 10).await.unwrap_err();
+                assert!(
+                    error
+                        .to_string()
+                        .contains(&format!("row `t1`, column `{column}`")),
+                    "{error}"
+                );
+                sqlx::query(
+                    "UPDATE usage_records SET outcome = 'out-of-fuel', fuel = 1 WHERE id = 't1'",
+                )
+                .execute(store.pool())
+                .await
+                .unwrap();
+            }
         }
     }
 }
