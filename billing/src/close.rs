@@ -81,7 +81,7 @@ pub struct PeriodInput {
 }
 
 /// One line of an invoice.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Line {
     /// The plugin it is for; none for top-ups and discounts.
     pub plugin: Option<String>,
@@ -96,7 +96,7 @@ pub struct Line {
 }
 
 /// A tenant's invoice for the period. Amounts are minor units.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Invoice {
     /// The tenant.
     pub tenant: String,
@@ -113,7 +113,7 @@ pub struct Invoice {
 }
 
 /// Who a statement is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Party {
     /// A plugin's author.
@@ -123,7 +123,7 @@ pub enum Party {
 }
 
 /// One line of a statement.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StatementLine {
     /// The plugin.
     pub plugin: String,
@@ -136,7 +136,7 @@ pub struct StatementLine {
 }
 
 /// A statement (credit note) of what a party receives for the period.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Statement {
     /// The account.
     pub party: String,

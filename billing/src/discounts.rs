@@ -57,6 +57,21 @@ impl From<Period> for String {
     }
 }
 
+// In the API a period is `YYYY-MM`, as serde writes it: a string, not the
+// struct.
+impl utoipa::PartialSchema for Period {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("A billing period: a calendar month, YYYY-MM"))
+            .pattern(Some("^[0-9]{4}-(0[1-9]|1[0-2])$"))
+            .examples(["2026-11"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Period {}
+
 impl fmt::Display for Period {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:04}-{:02}", self.year, self.month)
@@ -145,7 +160,7 @@ impl Period {
 }
 
 /// How much a discount takes off.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case", tag = "kind")]
 pub enum DiscountAmount {
     /// A share of the subtotal, basis points.
@@ -163,7 +178,7 @@ pub enum DiscountAmount {
 /// A discount for a tenant over a range of periods (a contributor
 /// discount, say). The platform bears it: it does not reduce what authors
 /// and investors receive.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Discount {
     /// Why, for the invoice.
     pub reason: String,

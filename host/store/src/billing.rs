@@ -94,7 +94,7 @@ fn positive(minor: i64, what: &str) -> Result<i64> {
 }
 
 /// The platform's billing settings.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BillingSettings {
     /// What every plan and invoice is in.
     pub currency: Currency,
@@ -122,7 +122,7 @@ impl BillingSettings {
 }
 
 /// A plan as stored.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PlanRecord {
     /// The package.
     pub package: String,
@@ -144,7 +144,7 @@ impl PlanRecord {
 }
 
 /// A plugin's revenue agreement.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AgreementRecord {
     /// The package.
     pub package: String,
@@ -164,7 +164,7 @@ pub struct AgreementRecord {
 }
 
 /// An investment in a plugin.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct InvestmentRecord {
     /// Its id.
     pub id: String,
@@ -187,7 +187,7 @@ pub struct InvestmentRecord {
 }
 
 /// A co-funding campaign.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CampaignRecord {
     /// Its id.
     pub id: String,
@@ -210,7 +210,7 @@ pub struct CampaignRecord {
 }
 
 /// A pledge.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PledgeRecord {
     /// Who.
     pub tenant: String,
@@ -221,7 +221,7 @@ pub struct PledgeRecord {
 }
 
 /// What a close wrote, kept with the closed period.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CloseSummary {
     /// The period.
     pub period: String,
@@ -250,7 +250,7 @@ pub struct CloseSummary {
 }
 
 /// A stored invoice.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct InvoiceDocument {
     /// `INV-202611-0001`.
     pub number: String,
@@ -266,7 +266,7 @@ pub struct InvoiceDocument {
 }
 
 /// A stored statement (credit note).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StatementDocument {
     /// `ST-202611-0001`.
     pub number: String,
@@ -282,7 +282,7 @@ pub struct StatementDocument {
 }
 
 /// One row of the usage report: calls of one operation with one outcome.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CallsRow {
     /// The tenant.
     pub tenant: String,
@@ -301,7 +301,7 @@ pub struct CallsRow {
 }
 
 /// One row of the usage report: units of one metric.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MetricRow {
     /// The tenant.
     pub tenant: String,
@@ -316,7 +316,7 @@ pub struct MetricRow {
 }
 
 /// A period's usage, aggregated.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UsageReport {
     /// The period.
     pub period: String,
@@ -327,7 +327,7 @@ pub struct UsageReport {
 }
 
 /// A ledger account's balance (debits positive).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Balance {
     /// The account.
     pub account: LedgerAccount,
