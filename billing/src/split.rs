@@ -91,7 +91,9 @@ pub fn split(charged: u64, agreement: &Agreement, state: &mut PaybackState) -> S
 }
 
 /// An account of the ledger.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "kebab-case", tag = "kind", content = "id")]
 pub enum LedgerAccount {
     /// What a tenant owes.

@@ -43,7 +43,9 @@ use spleis_store::accounts::Role;
 
 /// The namespace of `namespace/name`.
 fn namespace_of(package: &str) -> &str {
-    package.split_once('/').map_or(package, |(namespace, _)| namespace)
+    package
+        .split_once('/')
+        .map_or(package, |(namespace, _)| namespace)
 }
 
 impl Platform {

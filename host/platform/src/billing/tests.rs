@@ -155,9 +155,15 @@ async fn settings_periods_ledger_and_tenant_terms_are_the_operators() {
             (changed.currency, changed.platform_fee_bps),
             (settings.currency, 1500)
         );
-        platform.set_minimum(&cast.op, "tenant-b", 500).await.unwrap();
+        platform
+            .set_minimum(&cast.op, "tenant-b", 500)
+            .await
+            .unwrap();
         assert_eq!(
-            platform.grant_credit(&cast.op, "tenant-a", 100).await.unwrap(),
+            platform
+                .grant_credit(&cast.op, "tenant-a", 100)
+                .await
+                .unwrap(),
             100
         );
         let periods = platform.billing_periods(&cast.op).await.unwrap();
@@ -180,7 +186,10 @@ async fn plans_agreements_and_campaigns_are_an_owners_or_the_operators() {
             );
             refused(platform.agreement(who, PACKAGE).await);
         }
-        platform.set_plan(&cast.acme, PACKAGE, &plan()).await.unwrap();
+        platform
+            .set_plan(&cast.acme, PACKAGE, &plan())
+            .await
+            .unwrap();
         platform.set_plan(&cast.op, PACKAGE, &plan()).await.unwrap();
         assert_eq!(platform.plans(&cast.a, PACKAGE).await.unwrap().len(), 2);
         // A package nobody published is not found, not forbidden.
@@ -191,7 +200,11 @@ async fn plans_agreements_and_campaigns_are_an_owners_or_the_operators() {
 
         // The owner reads its agreement; only the operator changes it.
         assert_eq!(
-            platform.agreement(&cast.acme, PACKAGE).await.unwrap().author,
+            platform
+                .agreement(&cast.acme, PACKAGE)
+                .await
+                .unwrap()
+                .author,
             "acme"
         );
         let change = crate::billing::AgreementChange {
@@ -261,7 +274,10 @@ async fn plans_agreements_and_campaigns_are_an_owners_or_the_operators() {
 /// acme's plugin priced, B invested, A used it for two contracts and B
 /// for one, the open month closed early.
 async fn closed_month(platform: &Platform, cast: &Cast) {
-    platform.set_plan(&cast.acme, PACKAGE, &plan()).await.unwrap();
+    platform
+        .set_plan(&cast.acme, PACKAGE, &plan())
+        .await
+        .unwrap();
     let change = crate::billing::AgreementChange {
         investor_share_bps: Some(3000),
         ..Default::default()
@@ -320,7 +336,10 @@ async fn each_role_sees_its_own_invoices_statements_investments_and_usage() {
             .unwrap();
         assert_eq!(mine.len(), 1);
         assert_eq!(mine[0].invoice.tenant, "tenant-a");
-        assert_eq!(platform.invoices(&cast.op, None, None).await.unwrap().len(), 2);
+        assert_eq!(
+            platform.invoices(&cast.op, None, None).await.unwrap().len(),
+            2
+        );
         let theirs = platform
             .invoices(&cast.op, Some("tenant-b"), Some(open_period()))
             .await
@@ -348,11 +367,13 @@ async fn each_role_sees_its_own_invoices_statements_investments_and_usage() {
         let authors = platform.statements(&cast.acme, None, None).await.unwrap();
         assert_eq!(authors.len(), 1);
         assert_eq!(authors[0].statement.party, "acme");
-        assert!(platform
-            .statements(&cast.rival, Some("acme"), None)
-            .await
-            .unwrap()
-            .is_empty());
+        assert!(
+            platform
+                .statements(&cast.rival, Some("acme"), None)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         let investor = platform.statements(&cast.b, None, None).await.unwrap();
         assert_eq!(investor.len(), 1);
         let number = &authors[0].number;
@@ -360,16 +381,22 @@ async fn each_role_sees_its_own_invoices_statements_investments_and_usage() {
         let html = platform.statement(&cast.acme, number, Format::Html).await;
         assert!(matches!(html, Ok(crate::billing::Rendered::Html(_))));
         assert_eq!(
-            platform.statements(&cast.op, None, None).await.unwrap().len(),
+            platform
+                .statements(&cast.op, None, None)
+                .await
+                .unwrap()
+                .len(),
             2
         );
 
         // Investments: a tenant its own, the operator anyone's, authors none.
-        assert!(platform
-            .investments(&cast.a, Some("tenant-b"))
-            .await
-            .unwrap()
-            .is_empty());
+        assert!(
+            platform
+                .investments(&cast.a, Some("tenant-b"))
+                .await
+                .unwrap()
+                .is_empty()
+        );
         let views = platform.investments(&cast.b, None).await.unwrap();
         assert_eq!(views.len(), 1);
         assert!(views[0].investment.paid > 0, "{views:?}");
@@ -378,11 +405,13 @@ async fn each_role_sees_its_own_invoices_statements_investments_and_usage() {
             views[0].investment.cap - views[0].investment.paid
         );
         assert_eq!(platform.investments(&cast.op, None).await.unwrap().len(), 1);
-        assert!(platform
-            .investments(&cast.op, Some("tenant-a"))
-            .await
-            .unwrap()
-            .is_empty());
+        assert!(
+            platform
+                .investments(&cast.op, Some("tenant-a"))
+                .await
+                .unwrap()
+                .is_empty()
+        );
         refused(platform.investments(&cast.acme, None).await);
     }
 }
@@ -390,7 +419,10 @@ async fn each_role_sees_its_own_invoices_statements_investments_and_usage() {
 #[tokio::test]
 async fn a_close_writes_queued_usage_first() {
     for (platform, cast, _guard) in platforms(Durability::Batched).await {
-        platform.set_plan(&cast.acme, PACKAGE, &plan()).await.unwrap();
+        platform
+            .set_plan(&cast.acme, PACKAGE, &plan())
+            .await
+            .unwrap();
         // Queued, not yet written: the writer flushes every 100 ms.
         for (id, contract) in [("1", "C-1"), ("2", "C-2")] {
             platform
