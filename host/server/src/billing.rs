@@ -9,12 +9,11 @@ use super::auth::Caller;
 use super::error::{ApiError, Body};
 use super::routes::package_name;
 use super::types::Errors;
-use super::types::billing::Invoices;
 use super::types::billing::{
     AgreementChange, Campaigns, CloseRequest, Closed, CreditGranted, DiscountAdded, FormatQuery,
-    Investments, InvestmentsQuery, InvoicesQuery, Ledger, MinimumSet, NewCampaign, NewCredit,
-    NewDiscount, NewInvestment, NewMinimum, NewPledge, NewSettings, PeriodQuery, Periods, Plans,
-    Statements, StatementsQuery, UsageQuery,
+    Investments, InvestmentsQuery, Invoices, InvoicesQuery, Ledger, MinimumSet, NewCampaign,
+    NewCredit, NewDiscount, NewInvestment, NewMinimum, NewPledge, NewSettings, PeriodQuery,
+    Periods, Plans, Statements, StatementsQuery, UsageQuery,
 };
 use axum::Json;
 use axum::extract::{Path, Query, State};
