@@ -58,22 +58,7 @@ pub enum BillingCommand {
         set: Option<String>,
     },
     /// Show or change a plugin's revenue agreement (operator).
-    Agreement {
-        /// `namespace/name`.
-        package: String,
-        /// Who receives the author's part.
-        #[arg(long)]
-        author: Option<String>,
-        /// The platform fee, basis points.
-        #[arg(long)]
-        platform_fee_bps: Option<u32>,
-        /// The investors' pool, basis points of the plugin's revenue.
-        #[arg(long)]
-        investor_share_bps: Option<u32>,
-        /// After payback: `author-keeps` or `to-platform`.
-        #[arg(long)]
-        after_payback: Option<String>,
-    },
+    Agreement(plans::AgreementArgs),
     /// Record a tenant's investment in a plugin (operator).
     Invest {
         /// `namespace/name`.
@@ -100,25 +85,7 @@ pub enum BillingCommand {
         amount: String,
     },
     /// Give a tenant a discount over a range of periods (operator).
-    Discount {
-        /// The tenant.
-        tenant: String,
-        /// Why, for the invoice.
-        #[arg(long)]
-        reason: String,
-        /// A percentage (15 or 12.5).
-        #[arg(long, conflicts_with = "fixed")]
-        percent: Option<String>,
-        /// A fixed amount, major units.
-        #[arg(long)]
-        fixed: Option<String>,
-        /// The first period.
-        #[arg(long)]
-        from: String,
-        /// The last period.
-        #[arg(long)]
-        to: String,
-    },
+    Discount(terms::DiscountArgs),
     /// Book prepaid credit for a tenant (operator).
     Credit {
         /// The tenant.
@@ -238,21 +205,7 @@ pub fn billing(command: BillingCommand, connection: Connection) -> anyhow::Resul
             platform_fee_bps,
         } => settings::settings(&client, currency, platform_fee_bps)?,
         BillingCommand::Plan { package, set } => plans::plan(&client, &package, set)?,
-        BillingCommand::Agreement {
-            package,
-            author,
-            platform_fee_bps,
-            investor_share_bps,
-            after_payback,
-        } => {
-            let change = plans::AgreementArgs {
-                author,
-                platform_fee_bps,
-                investor_share_bps,
-                after_payback,
-            };
-            plans::agreement(&client, &package, change)?
-        }
+        BillingCommand::Agreement(args) => plans::agreement(&client, args)?,
         BillingCommand::Invest {
             package,
             investor,
@@ -261,23 +214,7 @@ pub fn billing(command: BillingCommand, connection: Connection) -> anyhow::Resul
         } => investments::invest(&client, package, investor, &principal, return_bps)?,
         BillingCommand::Campaign(command) => campaigns::campaign(&client, command)?,
         BillingCommand::Minimum { tenant, amount } => terms::minimum(&client, &tenant, &amount)?,
-        BillingCommand::Discount {
-            tenant,
-            reason,
-            percent,
-            fixed,
-            from,
-            to,
-        } => {
-            let discount = terms::DiscountArgs {
-                reason,
-                percent,
-                fixed,
-                from,
-                to,
-            };
-            terms::discount(&client, &tenant, discount)?
-        }
+        BillingCommand::Discount(args) => terms::discount(&client, args)?,
         BillingCommand::Credit { tenant, amount } => terms::credit(&client, &tenant, &amount)?,
     }
     Ok(ExitCode::SUCCESS)

@@ -4,6 +4,7 @@ use super::wire_name;
 use crate::client::{Client, read_json};
 use crate::http;
 use anyhow::Context;
+use clap::Args;
 use spleis_billing::split::AfterPayback;
 use spleis_server::types::billing::{AgreementChange, Plans};
 use spleis_store::billing::{AgreementRecord, PlanRecord};
@@ -40,18 +41,28 @@ pub(super) fn plan(client: &Client, package: &str, set: Option<String>) -> anyho
     }
 }
 
-/// What `billing agreement` may change.
-pub(super) struct AgreementArgs {
-    pub(super) author: Option<String>,
-    pub(super) platform_fee_bps: Option<u32>,
-    pub(super) investor_share_bps: Option<u32>,
-    /// `author-keeps` or `to-platform`.
-    pub(super) after_payback: Option<String>,
+/// `billing agreement`: a package, and what to change (nothing: show it).
+#[derive(Args)]
+pub struct AgreementArgs {
+    /// `namespace/name`.
+    package: String,
+    /// Who receives the author's part.
+    #[arg(long)]
+    author: Option<String>,
+    /// The platform fee, basis points.
+    #[arg(long)]
+    platform_fee_bps: Option<u32>,
+    /// The investors' pool, basis points of the plugin's revenue.
+    #[arg(long)]
+    investor_share_bps: Option<u32>,
+    /// After payback: `author-keeps` or `to-platform`.
+    #[arg(long)]
+    after_payback: Option<String>,
 }
 
 /// Shows a plugin's agreement, or changes it when a value is given.
-pub(super) fn agreement(client: &Client, package: &str, args: AgreementArgs) -> anyhow::Result<()> {
-    let path = format!("/v1/packages/{package}/agreement");
+pub(super) fn agreement(client: &Client, args: AgreementArgs) -> anyhow::Result<()> {
+    let path = format!("/v1/packages/{}/agreement", args.package);
     let after_payback = args
         .after_payback
         .as_deref()

@@ -4,6 +4,7 @@ use super::amounts::Amounts;
 use crate::client::Client;
 use crate::http;
 use anyhow::{Context, bail};
+use clap::Args;
 use rust_decimal::Decimal;
 use spleis_server::types::billing::{
     CreditGranted, DiscountAdded, MinimumSet, NewCredit, NewDiscount, NewMinimum,
@@ -27,19 +28,30 @@ pub(super) fn minimum(client: &Client, tenant: &str, amount: &str) -> anyhow::Re
     })
 }
 
-/// What `billing discount` gives.
-pub(super) struct DiscountArgs {
-    pub(super) reason: String,
+/// `billing discount`: a tenant, why, how much and for which periods.
+#[derive(Args)]
+pub struct DiscountArgs {
+    /// The tenant.
+    tenant: String,
+    /// Why, for the invoice.
+    #[arg(long)]
+    reason: String,
     /// A percentage (15 or 12.5).
-    pub(super) percent: Option<String>,
+    #[arg(long, conflicts_with = "fixed")]
+    percent: Option<String>,
     /// A fixed amount, major units.
-    pub(super) fixed: Option<String>,
-    pub(super) from: String,
-    pub(super) to: String,
+    #[arg(long)]
+    fixed: Option<String>,
+    /// The first period.
+    #[arg(long)]
+    from: String,
+    /// The last period.
+    #[arg(long)]
+    to: String,
 }
 
 /// Gives a tenant a discount over a range of periods.
-pub(super) fn discount(client: &Client, tenant: &str, args: DiscountArgs) -> anyhow::Result<()> {
+pub(super) fn discount(client: &Client, args: DiscountArgs) -> anyhow::Result<()> {
     let money = Amounts::of(client)?;
     let (percent_bps, fixed_minor) = match (args.percent, args.fixed) {
         (Some(p), None) => (Some(basis_points(&p)?), None),
@@ -53,7 +65,7 @@ pub(super) fn discount(client: &Client, tenant: &str, args: DiscountArgs) -> any
         from: args.from,
         to: args.to,
     };
-    let path = format!("/v1/tenants/{tenant}/discounts");
+    let path = format!("/v1/tenants/{}/discounts", args.tenant);
     let answer = http::send::<DiscountAdded>(client, "POST", &path, &body)?;
     answer.print(client, |d| {
         format!(
