@@ -57,21 +57,6 @@ impl From<Period> for String {
     }
 }
 
-// In the API a period is `YYYY-MM`, as serde writes it: a string, not the
-// struct.
-impl utoipa::PartialSchema for Period {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::String)
-            .description(Some("A billing period: a calendar month, YYYY-MM"))
-            .pattern(Some("^[0-9]{4}-(0[1-9]|1[0-2])$"))
-            .examples(["2026-11"])
-            .into()
-    }
-}
-
-impl utoipa::ToSchema for Period {}
-
 impl fmt::Display for Period {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:04}-{:02}", self.year, self.month)

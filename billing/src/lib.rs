@@ -17,6 +17,7 @@ pub mod discounts;
 pub mod money;
 pub mod payback;
 pub mod rating;
+mod schema;
 pub mod split;
 pub mod tiers;
 

@@ -86,21 +86,6 @@ impl From<Currency> for String {
     }
 }
 
-// In the API a currency is its code, as serde writes it: a string, not
-// the struct.
-impl utoipa::PartialSchema for Currency {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::String)
-            .description(Some("An ISO 4217 currency code"))
-            .pattern(Some("^[A-Z]{3}$"))
-            .examples(["EUR"])
-            .into()
-    }
-}
-
-impl utoipa::ToSchema for Currency {}
-
 impl fmt::Display for Currency {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code())
