@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::period::{DAY_MS, ParsePeriodError, Period};
 
 /// How much a discount takes off.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case", tag = "kind")]
 pub enum DiscountAmount {
     /// A share of the subtotal, basis points.
@@ -28,7 +28,7 @@ pub enum DiscountAmount {
 /// A discount for a tenant over a range of periods (a contributor
 /// discount, say). The platform bears it: it does not reduce what authors
 /// and investors receive.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Discount {
     /// Why, for the invoice.
     pub reason: String,

@@ -25,6 +25,7 @@ pub mod payback;
 pub mod period;
 pub mod projection;
 pub mod rating;
+mod schema;
 pub mod split;
 pub mod tiers;
 pub mod usage;

@@ -93,7 +93,7 @@ impl fmt::Display for Currency {
 }
 
 /// An amount: integer minor units of a currency. No float touches it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Money {
     /// Minor units (cents for EUR).
     pub minor: i64,

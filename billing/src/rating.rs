@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// How a quantity is priced.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case", tag = "kind")]
 pub enum Pricing {
     /// One price per unit (may be finer than a cent).
@@ -26,7 +26,7 @@ pub enum Pricing {
 }
 
 /// What a charge counts.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case", tag = "on")]
 pub enum Meter {
     /// Calls: of one operation, or of all when `None`.
@@ -49,7 +49,7 @@ pub enum Meter {
 }
 
 /// One charge of a plan.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Charge {
     /// What is counted.
     pub meter: Meter,
@@ -61,7 +61,7 @@ pub struct Charge {
 }
 
 /// A plugin's price plan, as its author set it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PricePlan {
     /// The plan's currency.
     pub currency: Currency,
@@ -94,7 +94,7 @@ pub struct PeriodUsage {
 }
 
 /// One line of an invoice.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct InvoiceLine {
     /// What it is for.
     pub description: String,

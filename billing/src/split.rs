@@ -6,7 +6,7 @@ use crate::payback::{BPS, Investor, PaybackState, Settlement, settle};
 use serde::{Deserialize, Serialize};
 
 /// What happens to the plugin's revenue once every investor is paid back.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum AfterPayback {
     /// The author keeps the plugin's revenue.
@@ -123,7 +123,9 @@ pub fn split(charged: u64, agreement: &Agreement, state: &mut PaybackState) -> S
 }
 
 /// An account of the ledger.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "kebab-case", tag = "kind", content = "id")]
 pub enum LedgerAccount {
     /// What a tenant owes.

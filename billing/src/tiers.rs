@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 /// One tier: quantities up to `up_to` (cumulative, inclusive; `None` for the
 /// last, open tier) cost `unit_price` each, plus `flat_fee` once if the tier
 /// is reached.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Tier {
     /// The tier's upper bound, or `None` for the last tier.
     pub up_to: Option<Decimal>,
@@ -18,7 +18,7 @@ pub struct Tier {
 }
 
 /// How tiers apply.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum TierMode {
     /// Each unit is priced by the tier it falls in.

@@ -95,7 +95,7 @@ pub struct PeriodInput {
 }
 
 /// One line of an invoice.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Line {
     /// The plugin it is for; none for top-ups and discounts.
     pub plugin: Option<String>,
@@ -110,7 +110,7 @@ pub struct Line {
 }
 
 /// A tenant's invoice for the period. Amounts are minor units.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Invoice {
     /// The tenant.
     pub tenant: String,
@@ -127,7 +127,7 @@ pub struct Invoice {
 }
 
 /// Who a statement is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Party {
     /// A plugin's author.
@@ -137,7 +137,7 @@ pub enum Party {
 }
 
 /// One line of a statement.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StatementLine {
     /// The plugin.
     pub plugin: String,
@@ -150,7 +150,7 @@ pub struct StatementLine {
 }
 
 /// A statement (credit note) of what a party receives for the period.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Statement {
     /// The account.
     pub party: String,

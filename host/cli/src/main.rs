@@ -4,6 +4,7 @@
 
 mod billing;
 mod client;
+mod http;
 mod inspect;
 mod run;
 mod serve;

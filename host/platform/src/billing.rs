@@ -1,115 +1,75 @@
-//! Billing views that combine stored state with the month so far: the
-//! investor's view of an investment.
+//! The billing operations, each taking the [`Actor`] first and deciding
+//! itself who may do what: the operator sets the terms and closes periods;
+//! an owner of a plugin's namespace prices it and opens campaigns for it;
+//! tenants pledge and read their own invoices and investments; authors read
+//! their own statements. Reads are scoped to the caller, and what belongs to
+//! another account is not found rather than forbidden.
+//!
+//! One module per aggregate, as the store's billing is split:
+//!
+//! | module | operations | who |
+//! |---|---|---|
+//! | `settings` | settings, periods, ledger | anyone reads the settings; the rest the operator |
+//! | `close` | close a period (usage flushed first) | operator |
+//! | `plans` | read, set a price plan | anyone reads; an owner or the operator sets |
+//! | `agreements` | read, set a revenue agreement | an owner or the operator reads; the operator sets |
+//! | `investments` | record one, the investor's view | operator records; a tenant its own, the operator any |
+//! | `campaigns` | open, read, pledge, close | an owner or the operator opens and closes; a tenant pledges |
+//! | `terms` | minimum, discount, credit | operator |
+//! | `documents` | invoices, statements (JSON, CSV, HTML) | a tenant its invoices, a party its statements, the operator all |
+//! | `reports` | usage by tenant, plugin and metric | a tenant its own, an author its plugins', the operator all |
 
-use serde::Serialize;
-use spleis_billing::close::close;
-use spleis_billing::discounts::{DAY_MS, Period};
-use spleis_billing::split::{platform_fee, split};
-use spleis_store::Store;
-use spleis_store::billing::{BillingError, InvestmentRecord};
-
-/// One investment as its investor sees it. Amounts are minor units.
-#[derive(Clone, Debug, Serialize)]
-pub struct InvestorView {
-    /// The investment.
-    #[serde(flatten)]
-    pub investment: InvestmentRecord,
-    /// The platform currency.
-    pub currency: String,
-    /// What remains until payback: cap − paid.
-    pub remaining: i64,
-    /// The open period.
-    pub period: String,
-    /// What tenants were charged for the plugin so far this period.
-    pub charged_so_far: i64,
-    /// The plugin's revenue so far this period (after the platform fee).
-    pub revenue_so_far: i64,
-    /// The period's revenue projected from the days elapsed.
-    pub projected_revenue: i64,
-    /// What this investment would be paid at the close, on the projection.
-    pub projected_payout: i64,
-}
-
-/// Days of `period` elapsed at `now_ms`, counting today; at least 1.
-fn days_elapsed(period: Period, now_ms: i64) -> u64 {
-    let elapsed = (now_ms - period.start_ms()).div_euclid(DAY_MS) + 1;
-    u64::try_from(elapsed.clamp(1, i64::from(period.days()))).unwrap_or(1)
-}
-
-fn minor(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
-}
-
-/// The investments of `investor` (all, for `None`), each with the open
-/// period so far and its projection.
-pub async fn investor_view(
-    store: &Store,
-    investor: Option<&str>,
-    now_ms: i64,
-) -> Result<Vec<InvestorView>, BillingError> {
-    let settings = store.billing_settings().await?;
-    let period = settings.open_period(now_ms);
-    let investments = store.investments(investor, None).await?;
-    if investments.is_empty() {
-        return Ok(Vec::new());
-    }
-    let input = store.period_input(period).await?;
-    let so_far = close(&input)?;
-    let elapsed = days_elapsed(period, now_ms);
-    let days = u64::from(period.days());
-    let mut views = Vec::new();
-    for investment in investments {
-        let settled = so_far
-            .settlements
-            .iter()
-            .find(|s| s.plugin == investment.package);
-        let charged = settled.map_or(0, |s| u64::try_from(s.charged).unwrap_or(0));
-        let (revenue, projected_revenue, projected_payout) =
-            match input.plugins.get(&investment.package) {
-                Some(terms) => {
-                    let revenue = |charged: u64| {
-                        charged - platform_fee(charged, terms.agreement.platform_fee_bps)
-                    };
-                    let projected =
-                        u64::try_from(u128::from(charged) * u128::from(days) / u128::from(elapsed))
-                            .unwrap_or(u64::MAX);
-                    let mut state = terms.payback.clone();
-                    let parts = split(projected, &terms.agreement, &mut state);
-                    let payout = terms
-                        .agreement
-                        .investors
-                        .iter()
-                        .position(|i| i.id == investment.id)
-                        .and_then(|at| parts.investors.get(at).copied())
-                        .unwrap_or(0);
-                    (revenue(charged), revenue(projected), payout)
-                }
-                None => (0, 0, 0),
-            };
-        views.push(InvestorView {
-            currency: settings.currency.to_string(),
-            remaining: investment.cap - investment.paid,
-            period: period.to_string(),
-            charged_so_far: minor(charged),
-            revenue_so_far: minor(revenue),
-            projected_revenue: minor(projected_revenue),
-            projected_payout: minor(projected_payout),
-            investment,
-        });
-    }
-    Ok(views)
-}
-
+mod agreements;
+mod campaigns;
+mod close;
+mod documents;
+mod investments;
+mod plans;
+mod reports;
+mod settings;
+mod terms;
 #[cfg(test)]
-mod tests {
-    use super::*;
+mod tests;
 
-    #[test]
-    fn days_elapsed_counts_today_and_stays_in_the_period() {
-        let nov: Period = "2026-11".parse().unwrap();
-        assert_eq!(days_elapsed(nov, nov.start_ms()), 1);
-        assert_eq!(days_elapsed(nov, nov.start_ms() + 22 * DAY_MS + 5), 23);
-        assert_eq!(days_elapsed(nov, nov.end_ms() + 99 * DAY_MS), 30);
-        assert_eq!(days_elapsed(nov, nov.start_ms() - DAY_MS), 1);
+pub use agreements::AgreementChange;
+pub use campaigns::NewCampaign;
+pub use close::Closed;
+pub use documents::Rendered;
+pub use investments::{InvestorView, NewInvestment};
+pub use settings::{Ledger, Periods};
+
+use crate::{AccessError, Actor, Error, Platform};
+use spleis_store::accounts::Role;
+
+/// The namespace of `namespace/name`.
+fn namespace_of(package: &str) -> &str {
+    package
+        .split_once('/')
+        .map_or(package, |(namespace, _)| namespace)
+}
+
+impl Platform {
+    /// Refuses unless `actor` is the operator or an author owning the
+    /// namespace of `package`. An unknown namespace is not found, as a
+    /// plan or campaign for a package that does not exist would be.
+    async fn require_owner_or_operator(&self, actor: &Actor, package: &str) -> Result<(), Error> {
+        if actor.is_operator() {
+            return Ok(());
+        }
+        let namespace = namespace_of(package);
+        if actor.role() == Role::Author
+            && self
+                .store
+                .owners(namespace)
+                .await?
+                .iter()
+                .any(|owner| owner == actor.id())
+        {
+            return Ok(());
+        }
+        Err(AccessError::Forbidden(format!(
+            "only an owner of the namespace `{namespace}` or the operator may do this"
+        ))
+        .into())
     }
 }

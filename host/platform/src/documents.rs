@@ -7,10 +7,21 @@ use spleis_store::billing::{InvoiceDocument, StatementDocument};
 use std::fmt::Write;
 
 /// A requested rendering.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     /// The stored document.
+    #[default]
     Json,
     /// One row per line.
     Csv,

@@ -1,32 +1,37 @@
-//! The billing handlers: settings and period close (operator), plans
-//! (authors), agreements, investments, co-funding and tenant terms, and the
-//! reports, each scoped by role: a tenant sees its own invoices, usage and
-//! investments; an author its plugins' usage and its statements; the
-//! operator everything. Amounts are integer minor units (`*_minor`).
+//! The billing handlers: settings and period close, plans, agreements,
+//! investments, co-funding, tenant terms, invoices, statements and the
+//! usage report. Each parses its path, query and body, calls one platform
+//! operation (which decides who may and scopes what it reads) and wraps the
+//! answer. Amounts are integer minor units (`*_minor`).
 
 use super::AppState;
 use super::auth::Caller;
 use super::error::{ApiError, Body};
 use super::routes::package_name;
+use super::types::Errors;
+use super::types::billing::{
+    AgreementChange, Campaigns, CloseRequest, Closed, CreditGranted, DiscountAdded, FormatQuery,
+    Investments, InvestmentsQuery, Invoices, InvoicesQuery, Ledger, MinimumSet, NewCampaign,
+    NewCredit, NewDiscount, NewInvestment, NewMinimum, NewPledge, NewSettings, PeriodQuery,
+    Periods, Plans, Statements, StatementsQuery, UsageQuery,
+};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::Serialize;
 use spleis_billing::Currency;
 use spleis_billing::discounts::{Discount, DiscountAmount, Period};
 use spleis_billing::rating::PricePlan;
-use spleis_billing::split::AfterPayback;
-use spleis_platform::billing::investor_view;
-use spleis_platform::documents::{self, Format};
-use spleis_store::accounts::{Account, Role};
-use spleis_store::billing::{MetricRow, UsageReport};
-use spleis_store::now_ms;
-use std::collections::BTreeMap;
+use spleis_platform::billing::Rendered;
+use spleis_store::billing::{
+    AgreementRecord, BillingSettings, CampaignRecord, InvestmentRecord, InvoiceDocument,
+    PlanRecord, StatementDocument, UsageReport,
+};
 
 type Result<T> = std::result::Result<T, ApiError>;
 
+/// `YYYY-MM` from a body or query, refused as a malformed request.
 fn period(text: &str) -> Result<Period> {
     text.parse()
         .map_err(|e: spleis_billing::discounts::ParsePeriodError| {
@@ -38,366 +43,8 @@ fn optional_period(text: Option<&str>) -> Result<Option<Period>> {
     text.map(period).transpose()
 }
 
-/// Refuses unless `account` is the operator or an owner of the package's namespace.
-async fn require_owner_or_operator(
-    state: &AppState,
-    account: &Account,
-    package: &str,
-) -> Result<()> {
-    if account.role == Role::Operator {
-        return Ok(());
-    }
-    let namespace = package.split('/').next().unwrap_or(package);
-    if account.role == Role::Author
-        && state
-            .platform
-            .store
-            .owners(namespace)
-            .await?
-            .contains(&account.id)
-    {
-        return Ok(());
-    }
-    Err(ApiError::forbidden(format!(
-        "only an owner of the namespace `{namespace}` or the operator may do this"
-    )))
-}
-
-pub async fn settings(State(state): State<AppState>, _caller: Caller) -> Result<Json<Value>> {
-    Ok(Json(json!(state.platform.store.billing_settings().await?)))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewSettings {
-    currency: Option<String>,
-    platform_fee_bps: Option<u32>,
-}
-
-pub async fn set_settings(
-    State(state): State<AppState>,
-    caller: Caller,
-    Body(body): Body<NewSettings>,
-) -> Result<Json<Value>> {
-    caller.require(&[Role::Operator])?;
-    let currency = body
-        .currency
-        .as_deref()
-        .map(Currency::new)
-        .transpose()
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let settings = state
-        .platform
-        .store
-        .set_billing_settings(currency, body.platform_fee_bps)
-        .await?;
-    Ok(Json(json!(settings)))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CloseRequest {
-    period: String,
-    #[serde(default)]
-    early: bool,
-}
-
-/// Operator: closes a period (201), or answers a closed one's summary (200).
-pub async fn close(
-    State(state): State<AppState>,
-    caller: Caller,
-    Body(body): Body<CloseRequest>,
-) -> Result<(StatusCode, Json<Value>)> {
-    let by = caller.require(&[Role::Operator])?;
-    let period = period(&body.period)?;
-    // Usage still queued belongs to the period it was recorded in.
-    state.platform.usage.flush().await;
-    let (summary, closed_now) = state
-        .platform
-        .store
-        .close_period(period, &by.id, body.early, now_ms())
-        .await?;
-    let status = if closed_now {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((
-        status,
-        Json(json!({"closed_now": closed_now, "summary": summary})),
-    ))
-}
-
-pub async fn periods(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>> {
-    caller.require(&[Role::Operator])?;
-    let settings = state.platform.store.billing_settings().await?;
-    Ok(Json(json!({
-        "open": settings.open_period(now_ms()).to_string(),
-        "closed": state.platform.store.closed_periods().await?,
-    })))
-}
-
-#[derive(Deserialize)]
-pub struct ReportQuery {
-    period: Option<String>,
-    tenant: Option<String>,
-    party: Option<String>,
-    investor: Option<String>,
-    format: Option<Format>,
-}
-
-pub async fn ledger(
-    State(state): State<AppState>,
-    caller: Caller,
-    Query(query): Query<ReportQuery>,
-) -> Result<Json<Value>> {
-    caller.require(&[Role::Operator])?;
-    let period = optional_period(query.period.as_deref())?;
-    let balances = state.platform.store.balances(period).await?;
-    let total: i64 = balances.iter().map(|b| b.balance).sum();
-    Ok(Json(json!({"balances": balances, "sum": total})))
-}
-
-pub async fn plans(
-    State(state): State<AppState>,
-    _caller: Caller,
-    Path((namespace, name)): Path<(String, String)>,
-) -> Result<Json<Value>> {
-    let package = package_name(&namespace, &name);
-    Ok(Json(
-        json!({"package": package, "plans": state.platform.store.plans(&package).await?}),
-    ))
-}
-
-/// An owner of the namespace (or the operator) sets the plugin's plan.
-pub async fn set_plan(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path((namespace, name)): Path<(String, String)>,
-    Body(plan): Body<PricePlan>,
-) -> Result<(StatusCode, Json<Value>)> {
-    let package = package_name(&namespace, &name);
-    require_owner_or_operator(&state, &caller.0, &package).await?;
-    let record = state
-        .platform
-        .store
-        .set_plan(&package, &plan, &caller.0.id, now_ms())
-        .await?;
-    Ok((StatusCode::CREATED, Json(json!(record))))
-}
-
-pub async fn agreement(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path((namespace, name)): Path<(String, String)>,
-) -> Result<Json<Value>> {
-    let package = package_name(&namespace, &name);
-    require_owner_or_operator(&state, &caller.0, &package).await?;
-    Ok(Json(json!(state.platform.store.agreement(&package).await?)))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewAgreement {
-    author: Option<String>,
-    platform_fee_bps: Option<u32>,
-    investor_share_bps: Option<u32>,
-    after_payback: Option<AfterPayback>,
-}
-
-pub async fn set_agreement(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path((namespace, name)): Path<(String, String)>,
-    Body(body): Body<NewAgreement>,
-) -> Result<Json<Value>> {
-    caller.require(&[Role::Operator])?;
-    let record = state
-        .platform
-        .store
-        .set_agreement(
-            &package_name(&namespace, &name),
-            body.author.as_deref(),
-            body.platform_fee_bps,
-            body.investor_share_bps,
-            body.after_payback,
-            now_ms(),
-        )
-        .await?;
-    Ok(Json(json!(record)))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewInvestment {
-    package: String,
-    investor: String,
-    principal_minor: i64,
-    #[serde(default)]
-    return_bps: u32,
-}
-
-pub async fn invest(
-    State(state): State<AppState>,
-    caller: Caller,
-    Body(body): Body<NewInvestment>,
-) -> Result<(StatusCode, Json<Value>)> {
-    caller.require(&[Role::Operator])?;
-    let record = state
-        .platform
-        .store
-        .invest(
-            &body.package,
-            &body.investor,
-            body.principal_minor,
-            body.return_bps,
-            now_ms(),
-        )
-        .await?;
-    Ok((StatusCode::CREATED, Json(json!(record))))
-}
-
-/// The investor's view: a tenant's own investments, or (operator) anyone's.
-pub async fn investments(
-    State(state): State<AppState>,
-    caller: Caller,
-    Query(query): Query<ReportQuery>,
-) -> Result<Json<Value>> {
-    let investor = match caller.0.role {
-        Role::Tenant => Some(caller.0.id.clone()),
-        Role::Operator => query.investor.clone(),
-        Role::Author => {
-            return Err(ApiError::forbidden(
-                "investments are seen by their investors and the operator",
-            ));
-        }
-    };
-    state.platform.usage.flush().await;
-    let views = investor_view(&state.platform.store, investor.as_deref(), now_ms()).await?;
-    Ok(Json(json!({"investments": views})))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewCampaign {
-    package: String,
-    title: String,
-    goal_minor: i64,
-    deadline_ms: i64,
-    #[serde(default)]
-    return_bps: u32,
-}
-
-pub async fn create_campaign(
-    State(state): State<AppState>,
-    caller: Caller,
-    Body(body): Body<NewCampaign>,
-) -> Result<(StatusCode, Json<Value>)> {
-    require_owner_or_operator(&state, &caller.0, &body.package).await?;
-    let campaign = state
-        .platform
-        .store
-        .create_campaign(
-            &body.package,
-            &body.title,
-            body.goal_minor,
-            body.deadline_ms,
-            body.return_bps,
-            &caller.0.id,
-            now_ms(),
-        )
-        .await?;
-    Ok((StatusCode::CREATED, Json(json!(campaign))))
-}
-
-pub async fn campaigns(State(state): State<AppState>, _caller: Caller) -> Result<Json<Value>> {
-    Ok(Json(
-        json!({"campaigns": state.platform.store.campaigns().await?}),
-    ))
-}
-
-pub async fn campaign(
-    State(state): State<AppState>,
-    _caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Json<Value>> {
-    Ok(Json(json!(state.platform.store.campaign(&id).await?)))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewPledge {
-    amount_minor: i64,
-}
-
-/// A tenant pledges (or changes its pledge) before the deadline.
-pub async fn pledge(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    Body(body): Body<NewPledge>,
-) -> Result<Json<Value>> {
-    let tenant = caller.require(&[Role::Tenant])?;
-    let campaign = state
-        .platform
-        .store
-        .pledge(&id, &tenant.id, body.amount_minor, now_ms())
-        .await?;
-    Ok(Json(json!(campaign)))
-}
-
-pub async fn close_campaign(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Json<Value>> {
-    let campaign = state.platform.store.campaign(&id).await?;
-    require_owner_or_operator(&state, &caller.0, &campaign.package).await?;
-    Ok(Json(json!(
-        state.platform.store.close_campaign(&id, now_ms()).await?
-    )))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewMinimum {
-    minimum_minor: i64,
-}
-
-pub async fn set_minimum(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(tenant): Path<String>,
-    Body(body): Body<NewMinimum>,
-) -> Result<Json<Value>> {
-    caller.require(&[Role::Operator])?;
-    state
-        .platform
-        .store
-        .set_minimum(&tenant, body.minimum_minor)
-        .await?;
-    Ok(Json(
-        json!({"tenant": tenant, "minimum_minor": body.minimum_minor}),
-    ))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewDiscount {
-    reason: String,
-    percent_bps: Option<u32>,
-    fixed_minor: Option<i64>,
-    from: String,
-    to: String,
-}
-
-pub async fn add_discount(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(tenant): Path<String>,
-    Body(body): Body<NewDiscount>,
-) -> Result<(StatusCode, Json<Value>)> {
-    caller.require(&[Role::Operator])?;
+/// The body's two optional amounts as the one discount amount they name.
+fn discount(body: NewDiscount) -> Result<Discount> {
     let amount = match (body.percent_bps, body.fixed_minor) {
         (Some(bps), None) => DiscountAmount::Percent { bps },
         (None, Some(minor)) => DiscountAmount::Fixed { minor },
@@ -407,199 +54,430 @@ pub async fn add_discount(
             ));
         }
     };
-    let discount = Discount {
+    Ok(Discount {
         reason: body.reason,
         amount,
         from: period(&body.from)?,
         to: period(&body.to)?,
+    })
+}
+
+/// A document as the JSON it is, or the CSV or HTML it was rendered to.
+fn render<T: Serialize>(rendered: Rendered<T>) -> Response {
+    match rendered {
+        Rendered::Json(doc) => Json(doc).into_response(),
+        Rendered::Csv(text) => {
+            ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], text).into_response()
+        }
+        Rendered::Html(text) => {
+            ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], text).into_response()
+        }
+    }
+}
+
+/// The billing currency, default platform fee and last closed period.
+#[utoipa::path(get, path = "/v1/billing/settings", tag = "billing",
+    responses((status = 200, description = "the settings", body = BillingSettings), Errors))]
+pub async fn settings(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<BillingSettings>> {
+    Ok(Json(state.platform.billing_settings(&caller.0).await?))
+}
+
+/// Operator: change the default platform fee or the currency.
+///
+/// The currency changes only before any plan or ledger entry exists.
+#[utoipa::path(put, path = "/v1/billing/settings", tag = "billing", request_body = NewSettings,
+    responses((status = 200, description = "the settings as changed", body = BillingSettings), Errors))]
+pub async fn set_settings(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(body): Body<NewSettings>,
+) -> Result<Json<BillingSettings>> {
+    let currency = body
+        .currency
+        .as_deref()
+        .map(Currency::new)
+        .transpose()
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let settings = state
+        .platform
+        .set_billing_settings(&caller.0, currency, body.platform_fee_bps)
+        .await?;
+    Ok(Json(settings))
+}
+
+/// Operator: close a period (201); a closed one answers its summary (200).
+///
+/// Periods close in order, each once; `early` closes the running month
+/// (its later usage goes into the next). Usage still queued is written
+/// first.
+#[utoipa::path(post, path = "/v1/billing/close", tag = "billing", request_body = CloseRequest,
+    responses(
+        (status = 201, description = "the period was closed now", body = Closed),
+        (status = 200, description = "the period was closed before: its summary", body = Closed),
+        Errors))]
+pub async fn close(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(body): Body<CloseRequest>,
+) -> Result<(StatusCode, Json<Closed>)> {
+    let period = period(&body.period)?;
+    let closed = state
+        .platform
+        .close_period(&caller.0, period, body.early)
+        .await?;
+    let status = if closed.closed_now {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
     };
+    Ok((status, Json(closed)))
+}
+
+/// Operator: the open period and the closed ones with their summaries.
+#[utoipa::path(get, path = "/v1/billing/periods", tag = "billing",
+    responses((status = 200, description = "the open and the closed periods", body = Periods), Errors))]
+pub async fn periods(State(state): State<AppState>, caller: Caller) -> Result<Json<Periods>> {
+    Ok(Json(state.platform.billing_periods(&caller.0).await?))
+}
+
+/// Operator: ledger balances per account, over all periods or `?period=`.
+#[utoipa::path(get, path = "/v1/billing/ledger", tag = "billing", params(PeriodQuery),
+    responses((status = 200, description = "the balances and their sum (zero)", body = Ledger), Errors))]
+pub async fn ledger(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<PeriodQuery>,
+) -> Result<Json<Ledger>> {
+    let period = optional_period(query.period.as_deref())?;
+    Ok(Json(state.platform.ledger(&caller.0, period).await?))
+}
+
+/// A plugin's price plans, each with the period it applies from.
+#[utoipa::path(get, path = "/v1/packages/{namespace}/{name}/plan", tag = "billing",
+    params(("namespace" = String, Path, description = "the package's namespace"),
+           ("name" = String, Path, description = "the package's name in it")),
+    responses((status = 200, description = "the plans, oldest first", body = Plans), Errors))]
+pub async fn plans(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((namespace, name)): Path<(String, String)>,
+) -> Result<Json<Plans>> {
+    let package = package_name(&namespace, &name);
+    let plans = state.platform.plans(&caller.0, &package).await?;
+    Ok(Json(Plans { package, plans }))
+}
+
+/// An owner of the namespace (or the operator) sets a new price plan.
+///
+/// The first plan applies from the open period, a change from the next.
+#[utoipa::path(put, path = "/v1/packages/{namespace}/{name}/plan", tag = "billing",
+    params(("namespace" = String, Path, description = "the package's namespace"),
+           ("name" = String, Path, description = "the package's name in it")),
+    request_body = PricePlan,
+    responses((status = 201, description = "the plan and the period it applies from", body = PlanRecord), Errors))]
+pub async fn set_plan(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((namespace, name)): Path<(String, String)>,
+    Body(plan): Body<PricePlan>,
+) -> Result<(StatusCode, Json<PlanRecord>)> {
+    let package = package_name(&namespace, &name);
+    let record = state.platform.set_plan(&caller.0, &package, &plan).await?;
+    Ok((StatusCode::CREATED, Json(record)))
+}
+
+/// The plugin's revenue agreement (owners, operator).
+#[utoipa::path(get, path = "/v1/packages/{namespace}/{name}/agreement", tag = "billing",
+    params(("namespace" = String, Path, description = "the package's namespace"),
+           ("name" = String, Path, description = "the package's name in it")),
+    responses((status = 200, description = "the agreement (the defaults until one is set)", body = AgreementRecord), Errors))]
+pub async fn agreement(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((namespace, name)): Path<(String, String)>,
+) -> Result<Json<AgreementRecord>> {
+    let package = package_name(&namespace, &name);
+    Ok(Json(state.platform.agreement(&caller.0, &package).await?))
+}
+
+/// Operator: change the plugin's revenue agreement.
+///
+/// Sets the author, platform fee, investor share and what happens after
+/// payback; fields left out keep their value. It applies from the next
+/// close.
+#[utoipa::path(put, path = "/v1/packages/{namespace}/{name}/agreement", tag = "billing",
+    params(("namespace" = String, Path, description = "the package's namespace"),
+           ("name" = String, Path, description = "the package's name in it")),
+    request_body = AgreementChange,
+    responses((status = 200, description = "the agreement as changed", body = AgreementRecord), Errors))]
+pub async fn set_agreement(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((namespace, name)): Path<(String, String)>,
+    Body(change): Body<AgreementChange>,
+) -> Result<Json<AgreementRecord>> {
+    let package = package_name(&namespace, &name);
+    let record = state
+        .platform
+        .set_agreement(&caller.0, &package, change)
+        .await?;
+    Ok(Json(record))
+}
+
+/// Operator: record a tenant's investment in a plugin.
+#[utoipa::path(post, path = "/v1/investments", tag = "billing", request_body = NewInvestment,
+    responses((status = 201, description = "the investment and what pays it back", body = InvestmentRecord), Errors))]
+pub async fn invest(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(body): Body<NewInvestment>,
+) -> Result<(StatusCode, Json<InvestmentRecord>)> {
+    let record = state.platform.invest(&caller.0, &body).await?;
+    Ok((StatusCode::CREATED, Json(record)))
+}
+
+/// The investor's view: paid so far, remaining, this month so far, projected.
+///
+/// Revenue so far this month, projected revenue and payout; a tenant sees
+/// its own, the operator all or `?investor=`, authors none.
+#[utoipa::path(get, path = "/v1/investments", tag = "billing", params(InvestmentsQuery),
+    responses((status = 200, description = "the investments with the month so far", body = Investments), Errors))]
+pub async fn investments(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<InvestmentsQuery>,
+) -> Result<Json<Investments>> {
+    let investments = state
+        .platform
+        .investments(&caller.0, query.investor.as_deref())
+        .await?;
+    Ok(Json(Investments { investments }))
+}
+
+/// An owner or the operator opens a co-funding campaign.
+#[utoipa::path(post, path = "/v1/campaigns", tag = "billing", request_body = NewCampaign,
+    responses((status = 201, description = "the campaign", body = CampaignRecord), Errors))]
+pub async fn create_campaign(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(body): Body<NewCampaign>,
+) -> Result<(StatusCode, Json<CampaignRecord>)> {
+    let campaign = state.platform.create_campaign(&caller.0, &body).await?;
+    Ok((StatusCode::CREATED, Json(campaign)))
+}
+
+/// Campaigns with their pledges.
+#[utoipa::path(get, path = "/v1/campaigns", tag = "billing",
+    responses((status = 200, description = "every campaign, newest first", body = Campaigns), Errors))]
+pub async fn campaigns(State(state): State<AppState>, caller: Caller) -> Result<Json<Campaigns>> {
+    let campaigns = state.platform.campaigns(&caller.0).await?;
+    Ok(Json(Campaigns { campaigns }))
+}
+
+/// One campaign.
+#[utoipa::path(get, path = "/v1/campaigns/{id}", tag = "billing",
+    params(("id" = String, Path, description = "the campaign")),
+    responses((status = 200, description = "the campaign with its pledges", body = CampaignRecord), Errors))]
+pub async fn campaign(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<CampaignRecord>> {
+    Ok(Json(state.platform.campaign(&caller.0, &id).await?))
+}
+
+/// A tenant pledges (or changes its pledge) before the deadline.
+#[utoipa::path(post, path = "/v1/campaigns/{id}/pledges", tag = "billing",
+    params(("id" = String, Path, description = "the campaign")),
+    request_body = NewPledge,
+    responses((status = 200, description = "the campaign with the pledge", body = CampaignRecord), Errors))]
+pub async fn pledge(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(body): Body<NewPledge>,
+) -> Result<Json<CampaignRecord>> {
+    let campaign = state
+        .platform
+        .pledge(&caller.0, &id, body.amount_minor)
+        .await?;
+    Ok(Json(campaign))
+}
+
+/// Close a campaign after its deadline (an owner or the operator).
+///
+/// Funded pledges become investments, otherwise they lapse.
+#[utoipa::path(post, path = "/v1/campaigns/{id}/close", tag = "billing",
+    params(("id" = String, Path, description = "the campaign")),
+    responses((status = 200, description = "the campaign, funded or lapsed", body = CampaignRecord), Errors))]
+pub async fn close_campaign(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<CampaignRecord>> {
+    Ok(Json(state.platform.close_campaign(&caller.0, &id).await?))
+}
+
+/// Operator: a tenant's minimum monthly commitment.
+#[utoipa::path(put, path = "/v1/tenants/{tenant}/minimum", tag = "billing",
+    params(("tenant" = String, Path, description = "the tenant")),
+    request_body = NewMinimum,
+    responses((status = 200, description = "the commitment as set", body = MinimumSet), Errors))]
+pub async fn set_minimum(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+    Body(body): Body<NewMinimum>,
+) -> Result<Json<MinimumSet>> {
+    state
+        .platform
+        .set_minimum(&caller.0, &tenant, body.minimum_minor)
+        .await?;
+    Ok(Json(MinimumSet {
+        tenant,
+        minimum_minor: body.minimum_minor,
+    }))
+}
+
+/// Operator: a percentage or fixed discount over a range of periods.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/discounts", tag = "billing",
+    params(("tenant" = String, Path, description = "the tenant")),
+    request_body = NewDiscount,
+    responses((status = 201, description = "the discount with its id", body = DiscountAdded), Errors))]
+pub async fn add_discount(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+    Body(body): Body<NewDiscount>,
+) -> Result<(StatusCode, Json<DiscountAdded>)> {
+    let discount = discount(body)?;
     let id = state
         .platform
-        .store
-        .add_discount(&tenant, &discount, now_ms())
+        .add_discount(&caller.0, &tenant, &discount)
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"id": id, "tenant": tenant, "discount": discount})),
+        Json(DiscountAdded {
+            id,
+            tenant,
+            discount,
+        }),
     ))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewCredit {
-    amount_minor: i64,
-}
-
+/// Operator: book prepaid credit, consumed before invoicing.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/credit", tag = "billing",
+    params(("tenant" = String, Path, description = "the tenant")),
+    request_body = NewCredit,
+    responses((status = 200, description = "the tenant's credit balance", body = CreditGranted), Errors))]
 pub async fn grant_credit(
     State(state): State<AppState>,
     caller: Caller,
     Path(tenant): Path<String>,
     Body(body): Body<NewCredit>,
-) -> Result<Json<Value>> {
-    caller.require(&[Role::Operator])?;
-    let balance = state
+) -> Result<Json<CreditGranted>> {
+    let credit_minor = state
         .platform
-        .store
-        .grant_credit(&tenant, body.amount_minor, now_ms())
+        .grant_credit(&caller.0, &tenant, body.amount_minor)
         .await?;
-    Ok(Json(json!({"tenant": tenant, "credit_minor": balance})))
+    Ok(Json(CreditGranted {
+        tenant,
+        credit_minor,
+    }))
 }
 
-/// Whose documents the caller may list: its own, or (operator) the one named.
-fn scope(caller: &Caller, named: Option<String>) -> Option<String> {
-    match caller.0.role {
-        Role::Operator => named,
-        _ => Some(caller.0.id.clone()),
-    }
-}
-
-/// Refuses another account's document as not found (a 403 would confirm
-/// the number exists); the operator sees all.
-fn visible(caller: &Caller, owner: &str, what: &str, number: &str) -> Result<()> {
-    if caller.0.role == Role::Operator || owner == caller.0.id {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not-found",
-            format!("no {what} `{number}`"),
-        ))
-    }
-}
-
-fn render(
-    format: Option<Format>,
-    json: Value,
-    csv: impl FnOnce() -> String,
-    html: impl FnOnce() -> String,
-) -> Response {
-    match format.unwrap_or(Format::Json) {
-        Format::Json => Json(json).into_response(),
-        Format::Csv => ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv()).into_response(),
-        Format::Html => {
-            ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html()).into_response()
-        }
-    }
-}
-
+/// Invoices: a tenant its own; the operator all or `?tenant=`.
+#[utoipa::path(get, path = "/v1/invoices", tag = "billing", params(InvoicesQuery),
+    responses((status = 200, description = "the invoices", body = Invoices), Errors))]
 pub async fn invoices(
     State(state): State<AppState>,
     caller: Caller,
-    Query(query): Query<ReportQuery>,
-) -> Result<Json<Value>> {
-    if caller.0.role == Role::Author {
-        return Err(ApiError::forbidden(
-            "invoices are seen by their tenants and the operator; authors read statements",
-        ));
-    }
-    let tenant = scope(&caller, query.tenant.clone());
+    Query(query): Query<InvoicesQuery>,
+) -> Result<Json<Invoices>> {
     let period = optional_period(query.period.as_deref())?;
     let invoices = state
         .platform
-        .store
-        .invoices(tenant.as_deref(), period)
+        .invoices(&caller.0, query.tenant.as_deref(), period)
         .await?;
-    Ok(Json(json!({"invoices": invoices})))
+    Ok(Json(Invoices { invoices }))
 }
 
-/// One invoice as JSON, CSV (`?format=csv`) or HTML (`?format=html`); another
-/// tenant's is not found.
+/// One invoice as JSON, `?format=csv` or `?format=html` (printable).
+///
+/// A tenant reads its own, the operator any; another tenant's is not found.
+#[utoipa::path(get, path = "/v1/invoices/{number}", tag = "billing",
+    params(("number" = String, Path, description = "the invoice's number, e.g. INV-202611-0001"), FormatQuery),
+    responses((status = 200, description = "the invoice", content(
+        (InvoiceDocument = "application/json"),
+        (String = "text/csv"),
+        (String = "text/html"))), Errors))]
 pub async fn invoice(
     State(state): State<AppState>,
     caller: Caller,
     Path(number): Path<String>,
-    Query(query): Query<ReportQuery>,
+    Query(query): Query<FormatQuery>,
 ) -> Result<Response> {
-    let doc = state.platform.store.invoice(&number).await?;
-    visible(&caller, &doc.invoice.tenant, "invoice", &number)?;
-    Ok(render(
-        query.format,
-        json!(doc),
-        || documents::invoice_csv(&doc),
-        || documents::invoice_html(&doc),
-    ))
+    let format = query.format.unwrap_or_default();
+    let rendered = state.platform.invoice(&caller.0, &number, format).await?;
+    Ok(render(rendered))
 }
 
+/// Statements (credit notes) of authors and investors.
+///
+/// The caller's own; the operator all or `?party=`.
+#[utoipa::path(get, path = "/v1/statements", tag = "billing", params(StatementsQuery),
+    responses((status = 200, description = "the statements", body = Statements), Errors))]
 pub async fn statements(
     State(state): State<AppState>,
     caller: Caller,
-    Query(query): Query<ReportQuery>,
-) -> Result<Json<Value>> {
-    let party = scope(&caller, query.party.clone());
+    Query(query): Query<StatementsQuery>,
+) -> Result<Json<Statements>> {
     let period = optional_period(query.period.as_deref())?;
     let statements = state
         .platform
-        .store
-        .statements(party.as_deref(), period)
+        .statements(&caller.0, query.party.as_deref(), period)
         .await?;
-    Ok(Json(json!({"statements": statements})))
+    Ok(Json(Statements { statements }))
 }
 
+/// One statement as JSON, `?format=csv` or `?format=html` (printable).
+///
+/// A party reads its own, the operator any; another party's is not found.
+#[utoipa::path(get, path = "/v1/statements/{number}", tag = "billing",
+    params(("number" = String, Path, description = "the statement's number, e.g. ST-202611-0001"), FormatQuery),
+    responses((status = 200, description = "the statement", content(
+        (StatementDocument = "application/json"),
+        (String = "text/csv"),
+        (String = "text/html"))), Errors))]
 pub async fn statement(
     State(state): State<AppState>,
     caller: Caller,
     Path(number): Path<String>,
-    Query(query): Query<ReportQuery>,
+    Query(query): Query<FormatQuery>,
 ) -> Result<Response> {
-    let doc = state.platform.store.statement(&number).await?;
-    visible(&caller, &doc.statement.party, "statement", &number)?;
-    Ok(render(
-        query.format,
-        json!(doc),
-        || documents::statement_csv(&doc),
-        || documents::statement_html(&doc),
-    ))
+    let format = query.format.unwrap_or_default();
+    let rendered = state.platform.statement(&caller.0, &number, format).await?;
+    Ok(render(rendered))
 }
 
-/// Usage by tenant, plugin, operation and metric for a period (default: the
-/// open one): a tenant's own, an author's plugins', or (operator) all.
+/// Usage by tenant, plugin, operation, outcome, version and metric.
+///
+/// For `?period=` (default: the open one), scoped to the caller: a
+/// tenant's own, an author's plugins', or (operator) all or `?tenant=`.
+#[utoipa::path(get, path = "/v1/reports/usage", tag = "billing", params(UsageQuery),
+    responses((status = 200, description = "the period's usage", body = UsageReport), Errors))]
 pub async fn usage_report(
     State(state): State<AppState>,
     caller: Caller,
-    Query(query): Query<ReportQuery>,
+    Query(query): Query<UsageQuery>,
 ) -> Result<Json<UsageReport>> {
-    let store = &state.platform.store;
-    let period = match optional_period(query.period.as_deref())? {
-        Some(p) => p,
-        None => store.billing_settings().await?.open_period(now_ms()),
-    };
-    state.platform.usage.flush().await;
-    let mut report = store.usage_report(period).await?;
-    match caller.0.role {
-        Role::Operator => {
-            if let Some(tenant) = &query.tenant {
-                report.calls.retain(|r| &r.tenant == tenant);
-                report.metrics.retain(|r| &r.tenant == tenant);
-            }
-        }
-        Role::Tenant => {
-            let me = &caller.0.id;
-            report.calls.retain(|r| &r.tenant == me);
-            report.metrics.retain(|r| &r.tenant == me);
-        }
-        Role::Author => {
-            let mut owned: BTreeMap<String, bool> = BTreeMap::new();
-            let plugins = report
-                .calls
-                .iter()
-                .map(|r| r.plugin.clone())
-                .chain(report.metrics.iter().map(|r: &MetricRow| r.plugin.clone()));
-            for plugin in plugins.collect::<Vec<_>>() {
-                let namespace = plugin.split('/').next().unwrap_or("").to_owned();
-                if let std::collections::btree_map::Entry::Vacant(entry) = owned.entry(namespace) {
-                    let owners = store.owners(entry.key()).await.unwrap_or_default();
-                    entry.insert(owners.contains(&caller.0.id));
-                }
-            }
-            let mine = |plugin: &str| {
-                owned
-                    .get(plugin.split('/').next().unwrap_or(""))
-                    .copied()
-                    .unwrap_or(false)
-            };
-            report.calls.retain(|r| mine(&r.plugin));
-            report.metrics.retain(|r| mine(&r.plugin));
-        }
-    }
+    let period = optional_period(query.period.as_deref())?;
+    let report = state
+        .platform
+        .usage_report(&caller.0, period, query.tenant.as_deref())
+        .await?;
     Ok(Json(report))
 }

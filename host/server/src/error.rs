@@ -8,7 +8,7 @@ use spleis_billing::MoneyError;
 use spleis_billing::bounds::InputError;
 use spleis_billing::period::CloseOrderError;
 use spleis_billing::rating::PlanError;
-use spleis_platform::{CallFailure, PublishError};
+use spleis_platform::{AccessError, CallFailure, PublishError};
 use spleis_registry::resolve::ResolveError;
 use spleis_runtime::InvokeError;
 use spleis_store::StoreError;
@@ -281,5 +281,29 @@ fn close_order_code(e: &CloseOrderError) -> &'static str {
         CloseOrderError::UnderWay { .. } => "period-under-way",
         CloseOrderError::Passed { .. } => "period-passed",
         CloseOrderError::OutOfOrder { .. } => "close-out-of-order",
+    }
+}
+
+impl From<AccessError> for ApiError {
+    fn from(e: AccessError) -> Self {
+        ApiError::forbidden(e.to_string())
+    }
+}
+
+impl From<spleis_platform::Error> for ApiError {
+    fn from(e: spleis_platform::Error) -> Self {
+        use spleis_platform::Error;
+        match e {
+            Error::Access(e) => e.into(),
+            Error::Invalid(message) => ApiError::bad_request(message),
+            Error::NotFound(message) => ApiError::new(StatusCode::NOT_FOUND, "not-found", message),
+            Error::Account(e) => e.into(),
+            Error::Registry(e) => e.into(),
+            Error::Install(e) => e.into(),
+            Error::Publish(e) => e.into(),
+            Error::Call(e) => e.into(),
+            Error::Billing(e) => e.into(),
+            Error::Store(e) => e.into(),
+        }
     }
 }

@@ -168,43 +168,25 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
             post(routes::call).layer(DefaultBodyLimit::max(MAX_CALL_BODY_BYTES)),
         )
         .route("/v1/usage", get(routes::usage))
-        .route(
-            "/v1/billing/settings",
-            get(billing::settings).put(billing::set_settings),
-        )
-        .route("/v1/billing/close", post(billing::close))
-        .route("/v1/billing/periods", get(billing::periods))
-        .route("/v1/billing/ledger", get(billing::ledger))
-        .route(
-            "/v1/packages/{namespace}/{name}/plan",
-            get(billing::plans).put(billing::set_plan),
-        )
-        .route(
-            "/v1/packages/{namespace}/{name}/agreement",
-            get(billing::agreement).put(billing::set_agreement),
-        )
-        .route(
-            "/v1/investments",
-            post(billing::invest).get(billing::investments),
-        )
-        .route(
-            "/v1/campaigns",
-            post(billing::create_campaign).get(billing::campaigns),
-        )
-        .route("/v1/campaigns/{id}", get(billing::campaign))
-        .route("/v1/campaigns/{id}/pledges", post(billing::pledge))
-        .route("/v1/campaigns/{id}/close", post(billing::close_campaign))
-        .route("/v1/tenants/{tenant}/minimum", put(billing::set_minimum))
-        .route(
-            "/v1/tenants/{tenant}/discounts",
-            post(billing::add_discount),
-        )
-        .route("/v1/tenants/{tenant}/credit", post(billing::grant_credit))
-        .route("/v1/invoices", get(billing::invoices))
-        .route("/v1/invoices/{number}", get(billing::invoice))
-        .route("/v1/statements", get(billing::statements))
-        .route("/v1/statements/{number}", get(billing::statement))
-        .route("/v1/reports/usage", get(billing::usage_report))
+        .routes(routes!(billing::settings, billing::set_settings))
+        .routes(routes!(billing::close))
+        .routes(routes!(billing::periods))
+        .routes(routes!(billing::ledger))
+        .routes(routes!(billing::plans, billing::set_plan))
+        .routes(routes!(billing::agreement, billing::set_agreement))
+        .routes(routes!(billing::invest, billing::investments))
+        .routes(routes!(billing::create_campaign, billing::campaigns))
+        .routes(routes!(billing::campaign))
+        .routes(routes!(billing::pledge))
+        .routes(routes!(billing::close_campaign))
+        .routes(routes!(billing::set_minimum))
+        .routes(routes!(billing::add_discount))
+        .routes(routes!(billing::grant_credit))
+        .routes(routes!(billing::invoices))
+        .routes(routes!(billing::invoice))
+        .routes(routes!(billing::statements))
+        .routes(routes!(billing::statement))
+        .routes(routes!(billing::usage_report))
         .route(
             "/v1/events",
             post(routes::emit).layer(DefaultBodyLimit::max(MAX_CALL_BODY_BYTES)),

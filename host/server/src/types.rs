@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use spleis_store::accounts::{Account, Role};
 use utoipa::ToSchema;
 
+pub mod billing;
+
 /// Every error answer: `{"error": {"code", "message"}}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {

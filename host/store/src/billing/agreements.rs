@@ -12,7 +12,7 @@ use spleis_billing::split::AfterPayback;
 use sqlx::{AnyConnection, Row};
 
 /// A plugin's revenue agreement.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AgreementRecord {
     /// The package.
     pub package: String,

@@ -22,7 +22,7 @@ const FUNDED: &str = "funded";
 const LAPSED: &str = "lapsed";
 
 /// A co-funding campaign.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CampaignRecord {
     /// Its id.
     pub id: String,
@@ -45,7 +45,7 @@ pub struct CampaignRecord {
 }
 
 /// A pledge.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PledgeRecord {
     /// Who.
     pub tenant: String,

@@ -27,7 +27,7 @@ use sqlx::{AnyConnection, Row};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What a close wrote, kept with the closed period.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CloseSummary {
     /// The period.
     pub period: String,

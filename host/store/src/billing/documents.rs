@@ -12,7 +12,7 @@ use spleis_billing::discounts::Period;
 use sqlx::AnyConnection;
 
 /// A stored invoice.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct InvoiceDocument {
     /// `INV-202611-0001`.
     pub number: String,
@@ -28,7 +28,7 @@ pub struct InvoiceDocument {
 }
 
 /// A stored statement (credit note).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StatementDocument {
     /// `ST-202611-0001`.
     pub number: String,

@@ -17,7 +17,7 @@ use sqlx::any::AnyRow;
 use std::collections::BTreeMap;
 
 /// An investment in a plugin.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct InvestmentRecord {
     /// Its id.
     pub id: String,

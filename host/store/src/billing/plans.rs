@@ -12,7 +12,7 @@ use sqlx::{AnyConnection, Row};
 use std::collections::BTreeMap;
 
 /// A plan as stored.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PlanRecord {
     /// The package.
     pub package: String,

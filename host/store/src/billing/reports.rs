@@ -10,7 +10,7 @@ use spleis_billing::split::LedgerAccount;
 use sqlx::{AnyConnection, Row};
 
 /// One row of the usage report: calls of one operation with one outcome.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CallsRow {
     /// The tenant.
     pub tenant: String,
@@ -39,7 +39,7 @@ impl CallsRow {
 }
 
 /// One row of the usage report: units of one metric.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MetricRow {
     /// The tenant.
     pub tenant: String,
@@ -61,7 +61,7 @@ impl MetricRow {
 }
 
 /// A period's usage, aggregated.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UsageReport {
     /// The period.
     pub period: String,
@@ -72,7 +72,7 @@ pub struct UsageReport {
 }
 
 /// A ledger account's balance (debits positive).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Balance {
     /// The account.
     pub account: LedgerAccount,

@@ -12,7 +12,7 @@ use spleis_billing::period::billing_period;
 use sqlx::AnyConnection;
 
 /// The platform's billing settings.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BillingSettings {
     /// What every plan and invoice is in.
     pub currency: Currency,

@@ -1,0 +1,71 @@
+//! `billing campaign …`: co-funding campaigns.
+
+use super::CampaignCommand;
+use super::amounts::Amounts;
+use super::lines;
+use crate::client::Client;
+use crate::http;
+use anyhow::Context;
+use spleis_server::types::billing::{Campaigns, NewCampaign, NewPledge};
+use spleis_store::billing::CampaignRecord;
+
+/// Runs a campaign command.
+pub(super) fn campaign(client: &Client, command: CampaignCommand) -> anyhow::Result<()> {
+    let money = Amounts::of(client)?;
+    let describe = |c: &CampaignRecord| {
+        format!(
+            "{} {} for {}: {} of {} pledged by {} tenants, {}",
+            c.id,
+            c.title,
+            c.package,
+            money.show(c.pledged),
+            money.show(c.goal),
+            c.pledges.len(),
+            c.status
+        )
+    };
+    let answer = match command {
+        CampaignCommand::Create {
+            package,
+            title,
+            goal,
+            seconds,
+            return_bps,
+        } => {
+            let body = NewCampaign {
+                package,
+                title,
+                goal_minor: money.minor(&goal)?,
+                deadline_ms: deadline(seconds)?,
+                return_bps,
+            };
+            http::send::<CampaignRecord>(client, "POST", "/v1/campaigns", &body)?
+        }
+        CampaignCommand::List => {
+            let answer = http::get::<Campaigns>(client, "/v1/campaigns")?;
+            return answer.print(client, |a| lines(&a.campaigns, "no campaigns", describe));
+        }
+        CampaignCommand::Pledge { id, amount } => {
+            let body = NewPledge {
+                amount_minor: money.minor(&amount)?,
+            };
+            let path = format!("/v1/campaigns/{id}/pledges");
+            http::send::<CampaignRecord>(client, "POST", &path, &body)?
+        }
+        CampaignCommand::Close { id } => http::send_empty::<CampaignRecord>(
+            client,
+            "POST",
+            &format!("/v1/campaigns/{id}/close"),
+        )?,
+    };
+    answer.print(client, describe)
+}
+
+/// Unix milliseconds `seconds` from now.
+fn deadline(seconds: u64) -> anyhow::Result<i64> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .context("the clock is before 1970")?;
+    let at = now.saturating_add(std::time::Duration::from_secs(seconds));
+    i64::try_from(at.as_millis()).with_context(|| format!("--seconds {seconds} is too far ahead"))
+}

@@ -1,0 +1,109 @@
+//! `billing close`, `periods`, `ledger`, `settings`.
+
+use super::amounts::Amounts;
+use super::query;
+use crate::client::Client;
+use crate::http;
+use spleis_billing::split::LedgerAccount;
+use spleis_server::types::billing::{CloseRequest, Closed, Ledger, NewSettings, Periods};
+use spleis_store::billing::BillingSettings;
+
+/// Closes a period (or shows the summary of its earlier close).
+pub(super) fn close(client: &Client, period: String, early: bool) -> anyhow::Result<()> {
+    let body = CloseRequest { period, early };
+    let answer = http::send::<Closed>(client, "POST", "/v1/billing/close", &body)?;
+    let money = Amounts::of(client)?;
+    answer.print(client, |closed| {
+        let s = &closed.summary;
+        let state = if closed.closed_now {
+            "closed"
+        } else {
+            "was already closed"
+        };
+        format!(
+            "{} {state}: {} usage records, {} invoices, {} statements, {} ledger transactions\n  charged {}\n  platform {}\n  authors {}\n  investors {}",
+            s.period,
+            s.records,
+            s.invoices,
+            s.statements,
+            s.transactions,
+            money.show(s.charged),
+            money.show(s.platform),
+            money.show(s.authors),
+            money.show(s.investors),
+        )
+    })
+}
+
+/// The open period and the closed ones.
+pub(super) fn periods(client: &Client) -> anyhow::Result<()> {
+    let answer = http::get::<Periods>(client, "/v1/billing/periods")?;
+    answer.print(client, |periods| {
+        let mut out = format!("open: {}", periods.open);
+        for s in &periods.closed {
+            out.push_str(&format!(
+                "\nclosed: {} by {} ({} invoices)",
+                s.period, s.closed_by, s.invoices
+            ));
+        }
+        out
+    })
+}
+
+/// Ledger balances per account.
+pub(super) fn ledger(client: &Client, period: Option<String>) -> anyhow::Result<()> {
+    let path = format!("/v1/billing/ledger{}", query(&[("period", &period)]));
+    let answer = http::get::<Ledger>(client, &path)?;
+    let money = Amounts::of(client)?;
+    answer.print(client, |ledger| {
+        let mut out: Vec<String> = ledger
+            .balances
+            .iter()
+            .map(|b| {
+                let (kind, id) = account_parts(&b.account);
+                format!("{kind:<20} {id:<16} {:>16}", money.show(b.balance))
+            })
+            .collect();
+        out.push(format!("sum (always zero): {}", money.show(ledger.sum)));
+        out.join("\n")
+    })
+}
+
+/// An account's kind and id as the server's JSON names them
+/// (`tenant-receivable`, `tenant-a`); the platform's revenue has no id.
+fn account_parts(account: &LedgerAccount) -> (&'static str, &str) {
+    match account {
+        LedgerAccount::TenantReceivable(id) => ("tenant-receivable", id),
+        LedgerAccount::Credit(id) => ("credit", id),
+        LedgerAccount::PlatformRevenue => ("platform-revenue", ""),
+        LedgerAccount::AuthorPayable(id) => ("author-payable", id),
+        LedgerAccount::InvestorPayable(id) => ("investor-payable", id),
+    }
+}
+
+/// Shows the settings, or changes them when a value is given.
+pub(super) fn settings(
+    client: &Client,
+    currency: Option<String>,
+    platform_fee_bps: Option<u32>,
+) -> anyhow::Result<()> {
+    let path = "/v1/billing/settings";
+    let answer = if currency.is_none() && platform_fee_bps.is_none() {
+        http::get::<BillingSettings>(client, path)?
+    } else {
+        let body = NewSettings {
+            currency,
+            platform_fee_bps,
+        };
+        http::send::<BillingSettings>(client, "PUT", path, &body)?
+    };
+    answer.print(client, |s| {
+        let last_closed = s
+            .last_closed
+            .map_or_else(|| "none".to_owned(), |p| p.to_string());
+        format!(
+            "currency {}, default platform fee {} bps, last closed {last_closed}",
+            s.currency, s.platform_fee_bps
+        )
+    })
+}

@@ -1,0 +1,43 @@
+//! Closing a period: invoices, statements and ledger transactions, once.
+
+use crate::{Actor, Error, Platform};
+use serde::{Deserialize, Serialize};
+use spleis_billing::discounts::Period;
+use spleis_store::accounts::Role;
+use spleis_store::billing::CloseSummary;
+use spleis_store::now_ms;
+
+/// What a close did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Closed {
+    /// Whether this request closed the period (false: it was closed before,
+    /// and the summary is that close's).
+    pub closed_now: bool,
+    /// The close's figures.
+    pub summary: CloseSummary,
+}
+
+impl Platform {
+    /// Operator: closes `period`, or answers the summary of its earlier
+    /// close. Periods close in order; `early` closes the month still under
+    /// way (its later usage goes into the next one).
+    pub async fn close_period(
+        &self,
+        actor: &Actor,
+        period: Period,
+        early: bool,
+    ) -> Result<Closed, Error> {
+        let by = actor.require(&[Role::Operator])?;
+        // Usage still queued belongs to the period it was recorded in: write
+        // it before the close reads the period.
+        self.usage.flush().await;
+        let (summary, closed_now) = self
+            .store
+            .close_period(period, &by.id, early, now_ms())
+            .await?;
+        Ok(Closed {
+            closed_now,
+            summary,
+        })
+    }
+}

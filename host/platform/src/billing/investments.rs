@@ -1,0 +1,177 @@
+//! Investments in plugins: recording one, and the investor's view of what
+//! it was paid and what this month is on course to pay.
+
+use crate::{AccessError, Actor, Error, Platform};
+use serde::{Deserialize, Serialize};
+use spleis_billing::close::close;
+use spleis_billing::discounts::{DAY_MS, Period};
+use spleis_billing::split::{platform_fee, split};
+use spleis_store::Store;
+use spleis_store::accounts::Role;
+use spleis_store::billing::{BillingError, InvestmentRecord};
+use spleis_store::now_ms;
+
+/// A tenant's investment in a plugin, as the operator records it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewInvestment {
+    /// The plugin, `namespace/name`.
+    pub package: String,
+    /// The investing tenant.
+    pub investor: String,
+    /// What it invested, minor units.
+    pub principal_minor: i64,
+    /// The return on top, basis points (1000 = 10%).
+    #[serde(default)]
+    pub return_bps: u32,
+}
+
+/// One investment as its investor sees it. Amounts are minor units.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct InvestorView {
+    /// The investment.
+    #[serde(flatten)]
+    pub investment: InvestmentRecord,
+    /// The platform currency.
+    pub currency: String,
+    /// What remains until payback: cap − paid.
+    pub remaining: i64,
+    /// The open period.
+    pub period: String,
+    /// What tenants were charged for the plugin so far this period.
+    pub charged_so_far: i64,
+    /// The plugin's revenue so far this period (after the platform fee).
+    pub revenue_so_far: i64,
+    /// The period's revenue projected from the days elapsed.
+    pub projected_revenue: i64,
+    /// What this investment would be paid at the close, on the projection.
+    pub projected_payout: i64,
+}
+
+impl Platform {
+    /// Operator: records a tenant's investment in a plugin.
+    pub async fn invest(
+        &self,
+        actor: &Actor,
+        investment: &NewInvestment,
+    ) -> Result<InvestmentRecord, Error> {
+        actor.require(&[Role::Operator])?;
+        Ok(self
+            .store
+            .invest(
+                &investment.package,
+                &investment.investor,
+                investment.principal_minor,
+                investment.return_bps,
+                now_ms(),
+            )
+            .await?)
+    }
+
+    /// The investor's view of investments, with the open period so far: a
+    /// tenant sees its own (whatever it names), the operator those of
+    /// `investor` or all; authors see none.
+    pub async fn investments(
+        &self,
+        actor: &Actor,
+        investor: Option<&str>,
+    ) -> Result<Vec<InvestorView>, Error> {
+        let investor = match actor.role() {
+            Role::Tenant => Some(actor.id()),
+            Role::Operator => investor,
+            Role::Author => {
+                return Err(AccessError::Forbidden(
+                    "investments are seen by their investors and the operator".into(),
+                )
+                .into());
+            }
+        };
+        // The month so far includes the calls still queued.
+        self.usage.flush().await;
+        Ok(investor_view(&self.store, investor, now_ms()).await?)
+    }
+}
+
+/// Days of `period` elapsed at `now_ms`, counting today; at least 1.
+fn days_elapsed(period: Period, now_ms: i64) -> u64 {
+    let elapsed = (now_ms - period.start_ms()).div_euclid(DAY_MS) + 1;
+    u64::try_from(elapsed.clamp(1, i64::from(period.days()))).unwrap_or(1)
+}
+
+fn minor(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// The investments of `investor` (all, for `None`), each with the open
+/// period so far and its projection.
+async fn investor_view(
+    store: &Store,
+    investor: Option<&str>,
+    now_ms: i64,
+) -> Result<Vec<InvestorView>, BillingError> {
+    let settings = store.billing_settings().await?;
+    let period = settings.open_period(now_ms);
+    let investments = store.investments(investor, None).await?;
+    if investments.is_empty() {
+        return Ok(Vec::new());
+    }
+    let input = store.period_input(period).await?;
+    let so_far = close(&input)?;
+    let elapsed = days_elapsed(period, now_ms);
+    let days = u64::from(period.days());
+    let mut views = Vec::new();
+    for investment in investments {
+        let settled = so_far
+            .settlements
+            .iter()
+            .find(|s| s.plugin == investment.package);
+        let charged = settled.map_or(0, |s| u64::try_from(s.charged).unwrap_or(0));
+        let (revenue, projected_revenue, projected_payout) =
+            match input.plugins.get(&investment.package) {
+                Some(terms) => {
+                    let revenue = |charged: u64| {
+                        charged - platform_fee(charged, terms.agreement.platform_fee_bps)
+                    };
+                    let projected =
+                        u64::try_from(u128::from(charged) * u128::from(days) / u128::from(elapsed))
+                            .unwrap_or(u64::MAX);
+                    let mut state = terms.payback.clone();
+                    let parts = split(projected, &terms.agreement, &mut state);
+                    let payout = terms
+                        .agreement
+                        .investors
+                        .iter()
+                        .position(|i| i.id == investment.id)
+                        .and_then(|at| parts.investors.get(at).copied())
+                        .unwrap_or(0);
+                    (revenue(charged), revenue(projected), payout)
+                }
+                None => (0, 0, 0),
+            };
+        views.push(InvestorView {
+            currency: settings.currency.to_string(),
+            remaining: investment.cap - investment.paid,
+            period: period.to_string(),
+            charged_so_far: minor(charged),
+            revenue_so_far: minor(revenue),
+            projected_revenue: minor(projected_revenue),
+            projected_payout: minor(projected_payout),
+            investment,
+        });
+    }
+    Ok(views)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_elapsed_counts_today_and_stays_in_the_period() {
+        let nov: Period = "2026-11".parse().unwrap();
+        assert_eq!(days_elapsed(nov, nov.start_ms()), 1);
+        assert_eq!(days_elapsed(nov, nov.start_ms() + 22 * DAY_MS + 5), 23);
+        assert_eq!(days_elapsed(nov, nov.end_ms() + 99 * DAY_MS), 30);
+        assert_eq!(days_elapsed(nov, nov.start_ms() - DAY_MS), 1);
+    }
+}
