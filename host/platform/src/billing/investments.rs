@@ -4,8 +4,7 @@
 use crate::{AccessError, Actor, Error, Platform};
 use serde::{Deserialize, Serialize};
 use spleis_billing::close::close;
-use spleis_billing::discounts::{DAY_MS, Period};
-use spleis_billing::split::{platform_fee, split};
+use spleis_billing::projection::{Projection, project};
 use spleis_store::Store;
 use spleis_store::accounts::Role;
 use spleis_store::billing::{BillingError, InvestmentRecord};
@@ -92,18 +91,12 @@ impl Platform {
     }
 }
 
-/// Days of `period` elapsed at `now_ms`, counting today; at least 1.
-fn days_elapsed(period: Period, now_ms: i64) -> u64 {
-    let elapsed = (now_ms - period.start_ms()).div_euclid(DAY_MS) + 1;
-    u64::try_from(elapsed.clamp(1, i64::from(period.days()))).unwrap_or(1)
-}
-
-fn minor(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
+fn minor(value: u64) -> Result<i64, BillingError> {
+    i64::try_from(value).map_err(|_| BillingError::Overflow("an investor view amount"))
 }
 
 /// The investments of `investor` (all, for `None`), each with the open
-/// period so far and its projection.
+/// period so far and its projection (`spleis_billing::projection`).
 async fn investor_view(
     store: &Store,
     investor: Option<&str>,
@@ -117,61 +110,34 @@ async fn investor_view(
     }
     let input = store.period_input(period).await?;
     let so_far = close(&input)?;
-    let elapsed = days_elapsed(period, now_ms);
-    let days = u64::from(period.days());
     let mut views = Vec::new();
     for investment in investments {
-        let settled = so_far
+        let charged = match so_far
             .settlements
             .iter()
-            .find(|s| s.plugin == investment.package);
-        let charged = settled.map_or(0, |s| u64::try_from(s.charged).unwrap_or(0));
-        let (revenue, projected_revenue, projected_payout) =
-            match input.plugins.get(&investment.package) {
-                Some(terms) => {
-                    let revenue = |charged: u64| {
-                        charged - platform_fee(charged, terms.agreement.platform_fee_bps)
-                    };
-                    let projected =
-                        u64::try_from(u128::from(charged) * u128::from(days) / u128::from(elapsed))
-                            .unwrap_or(u64::MAX);
-                    let mut state = terms.payback.clone();
-                    let parts = split(projected, &terms.agreement, &mut state);
-                    let payout = terms
-                        .agreement
-                        .investors
-                        .iter()
-                        .position(|i| i.id == investment.id)
-                        .and_then(|at| parts.investors.get(at).copied())
-                        .unwrap_or(0);
-                    (revenue(charged), revenue(projected), payout)
-                }
-                None => (0, 0, 0),
-            };
+            .find(|s| s.plugin == investment.package)
+        {
+            Some(settled) => u64::try_from(settled.charged)
+                .map_err(|_| BillingError::Overflow("a plugin's charges so far"))?,
+            None => 0,
+        };
+        let projection = match input.plugins.get(&investment.package) {
+            Some(terms) => project(charged, terms, &investment.id, period, now_ms)?,
+            None => Projection {
+                charged_so_far: charged,
+                ..Projection::default()
+            },
+        };
         views.push(InvestorView {
             currency: settings.currency.to_string(),
             remaining: investment.cap - investment.paid,
             period: period.to_string(),
-            charged_so_far: minor(charged),
-            revenue_so_far: minor(revenue),
-            projected_revenue: minor(projected_revenue),
-            projected_payout: minor(projected_payout),
+            charged_so_far: minor(projection.charged_so_far)?,
+            revenue_so_far: minor(projection.revenue_so_far)?,
+            projected_revenue: minor(projection.projected_revenue)?,
+            projected_payout: minor(projection.projected_payout)?,
             investment,
         });
     }
     Ok(views)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn days_elapsed_counts_today_and_stays_in_the_period() {
-        let nov: Period = "2026-11".parse().unwrap();
-        assert_eq!(days_elapsed(nov, nov.start_ms()), 1);
-        assert_eq!(days_elapsed(nov, nov.start_ms() + 22 * DAY_MS + 5), 23);
-        assert_eq!(days_elapsed(nov, nov.end_ms() + 99 * DAY_MS), 30);
-        assert_eq!(days_elapsed(nov, nov.start_ms() - DAY_MS), 1);
-    }
 }
