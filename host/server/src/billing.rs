@@ -51,7 +51,7 @@ async fn require_owner_or_operator(
     if account.role == Role::Author
         && state
             .platform
-            .store
+            .store()
             .owners(namespace)
             .await?
             .contains(&account.id)
@@ -64,7 +64,9 @@ async fn require_owner_or_operator(
 }
 
 pub async fn settings(State(state): State<AppState>, _caller: Caller) -> Result<Json<Value>> {
-    Ok(Json(json!(state.platform.store.billing_settings().await?)))
+    Ok(Json(json!(
+        state.platform.store().billing_settings().await?
+    )))
 }
 
 #[derive(Deserialize)]
@@ -88,7 +90,7 @@ pub async fn set_settings(
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let settings = state
         .platform
-        .store
+        .store()
         .set_billing_settings(currency, body.platform_fee_bps)
         .await?;
     Ok(Json(json!(settings)))
@@ -111,10 +113,10 @@ pub async fn close(
     let by = caller.require(&[Role::Operator])?;
     let period = period(&body.period)?;
     // Usage still queued belongs to the period it was recorded in.
-    state.platform.usage.flush().await;
+    state.platform.usage_pipeline().flush().await;
     let (summary, closed_now) = state
         .platform
-        .store
+        .store()
         .close_period(period, &by.id, body.early, now_ms())
         .await?;
     let status = if closed_now {
@@ -130,10 +132,10 @@ pub async fn close(
 
 pub async fn periods(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>> {
     caller.require(&[Role::Operator])?;
-    let settings = state.platform.store.billing_settings().await?;
+    let settings = state.platform.store().billing_settings().await?;
     Ok(Json(json!({
         "open": settings.open_period(now_ms()).to_string(),
-        "closed": state.platform.store.closed_periods().await?,
+        "closed": state.platform.store().closed_periods().await?,
     })))
 }
 
@@ -153,7 +155,7 @@ pub async fn ledger(
 ) -> Result<Json<Value>> {
     caller.require(&[Role::Operator])?;
     let period = optional_period(query.period.as_deref())?;
-    let balances = state.platform.store.balances(period).await?;
+    let balances = state.platform.store().balances(period).await?;
     let total: i64 = balances.iter().map(|b| b.balance).sum();
     Ok(Json(json!({"balances": balances, "sum": total})))
 }
@@ -165,7 +167,7 @@ pub async fn plans(
 ) -> Result<Json<Value>> {
     let package = package_name(&namespace, &name);
     Ok(Json(
-        json!({"package": package, "plans": state.platform.store.plans(&package).await?}),
+        json!({"package": package, "plans": state.platform.store().plans(&package).await?}),
     ))
 }
 
@@ -180,7 +182,7 @@ pub async fn set_plan(
     require_owner_or_operator(&state, &caller.0, &package).await?;
     let record = state
         .platform
-        .store
+        .store()
         .set_plan(&package, &plan, &caller.0.id, now_ms())
         .await?;
     Ok((StatusCode::CREATED, Json(json!(record))))
@@ -193,7 +195,9 @@ pub async fn agreement(
 ) -> Result<Json<Value>> {
     let package = package_name(&namespace, &name);
     require_owner_or_operator(&state, &caller.0, &package).await?;
-    Ok(Json(json!(state.platform.store.agreement(&package).await?)))
+    Ok(Json(json!(
+        state.platform.store().agreement(&package).await?
+    )))
 }
 
 #[derive(Deserialize)]
@@ -214,7 +218,7 @@ pub async fn set_agreement(
     caller.require(&[Role::Operator])?;
     let record = state
         .platform
-        .store
+        .store()
         .set_agreement(
             &package_name(&namespace, &name),
             body.author.as_deref(),
@@ -245,7 +249,7 @@ pub async fn invest(
     caller.require(&[Role::Operator])?;
     let record = state
         .platform
-        .store
+        .store()
         .invest(
             &body.package,
             &body.investor,
@@ -272,8 +276,8 @@ pub async fn investments(
             ));
         }
     };
-    state.platform.usage.flush().await;
-    let views = investor_view(&state.platform.store, investor.as_deref(), now_ms()).await?;
+    state.platform.usage_pipeline().flush().await;
+    let views = investor_view(state.platform.store(), investor.as_deref(), now_ms()).await?;
     Ok(Json(json!({"investments": views})))
 }
 
@@ -296,7 +300,7 @@ pub async fn create_campaign(
     require_owner_or_operator(&state, &caller.0, &body.package).await?;
     let campaign = state
         .platform
-        .store
+        .store()
         .create_campaign(
             &body.package,
             &body.title,
@@ -312,7 +316,7 @@ pub async fn create_campaign(
 
 pub async fn campaigns(State(state): State<AppState>, _caller: Caller) -> Result<Json<Value>> {
     Ok(Json(
-        json!({"campaigns": state.platform.store.campaigns().await?}),
+        json!({"campaigns": state.platform.store().campaigns().await?}),
     ))
 }
 
@@ -321,7 +325,7 @@ pub async fn campaign(
     _caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>> {
-    Ok(Json(json!(state.platform.store.campaign(&id).await?)))
+    Ok(Json(json!(state.platform.store().campaign(&id).await?)))
 }
 
 #[derive(Deserialize)]
@@ -340,7 +344,7 @@ pub async fn pledge(
     let tenant = caller.require(&[Role::Tenant])?;
     let campaign = state
         .platform
-        .store
+        .store()
         .pledge(&id, &tenant.id, body.amount_minor, now_ms())
         .await?;
     Ok(Json(json!(campaign)))
@@ -351,10 +355,10 @@ pub async fn close_campaign(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>> {
-    let campaign = state.platform.store.campaign(&id).await?;
+    let campaign = state.platform.store().campaign(&id).await?;
     require_owner_or_operator(&state, &caller.0, &campaign.package).await?;
     Ok(Json(json!(
-        state.platform.store.close_campaign(&id, now_ms()).await?
+        state.platform.store().close_campaign(&id, now_ms()).await?
     )))
 }
 
@@ -373,7 +377,7 @@ pub async fn set_minimum(
     caller.require(&[Role::Operator])?;
     state
         .platform
-        .store
+        .store()
         .set_minimum(&tenant, body.minimum_minor)
         .await?;
     Ok(Json(
@@ -415,7 +419,7 @@ pub async fn add_discount(
     };
     let id = state
         .platform
-        .store
+        .store()
         .add_discount(&tenant, &discount, now_ms())
         .await?;
     Ok((
@@ -439,7 +443,7 @@ pub async fn grant_credit(
     caller.require(&[Role::Operator])?;
     let balance = state
         .platform
-        .store
+        .store()
         .grant_credit(&tenant, body.amount_minor, now_ms())
         .await?;
     Ok(Json(json!({"tenant": tenant, "credit_minor": balance})))
@@ -496,7 +500,7 @@ pub async fn invoices(
     let period = optional_period(query.period.as_deref())?;
     let invoices = state
         .platform
-        .store
+        .store()
         .invoices(tenant.as_deref(), period)
         .await?;
     Ok(Json(json!({"invoices": invoices})))
@@ -510,7 +514,7 @@ pub async fn invoice(
     Path(number): Path<String>,
     Query(query): Query<ReportQuery>,
 ) -> Result<Response> {
-    let doc = state.platform.store.invoice(&number).await?;
+    let doc = state.platform.store().invoice(&number).await?;
     visible(&caller, &doc.invoice.tenant, "invoice", &number)?;
     Ok(render(
         query.format,
@@ -529,7 +533,7 @@ pub async fn statements(
     let period = optional_period(query.period.as_deref())?;
     let statements = state
         .platform
-        .store
+        .store()
         .statements(party.as_deref(), period)
         .await?;
     Ok(Json(json!({"statements": statements})))
@@ -541,7 +545,7 @@ pub async fn statement(
     Path(number): Path<String>,
     Query(query): Query<ReportQuery>,
 ) -> Result<Response> {
-    let doc = state.platform.store.statement(&number).await?;
+    let doc = state.platform.store().statement(&number).await?;
     visible(&caller, &doc.statement.party, "statement", &number)?;
     Ok(render(
         query.format,
@@ -558,12 +562,12 @@ pub async fn usage_report(
     caller: Caller,
     Query(query): Query<ReportQuery>,
 ) -> Result<Json<UsageReport>> {
-    let store = &state.platform.store;
+    let store = state.platform.store();
     let period = match optional_period(query.period.as_deref())? {
         Some(p) => p,
         None => store.billing_settings().await?.open_period(now_ms()),
     };
-    state.platform.usage.flush().await;
+    state.platform.usage_pipeline().flush().await;
     let mut report = store.usage_report(period).await?;
     match caller.0.role {
         Role::Operator => {

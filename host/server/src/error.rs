@@ -4,7 +4,7 @@ use crate::types::{ErrorBody, ErrorDetail};
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use spleis_platform::{CallFailure, PublishError};
+use spleis_platform::{AccessError, CallFailure, PublishError};
 use spleis_registry::resolve::ResolveError;
 use spleis_runtime::InvokeError;
 use spleis_store::StoreError;
@@ -231,6 +231,33 @@ impl From<BillingError> for ApiError {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "cannot-close", message)
             }
             BillingError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<AccessError> for ApiError {
+    fn from(e: AccessError) -> Self {
+        ApiError::forbidden(e.to_string())
+    }
+}
+
+impl From<spleis_platform::Error> for ApiError {
+    fn from(e: spleis_platform::Error) -> Self {
+        use spleis_platform::Error;
+        match e {
+            Error::Access(e) => e.into(),
+            Error::Invalid(message) => ApiError::bad_request(message),
+            Error::NotFound(message) => ApiError::new(StatusCode::NOT_FOUND, "not-found", message),
+            Error::NotInstalled(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, "not-installed", e.to_string())
+            }
+            Error::Account(e) => e.into(),
+            Error::Registry(e) => e.into(),
+            Error::Install(e) => e.into(),
+            Error::Publish(e) => e.into(),
+            Error::Call(e) => e.into(),
+            Error::Billing(e) => e.into(),
+            Error::Store(e) => e.into(),
         }
     }
 }

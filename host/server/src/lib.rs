@@ -18,7 +18,7 @@ pub use error::ApiError;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, post, put};
+use axum::routing::{get, post, put};
 use spleis_platform::Platform;
 use std::sync::Arc;
 use utoipa::OpenApi;
@@ -29,20 +29,6 @@ use utoipa_axum::routes;
 pub const MAX_BODY_BYTES: usize = 32 << 20;
 /// The largest call body.
 pub const MAX_CALL_BODY_BYTES: usize = 1 << 20;
-
-async fn forget_installs_after_change(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    caller: auth::Caller,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let changes = request.method() != axum::http::Method::GET;
-    let response = next.run(request).await;
-    if changes && response.status().is_success() {
-        state.platform.forget_installs(&caller.0.id);
-    }
-    response
-}
 
 /// The top of the OpenAPI document; the paths and schemas come from the
 /// handlers' `#[utoipa::path]` annotations and the types they take and
@@ -121,53 +107,29 @@ pub fn router(platform: Arc<Platform>) -> Router {
 /// (their `#[utoipa::path]` annotations and the types they take and return):
 /// one source, so the two cannot drift.
 pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
-    // Routes that change installs: after one succeeds, this node forgets
-    // the caller's cached installs so its next call sees the change.
-    let installs = OpenApiRouter::new()
-        .route("/v1/installs", post(routes::install).get(routes::installs))
-        .route(
-            "/v1/installs/{namespace}/{name}",
-            get(routes::install_detail).delete(routes::uninstall),
-        )
-        .route(
-            "/v1/installs/{namespace}/{name}/upgrade",
-            post(routes::upgrade),
-        )
-        .route(
-            "/v1/installs/{namespace}/{name}/rollback",
-            post(routes::rollback),
-        )
-        .route(
-            "/v1/installs/{namespace}/{name}/config",
-            put(routes::set_config),
-        )
-        .route("/v1/upgrades", get(routes::pending_upgrades))
-        .route(
-            "/v1/upgrades/{namespace}/{name}/{version}",
-            post(routes::approve_upgrade).merge(delete(routes::decline_upgrade)),
-        )
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            forget_installs_after_change,
-        ));
+    // Calls and events carry a plugin's input: a smaller body limit.
+    let calls = OpenApiRouter::new()
+        .routes(routes!(routes::call))
+        .routes(routes!(routes::emit))
+        .layer(DefaultBodyLimit::max(MAX_CALL_BODY_BYTES));
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(installs)
         .routes(routes!(routes::healthz))
         .routes(routes!(routes::metrics))
         .routes(routes!(routes::create_account))
         .routes(routes!(routes::whoami))
-        .route("/v1/packages", post(routes::publish).get(routes::catalog))
-        .route("/v1/packages/{namespace}/{name}", get(routes::package))
-        .route(
-            "/v1/packages/{namespace}/{name}/versions/{version}/yank",
-            post(routes::yank).delete(routes::unyank),
-        )
-        .route("/v1/namespaces/{namespace}/owners", post(routes::add_owner))
-        .route(
-            "/v1/plugins/{namespace}/{name}/{operation}",
-            post(routes::call).layer(DefaultBodyLimit::max(MAX_CALL_BODY_BYTES)),
-        )
-        .route("/v1/usage", get(routes::usage))
+        .routes(routes!(routes::publish, routes::catalog))
+        .routes(routes!(routes::package))
+        .routes(routes!(routes::yank, routes::unyank))
+        .routes(routes!(routes::add_owner))
+        .routes(routes!(routes::install, routes::installs))
+        .routes(routes!(routes::install_detail, routes::uninstall))
+        .routes(routes!(routes::upgrade))
+        .routes(routes!(routes::rollback))
+        .routes(routes!(routes::set_config))
+        .routes(routes!(routes::pending_upgrades))
+        .routes(routes!(routes::approve_upgrade, routes::decline_upgrade))
+        .routes(routes!(routes::usage))
+        .merge(calls)
         .route(
             "/v1/billing/settings",
             get(billing::settings).put(billing::set_settings),
@@ -205,10 +167,6 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .route("/v1/statements", get(billing::statements))
         .route("/v1/statements/{number}", get(billing::statement))
         .route("/v1/reports/usage", get(billing::usage_report))
-        .route(
-            "/v1/events",
-            post(routes::emit).layer(DefaultBodyLimit::max(MAX_CALL_BODY_BYTES)),
-        )
         .with_state(state)
         .split_for_parts();
     (router, doc)
