@@ -6,11 +6,6 @@
 //! reads from one module.
 
 use serde::{Deserialize, Serialize};
-use spleis_registry::Capability;
-use spleis_store::accounts::Role;
-use spleis_store::events::Delivery;
-use spleis_store::installs::{InstallRecord, PendingUpgrade};
-use spleis_store::registry::PackageSummary;
 use std::collections::{BTreeMap, BTreeSet};
 use utoipa::{IntoParams, ToSchema};
 
@@ -19,8 +14,13 @@ pub use spleis_platform::Published;
 pub use spleis_platform::installs::InstallDetail;
 pub use spleis_platform::registry::PackageDetail;
 pub use spleis_platform::usage::TenantUsage;
-pub use spleis_store::accounts::Account;
-pub use spleis_store::registry::VersionRecord;
+pub use spleis_registry::{Capability, Manifest};
+pub use spleis_store::accounts::{Account, Role};
+pub use spleis_store::events::Delivery;
+pub use spleis_store::installs::{HistoryEntry, InstallRecord, PendingUpgrade, UpgradeReport};
+pub use spleis_store::registry::{PackageSummary, VersionRecord};
+pub use spleis_store::usage::UsageRow;
+pub use spleis_usage::{MeterReport, OutcomeKind, Usage};
 
 /// Every error answer: `{"error": {"code", "message"}}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
