@@ -176,13 +176,7 @@ impl Client {
         let text = self.send_text(method, path, body)?;
         let json: Value = serde_json::from_str(&text)
             .with_context(|| format!("the answer to {method} {path} is not JSON: {text}"))?;
-        let body = serde_path_to_error::deserialize(&json).map_err(|e| {
-            anyhow::anyhow!(
-                "cannot decode the answer to {method} {path}: at `{}`: {}",
-                e.path(),
-                e.inner()
-            )
-        })?;
+        let body = decode(&json).with_context(|| format!("the answer to {method} {path}"))?;
         Ok(Reply { body, json })
     }
 
@@ -301,6 +295,13 @@ fn refusal(status: u16, response: ureq::Response) -> anyhow::Error {
         }
         Err(_) => anyhow::anyhow!("HTTP {status}: {text}"),
     }
+}
+
+/// Decodes an answer as `T`; the error names the field that does not fit
+/// (`packages[0].latest: invalid type: …`).
+fn decode<T: DeserializeOwned>(json: &Value) -> anyhow::Result<T> {
+    serde_path_to_error::deserialize(json)
+        .map_err(|e| anyhow::anyhow!("cannot decode `{}`: {}", e.path(), e.inner()))
 }
 
 /// One line per item, or `empty` when there is none.
@@ -677,4 +678,28 @@ fn usage(client: &Client, limit: u32) -> anyhow::Result<()> {
 /// A value as compact JSON, as the text output shows lists.
 fn json_text(value: &impl Serialize) -> String {
     serde_json::to_string(value).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_that_does_not_fit_fails_naming_the_field() {
+        let answer = json!({"packages": [{"name": "a/b", "description": "", "latest": 1}]});
+        let error = decode::<types::Catalog>(&answer).expect_err("latest is no string");
+        let message = format!("{error:#}");
+        assert!(message.contains("`packages[0].latest`"), "{message}");
+        let missing = json!({"packages": [{"name": "a/b", "latest": null}]});
+        let error = decode::<types::Catalog>(&missing).expect_err("no description");
+        assert!(format!("{error:#}").contains("description"), "{error:#}");
+        let fits = json!({"packages": [{"name": "a/b", "description": "", "latest": null}]});
+        assert_eq!(
+            decode::<types::Catalog>(&fits)
+                .expect("fits")
+                .packages
+                .len(),
+            1
+        );
+    }
 }
