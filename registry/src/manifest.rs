@@ -25,10 +25,13 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
+use utoipa::ToSchema;
 
 /// A capability a plugin asks for and a tenant grants: one import of the
 /// `spleis:plugin` world.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Capability {
     /// Key-value storage scoped to (tenant, plugin).
@@ -84,7 +87,7 @@ impl FromStr for Capability {
 }
 
 /// How billing aggregates a metric's reports within a period.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Aggregation {
     /// The sum of the reported quantities.
@@ -94,7 +97,7 @@ pub enum Aggregation {
 }
 
 /// A billable metric the plugin may report through `metering`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Metric {
     /// How reports are aggregated.
     pub aggregation: Aggregation,
@@ -104,11 +107,12 @@ pub struct Metric {
 }
 
 /// A validated plugin manifest.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Manifest {
     /// `namespace/name`, lowercase.
     pub name: String,
     /// The plugin's version.
+    #[schema(value_type = String)]
     pub version: semver::Version,
     /// One line for the catalog.
     #[serde(default)]

@@ -8,8 +8,12 @@
 use anyhow::{Context, bail};
 use base64::Engine;
 use clap::{Args, Subcommand};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use spleis_registry::Capability;
+use spleis_server::types::{self, Account, ErrorBody};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Duration;
@@ -50,7 +54,7 @@ pub enum ClientCommand {
         package: String,
         /// Grant a capability (repeatable); default: all the plugin declares.
         #[arg(long = "grant")]
-        grants: Vec<String>,
+        grants: Vec<Capability>,
         /// A setting, KEY=VALUE (repeatable).
         #[arg(long = "config", value_name = "KEY=VALUE")]
         config: Vec<String>,
@@ -64,7 +68,7 @@ pub enum ClientCommand {
         requirement: Option<String>,
         /// Grant more capabilities.
         #[arg(long = "grant")]
-        grants: Vec<String>,
+        grants: Vec<Capability>,
     },
     /// Uninstall a package.
     Uninstall {
@@ -127,6 +131,40 @@ pub(super) struct Client {
     json: bool,
 }
 
+/// A decoded answer and the JSON it came from, which `--json` prints as the
+/// server sent it.
+pub(super) struct Reply<T> {
+    /// The answer, decoded.
+    pub(super) body: T,
+    /// The answer as the server sent it.
+    json: Value,
+}
+
+impl<T> Reply<T> {
+    /// The server's JSON (pretty) with `--json`, else `text` of the answer.
+    pub(super) fn render(
+        &self,
+        client: &Client,
+        text: impl FnOnce(&T) -> String,
+    ) -> anyhow::Result<String> {
+        if client.json {
+            Ok(serde_json::to_string_pretty(&self.json)?)
+        } else {
+            Ok(text(&self.body))
+        }
+    }
+
+    /// Prints what [`Reply::render`] makes.
+    pub(super) fn print(
+        &self,
+        client: &Client,
+        text: impl FnOnce(&T) -> String,
+    ) -> anyhow::Result<()> {
+        println!("{}", self.render(client, text)?);
+        Ok(())
+    }
+}
+
 impl Client {
     pub(super) fn new(connection: &Connection) -> anyhow::Result<Self> {
         let saved = saved();
@@ -147,18 +185,61 @@ impl Client {
         })
     }
 
-    /// Sends a request; a non-2xx answer becomes an error with the server's message.
-    pub(super) fn send(
+    /// Sends a request and decodes its typed answer. An answer that is not
+    /// JSON, or not the JSON of `T`, is an error naming the request and the
+    /// field (`packages[0].latest: invalid type …`).
+    pub(super) fn request<T: DeserializeOwned>(
         &self,
         method: &str,
         path: &str,
-        body: Option<Value>,
-    ) -> anyhow::Result<Value> {
+        body: Option<&impl Serialize>,
+    ) -> anyhow::Result<Reply<T>> {
+        let body = body
+            .map(serde_json::to_value)
+            .transpose()
+            .context("cannot encode the request")?;
         let text = self.send_text(method, path, body)?;
-        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+        let json: Value = serde_json::from_str(&text)
+            .with_context(|| format!("the answer to {method} {path} is not JSON: {text}"))?;
+        let body = decode(&json).with_context(|| format!("the answer to {method} {path}"))?;
+        Ok(Reply { body, json })
     }
 
-    /// Sends a request and returns the answer's text (CSV, HTML, JSON).
+    /// `GET path`, decoded.
+    pub(super) fn get<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<Reply<T>> {
+        self.request(method::GET, path, None::<&()>)
+    }
+
+    /// `method path` with a JSON body, decoded.
+    pub(super) fn send<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        body: &impl Serialize,
+    ) -> anyhow::Result<Reply<T>> {
+        self.request(method, path, Some(body))
+    }
+
+    /// `POST path` with a JSON body, decoded.
+    pub(super) fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+    ) -> anyhow::Result<Reply<T>> {
+        self.request(method::POST, path, Some(body))
+    }
+
+    /// Sends a request whose success has no body (204).
+    pub(super) fn send_empty(&self, method: &str, path: &str) -> anyhow::Result<()> {
+        let text = self.send_text(method, path, None)?;
+        if !text.trim().is_empty() {
+            bail!("{method} {path} answered a body where none was expected: {text}");
+        }
+        Ok(())
+    }
+
+    /// Sends a request and returns the answer's text (CSV, HTML, JSON); a
+    /// non-2xx answer becomes an error with the server's message.
     pub(super) fn send_text(
         &self,
         method: &str,
@@ -173,32 +254,19 @@ impl Client {
             None => request.call(),
         };
         match result {
-            Ok(response) => Ok(response.into_string().unwrap_or_default()),
-            Err(ureq::Error::Status(status, response)) => {
-                let text = response.into_string().unwrap_or_default();
-                let doc: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-                match (
-                    doc["error"]["code"].as_str(),
-                    doc["error"]["message"].as_str(),
-                ) {
-                    (Some(code), Some(message)) => bail!("{message} ({code}, HTTP {status})"),
-                    _ => bail!("HTTP {status}: {text}"),
-                }
-            }
+            Ok(response) => response
+                .into_string()
+                .with_context(|| format!("cannot read the answer to {method} {path}")),
+            Err(ureq::Error::Status(status, response)) => Err(refusal(status, response)),
             Err(error) => bail!("cannot reach {}: {error}", self.server),
         }
     }
 
-    /// Whether `--json` was given.
-    pub(super) fn json(&self) -> bool {
-        self.json
-    }
-
     /// Prints the server's JSON with `--json`, else `text` of it.
-    pub(super) fn print(
+    pub(super) fn print<T: Serialize>(
         &self,
-        value: &Value,
-        text: impl FnOnce(&Value) -> String,
+        value: &T,
+        text: impl FnOnce(&T) -> String,
     ) -> anyhow::Result<()> {
         if self.json {
             println!("{}", serde_json::to_string_pretty(value)?);
@@ -209,13 +277,38 @@ impl Client {
     }
 }
 
-/// One line per element of the JSON array `list`, or `empty` when there is none.
-pub(super) fn lines(list: &Value, empty: &str, line: impl Fn(&Value) -> String) -> String {
-    let rows: Vec<String> = list.as_array().into_iter().flatten().map(line).collect();
-    if rows.is_empty() {
+/// The HTTP methods the client sends.
+mod method {
+    pub(super) const GET: &str = "GET";
+    pub(super) const POST: &str = "POST";
+    pub(super) const DELETE: &str = "DELETE";
+}
+
+/// A non-2xx answer as an error: the server's `{"error": {code, message}}`,
+/// or the status and text of an answer without one.
+fn refusal(status: u16, response: ureq::Response) -> anyhow::Error {
+    let text = response.into_string().unwrap_or_default();
+    match serde_json::from_str::<ErrorBody>(&text) {
+        Ok(ErrorBody { error }) => {
+            anyhow::anyhow!("{} ({}, HTTP {status})", error.message, error.code)
+        }
+        Err(_) => anyhow::anyhow!("HTTP {status}: {text}"),
+    }
+}
+
+/// Decodes an answer as `T`; the error names the field that does not fit
+/// (`packages[0].latest: invalid type: …`).
+fn decode<T: DeserializeOwned>(json: &Value) -> anyhow::Result<T> {
+    serde_path_to_error::deserialize(json)
+        .map_err(|e| anyhow::anyhow!("cannot decode `{}`: {}", e.path(), e.inner()))
+}
+
+/// One line per item, or `empty` when there is none.
+pub(crate) fn list<T>(items: &[T], empty: &str, line: impl Fn(&T) -> String) -> String {
+    if items.is_empty() {
         empty.to_owned()
     } else {
-        rows.join("\n")
+        items.iter().map(line).collect::<Vec<_>>().join("\n")
     }
 }
 
@@ -230,15 +323,16 @@ pub(super) fn read_json(input: &str) -> anyhow::Result<Value> {
     serde_json::from_str(&text).with_context(|| format!("`{input}` is not valid JSON"))
 }
 
-fn settings(pairs: &[String]) -> anyhow::Result<Value> {
-    let mut map = serde_json::Map::new();
-    for pair in pairs {
-        let (k, v) = pair
-            .split_once('=')
-            .with_context(|| format!("--config `{pair}` is not KEY=VALUE"))?;
-        map.insert(k.to_owned(), Value::String(v.to_owned()));
-    }
-    Ok(Value::Object(map))
+/// `--config KEY=VALUE` pairs as an install's settings.
+fn settings(pairs: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
+    pairs
+        .iter()
+        .map(|pair| {
+            pair.split_once('=')
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .with_context(|| format!("--config `{pair}` is not KEY=VALUE"))
+        })
+        .collect()
 }
 
 fn spinner(message: String) -> indicatif::ProgressBar {
@@ -301,230 +395,300 @@ fn build(dir: &Path) -> anyhow::Result<(PathBuf, String)> {
 }
 
 pub fn run(command: ClientCommand, connection: Connection) -> anyhow::Result<ExitCode> {
-    if let ClientCommand::Login = command {
-        let client = Client::new(&connection)?;
-        let who = client.send("GET", "/v1/whoami", None)?;
-        let path =
-            credentials_path().context("no HOME or XDG_CONFIG_HOME to save credentials in")?;
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let text = toml::to_string(&Credentials {
-            server: client.server.clone(),
-            token: client.token.clone(),
-        })?;
-        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
-        }
-        println!(
-            "logged in to {} as {} ({}); saved to {}",
-            client.server,
-            who["id"],
-            who["role"],
-            path.display()
-        );
-        return Ok(ExitCode::SUCCESS);
-    }
     let client = Client::new(&connection)?;
     match command {
-        ClientCommand::Login => unreachable!("handled above"),
-        ClientCommand::Publish { path } => {
-            let (wasm, manifest) = if path.extension().is_some_and(|e| e == "wasm") {
-                (path.clone(), None)
-            } else {
-                let (wasm, manifest) = build(&path)?;
-                (wasm, Some(manifest))
-            };
-            let bytes =
-                std::fs::read(&wasm).with_context(|| format!("cannot read {}", wasm.display()))?;
-            let bar = spinner(format!(
-                "uploading {} ({} KiB)",
-                wasm.display(),
-                bytes.len() / 1024
-            ));
-            let body = json!({
-                "component": base64::engine::general_purpose::STANDARD.encode(&bytes),
-                "manifest": manifest,
-            });
-            let result = client.send("POST", "/v1/packages", Some(body));
-            bar.finish_and_clear();
-            let published = result?;
-            client.print(&published, |p| {
-                let v = &p["version"];
-                let state = if p["created"] == true { "published" } else { "already published (same bytes)" };
-                format!(
-                    "{}@{} {state}\n  digest: {}\n  upgraded installs: {}\n  pending (need new grants): {}",
-                    v["package"].as_str().unwrap_or("?"),
-                    v["version"].as_str().unwrap_or("?"),
-                    v["digest"].as_str().unwrap_or("?"),
-                    p["upgrades"]["upgraded"].as_array().map_or(0, Vec::len),
-                    p["upgrades"]["pending"].as_array().map_or(0, Vec::len),
-                )
-            })?;
-        }
-        ClientCommand::Catalog { query } => {
-            let path = match &query {
-                Some(q) => format!("/v1/packages?q={}", q.replace(' ', "%20")),
-                None => "/v1/packages".to_owned(),
-            };
-            let catalog = client.send("GET", &path, None)?;
-            client.print(&catalog, |c| {
-                lines(&c["packages"], "no packages", |p| {
-                    format!(
-                        "{:<32} {:<10} {}",
-                        p["name"].as_str().unwrap_or("?"),
-                        p["latest"].as_str().unwrap_or("-"),
-                        p["description"].as_str().unwrap_or("")
-                    )
-                })
-            })?;
-        }
+        ClientCommand::Login => login(&client)?,
+        ClientCommand::Publish { path } => publish(&client, &path)?,
+        ClientCommand::Catalog { query } => catalog(&client, query.as_deref())?,
         ClientCommand::Install {
             package,
             grants,
             config,
-        } => {
-            let (name, requirement) = package.split_once('@').unwrap_or((&package, "*"));
-            let grants: Vec<String> = if grants.is_empty() {
-                // Grant what the newest matching version declares; the
-                // server still refuses anything short of that.
-                let detail = client.send("GET", &format!("/v1/packages/{name}"), None)?;
-                detail["versions"]
-                    .as_array()
-                    .and_then(|v| v.last())
-                    .and_then(|v| v["manifest"]["capabilities"].as_array())
-                    .map(|caps| {
-                        caps.iter()
-                            .filter_map(|c| c.as_str().map(str::to_owned))
-                            .collect()
-                    })
-                    .unwrap_or_default()
-            } else {
-                grants
-            };
-            let body = json!({"package": name, "requirement": requirement, "grants": grants, "config": settings(&config)?});
-            let install = client.send("POST", "/v1/installs", Some(body))?;
-            client.print(&install, |i| {
-                format!(
-                    "installed {}@{} (requirement {}, grants: {})",
-                    i["package"].as_str().unwrap_or("?"),
-                    i["version"].as_str().unwrap_or("?"),
-                    i["requirement"].as_str().unwrap_or("?"),
-                    i["grants"]
-                )
-            })?;
-        }
+        } => install(&client, &package, grants, &config)?,
         ClientCommand::Upgrade {
             package,
             requirement,
             grants,
-        } => {
-            let install = client.send(
-                "POST",
-                &format!("/v1/installs/{package}/upgrade"),
-                Some(json!({"requirement": requirement, "grants": grants})),
-            )?;
-            client.print(&install, |i| {
-                format!(
-                    "{} now runs {} (requirement {})",
-                    i["package"].as_str().unwrap_or("?"),
-                    i["version"].as_str().unwrap_or("?"),
-                    i["requirement"].as_str().unwrap_or("?")
-                )
-            })?;
-        }
-        ClientCommand::Uninstall { package, purge } => {
-            client.send(
-                "DELETE",
-                &format!("/v1/installs/{package}?purge={purge}"),
-                None,
-            )?;
-            let note = if purge {
-                "its data was deleted"
-            } else {
-                "its data is kept for the retention period"
-            };
-            client.print(&json!({"uninstalled": package, "purged": purge}), |_| {
-                format!("uninstalled {package}; {note}")
-            })?;
-        }
+        } => upgrade(&client, &package, requirement, grants)?,
+        ClientCommand::Uninstall { package, purge } => uninstall(&client, &package, purge)?,
         ClientCommand::Call {
             package,
             operation,
             input,
             idempotency_key,
-        } => {
-            let body = read_json(&input)?;
-            let mut request = ureq::post(&format!(
-                "{}/v1/plugins/{package}/{operation}",
-                client.server
-            ))
-            .set("Authorization", &format!("Bearer {}", client.token));
-            if let Some(key) = &idempotency_key {
-                request = request.set("Idempotency-Key", key);
-            }
-            let (status, response) = match request.send_json(body) {
-                Ok(r) => (r.status(), r),
-                Err(ureq::Error::Status(status, r)) => (status, r),
-                Err(e) => bail!("cannot reach {}: {e}", client.server),
-            };
-            let header = |name: &str| response.header(name).unwrap_or("?").to_owned();
-            let usage = format!(
-                "usage: outcome={} version={} fuel={} id={}",
-                header("spleis-outcome"),
-                header("spleis-version"),
-                header("spleis-fuel"),
-                header("spleis-usage-id")
-            );
-            let text = response.into_string().unwrap_or_default();
-            let value: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-            println!("{}", serde_json::to_string_pretty(&value)?);
-            eprintln!("{usage}");
-            if !(200..300).contains(&status) {
-                return Ok(ExitCode::from(1));
-            }
-        }
-        ClientCommand::Emit { topic, payload } => {
-            let result = client.send(
-                "POST",
-                "/v1/events",
-                Some(json!({"topic": topic, "payload": read_json(&payload)?})),
-            )?;
-            client.print(&result, |r| {
-                lines(
-                    &r["deliveries"],
-                    "no install subscribes to this topic",
-                    |d| {
-                        format!(
-                            "{} depth {}: {} {}",
-                            d["package"].as_str().unwrap_or("?"),
-                            d["depth"],
-                            d["outcome"].as_str().unwrap_or("?"),
-                            d["message"].as_str().unwrap_or("")
-                        )
-                    },
-                )
-            })?;
-        }
-        ClientCommand::Usage { limit } => {
-            let usage = client.send("GET", &format!("/v1/usage?limit={limit}"), None)?;
-            client.print(&usage, |u| {
-                lines(&u["records"], "no usage yet", |r| {
-                    format!(
-                        "{:<28} {:<18} {:<14} fuel={:<10} {}µs units={}",
-                        r["plugin"].as_str().unwrap_or("?"),
-                        r["operation"].as_str().unwrap_or("?"),
-                        r["outcome"].as_str().unwrap_or("?"),
-                        r["fuel_consumed"],
-                        r["wall_time_us"],
-                        r["units"]
-                    )
-                })
-            })?;
-        }
+        } => return call(&client, &package, &operation, &input, idempotency_key),
+        ClientCommand::Emit { topic, payload } => emit(&client, topic, &payload)?,
+        ClientCommand::Usage { limit } => usage(&client, limit)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `spleis login`: checks the token and saves it with the server.
+fn login(client: &Client) -> anyhow::Result<()> {
+    let who: Account = client.get("/v1/whoami")?.body;
+    let path = credentials_path().context("no HOME or XDG_CONFIG_HOME to save credentials in")?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let text = toml::to_string(&Credentials {
+        server: client.server.clone(),
+        token: client.token.clone(),
+    })?;
+    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    println!(
+        "logged in to {} as \"{}\" (\"{}\"); saved to {}",
+        client.server,
+        who.id,
+        who.role,
+        path.display()
+    );
+    Ok(())
+}
+
+/// `spleis publish`: builds the crate (or takes a .wasm) and uploads it.
+fn publish(client: &Client, path: &Path) -> anyhow::Result<()> {
+    let (wasm, manifest) = if path.extension().is_some_and(|e| e == "wasm") {
+        (path.to_path_buf(), None)
+    } else {
+        let (wasm, manifest) = build(path)?;
+        (wasm, Some(manifest))
+    };
+    let bytes = std::fs::read(&wasm).with_context(|| format!("cannot read {}", wasm.display()))?;
+    let bar = spinner(format!(
+        "uploading {} ({} KiB)",
+        wasm.display(),
+        bytes.len() / 1024
+    ));
+    let body = types::Publish {
+        component: base64::engine::general_purpose::STANDARD.encode(&bytes),
+        manifest,
+    };
+    let result = client.post::<types::Published>("/v1/packages", &body);
+    bar.finish_and_clear();
+    result?.print(client, |p| {
+        let state = if p.created {
+            "published"
+        } else {
+            "already published (same bytes)"
+        };
+        format!(
+            "{}@{} {state}\n  digest: {}\n  upgraded installs: {}\n  pending (need new grants): {}",
+            p.version.package,
+            p.version.version,
+            p.version.digest,
+            p.upgrades.upgraded.len(),
+            p.upgrades.pending.len(),
+        )
+    })
+}
+
+/// `spleis catalog`: the packages, optionally searched.
+fn catalog(client: &Client, query: Option<&str>) -> anyhow::Result<()> {
+    let path = match query {
+        Some(q) => format!("/v1/packages?q={}", q.replace(' ', "%20")),
+        None => "/v1/packages".to_owned(),
+    };
+    let catalog = client.get::<types::Catalog>(&path)?;
+    catalog.print(client, |c| {
+        list(&c.packages, "no packages", |p| {
+            format!(
+                "{:<32} {:<10} {}",
+                p.name,
+                p.latest.as_deref().unwrap_or("-"),
+                p.description
+            )
+        })
+    })
+}
+
+/// `spleis install namespace/name[@requirement]`: without `--grant`, grants
+/// what the newest version declares (the server still refuses anything
+/// short of what the resolved version needs).
+fn install(
+    client: &Client,
+    package: &str,
+    grants: Vec<Capability>,
+    config: &[String],
+) -> anyhow::Result<()> {
+    let (name, requirement) = package.split_once('@').unwrap_or((package, "*"));
+    let grants: BTreeSet<Capability> = if grants.is_empty() {
+        let detail = client.get::<types::PackageDetail>(&format!("/v1/packages/{name}"))?;
+        detail
+            .body
+            .versions
+            .last()
+            .map(|v| v.manifest.capabilities.clone())
+            .unwrap_or_default()
+    } else {
+        grants.into_iter().collect()
+    };
+    let body = types::NewInstall {
+        package: name.to_owned(),
+        requirement: Some(requirement.to_owned()),
+        grants,
+        config: settings(config)?,
+        storage_quota_bytes: None,
+    };
+    let install = client.post::<types::InstallRecord>("/v1/installs", &body)?;
+    install.print(client, |i| {
+        format!(
+            "installed {}@{} (requirement {}, grants: {})",
+            i.package,
+            i.version,
+            i.requirement,
+            json_text(&i.grants)
+        )
+    })
+}
+
+/// `spleis upgrade`: a new requirement and more grants, both optional.
+fn upgrade(
+    client: &Client,
+    package: &str,
+    requirement: Option<String>,
+    grants: Vec<Capability>,
+) -> anyhow::Result<()> {
+    let body = types::Upgrade {
+        requirement,
+        grants: grants.into_iter().collect(),
+    };
+    let install =
+        client.post::<types::InstallRecord>(&format!("/v1/installs/{package}/upgrade"), &body)?;
+    install.print(client, |i| {
+        format!(
+            "{} now runs {} (requirement {})",
+            i.package, i.version, i.requirement
+        )
+    })
+}
+
+/// `spleis uninstall`.
+fn uninstall(client: &Client, package: &str, purge: bool) -> anyhow::Result<()> {
+    client.send_empty(
+        method::DELETE,
+        &format!("/v1/installs/{package}?purge={purge}"),
+    )?;
+    let note = if purge {
+        "its data was deleted"
+    } else {
+        "its data is kept for the retention period"
+    };
+    client.print(&json!({"uninstalled": package, "purged": purge}), |_| {
+        format!("uninstalled {package}; {note}")
+    })
+}
+
+/// `spleis call`: prints the plugin's answer as it came (JSON pretty, else
+/// as a string) and the usage headers on stderr; a failed call exits 1.
+fn call(
+    client: &Client,
+    package: &str,
+    operation: &str,
+    input: &str,
+    idempotency_key: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    let body = read_json(input)?;
+    let mut request = ureq::post(&format!(
+        "{}/v1/plugins/{package}/{operation}",
+        client.server
+    ))
+    .set("Authorization", &format!("Bearer {}", client.token));
+    if let Some(key) = &idempotency_key {
+        request = request.set("Idempotency-Key", key);
+    }
+    let (status, response) = match request.send_json(body) {
+        Ok(r) => (r.status(), r),
+        Err(ureq::Error::Status(status, r)) => (status, r),
+        Err(e) => bail!("cannot reach {}: {e}", client.server),
+    };
+    let header = |name: &str| response.header(name).unwrap_or("?").to_owned();
+    let usage = format!(
+        "usage: outcome={} version={} fuel={} id={}",
+        header("spleis-outcome"),
+        header("spleis-version"),
+        header("spleis-fuel"),
+        header("spleis-usage-id")
+    );
+    let text = response
+        .into_string()
+        .context("cannot read the plugin's answer")?;
+    // The plugin's bytes: JSON as the contract asks, but a plugin may write
+    // anything, which is shown as it is.
+    let value: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    println!("{}", serde_json::to_string_pretty(&value)?);
+    eprintln!("{usage}");
+    if !(200..300).contains(&status) {
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `spleis emit`: a platform event and where it was delivered.
+fn emit(client: &Client, topic: String, payload: &str) -> anyhow::Result<()> {
+    let body = types::NewEvent {
+        topic,
+        payload: read_json(payload)?,
+    };
+    let result = client.post::<types::Deliveries>("/v1/events", &body)?;
+    result.print(client, |r| {
+        list(&r.deliveries, "no install subscribes to this topic", |d| {
+            format!(
+                "{} depth {}: {} {}",
+                d.package, d.depth, d.outcome, d.message
+            )
+        })
+    })
+}
+
+/// `spleis usage`: the caller's usage records, newest first.
+fn usage(client: &Client, limit: u32) -> anyhow::Result<()> {
+    let usage = client.get::<types::TenantUsage>(&format!("/v1/usage?limit={limit}"))?;
+    usage.print(client, |u| {
+        list(&u.records, "no usage yet", |r| {
+            let usage = &r.usage;
+            format!(
+                "{:<28} {:<18} {:<14} fuel={} {}µs units={}",
+                usage.plugin,
+                usage.operation,
+                usage.outcome.as_str(),
+                usage.fuel_consumed,
+                usage.wall_time_us,
+                json_text(&usage.units)
+            )
+        })
+    })
+}
+
+/// A value as compact JSON, as the text output shows lists.
+fn json_text(value: &impl Serialize) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_that_does_not_fit_fails_naming_the_field() {
+        let answer = json!({"packages": [{"name": "a/b", "description": "", "latest": 1}]});
+        let error = decode::<types::Catalog>(&answer).expect_err("latest is no string");
+        let message = format!("{error:#}");
+        assert!(message.contains("`packages[0].latest`"), "{message}");
+        let missing = json!({"packages": [{"name": "a/b", "latest": null}]});
+        let error = decode::<types::Catalog>(&missing).expect_err("no description");
+        assert!(format!("{error:#}").contains("description"), "{error:#}");
+        let fits = json!({"packages": [{"name": "a/b", "description": "", "latest": null}]});
+        assert_eq!(
+            decode::<types::Catalog>(&fits)
+                .expect("fits")
+                .packages
+                .len(),
+            1
+        );
+    }
 }

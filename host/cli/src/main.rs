@@ -4,7 +4,6 @@
 
 mod billing;
 mod client;
-mod http;
 mod inspect;
 mod run;
 mod serve;

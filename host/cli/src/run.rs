@@ -5,7 +5,7 @@ use clap::Args;
 use spleis_registry::Capability;
 use spleis_runtime::capabilities::log::LogLine;
 use spleis_runtime::capabilities::storage::{MemoryStore, SnapshotEntry};
-use spleis_runtime::{Call, Install, Limits, Runtime, RuntimeConfig};
+use spleis_runtime::{Call, Install, Invocation, Limits, LoadedPlugin, Runtime, RuntimeConfig};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -126,6 +126,28 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let bytes = super::read_component(&args.component)?;
     let input = read_input(&args.input)?;
     let limits = limits(&args)?;
+    let runtime = runtime(&args, &limits)?;
+    let (plugin, load) = load(&runtime, &bytes, &args.component)?;
+    let install = Arc::new(install(&args, &plugin)?);
+    let store = Arc::new(load_store(&args.storage_file)?);
+    let call = call(&args, input)?;
+    let invocation = runtime.invoke(&plugin, install, store.clone(), call, Some(&limits))?;
+    save_store(&args.storage_file, &store)?;
+    if args.json {
+        print_json(&invocation, &plugin, &load)?;
+    } else {
+        print_text(&invocation, &plugin, &load)?;
+    }
+    Ok(if invocation.result.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// A sandbox for one call: two instances, the disk cache unless refused,
+/// room for the call's memory limit.
+fn runtime(args: &RunArgs, limits: &Limits) -> anyhow::Result<Runtime> {
     let mut config = RuntimeConfig {
         max_instances: 2,
         cache_dir: if args.no_cache {
@@ -137,20 +159,39 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     config.max_memory_bytes = config.max_memory_bytes.max(limits.memory_bytes);
     config.limits = limits.clone();
-    let runtime = Runtime::new(config)?;
+    Ok(Runtime::new(config)?)
+}
 
+/// How the component was loaded, for the usage line.
+struct Load {
+    /// `compiled` or `disk-cache`.
+    source: &'static str,
+    /// Milliseconds it took.
+    ms: f64,
+}
+
+/// Loads (checks, compiles or reads from the cache) the component.
+fn load(
+    runtime: &Runtime,
+    bytes: &[u8],
+    path: &std::path::Path,
+) -> anyhow::Result<(Arc<LoadedPlugin>, Load)> {
     let started = Instant::now();
     let plugin = runtime
-        .load(&bytes)
-        .with_context(|| format!("{} was refused", args.component.display()))?;
-    let load_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let stats = runtime.cache_stats();
-    let load_source = if stats.disk_loads > 0 {
+        .load(bytes)
+        .with_context(|| format!("{} was refused", path.display()))?;
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    let source = if runtime.cache_stats().disk_loads > 0 {
         "disk-cache"
     } else {
         "compiled"
     };
+    Ok((plugin, Load { source, ms }))
+}
 
+/// The install the call runs as: the grants asked for (default: what the
+/// manifest declares, else what the component imports) and the settings.
+fn install(args: &RunArgs, plugin: &LoadedPlugin) -> anyhow::Result<Install> {
     let grants: BTreeSet<Capability> = if args.grants.is_empty() {
         plugin
             .manifest
@@ -171,7 +212,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         settings.insert(k.to_owned(), v.to_owned());
     }
     let manifest = plugin.manifest.as_ref();
-    let install = Arc::new(Install {
+    Ok(Install {
         tenant: args.tenant.clone(),
         plugin: manifest.map_or_else(
             || format!("local/{}", plugin.digest.hex()),
@@ -181,9 +222,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         config: settings,
         metrics: manifest.map(|m| m.metrics.clone()).unwrap_or_default(),
         storage_quota_bytes: Install::DEFAULT_STORAGE_QUOTA,
-    });
-    let store = Arc::new(load_store(&args.storage_file)?);
-    let call = match (&args.op, &args.event) {
+    })
+}
+
+/// An operation call (`--op`) or an event delivery (`--event`).
+fn call(args: &RunArgs, input: Vec<u8>) -> anyhow::Result<Call> {
+    Ok(match (&args.op, &args.event) {
         (Some(op), _) => Call::Handle {
             operation: op.clone(),
             body: input,
@@ -194,66 +238,67 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             payload: input,
         },
         (None, None) => bail!("give --op or --event"),
-    };
-    let invocation = runtime.invoke(&plugin, install, store.clone(), call, Some(&limits))?;
-    save_store(&args.storage_file, &store)?;
+    })
+}
 
-    let usage = &invocation.usage;
-    if args.json {
-        let doc = serde_json::json!({
-            "output": invocation.result.as_ref().ok().map(|b| body_value(b)),
-            "error": invocation.result.as_ref().err(),
-            "usage": usage,
-            "log": invocation.log,
-            "events": invocation.events.iter().map(|e| serde_json::json!({
-                "topic": e.topic, "payload": body_value(&e.payload)
-            })).collect::<Vec<_>>(),
-            "load": { "source": load_source, "ms": load_ms, "digest": plugin.digest.to_string() },
-        });
-        println!("{}", serde_json::to_string_pretty(&doc)?);
-    } else {
-        print_log(&invocation.log);
-        match &invocation.result {
-            // An event handler answers nothing; the usage line says it went well.
-            Ok(body) if body.is_empty() => {}
-            Ok(body) => println!("{}", serde_json::to_string_pretty(&body_value(body))?),
-            Err(error) => eprintln!("error: {} ({}): {}", error.kind, error.code, error.message),
-        }
-        for event in &invocation.events {
-            eprintln!(
-                "event: {} {}",
-                event.topic,
-                String::from_utf8_lossy(&event.payload)
-            );
-        }
-        let units: Vec<String> = usage
-            .units
-            .iter()
-            .map(|u| match &u.key {
-                Some(key) => format!("{}[{key}]={}", u.metric, u.quantity),
-                None => format!("{}={}", u.metric, u.quantity),
-            })
-            .collect();
+/// `--json`: one document with the output, error, usage, log, events and load.
+fn print_json(invocation: &Invocation, plugin: &LoadedPlugin, load: &Load) -> anyhow::Result<()> {
+    let doc = serde_json::json!({
+        "output": invocation.result.as_ref().ok().map(|b| body_value(b)),
+        "error": invocation.result.as_ref().err(),
+        "usage": invocation.usage,
+        "log": invocation.log,
+        "events": invocation.events.iter().map(|e| serde_json::json!({
+            "topic": e.topic, "payload": body_value(&e.payload)
+        })).collect::<Vec<_>>(),
+        "load": { "source": load.source, "ms": load.ms, "digest": plugin.digest.to_string() },
+    });
+    println!("{}", serde_json::to_string_pretty(&doc)?);
+    Ok(())
+}
+
+/// Text: the output on stdout; the log, error, events and usage on stderr.
+fn print_text(invocation: &Invocation, plugin: &LoadedPlugin, load: &Load) -> anyhow::Result<()> {
+    print_log(&invocation.log);
+    match &invocation.result {
+        // An event handler answers nothing; the usage line says it went well.
+        Ok(body) if body.is_empty() => {}
+        Ok(body) => println!("{}", serde_json::to_string_pretty(&body_value(body))?),
+        Err(error) => eprintln!("error: {} ({}): {}", error.kind, error.code, error.message),
+    }
+    for event in &invocation.events {
         eprintln!(
-            "usage: op={} outcome={} fuel={} wall={:.3}ms peak_memory={}KiB units={} ({} {load_source} in {load_ms:.1}ms)",
-            usage.operation,
-            usage.outcome,
-            usage.fuel_consumed,
-            usage.wall_time_us as f64 / 1000.0,
-            usage.peak_memory_bytes / 1024,
-            if units.is_empty() {
-                "none".into()
-            } else {
-                units.join(",")
-            },
-            plugin.digest,
+            "event: {} {}",
+            event.topic,
+            String::from_utf8_lossy(&event.payload)
         );
     }
-    Ok(if invocation.result.is_ok() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    let usage = &invocation.usage;
+    let units: Vec<String> = usage
+        .units
+        .iter()
+        .map(|u| match &u.key {
+            Some(key) => format!("{}[{key}]={}", u.metric, u.quantity),
+            None => format!("{}={}", u.metric, u.quantity),
+        })
+        .collect();
+    eprintln!(
+        "usage: op={} outcome={} fuel={} wall={:.3}ms peak_memory={}KiB units={} ({} {} in {:.1}ms)",
+        usage.operation,
+        usage.outcome,
+        usage.fuel_consumed,
+        usage.wall_time_us as f64 / 1000.0,
+        usage.peak_memory_bytes / 1024,
+        if units.is_empty() {
+            "none".into()
+        } else {
+            units.join(",")
+        },
+        plugin.digest,
+        load.source,
+        load.ms,
+    );
+    Ok(())
 }
 
 fn print_log(lines: &[LogLine]) {

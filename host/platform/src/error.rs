@@ -22,6 +22,9 @@ pub enum Error {
     /// What the request names does not exist (or is not the actor's to see).
     #[error("{0}")]
     NotFound(String),
+    /// The actor has no install (active or uninstalled) of the package.
+    #[error("`{0}` is not installed")]
+    NotInstalled(String),
     /// Accounts.
     #[error(transparent)]
     Account(#[from] AccountError),

@@ -115,8 +115,8 @@ impl Platform {
         let retention_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
         let cutoff = now_ms().saturating_sub(retention_ms);
         let purged = self.store.purge_expired(cutoff).await?;
-        for (tenant, _) in &purged {
-            self.forget_installs(tenant);
+        for (tenant, package) in &purged {
+            self.forget_install(tenant, package);
         }
         Ok(purged.len())
     }

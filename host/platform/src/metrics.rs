@@ -1,10 +1,19 @@
 //! Counters for `/metrics` (Prometheus text format).
 
+use crate::Platform;
 use spleis_runtime::OutcomeKind;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+impl Platform {
+    /// The counters in Prometheus' text format, with the sandbox's cache
+    /// counters.
+    pub fn render_metrics(&self) -> String {
+        self.metrics.render(self.runtime.cache_stats())
+    }
+}
 
 /// The platform's counters.
 #[derive(Default)]

@@ -11,16 +11,24 @@
 //! process lives. In `sync` mode `record` writes the record before it
 //! returns, so the response is sent only once the record is durable.
 
+use crate::{AccessError, Actor, Error, Platform};
+use serde::{Deserialize, Serialize};
+use spleis_store::accounts::Role;
 use spleis_store::usage::UsageRow;
 use spleis_store::{Store, StoreError};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
+use utoipa::ToSchema;
 
 /// The longest a queued record waits before it is written.
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(100);
 /// Records written in one transaction at most.
 pub const MAX_BATCH: usize = 1000;
+/// Usage records read at once when the reader names no limit.
+pub const DEFAULT_READ_LIMIT: u32 = 100;
+/// Usage records read at once at most.
+pub const MAX_READ_LIMIT: u32 = 10_000;
 /// Records that may wait in the queue before `record` waits for room.
 const QUEUE: usize = 16_384;
 
@@ -92,6 +100,53 @@ impl UsagePipeline {
         if let Some(writer) = self.writer.take() {
             let _ = writer.await;
         }
+    }
+}
+
+/// A tenant's usage records, newest first.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct TenantUsage {
+    /// The tenant.
+    pub tenant: String,
+    /// Its records, newest first.
+    pub records: Vec<UsageRow>,
+}
+
+impl Platform {
+    /// Usage records, newest first, at most `limit` (default
+    /// [`DEFAULT_READ_LIMIT`], capped at [`MAX_READ_LIMIT`]): a tenant reads
+    /// its own, the operator names the tenant; authors read the usage of
+    /// their plugins in billing reports instead. Queued records are written
+    /// first, so a call that has answered is in the list.
+    pub async fn usage_records(
+        &self,
+        actor: &Actor,
+        tenant: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<TenantUsage, Error> {
+        let tenant = match (actor.role(), tenant) {
+            (Role::Operator, Some(tenant)) => tenant.to_owned(),
+            (Role::Operator, None) => {
+                return Err(Error::Invalid("name the tenant: ?tenant=ID".into()));
+            }
+            (Role::Tenant, None) => actor.id().to_owned(),
+            (Role::Tenant, Some(other)) if other == actor.id() => other.to_owned(),
+            (Role::Tenant, Some(_)) => {
+                return Err(
+                    AccessError::Forbidden("a tenant reads only its own usage".into()).into(),
+                );
+            }
+            (Role::Author, _) => {
+                return Err(AccessError::Forbidden(
+                    "authors read usage of their plugins in reports (billing)".into(),
+                )
+                .into());
+            }
+        };
+        let limit = limit.unwrap_or(DEFAULT_READ_LIMIT).min(MAX_READ_LIMIT);
+        self.usage.flush().await;
+        let records = self.store.usage_of_tenant(&tenant, limit).await?;
+        Ok(TenantUsage { tenant, records })
     }
 }
 

@@ -13,15 +13,14 @@
 
 use axum::Router;
 use axum::routing::post;
-use spleis_platform::Platform;
+use spleis_platform::installs::InstallRequest;
+use spleis_platform::maintenance::{Database, PlatformConfig};
 use spleis_platform::usage::Durability;
-use spleis_runtime::{Runtime, RuntimeConfig};
+use spleis_platform::{Actor, Platform};
+use spleis_runtime::RuntimeConfig;
 use spleis_server as api;
-use spleis_store::Store;
-use spleis_store::accounts::Role;
-use std::collections::{BTreeMap, BTreeSet};
+use spleis_server::types::Role;
 use std::process::Command;
-use std::sync::Arc;
 
 const CONNECTIONS: &str = "32";
 const THREADS: &str = "2";
@@ -60,47 +59,37 @@ fn main() {
     let data = tempfile::tempdir().expect("tempdir");
     let bytes = spleis_tests::plugin("hostile");
     let (spleis_url, token, ceiling_url) = runtime.block_on(async {
-        let store = Store::open_data_dir(data.path()).await.expect("store");
-        let author = store
-            .create_account("fixtures", Role::Author, "Fixtures")
-            .await
-            .expect("author");
-        let tenant = store
-            .create_account("bench", Role::Tenant, "Bench")
-            .await
-            .expect("tenant");
-        let token = store.issue_token("bench", "bench").await.expect("token");
-        let platform = Arc::new(Platform::new(
-            store.clone(),
-            Arc::new(Runtime::new(RuntimeConfig::default()).expect("runtime")),
-            Durability::Batched,
-        ));
+        let platform = Platform::open(PlatformConfig {
+            database: Database::DataDir(data.path().to_path_buf()),
+            runtime: RuntimeConfig::default(),
+            durability: Durability::Batched,
+        })
+        .await
+        .expect("platform");
+        let operator = operator(&platform).await;
+        let (author, _) = account(&platform, &operator, "fixtures", Role::Author).await;
+        let (tenant, token) = account(&platform, &operator, "bench", Role::Tenant).await;
         platform
             .publish(&author, bytes, None)
             .await
             .expect("publishes");
-        let grants: BTreeSet<_> = ["storage", "events", "log", "metering"]
-            .iter()
-            .map(|c| c.parse().expect("capability"))
-            .collect();
-        store
-            .install(
-                &tenant,
-                "fixtures/hostile",
-                "*",
-                &grants,
-                &BTreeMap::new(),
-                1 << 20,
-            )
-            .await
-            .expect("installs");
+        let install = InstallRequest {
+            package: "fixtures/hostile".into(),
+            grants: ["storage", "events", "log", "metering"]
+                .iter()
+                .map(|c| c.parse().expect("capability"))
+                .collect(),
+            storage_quota_bytes: Some(1 << 20),
+            ..Default::default()
+        };
+        platform.install(&tenant, &install).await.expect("installs");
 
         // Without HTTP: the platform's own cost of a call, for comparison.
         let n = 20_000;
         let started = std::time::Instant::now();
         for _ in 0..n {
             platform
-                .call("bench", "fixtures/hostile", "echo", b"{}".to_vec(), None)
+                .call(&tenant, "fixtures/hostile", "echo", b"{}".to_vec(), None)
                 .await
                 .expect("calls");
         }
@@ -146,4 +135,32 @@ fn main() {
         ratio * 100.0,
         if ratio >= 0.6 { "met" } else { "MISSED" }
     );
+}
+
+/// The bootstrap operator, as `spleis serve` makes it.
+async fn operator(platform: &Platform) -> Actor {
+    const OPERATOR_TOKEN: &str = "spl_bench_operator";
+    platform
+        .bootstrap_operator(Some(OPERATOR_TOKEN))
+        .await
+        .expect("bootstrap");
+    platform
+        .authenticate(OPERATOR_TOKEN)
+        .await
+        .expect("authenticates")
+        .expect("the operator")
+}
+
+/// An account the operator creates, and its token.
+async fn account(platform: &Platform, operator: &Actor, id: &str, role: Role) -> (Actor, String) {
+    let created = platform
+        .create_account(operator, id, role, None)
+        .await
+        .expect("creates the account");
+    let actor = platform
+        .authenticate(&created.token)
+        .await
+        .expect("authenticates")
+        .expect("the new account");
+    (actor, created.token)
 }

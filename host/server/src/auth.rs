@@ -1,4 +1,4 @@
-//! Bearer-token authentication and role checks.
+//! Bearer-token authentication: the token becomes the platform's actor.
 
 use super::AppState;
 use super::error::ApiError;
@@ -6,27 +6,9 @@ use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use spleis_platform::Actor;
-use spleis_store::accounts::{Account, Role};
 
 /// The authenticated caller.
 pub struct Caller(pub Actor);
-
-impl Caller {
-    /// Refuses unless the caller has one of `roles`.
-    pub fn require(&self, roles: &[Role]) -> Result<&Account, ApiError> {
-        if roles.contains(&self.0.role) {
-            Ok(&self.0)
-        } else {
-            let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
-            Err(ApiError::forbidden(format!(
-                "this needs a token of role {}; `{}` has the role {}",
-                names.join(" or "),
-                self.0.id,
-                self.0.role
-            )))
-        }
-    }
-}
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;

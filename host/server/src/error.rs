@@ -297,6 +297,9 @@ impl From<spleis_platform::Error> for ApiError {
             Error::Access(e) => e.into(),
             Error::Invalid(message) => ApiError::bad_request(message),
             Error::NotFound(message) => ApiError::new(StatusCode::NOT_FOUND, "not-found", message),
+            Error::NotInstalled(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, "not-installed", e.to_string())
+            }
             Error::Account(e) => e.into(),
             Error::Registry(e) => e.into(),
             Error::Install(e) => e.into(),

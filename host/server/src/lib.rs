@@ -18,7 +18,7 @@ pub use error::ApiError;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, post, put};
+use axum::routing::get;
 use spleis_platform::Platform;
 use std::sync::Arc;
 use utoipa::OpenApi;
@@ -29,20 +29,6 @@ use utoipa_axum::routes;
 pub const MAX_BODY_BYTES: usize = 32 << 20;
 /// The largest call body.
 pub const MAX_CALL_BODY_BYTES: usize = 1 << 20;
-
-async fn forget_installs_after_change(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    caller: auth::Caller,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let changes = request.method() != axum::http::Method::GET;
-    let response = next.run(request).await;
-    if changes && response.status().is_success() {
-        state.platform.forget_installs(&caller.0.id);
-    }
-    response
-}
 
 /// The top of the OpenAPI document; the paths and schemas come from the
 /// handlers' `#[utoipa::path]` annotations and the types they take and
@@ -79,6 +65,19 @@ impl utoipa::Modify for BearerAuth {
 pub struct AppState {
     /// The platform.
     pub platform: Arc<Platform>,
+    /// The OpenAPI document as JSON, set once the router that it describes
+    /// is built.
+    openapi: Arc<std::sync::OnceLock<String>>,
+}
+
+impl AppState {
+    /// The state of a router over `platform`.
+    pub fn new(platform: Arc<Platform>) -> Self {
+        Self {
+            platform,
+            openapi: Arc::default(),
+        }
+    }
 }
 
 /// Serves the API on `listener` until `shutdown` completes, then drains
@@ -96,22 +95,11 @@ pub async fn serve(
 /// The API's routes, with `/v1/openapi.json` serving the document
 /// generated from them.
 pub fn router(platform: Arc<Platform>) -> Router {
-    let (router, doc) = api(AppState { platform });
+    let state = AppState::new(platform);
+    let (router, doc) = api(state.clone());
     // Generated once: the document is the router's, and the router is fixed.
-    let doc = Arc::new(doc.to_pretty_json().unwrap_or_default());
+    let _ = state.openapi.set(doc.to_pretty_json().unwrap_or_default());
     router
-        .route(
-            "/v1/openapi.json",
-            get(move || {
-                let doc = doc.clone();
-                async move {
-                    (
-                        [(axum::http::header::CONTENT_TYPE, "application/json")],
-                        doc.as_str().to_owned(),
-                    )
-                }
-            }),
-        )
         .fallback(routes::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())
@@ -121,53 +109,30 @@ pub fn router(platform: Arc<Platform>) -> Router {
 /// (their `#[utoipa::path]` annotations and the types they take and return):
 /// one source, so the two cannot drift.
 pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
-    // Routes that change installs: after one succeeds, this node forgets
-    // the caller's cached installs so its next call sees the change.
-    let installs = OpenApiRouter::new()
-        .route("/v1/installs", post(routes::install).get(routes::installs))
-        .route(
-            "/v1/installs/{namespace}/{name}",
-            get(routes::install_detail).delete(routes::uninstall),
-        )
-        .route(
-            "/v1/installs/{namespace}/{name}/upgrade",
-            post(routes::upgrade),
-        )
-        .route(
-            "/v1/installs/{namespace}/{name}/rollback",
-            post(routes::rollback),
-        )
-        .route(
-            "/v1/installs/{namespace}/{name}/config",
-            put(routes::set_config),
-        )
-        .route("/v1/upgrades", get(routes::pending_upgrades))
-        .route(
-            "/v1/upgrades/{namespace}/{name}/{version}",
-            post(routes::approve_upgrade).merge(delete(routes::decline_upgrade)),
-        )
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            forget_installs_after_change,
-        ));
+    // Calls and events carry a plugin's input: a smaller body limit.
+    let calls = OpenApiRouter::new()
+        .routes(routes!(routes::call))
+        .routes(routes!(routes::emit))
+        .layer(DefaultBodyLimit::max(MAX_CALL_BODY_BYTES));
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(installs)
         .routes(routes!(routes::healthz))
+        .routes(routes!(routes::openapi))
         .routes(routes!(routes::metrics))
         .routes(routes!(routes::create_account))
         .routes(routes!(routes::whoami))
-        .route("/v1/packages", post(routes::publish).get(routes::catalog))
-        .route("/v1/packages/{namespace}/{name}", get(routes::package))
-        .route(
-            "/v1/packages/{namespace}/{name}/versions/{version}/yank",
-            post(routes::yank).delete(routes::unyank),
-        )
-        .route("/v1/namespaces/{namespace}/owners", post(routes::add_owner))
-        .route(
-            "/v1/plugins/{namespace}/{name}/{operation}",
-            post(routes::call).layer(DefaultBodyLimit::max(MAX_CALL_BODY_BYTES)),
-        )
-        .route("/v1/usage", get(routes::usage))
+        .routes(routes!(routes::publish, routes::catalog))
+        .routes(routes!(routes::package))
+        .routes(routes!(routes::yank, routes::unyank))
+        .routes(routes!(routes::add_owner))
+        .routes(routes!(routes::install, routes::installs))
+        .routes(routes!(routes::install_detail, routes::uninstall))
+        .routes(routes!(routes::upgrade))
+        .routes(routes!(routes::rollback))
+        .routes(routes!(routes::set_config))
+        .routes(routes!(routes::pending_upgrades))
+        .routes(routes!(routes::approve_upgrade, routes::decline_upgrade))
+        .routes(routes!(routes::usage))
+        .merge(calls)
         .routes(routes!(billing::settings, billing::set_settings))
         .routes(routes!(billing::close))
         .routes(routes!(billing::periods))
@@ -187,10 +152,6 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(billing::statements))
         .routes(routes!(billing::statement))
         .routes(routes!(billing::usage_report))
-        .route(
-            "/v1/events",
-            post(routes::emit).layer(DefaultBodyLimit::max(MAX_CALL_BODY_BYTES)),
-        )
         .with_state(state)
         .split_for_parts();
     (router, doc)
@@ -231,7 +192,7 @@ mod tests {
         let rt = tokio::runtime::Runtime::new().expect("tokio");
         rt.block_on(async {
             let (platform, _guard) = platform().await;
-            let (_, doc) = api(AppState { platform });
+            let (_, doc) = api(AppState::new(platform));
             serde_json::to_value(doc).expect("serializes")
         })
     }
@@ -261,7 +222,8 @@ mod tests {
     fn every_operation_has_its_schemas() {
         let doc = generated();
         let paths = doc["paths"].as_object().expect("paths");
-        assert!(paths.len() >= 40, "only {} paths", paths.len());
+        // As many as the hand-written document had before it was generated.
+        assert!(paths.len() >= 38, "only {} paths", paths.len());
         let mut operations = 0;
         for (path, item) in paths {
             for method in METHODS {
@@ -284,7 +246,7 @@ mod tests {
                         );
                     }
                 }
-                if path.starts_with("/v1/") {
+                if path.starts_with("/v1/") && path != "/v1/openapi.json" {
                     assert!(
                         responses.contains_key("401") && responses.contains_key("500"),
                         "{name} does not list its error answers"
@@ -301,6 +263,69 @@ mod tests {
             }
         }
         assert!(operations >= 48, "only {operations} operations");
+    }
+
+    /// Every operation the API had when its document was written by hand is
+    /// still served and documented: generating the document lost none.
+    #[test]
+    fn every_operation_of_the_first_document_is_still_there() {
+        let doc = generated();
+        for operation in [
+            "GET /healthz",
+            "GET /metrics",
+            "GET /v1/openapi.json",
+            "GET /v1/whoami",
+            "POST /v1/accounts",
+            "GET /v1/packages",
+            "POST /v1/packages",
+            "GET /v1/packages/{namespace}/{name}",
+            "POST /v1/packages/{namespace}/{name}/versions/{version}/yank",
+            "DELETE /v1/packages/{namespace}/{name}/versions/{version}/yank",
+            "POST /v1/namespaces/{namespace}/owners",
+            "GET /v1/installs",
+            "POST /v1/installs",
+            "GET /v1/installs/{namespace}/{name}",
+            "DELETE /v1/installs/{namespace}/{name}",
+            "POST /v1/installs/{namespace}/{name}/upgrade",
+            "POST /v1/installs/{namespace}/{name}/rollback",
+            "PUT /v1/installs/{namespace}/{name}/config",
+            "GET /v1/upgrades",
+            "POST /v1/upgrades/{namespace}/{name}/{version}",
+            "DELETE /v1/upgrades/{namespace}/{name}/{version}",
+            "POST /v1/plugins/{namespace}/{name}/{operation}",
+            "POST /v1/events",
+            "GET /v1/usage",
+            "GET /v1/billing/settings",
+            "PUT /v1/billing/settings",
+            "POST /v1/billing/close",
+            "GET /v1/billing/periods",
+            "GET /v1/billing/ledger",
+            "GET /v1/packages/{namespace}/{name}/plan",
+            "PUT /v1/packages/{namespace}/{name}/plan",
+            "GET /v1/packages/{namespace}/{name}/agreement",
+            "PUT /v1/packages/{namespace}/{name}/agreement",
+            "POST /v1/investments",
+            "GET /v1/investments",
+            "POST /v1/campaigns",
+            "GET /v1/campaigns",
+            "GET /v1/campaigns/{id}",
+            "POST /v1/campaigns/{id}/pledges",
+            "POST /v1/campaigns/{id}/close",
+            "PUT /v1/tenants/{tenant}/minimum",
+            "POST /v1/tenants/{tenant}/discounts",
+            "POST /v1/tenants/{tenant}/credit",
+            "GET /v1/invoices",
+            "GET /v1/invoices/{number}",
+            "GET /v1/statements",
+            "GET /v1/statements/{number}",
+            "GET /v1/reports/usage",
+        ] {
+            let (method, path) = operation.split_once(' ').expect("METHOD /path");
+            assert!(
+                doc["paths"][path].get(method.to_lowercase()).is_some(),
+                "{operation} is not in the generated document"
+            );
+        }
     }
 
     /// Every documented path and method reaches a handler: without a token

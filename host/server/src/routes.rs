@@ -1,47 +1,59 @@
-//! The handlers.
+//! The handlers outside billing: each translates a request into one of the
+//! platform's operations and its result into an answer. The rules (who may,
+//! what is scoped to whom, what a change forgets) are the platform's.
 
 use super::AppState;
 use super::auth::Caller;
 use super::error::{ApiError, Body};
-use super::types::{AccountCreated, Errors, NewAccount};
+use super::types::{
+    AccountCreated, Catalog, CatalogQuery, Deliveries, ErrorBody, ErrorDetail, Errors,
+    InstallDetail, Installs, NamespacePath, NewAccount, NewEvent, NewInstall, NewOwner,
+    OperationPath, PackageDetail, PackagePath, PendingUpgrades, Publish, PurgeQuery, TenantUsage,
+    Upgrade, UsageQuery, VersionPath,
+};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use serde::Deserialize;
-use serde_json::{Value, json};
-use spleis_platform::Published;
-use spleis_registry::Capability;
+use spleis_platform::installs::InstallRequest;
+use spleis_platform::{Answer, Published};
 use spleis_runtime::OutcomeKind;
-use spleis_store::accounts::{Account, Role};
+use spleis_store::accounts::Account;
 use spleis_store::installs::InstallRecord;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 type Result<T> = std::result::Result<T, ApiError>;
 
-/// Whether the server is up.
+/// Liveness.
 #[utoipa::path(get, path = "/healthz", tag = "platform", security(()),
     responses((status = 200, description = "the server is up", body = String, content_type = "text/plain")))]
 pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Counters in Prometheus' text format.
+/// Prometheus counters.
 #[utoipa::path(get, path = "/metrics", tag = "platform", security(()),
     responses((status = 200, description = "the counters", body = String, content_type = "text/plain; version=0.0.4")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let text = state
-        .platform
-        .metrics
-        .render(state.platform.runtime.cache_stats());
     (
         [(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4",
         )],
-        text,
+        state.platform.render_metrics(),
+    )
+}
+
+/// This document: the API's routes and the schemas of what they take and
+/// answer, generated from the handlers.
+#[utoipa::path(get, path = "/v1/openapi.json", tag = "platform", security(()),
+    responses((status = 200, description = "the OpenAPI 3.1 document", body = Object)))]
+pub async fn openapi(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        state.openapi.get().cloned().unwrap_or_default(),
     )
 }
 
@@ -53,7 +65,9 @@ pub async fn not_found() -> ApiError {
     )
 }
 
-/// Operator only: creates an account and its first token (shown once).
+/// Create an account and its first token (operator).
+///
+/// The token is shown once.
 #[utoipa::path(post, path = "/v1/accounts", tag = "accounts", request_body = NewAccount,
     responses((status = 201, description = "the account and its token, shown once", body = AccountCreated), Errors))]
 pub async fn create_account(
@@ -61,45 +75,42 @@ pub async fn create_account(
     caller: Caller,
     Body(body): Body<NewAccount>,
 ) -> Result<(StatusCode, Json<AccountCreated>)> {
-    caller.require(&[Role::Operator])?;
-    let store = &state.platform.store;
-    let name = body.name.unwrap_or_else(|| body.id.clone());
-    let account = store.create_account(&body.id, body.role, &name).await?;
-    let token = store
-        .issue_token(&account.id, "created by the operator")
+    let created = state
+        .platform
+        .create_account(&caller.0, &body.id, body.role, body.name.as_deref())
         .await?;
-    Ok((StatusCode::CREATED, Json(AccountCreated { account, token })))
+    Ok((StatusCode::CREATED, Json(created)))
 }
 
-/// The caller's own account.
+/// The caller's account.
 #[utoipa::path(get, path = "/v1/whoami", tag = "accounts",
     responses((status = 200, description = "the caller's account", body = Account), Errors))]
 pub async fn whoami(caller: Caller) -> Json<Account> {
     Json(caller.0.account().clone())
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Publish {
-    /// The component, base64.
-    component: String,
-    /// The manifest (Cargo.toml or spleis.toml text); default: embedded.
-    #[serde(default)]
-    manifest: Option<String>,
-}
-
+/// Publish a component (author); 201 new, 200 same bytes again.
+///
+/// Authors publish into namespaces they own; the first publisher of a
+/// namespace owns it. Installs whose requirement accepts the new version move
+/// to it; those that would need new capabilities get a pending upgrade.
+#[utoipa::path(post, path = "/v1/packages", tag = "registry", request_body = Publish,
+    responses(
+        (status = 201, description = "a new version", body = Published),
+        (status = 200, description = "the same bytes were published already; nothing changed", body = Published),
+        (status = 413, description = "the component is larger than 20 MiB", body = ErrorBody),
+        Errors))]
 pub async fn publish(
     State(state): State<AppState>,
     caller: Caller,
     Body(body): Body<Publish>,
 ) -> Result<(StatusCode, Json<Published>)> {
-    let publisher = caller.require(&[Role::Author, Role::Operator])?;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(body.component.as_bytes())
         .map_err(|e| ApiError::bad_request(format!("`component` is not base64: {e}")))?;
     let published = state
         .platform
-        .publish(publisher, bytes, body.manifest.as_deref())
+        .publish(&caller.0, bytes, body.manifest.as_deref())
         .await?;
     let status = if published.created {
         StatusCode::CREATED
@@ -109,18 +120,21 @@ pub async fn publish(
     Ok((status, Json(published)))
 }
 
-#[derive(Deserialize)]
-pub struct Search {
-    q: Option<String>,
-}
-
+/// Catalog: packages, optionally filtered by `?q=`.
+///
+/// Every package, or those whose name or description contains `q`.
+#[utoipa::path(get, path = "/v1/packages", tag = "registry", params(CatalogQuery),
+    responses((status = 200, description = "the packages, by name", body = Catalog), Errors))]
 pub async fn catalog(
     State(state): State<AppState>,
-    _caller: Caller,
-    Query(search): Query<Search>,
-) -> Result<Json<Value>> {
-    let packages = state.platform.store.catalog(search.q.as_deref()).await?;
-    Ok(Json(json!({"packages": packages})))
+    caller: Caller,
+    Query(search): Query<CatalogQuery>,
+) -> Result<Json<Catalog>> {
+    let packages = state
+        .platform
+        .catalog(&caller.0, search.q.as_deref())
+        .await?;
+    Ok(Json(Catalog { packages }))
 }
 
 /// `namespace/name` from a route's two path segments.
@@ -128,325 +142,285 @@ pub(super) fn package_name(namespace: &str, name: &str) -> String {
     format!("{namespace}/{name}")
 }
 
+/// A package: owners and versions.
+///
+/// The owners of its namespace and every version, yanked ones too.
+#[utoipa::path(get, path = "/v1/packages/{namespace}/{name}", tag = "registry", params(PackagePath),
+    responses((status = 200, description = "the package", body = PackageDetail), Errors))]
 pub async fn package(
     State(state): State<AppState>,
-    _caller: Caller,
-    Path((namespace, name)): Path<(String, String)>,
-) -> Result<Json<Value>> {
-    let store = &state.platform.store;
-    let package = package_name(&namespace, &name);
-    let versions = store.versions(&package).await?;
-    let owners = store.owners(&namespace).await?;
+    caller: Caller,
+    Path(path): Path<PackagePath>,
+) -> Result<Json<PackageDetail>> {
     Ok(Json(
-        json!({"name": package, "owners": owners, "versions": versions}),
+        state.platform.package(&caller.0, &path.package()).await?,
     ))
 }
 
-async fn set_yank(
-    state: AppState,
-    caller: Caller,
-    namespace: String,
-    name: String,
-    version: String,
-    yanked: bool,
-) -> Result<StatusCode> {
-    let by = caller.require(&[Role::Author, Role::Operator])?;
-    let version: semver::Version = version
-        .parse()
-        .map_err(|e| ApiError::bad_request(format!("`{version}` is not a version: {e}")))?;
-    state
-        .platform
-        .store
-        .set_yanked(by, &package_name(&namespace, &name), &version, yanked)
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
+/// Yank a version (owner).
+///
+/// Requirements no longer resolve to it; installs running it keep it.
+#[utoipa::path(post, path = "/v1/packages/{namespace}/{name}/versions/{version}/yank", tag = "registry",
+    params(VersionPath),
+    responses((status = 204, description = "yanked"), Errors))]
 pub async fn yank(
     State(state): State<AppState>,
     caller: Caller,
-    Path((namespace, name, version)): Path<(String, String, String)>,
+    Path(path): Path<VersionPath>,
 ) -> Result<StatusCode> {
-    set_yank(state, caller, namespace, name, version, true).await
-}
-
-pub async fn unyank(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path((namespace, name, version)): Path<(String, String, String)>,
-) -> Result<StatusCode> {
-    set_yank(state, caller, namespace, name, version, false).await
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewOwner {
-    account: String,
-}
-
-pub async fn add_owner(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(namespace): Path<String>,
-    Body(body): Body<NewOwner>,
-) -> Result<StatusCode> {
-    let by = caller.require(&[Role::Author, Role::Operator])?;
     state
         .platform
-        .store
-        .add_owner(by, &namespace, &body.account)
+        .set_yanked(&caller.0, &path.package(), &path.version, true)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewInstall {
-    package: String,
-    #[serde(default = "any_version")]
-    requirement: String,
-    #[serde(default)]
-    grants: BTreeSet<Capability>,
-    #[serde(default)]
-    config: BTreeMap<String, String>,
-    #[serde(default)]
-    storage_quota_bytes: Option<u64>,
+/// Un-yank a version (owner).
+#[utoipa::path(delete, path = "/v1/packages/{namespace}/{name}/versions/{version}/yank", tag = "registry",
+    params(VersionPath),
+    responses((status = 204, description = "no longer yanked"), Errors))]
+pub async fn unyank(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(path): Path<VersionPath>,
+) -> Result<StatusCode> {
+    state
+        .platform
+        .set_yanked(&caller.0, &path.package(), &path.version, false)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
-fn any_version() -> String {
-    "*".into()
+/// Add an owner (owner).
+///
+/// An owner of the namespace makes another account an owner.
+#[utoipa::path(post, path = "/v1/namespaces/{namespace}/owners", tag = "registry",
+    params(NamespacePath), request_body = NewOwner,
+    responses((status = 204, description = "the account owns the namespace"), Errors))]
+pub async fn add_owner(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(path): Path<NamespacePath>,
+    Body(body): Body<NewOwner>,
+) -> Result<StatusCode> {
+    state
+        .platform
+        .add_owner(&caller.0, &path.namespace, &body.account)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
+/// Install a package (tenant), granting its capabilities.
+///
+/// The highest version matching the requirement (default `*`); the grants
+/// must cover the capabilities it declares.
+#[utoipa::path(post, path = "/v1/installs", tag = "installs", request_body = NewInstall,
+    responses((status = 201, description = "the install", body = InstallRecord), Errors))]
 pub async fn install(
     State(state): State<AppState>,
     caller: Caller,
     Body(body): Body<NewInstall>,
 ) -> Result<(StatusCode, Json<InstallRecord>)> {
-    let tenant = caller.require(&[Role::Tenant])?;
-    let quota = body
-        .storage_quota_bytes
-        .unwrap_or(spleis_runtime::capabilities::Install::DEFAULT_STORAGE_QUOTA);
-    let record = state
-        .platform
-        .store
-        .install(
-            tenant,
-            &body.package,
-            &body.requirement,
-            &body.grants,
-            &body.config,
-            quota,
-        )
-        .await?;
+    let request = InstallRequest {
+        package: body.package,
+        requirement: body.requirement,
+        grants: body.grants,
+        config: body.config,
+        storage_quota_bytes: body.storage_quota_bytes,
+    };
+    let record = state.platform.install(&caller.0, &request).await?;
     Ok((StatusCode::CREATED, Json(record)))
 }
 
-pub async fn installs(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>> {
-    let tenant = caller.require(&[Role::Tenant])?;
-    Ok(Json(
-        json!({"installs": state.platform.store.installs_of(&tenant.id).await?}),
-    ))
+/// The tenant's installs.
+#[utoipa::path(get, path = "/v1/installs", tag = "installs",
+    responses((status = 200, description = "the installs, by package", body = Installs), Errors))]
+pub async fn installs(State(state): State<AppState>, caller: Caller) -> Result<Json<Installs>> {
+    let installs = state.platform.installs(&caller.0).await?;
+    Ok(Json(Installs { installs }))
 }
 
+/// An install and its history.
+#[utoipa::path(get, path = "/v1/installs/{namespace}/{name}", tag = "installs", params(PackagePath),
+    responses((status = 200, description = "the install and its history", body = InstallDetail), Errors))]
 pub async fn install_detail(
     State(state): State<AppState>,
     caller: Caller,
-    Path((namespace, name)): Path<(String, String)>,
-) -> Result<Json<Value>> {
-    let tenant = caller.require(&[Role::Tenant])?;
-    let package = package_name(&namespace, &name);
-    let store = &state.platform.store;
-    let install = store
-        .install_of(&tenant.id, &package)
-        .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "not-installed",
-                format!("`{package}` is not installed"),
-            )
-        })?;
-    let history = store.history(&tenant.id, &package).await?;
-    Ok(Json(json!({"install": install, "history": history})))
+    Path(path): Path<PackagePath>,
+) -> Result<Json<InstallDetail>> {
+    Ok(Json(
+        state
+            .platform
+            .install_detail(&caller.0, &path.package())
+            .await?,
+    ))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Upgrade {
-    #[serde(default)]
-    requirement: Option<String>,
-    #[serde(default)]
-    grants: BTreeSet<Capability>,
-}
-
+/// Upgrade or pin (requirement `=x.y.z`), optionally granting more.
+#[utoipa::path(post, path = "/v1/installs/{namespace}/{name}/upgrade", tag = "installs",
+    params(PackagePath), request_body = Upgrade,
+    responses((status = 200, description = "the install after the upgrade", body = InstallRecord), Errors))]
 pub async fn upgrade(
     State(state): State<AppState>,
     caller: Caller,
-    Path((namespace, name)): Path<(String, String)>,
+    Path(path): Path<PackagePath>,
     Body(body): Body<Upgrade>,
 ) -> Result<Json<InstallRecord>> {
-    let tenant = caller.require(&[Role::Tenant])?;
-    let package = package_name(&namespace, &name);
-    Ok(Json(
-        state
-            .platform
-            .store
-            .upgrade(
-                &tenant.id,
-                &package,
-                body.requirement.as_deref(),
-                &body.grants,
-            )
-            .await?,
-    ))
+    let record = state
+        .platform
+        .upgrade(
+            &caller.0,
+            &path.package(),
+            body.requirement.as_deref(),
+            &body.grants,
+        )
+        .await?;
+    Ok(Json(record))
 }
 
+/// Roll back to the previous version, pinned.
+#[utoipa::path(post, path = "/v1/installs/{namespace}/{name}/rollback", tag = "installs",
+    params(PackagePath),
+    responses((status = 200, description = "the install after the rollback", body = InstallRecord), Errors))]
 pub async fn rollback(
     State(state): State<AppState>,
     caller: Caller,
-    Path((namespace, name)): Path<(String, String)>,
+    Path(path): Path<PackagePath>,
 ) -> Result<Json<InstallRecord>> {
-    let tenant = caller.require(&[Role::Tenant])?;
     Ok(Json(
-        state
-            .platform
-            .store
-            .rollback(&tenant.id, &package_name(&namespace, &name))
-            .await?,
+        state.platform.rollback(&caller.0, &path.package()).await?,
     ))
 }
 
+/// Replace the install's settings.
+#[utoipa::path(put, path = "/v1/installs/{namespace}/{name}/config", tag = "installs",
+    params(PackagePath), request_body(content = BTreeMap<String, String>, description = "every setting, KEY: VALUE"),
+    responses((status = 200, description = "the install with its new settings", body = InstallRecord), Errors))]
 pub async fn set_config(
     State(state): State<AppState>,
     caller: Caller,
-    Path((namespace, name)): Path<(String, String)>,
+    Path(path): Path<PackagePath>,
     Body(config): Body<BTreeMap<String, String>>,
 ) -> Result<Json<InstallRecord>> {
-    let tenant = caller.require(&[Role::Tenant])?;
-    Ok(Json(
-        state
-            .platform
-            .store
-            .set_config(&tenant.id, &package_name(&namespace, &name), &config)
-            .await?,
-    ))
+    let record = state
+        .platform
+        .set_config(&caller.0, &path.package(), &config)
+        .await?;
+    Ok(Json(record))
 }
 
-#[derive(Deserialize)]
-pub struct Purge {
-    #[serde(default)]
-    purge: bool,
-}
-
+/// Uninstall; `?purge=true` deletes its storage now.
+///
+/// Without `purge`, the install's stored data is kept for the retention
+/// period.
+#[utoipa::path(delete, path = "/v1/installs/{namespace}/{name}", tag = "installs",
+    params(PackagePath, PurgeQuery),
+    responses((status = 204, description = "uninstalled"), Errors))]
 pub async fn uninstall(
     State(state): State<AppState>,
     caller: Caller,
-    Path((namespace, name)): Path<(String, String)>,
-    Query(purge): Query<Purge>,
+    Path(path): Path<PackagePath>,
+    Query(query): Query<PurgeQuery>,
 ) -> Result<StatusCode> {
-    let tenant = caller.require(&[Role::Tenant])?;
     state
         .platform
-        .store
-        .uninstall(&tenant.id, &package_name(&namespace, &name), purge.purge)
+        .uninstall(&caller.0, &path.package(), query.purge)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Pending upgrades that need new capabilities.
+#[utoipa::path(get, path = "/v1/upgrades", tag = "installs",
+    responses((status = 200, description = "the pending upgrades", body = PendingUpgrades), Errors))]
 pub async fn pending_upgrades(
     State(state): State<AppState>,
     caller: Caller,
-) -> Result<Json<Value>> {
-    let tenant = caller.require(&[Role::Tenant])?;
-    Ok(Json(
-        json!({"pending": state.platform.store.pending_upgrades(&tenant.id).await?}),
-    ))
+) -> Result<Json<PendingUpgrades>> {
+    let pending = state.platform.pending_upgrades(&caller.0).await?;
+    Ok(Json(PendingUpgrades { pending }))
 }
 
+/// Approve a pending upgrade (grants its capabilities).
+#[utoipa::path(post, path = "/v1/upgrades/{namespace}/{name}/{version}", tag = "installs",
+    params(VersionPath),
+    responses((status = 200, description = "the install after the upgrade", body = InstallRecord), Errors))]
 pub async fn approve_upgrade(
     State(state): State<AppState>,
     caller: Caller,
-    Path((namespace, name, version)): Path<(String, String, String)>,
+    Path(path): Path<VersionPath>,
 ) -> Result<Json<InstallRecord>> {
-    let tenant = caller.require(&[Role::Tenant])?;
-    Ok(Json(
-        state
-            .platform
-            .store
-            .approve_pending(&tenant.id, &package_name(&namespace, &name), &version)
-            .await?,
-    ))
+    let record = state
+        .platform
+        .approve_upgrade(&caller.0, &path.package(), &path.version)
+        .await?;
+    Ok(Json(record))
 }
 
+/// Decline a pending upgrade.
+///
+/// The install stays on its version.
+#[utoipa::path(delete, path = "/v1/upgrades/{namespace}/{name}/{version}", tag = "installs",
+    params(VersionPath),
+    responses((status = 204, description = "declined"), Errors))]
 pub async fn decline_upgrade(
     State(state): State<AppState>,
     caller: Caller,
-    Path((namespace, name, version)): Path<(String, String, String)>,
+    Path(path): Path<VersionPath>,
 ) -> Result<StatusCode> {
-    let tenant = caller.require(&[Role::Tenant])?;
     state
         .platform
-        .store
-        .decline_pending(&tenant.id, &package_name(&namespace, &name), &version)
+        .decline_upgrade(&caller.0, &path.package(), &path.version)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Calls an operation of the caller's install. The plugin's answer is the
-/// body; `Spleis-Outcome`, `Spleis-Version` and `Spleis-Fuel` headers carry
-/// the usage. A failed call answers 422 (the plugin's fault) or 500.
+/// Call an operation of the tenant's install.
+///
+/// The body is the plugin's input; the answer is its output as the plugin
+/// wrote it. The `Spleis-*` headers carry the usage. A failed call answers
+/// 422 (the plugin failed or hit a limit) or 500 (the host failed), with the
+/// outcome kind in the error's `kind`. An `Idempotency-Key` makes a retry
+/// with the same request answer as the first time and be billed once.
+#[utoipa::path(post, path = "/v1/plugins/{namespace}/{name}/{operation}", tag = "calls",
+    params(
+        OperationPath,
+        ("Idempotency-Key" = Option<String>, Header,
+            description = "a retry with the same key and request gets the stored answer and is billed once; the same key with another request is refused (422 idempotency-key-reused)"),
+    ),
+    request_body(content = serde_json::Value, content_type = "application/json",
+        description = "the plugin's input"),
+    responses(
+        (status = 200, description = "the plugin's output", body = serde_json::Value, content_type = "application/json",
+            headers(
+                ("Spleis-Outcome" = String, description = "the outcome kind: `ok`, or how the call failed"),
+                ("Spleis-Version" = String, description = "the version that ran"),
+                ("Spleis-Fuel" = u64, description = "fuel (instructions) consumed"),
+                ("Spleis-Usage-Id" = String, description = "the usage record's id"),
+                ("Spleis-Replayed" = bool, description = "whether this is a stored answer replayed for an Idempotency-Key"),
+            )),
+        Errors))]
 pub async fn call(
     State(state): State<AppState>,
     caller: Caller,
-    Path((namespace, name, operation)): Path<(String, String, String)>,
+    Path(path): Path<OperationPath>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response> {
-    let tenant = caller.require(&[Role::Tenant])?;
     let idempotency_key = headers
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let (answer, events) = state
+    let answer = state
         .platform
         .call(
-            &tenant.id,
-            &package_name(&namespace, &name),
-            &operation,
+            &caller.0,
+            &path.package(),
+            &path.operation,
             body.to_vec(),
             idempotency_key,
         )
         .await?;
-    if !events.is_empty() {
-        // Events the call emitted fan out after the response, off its path.
-        let platform = state.platform.clone();
-        let tenant = tenant.id.clone();
-        tokio::spawn(async move {
-            if let Err(error) = platform.deliver(&tenant, events, 1).await {
-                tracing::error!(%tenant, %error, "delivering emitted events failed");
-            }
-        });
-    }
-    let mut response = match (answer.output(), &answer.error) {
-        (Some(output), _) => (
-            StatusCode::OK,
-            [(axum::http::header::CONTENT_TYPE, "application/json")],
-            output,
-        )
-            .into_response(),
-        (None, error) => {
-            let status = if answer.outcome == OutcomeKind::HostError {
-                StatusCode::INTERNAL_SERVER_ERROR
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            };
-            let (code, message) = error
-                .as_ref()
-                .map_or(("internal", ""), |e| (e.code.as_str(), e.message.as_str()));
-            let body = json!({"error": {"code": code, "message": message, "kind": answer.outcome}});
-            (status, Json(body)).into_response()
-        }
-    };
+    let mut response = call_response(&answer);
     let headers = response.headers_mut();
     for (name, value) in [
         ("spleis-outcome", answer.outcome.as_str().to_owned()),
@@ -462,62 +436,66 @@ pub async fn call(
     Ok(response)
 }
 
-#[derive(Deserialize)]
-pub struct UsageQuery {
-    tenant: Option<String>,
-    limit: Option<u32>,
+/// The plugin's output as it wrote it, or the error with its outcome kind.
+fn call_response(answer: &Answer) -> Response {
+    if let Some(output) = answer.output() {
+        return (
+            StatusCode::OK,
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            output,
+        )
+            .into_response();
+    }
+    let status = if answer.outcome == OutcomeKind::HostError {
+        StatusCode::INTERNAL_SERVER_ERROR
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let (code, message) = answer
+        .error
+        .as_ref()
+        .map_or(("internal", ""), |e| (e.code.as_str(), e.message.as_str()));
+    let body = ErrorBody {
+        error: ErrorDetail {
+            code: code.to_owned(),
+            message: message.to_owned(),
+            kind: Some(answer.outcome.as_str().to_owned()),
+        },
+    };
+    (status, Json(body)).into_response()
 }
 
-/// A tenant's own usage; the operator may name any tenant.
+/// Usage records: a tenant its own; the operator `?tenant=`.
+///
+/// Newest first; records of calls that have answered are included.
+#[utoipa::path(get, path = "/v1/usage", tag = "usage", params(UsageQuery),
+    responses((status = 200, description = "the tenant's usage records", body = TenantUsage), Errors))]
 pub async fn usage(
     State(state): State<AppState>,
     caller: Caller,
     Query(query): Query<UsageQuery>,
-) -> Result<Json<Value>> {
-    let tenant = match (&caller.0.role, query.tenant) {
-        (Role::Operator, Some(tenant)) => tenant,
-        (Role::Tenant, None) => caller.0.id.clone(),
-        (Role::Tenant, Some(other)) if other == caller.0.id => other,
-        (Role::Tenant, Some(_)) => {
-            return Err(ApiError::forbidden("a tenant reads only its own usage"));
-        }
-        (Role::Operator, None) => return Err(ApiError::bad_request("name the tenant: ?tenant=ID")),
-        (Role::Author, _) => {
-            return Err(ApiError::forbidden(
-                "authors read usage of their plugins in reports (billing)",
-            ));
-        }
-    };
-    let limit = query.limit.unwrap_or(100).min(10_000);
-    state.platform.usage.flush().await;
-    Ok(Json(
-        json!({"tenant": tenant, "records": state.platform.store.usage_of_tenant(&tenant, limit).await?}),
-    ))
+) -> Result<Json<TenantUsage>> {
+    let usage = state
+        .platform
+        .usage_records(&caller.0, query.tenant.as_deref(), query.limit)
+        .await?;
+    Ok(Json(usage))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewEvent {
-    topic: String,
-    #[serde(default)]
-    payload: Value,
-}
-
-/// A tenant's platform event: delivered now to every install of the tenant
-/// that subscribes to the topic (and onward, for what they emit).
+/// A platform event of the tenant, delivered to subscribing installs.
+///
+/// Delivered now to every install of the tenant that subscribes to the
+/// topic, and onward for the events they emit, breadth first, up to a
+/// nesting depth of four.
+#[utoipa::path(post, path = "/v1/events", tag = "events", request_body = NewEvent,
+    responses((status = 200, description = "every delivery, breadth first", body = Deliveries), Errors))]
 pub async fn emit(
     State(state): State<AppState>,
     caller: Caller,
     Body(body): Body<NewEvent>,
-) -> Result<Json<Value>> {
-    let tenant = caller.require(&[Role::Tenant])?;
-    spleis_registry::manifest::validate_topic(&body.topic).map_err(ApiError::bad_request)?;
+) -> Result<Json<Deliveries>> {
     let payload =
         serde_json::to_vec(&body.payload).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let event = spleis_runtime::capabilities::events::EmittedEvent {
-        topic: body.topic,
-        payload,
-    };
-    let deliveries = state.platform.deliver(&tenant.id, vec![event], 0).await?;
-    Ok(Json(json!({"deliveries": deliveries})))
+    let deliveries = state.platform.emit(&caller.0, &body.topic, payload).await?;
+    Ok(Json(Deliveries { deliveries }))
 }

@@ -1,11 +1,26 @@
 //! The HTTP contract's own request and response bodies (serde and
 //! `utoipa::ToSchema`), shared by the server and the CLI's client. Bodies
-//! that are a domain type as it is (an account, an install, a version) use
-//! that type, which derives its schema where it is defined.
+//! that are a domain type as it is (an account, an install, a version, what
+//! an operation answers) use that type, which derives its schema where it is
+//! defined; the ones a client needs are re-exported here, so the contract
+//! reads from one module.
 
 use serde::{Deserialize, Serialize};
-use spleis_store::accounts::{Account, Role};
-use utoipa::ToSchema;
+use std::collections::{BTreeMap, BTreeSet};
+use utoipa::{IntoParams, ToSchema};
+
+pub use spleis_platform::AccountCreated;
+pub use spleis_platform::Published;
+pub use spleis_platform::installs::InstallDetail;
+pub use spleis_platform::registry::PackageDetail;
+pub use spleis_platform::usage::TenantUsage;
+pub use spleis_registry::{Capability, Manifest};
+pub use spleis_store::accounts::{Account, Role};
+pub use spleis_store::events::Delivery;
+pub use spleis_store::installs::{HistoryEntry, InstallRecord, PendingUpgrade, UpgradeReport};
+pub use spleis_store::registry::{PackageSummary, VersionRecord};
+pub use spleis_store::usage::UsageRow;
+pub use spleis_usage::{MeterReport, OutcomeKind, Usage};
 
 pub mod billing;
 
@@ -41,14 +56,188 @@ pub struct NewAccount {
     pub name: Option<String>,
 }
 
-/// The answer to `POST /v1/accounts`: the account and its first token,
-/// shown once.
+/// `POST /v1/packages`: a component to publish.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-pub struct AccountCreated {
-    /// The account.
-    pub account: Account,
-    /// Its bearer token.
-    pub token: String,
+#[serde(deny_unknown_fields)]
+pub struct Publish {
+    /// The component (`.wasm`), base64.
+    pub component: String,
+    /// The manifest (`Cargo.toml` or `spleis.toml` text); default: the one
+    /// the SDK embedded in the component.
+    #[serde(default)]
+    pub manifest: Option<String>,
+}
+
+/// `GET /v1/packages?q=`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CatalogQuery {
+    /// Words to find in a package's name or description.
+    #[serde(default)]
+    pub q: Option<String>,
+}
+
+/// The answer to `GET /v1/packages`: the catalog.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Catalog {
+    /// The packages, by name.
+    pub packages: Vec<PackageSummary>,
+}
+
+/// `POST /v1/namespaces/{namespace}/owners`: a new owner.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewOwner {
+    /// The account to add.
+    pub account: String,
+}
+
+/// `POST /v1/installs`: a package to install.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewInstall {
+    /// `namespace/name`.
+    pub package: String,
+    /// A version requirement (`^1.2`, `=1.0.0`); default `*`.
+    #[serde(default)]
+    pub requirement: Option<String>,
+    /// The capabilities granted: at least what the version declares.
+    #[serde(default)]
+    pub grants: BTreeSet<Capability>,
+    /// The install's settings.
+    #[serde(default)]
+    pub config: BTreeMap<String, String>,
+    /// Bytes of plugin storage the install may use; default 10 MiB.
+    #[serde(default)]
+    pub storage_quota_bytes: Option<u64>,
+}
+
+/// The answer to `GET /v1/installs`: the tenant's active installs.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Installs {
+    /// The installs, by package.
+    pub installs: Vec<InstallRecord>,
+}
+
+/// `POST /v1/installs/{namespace}/{name}/upgrade`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Upgrade {
+    /// A new requirement (`=x.y.z` pins); default: the current one.
+    #[serde(default)]
+    pub requirement: Option<String>,
+    /// Capabilities granted in addition to the current grants.
+    #[serde(default)]
+    pub grants: BTreeSet<Capability>,
+}
+
+/// `DELETE /v1/installs/{namespace}/{name}?purge=`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PurgeQuery {
+    /// Delete the install's stored data now, not after the retention period.
+    #[serde(default)]
+    pub purge: bool,
+}
+
+/// The answer to `GET /v1/upgrades`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct PendingUpgrades {
+    /// Upgrades waiting for the tenant to grant new capabilities.
+    pub pending: Vec<PendingUpgrade>,
+}
+
+/// `GET /v1/usage?tenant=&limit=`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UsageQuery {
+    /// The tenant (the operator names one; a tenant may name only itself).
+    #[serde(default)]
+    pub tenant: Option<String>,
+    /// How many records, newest first; default 100, at most 10000.
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// `POST /v1/events`: a platform event of the tenant.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewEvent {
+    /// Dot-separated lowercase words, e.g. `member.joined`.
+    pub topic: String,
+    /// Any JSON; the subscribers receive it as the event's payload.
+    #[serde(default)]
+    pub payload: serde_json::Value,
+}
+
+/// The answer to `POST /v1/events`: every delivery, breadth first.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Deliveries {
+    /// One per (event, subscribing install).
+    pub deliveries: Vec<Delivery>,
+}
+
+/// The path of a package: `/{namespace}/{name}`.
+#[derive(Clone, Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct PackagePath {
+    /// The namespace (the publisher's).
+    pub namespace: String,
+    /// The package's name within it.
+    pub name: String,
+}
+
+impl PackagePath {
+    /// `namespace/name`.
+    pub fn package(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+}
+
+/// The path of a package's version: `/{namespace}/{name}/…/{version}`.
+#[derive(Clone, Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct VersionPath {
+    /// The namespace.
+    pub namespace: String,
+    /// The package's name within it.
+    pub name: String,
+    /// The version, `x.y.z`.
+    pub version: String,
+}
+
+impl VersionPath {
+    /// `namespace/name`.
+    pub fn package(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+}
+
+/// The path of a plugin call: `/v1/plugins/{namespace}/{name}/{operation}`.
+#[derive(Clone, Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct OperationPath {
+    /// The namespace.
+    pub namespace: String,
+    /// The package's name within it.
+    pub name: String,
+    /// One of the operations its manifest declares.
+    pub operation: String,
+}
+
+impl OperationPath {
+    /// `namespace/name`.
+    pub fn package(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+}
+
+/// The path of a namespace: `/v1/namespaces/{namespace}/…`.
+#[derive(Clone, Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct NamespacePath {
+    /// The namespace.
+    pub namespace: String,
 }
 
 /// The error answers any `/v1` route may give, each an [`ErrorBody`].

@@ -1,11 +1,11 @@
 //! The record of event deliveries.
 
 use super::{Store, StoreError, now_ms};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 /// One delivery of an event to one install.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Delivery {
     /// The event.
     pub event_id: String,

@@ -4,14 +4,14 @@
 use super::accounts::Account;
 use super::registry::{RegistryError, VersionRecord};
 use super::{Store, StoreError, now_ms};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use spleis_registry::Capability;
 use spleis_registry::resolve;
 use sqlx::Row;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One tenant's install of one package.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct InstallRecord {
     /// The tenant.
     pub tenant: String,
@@ -34,7 +34,7 @@ pub struct InstallRecord {
 }
 
 /// An entry of an install's history.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct HistoryEntry {
     /// When, unix milliseconds.
     pub at: i64,
@@ -50,7 +50,7 @@ pub struct HistoryEntry {
 }
 
 /// A version waiting for the tenant to grant new capabilities.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PendingUpgrade {
     /// `namespace/name`.
     pub package: String,
@@ -61,7 +61,7 @@ pub struct PendingUpgrade {
 }
 
 /// What a publish did to existing installs.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UpgradeReport {
     /// Tenants moved to the new version.
     pub upgraded: Vec<String>,

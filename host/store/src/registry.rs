@@ -3,19 +3,21 @@
 
 use super::accounts::Account;
 use super::{Store, StoreError, now_ms};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use spleis_registry::resolve::{self, Published, ResolveError};
 use spleis_registry::{Digest, Manifest};
 use sqlx::Row;
 
 /// One published version.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct VersionRecord {
     /// `namespace/name`.
     pub package: String,
     /// The version.
+    #[schema(value_type = String)]
     pub version: semver::Version,
-    /// The digest of its component.
+    /// The digest of its component, `sha256:<hex>`.
+    #[schema(value_type = String)]
     pub digest: Digest,
     /// Its manifest.
     pub manifest: Manifest,
@@ -40,7 +42,7 @@ pub enum PublishOutcome {
 }
 
 /// A package in the catalog.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PackageSummary {
     /// `namespace/name`.
     pub name: String,

@@ -10,7 +10,7 @@ use sqlx::Row;
 
 /// A usage record as the platform stores it: the runtime's [`Usage`] plus
 /// the call's transaction id, the plugin version and the idempotency key.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UsageRow {
     /// The call's transaction id, unique per tenant.
     pub id: String,

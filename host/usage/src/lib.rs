@@ -7,10 +7,11 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
+use utoipa::ToSchema;
 
 /// The kind of a call's outcome. Each limit breach and each way a plugin can
 /// fail has its own kind, so usage, billing and operators can tell them apart.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum OutcomeKind {
     /// The plugin answered.
@@ -127,7 +128,7 @@ pub enum Blame {
 }
 
 /// What one call used: the record billing and operators read.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Usage {
     /// The tenant.
     pub tenant: String,
@@ -152,7 +153,7 @@ pub struct Usage {
 }
 
 /// One report of a metric within a call.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct MeterReport {
     /// The metric, as declared in the manifest.
     pub metric: String,

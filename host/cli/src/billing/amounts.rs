@@ -2,11 +2,10 @@
 //! platform's currency.
 
 use crate::client::Client;
-use crate::http;
 use anyhow::{Context, bail};
 use rust_decimal::Decimal;
 use spleis_billing::{Currency, Money};
-use spleis_store::billing::BillingSettings;
+use spleis_server::types::billing::BillingSettings;
 use std::str::FromStr;
 
 /// The platform's currency, to read amounts typed in major units and to
@@ -16,8 +15,8 @@ pub(super) struct Amounts(Currency);
 impl Amounts {
     /// The currency the server bills in.
     pub(super) fn of(client: &Client) -> anyhow::Result<Self> {
-        let settings = http::get::<BillingSettings>(client, "/v1/billing/settings")?;
-        Ok(Self(settings.value.currency))
+        let settings = client.get::<BillingSettings>("/v1/billing/settings")?;
+        Ok(Self(settings.body.currency))
     }
 
     /// `12.50` → 1250 (for EUR); more decimals than the currency has is an error.

@@ -2,12 +2,11 @@
 
 use super::CampaignCommand;
 use super::amounts::Amounts;
-use super::lines;
 use crate::client::Client;
-use crate::http;
+use crate::client::list;
 use anyhow::Context;
+use spleis_server::types::billing::CampaignRecord;
 use spleis_server::types::billing::{Campaigns, NewCampaign, NewPledge};
-use spleis_store::billing::CampaignRecord;
 
 /// Runs a campaign command.
 pub(super) fn campaign(client: &Client, command: CampaignCommand) -> anyhow::Result<()> {
@@ -39,23 +38,23 @@ pub(super) fn campaign(client: &Client, command: CampaignCommand) -> anyhow::Res
                 deadline_ms: deadline(seconds)?,
                 return_bps,
             };
-            http::send::<CampaignRecord>(client, "POST", "/v1/campaigns", &body)?
+            client.send::<CampaignRecord>("POST", "/v1/campaigns", &body)?
         }
         CampaignCommand::List => {
-            let answer = http::get::<Campaigns>(client, "/v1/campaigns")?;
-            return answer.print(client, |a| lines(&a.campaigns, "no campaigns", describe));
+            let answer = client.get::<Campaigns>("/v1/campaigns")?;
+            return answer.print(client, |a| list(&a.campaigns, "no campaigns", describe));
         }
         CampaignCommand::Pledge { id, amount } => {
             let body = NewPledge {
                 amount_minor: money.minor(&amount)?,
             };
             let path = format!("/v1/campaigns/{id}/pledges");
-            http::send::<CampaignRecord>(client, "POST", &path, &body)?
+            client.send::<CampaignRecord>("POST", &path, &body)?
         }
-        CampaignCommand::Close { id } => http::send_empty::<CampaignRecord>(
-            client,
+        CampaignCommand::Close { id } => client.request::<CampaignRecord>(
             "POST",
             &format!("/v1/campaigns/{id}/close"),
+            None::<&()>,
         )?,
     };
     answer.print(client, describe)

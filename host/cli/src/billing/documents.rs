@@ -1,13 +1,13 @@
 //! `report invoices`, `invoice`, `statements`, `statement`.
 
 use super::amounts::Amounts;
-use super::{lines, query, wire_name};
+use super::{query, wire_name};
 use crate::client::Client;
-use crate::http;
+use crate::client::list;
 use anyhow::Context;
 use serde::de::DeserializeOwned;
+use spleis_server::types::billing::{InvoiceDocument, StatementDocument};
 use spleis_server::types::billing::{Invoices, Statements};
-use spleis_store::billing::{InvoiceDocument, StatementDocument};
 use std::path::PathBuf;
 
 /// Lists invoices (the caller's; the operator's: all or one tenant's).
@@ -21,9 +21,9 @@ pub(super) fn invoices(
         "/v1/invoices{}",
         query(&[("period", period), ("tenant", tenant)])
     );
-    let answer = http::get::<Invoices>(client, &path)?;
+    let answer = client.get::<Invoices>(&path)?;
     answer.print(client, |a| {
-        lines(&a.invoices, "no invoices", |i| {
+        list(&a.invoices, "no invoices", |i| {
             format!(
                 "{:<18} {} {:<16} total {:>14}  due {:>14}",
                 i.number,
@@ -61,9 +61,9 @@ pub(super) fn statements(
         "/v1/statements{}",
         query(&[("period", period), ("party", party)])
     );
-    let answer = http::get::<Statements>(client, &path)?;
+    let answer = client.get::<Statements>(&path)?;
     answer.print(client, |a| {
-        lines(&a.statements, "no statements", |s| {
+        list(&a.statements, "no statements", |s| {
             format!(
                 "{:<17} {} {:<9} {:<16} {:>14}",
                 s.number,
@@ -102,7 +102,7 @@ fn document<T: DeserializeOwned>(
     let rendered = match format {
         Some(format) => client.send_text("GET", &format!("{path}?format={format}"), None)?,
         None => {
-            let answer = http::get::<T>(client, path)?;
+            let answer = client.get::<T>(path)?;
             format!("{}\n", answer.render(client, text)?)
         }
     };

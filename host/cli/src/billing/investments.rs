@@ -1,11 +1,11 @@
 //! `billing invest` and `report investments`.
 
 use super::amounts::Amounts;
-use super::{lines, query};
+use super::query;
 use crate::client::Client;
-use crate::http;
+use crate::client::list;
+use spleis_server::types::billing::InvestmentRecord;
 use spleis_server::types::billing::{Investments, NewInvestment};
-use spleis_store::billing::InvestmentRecord;
 
 /// Records a tenant's investment in a plugin (operator).
 pub(super) fn invest(
@@ -22,7 +22,7 @@ pub(super) fn invest(
         principal_minor: money.minor(principal)?,
         return_bps,
     };
-    let answer = http::send::<InvestmentRecord>(client, "POST", "/v1/investments", &body)?;
+    let answer = client.send::<InvestmentRecord>("POST", "/v1/investments", &body)?;
     answer.print(client, |i| {
         format!(
             "investment {} by {} in {}: {}, paid back up to {}",
@@ -42,9 +42,9 @@ pub(super) fn report(
     investor: &Option<String>,
 ) -> anyhow::Result<()> {
     let path = format!("/v1/investments{}", query(&[("investor", investor)]));
-    let answer = http::get::<Investments>(client, &path)?;
+    let answer = client.get::<Investments>(&path)?;
     answer.print(client, |a| {
-        lines(&a.investments, "no investments", |view| {
+        list(&a.investments, "no investments", |view| {
             let i = &view.investment;
             format!(
                 "{} in {} by {}\n  invested {}, paid back in all {}\n  paid so far {}, remaining {}\n  {} so far: plugin revenue {} (projected {}), projected payout {}",

@@ -3,7 +3,7 @@
 //! clients of a server, one module per aggregate as in the platform.
 //! Amounts are typed in major units (`12.50`) and sent in minor units of
 //! the platform's currency; answers are decoded into the HTTP contract's
-//! types ([`crate::http`]).
+//! types ([`crate::client::Client::get`]).
 
 mod amounts;
 mod campaigns;
@@ -257,15 +257,6 @@ fn query(pairs: &[(&str, &Option<String>)]) -> String {
         String::new()
     } else {
         format!("?{}", parts.join("&"))
-    }
-}
-
-/// One line per item, or `empty` when there is none.
-fn lines<T>(items: &[T], empty: &str, line: impl Fn(&T) -> String) -> String {
-    if items.is_empty() {
-        empty.to_owned()
-    } else {
-        items.iter().map(line).collect::<Vec<_>>().join("\n")
     }
 }
 

@@ -2,12 +2,11 @@
 
 use super::wire_name;
 use crate::client::{Client, read_json};
-use crate::http;
 use anyhow::Context;
 use clap::Args;
 use spleis_billing::split::AfterPayback;
 use spleis_server::types::billing::{AgreementChange, Plans};
-use spleis_store::billing::{AgreementRecord, PlanRecord};
+use spleis_server::types::billing::{AgreementRecord, PlanRecord};
 
 /// Shows a plugin's plans, or sets a new one from JSON (inline or @FILE).
 pub(super) fn plan(client: &Client, package: &str, set: Option<String>) -> anyhow::Result<()> {
@@ -15,7 +14,7 @@ pub(super) fn plan(client: &Client, package: &str, set: Option<String>) -> anyho
     match set {
         Some(plan) => {
             // Sent as written: the server says what is wrong with a plan.
-            let answer = http::send::<PlanRecord>(client, "PUT", &path, &read_json(&plan)?)?;
+            let answer = client.send::<PlanRecord>("PUT", &path, &read_json(&plan)?)?;
             answer.print(client, |p| {
                 format!(
                     "{} plan {} applies from {}",
@@ -24,7 +23,7 @@ pub(super) fn plan(client: &Client, package: &str, set: Option<String>) -> anyho
             })
         }
         None => {
-            let answer = http::get::<Plans>(client, &path)?;
+            let answer = client.get::<Plans>(&path)?;
             answer.print(client, |plans| {
                 plans
                     .plans
@@ -75,9 +74,9 @@ pub(super) fn agreement(client: &Client, args: AgreementArgs) -> anyhow::Result<
         after_payback,
     };
     let answer = if change == AgreementChange::default() {
-        http::get::<AgreementRecord>(client, &path)?
+        client.get::<AgreementRecord>(&path)?
     } else {
-        http::send::<AgreementRecord>(client, "PUT", &path, &change)?
+        client.send::<AgreementRecord>("PUT", &path, &change)?
     };
     answer.print(client, |a| {
         format!(

@@ -3,15 +3,14 @@
 use super::amounts::Amounts;
 use super::query;
 use crate::client::Client;
-use crate::http;
 use spleis_billing::split::LedgerAccount;
+use spleis_server::types::billing::BillingSettings;
 use spleis_server::types::billing::{CloseRequest, Closed, Ledger, NewSettings, Periods};
-use spleis_store::billing::BillingSettings;
 
 /// Closes a period (or shows the summary of its earlier close).
 pub(super) fn close(client: &Client, period: String, early: bool) -> anyhow::Result<()> {
     let body = CloseRequest { period, early };
-    let answer = http::send::<Closed>(client, "POST", "/v1/billing/close", &body)?;
+    let answer = client.send::<Closed>("POST", "/v1/billing/close", &body)?;
     let money = Amounts::of(client)?;
     answer.print(client, |closed| {
         let s = &closed.summary;
@@ -37,7 +36,7 @@ pub(super) fn close(client: &Client, period: String, early: bool) -> anyhow::Res
 
 /// The open period and the closed ones.
 pub(super) fn periods(client: &Client) -> anyhow::Result<()> {
-    let answer = http::get::<Periods>(client, "/v1/billing/periods")?;
+    let answer = client.get::<Periods>("/v1/billing/periods")?;
     answer.print(client, |periods| {
         let mut out = format!("open: {}", periods.open);
         for s in &periods.closed {
@@ -53,7 +52,7 @@ pub(super) fn periods(client: &Client) -> anyhow::Result<()> {
 /// Ledger balances per account.
 pub(super) fn ledger(client: &Client, period: Option<String>) -> anyhow::Result<()> {
     let path = format!("/v1/billing/ledger{}", query(&[("period", &period)]));
-    let answer = http::get::<Ledger>(client, &path)?;
+    let answer = client.get::<Ledger>(&path)?;
     let money = Amounts::of(client)?;
     answer.print(client, |ledger| {
         let mut out: Vec<String> = ledger
@@ -89,13 +88,13 @@ pub(super) fn settings(
 ) -> anyhow::Result<()> {
     let path = "/v1/billing/settings";
     let answer = if currency.is_none() && platform_fee_bps.is_none() {
-        http::get::<BillingSettings>(client, path)?
+        client.get::<BillingSettings>(path)?
     } else {
         let body = NewSettings {
             currency,
             platform_fee_bps,
         };
-        http::send::<BillingSettings>(client, "PUT", path, &body)?
+        client.send::<BillingSettings>("PUT", path, &body)?
     };
     answer.print(client, |s| {
         let last_closed = s

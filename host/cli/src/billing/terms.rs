@@ -2,7 +2,6 @@
 
 use super::amounts::Amounts;
 use crate::client::Client;
-use crate::http;
 use anyhow::{Context, bail};
 use clap::Args;
 use rust_decimal::Decimal;
@@ -18,7 +17,7 @@ pub(super) fn minimum(client: &Client, tenant: &str, amount: &str) -> anyhow::Re
         minimum_minor: money.minor(amount)?,
     };
     let path = format!("/v1/tenants/{tenant}/minimum");
-    let answer = http::send::<MinimumSet>(client, "PUT", &path, &body)?;
+    let answer = client.send::<MinimumSet>("PUT", &path, &body)?;
     answer.print(client, |m| {
         format!(
             "{} commits to at least {} a month",
@@ -66,7 +65,7 @@ pub(super) fn discount(client: &Client, args: DiscountArgs) -> anyhow::Result<()
         to: args.to,
     };
     let path = format!("/v1/tenants/{}/discounts", args.tenant);
-    let answer = http::send::<DiscountAdded>(client, "POST", &path, &body)?;
+    let answer = client.send::<DiscountAdded>("POST", &path, &body)?;
     answer.print(client, |d| {
         format!(
             "discount {} for {} from {} to {}",
@@ -92,7 +91,7 @@ pub(super) fn credit(client: &Client, tenant: &str, amount: &str) -> anyhow::Res
         amount_minor: money.minor(amount)?,
     };
     let path = format!("/v1/tenants/{tenant}/credit");
-    let answer = http::send::<CreditGranted>(client, "POST", &path, &body)?;
+    let answer = client.send::<CreditGranted>("POST", &path, &body)?;
     answer.print(client, |c| {
         format!(
             "{} has {} of prepaid credit",

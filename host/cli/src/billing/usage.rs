@@ -2,8 +2,7 @@
 
 use super::query;
 use crate::client::Client;
-use crate::http;
-use spleis_store::billing::UsageReport;
+use spleis_server::types::billing::UsageReport;
 
 /// A period's usage (default: the open one), as the server scopes it.
 pub(super) fn report(
@@ -15,7 +14,7 @@ pub(super) fn report(
         "/v1/reports/usage{}",
         query(&[("period", period), ("tenant", tenant)])
     );
-    let answer = http::get::<UsageReport>(client, &path)?;
+    let answer = client.get::<UsageReport>(&path)?;
     answer.print(client, |report| {
         let mut rows = vec![format!("usage in {}", report.period)];
         for c in &report.calls {

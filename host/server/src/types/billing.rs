@@ -10,8 +10,12 @@
 
 use serde::{Deserialize, Serialize};
 use spleis_billing::discounts::Discount;
-use spleis_store::billing::{CampaignRecord, InvoiceDocument, PlanRecord, StatementDocument};
 use utoipa::{IntoParams, ToSchema};
+
+pub use spleis_store::billing::{
+    AgreementRecord, BillingSettings, CampaignRecord, InvestmentRecord, InvoiceDocument,
+    PlanRecord, StatementDocument, UsageReport,
+};
 
 pub use spleis_platform::billing::{
     AgreementChange, Closed, InvestorView, Ledger, NewCampaign, NewInvestment, Periods,

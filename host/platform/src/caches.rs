@@ -1,12 +1,19 @@
 //! Short-lived caches of what every call looks up: the caller's account
 //! (by token hash) and the install with its version.
 //!
-//! Entries live for [`TTL`]; writes through this node forget the entries
-//! they change at once. Another node sharing the database sees a change
-//! (a revoked token, an upgrade) within the TTL.
+//! Entries live for [`TTL`]; every operation that changes an install
+//! forgets the entries it makes stale on this node at once. Another node
+//! sharing the database sees a change (a revoked token, an upgrade) within
+//! the TTL.
 
+use crate::Platform;
+use crate::call::CallFailure;
+use spleis_store::accounts::Account;
+use spleis_store::installs::InstallRecord;
+use spleis_store::registry::VersionRecord;
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -15,6 +22,53 @@ pub const TTL: Duration = Duration::from_secs(2);
 
 /// Entries kept at most; past it the cache is cleared (simple and bounded).
 const MAX_ENTRIES: usize = 100_000;
+
+/// An active install and the version it runs.
+pub(crate) type Installed = Arc<(InstallRecord, VersionRecord)>;
+
+/// The lookups every call makes, cached for [`TTL`].
+#[derive(Default)]
+pub struct Caches {
+    /// Accounts by token hash.
+    pub(crate) accounts: TtlCache<String, Option<Account>>,
+    /// Active installs by (tenant, package).
+    installs: TtlCache<(String, String), Option<Installed>>,
+}
+
+impl Platform {
+    /// The tenant's active install of `package` and its version (cached).
+    pub(crate) async fn installed(
+        &self,
+        tenant: &str,
+        package: &str,
+    ) -> Result<Option<Installed>, CallFailure> {
+        let key = (tenant.to_owned(), package.to_owned());
+        if let Some(found) = self.caches.installs.get(&key) {
+            return Ok(found);
+        }
+        let found = match self.store.install_of(tenant, package).await? {
+            Some(install) if install.active => {
+                let version = self.store.version(package, &install.version).await?;
+                Some(Arc::new((install, version)))
+            }
+            _ => None,
+        };
+        self.caches.installs.put(key, found.clone());
+        Ok(found)
+    }
+
+    /// Forgets the cached install of `package` for `tenant`, after it changed.
+    pub(crate) fn forget_install(&self, tenant: &str, package: &str) {
+        self.caches
+            .installs
+            .forget(|(t, p)| t == tenant && p == package);
+    }
+
+    /// Forgets every cached install of `package`, after a publish or a yank.
+    pub(crate) fn forget_package(&self, package: &str) {
+        self.caches.installs.forget(|(_, p)| p == package);
+    }
+}
 
 /// A map whose entries expire.
 pub struct TtlCache<K, V> {

@@ -1,0 +1,298 @@
+//! Calling an install: resolve it (cached), load its component, run the
+//! call on the blocking pool, record its usage. With an idempotency key the
+//! answer is stored with the usage record in one transaction, so a retry
+//! with the same key and request gets the stored answer and is billed once.
+//! The events a call emits are delivered after it returns.
+
+use crate::kv::DbKeyValue;
+use crate::{Actor, Error, Platform};
+use spleis_registry::Manifest;
+use spleis_runtime::capabilities::Install;
+use spleis_runtime::capabilities::events::EmittedEvent;
+use spleis_runtime::{
+    Call, CallError, Invocation, InvokeError, LoadError, LoadedPlugin, OutcomeKind,
+};
+use spleis_store::accounts::Role;
+use spleis_store::installs::InstallRecord;
+use spleis_store::registry::{RegistryError, VersionRecord};
+use spleis_store::usage::UsageRow;
+use spleis_store::{StoreError, now_ms};
+use std::sync::Arc;
+
+/// Why a call could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum CallFailure {
+    /// The tenant has no active install of the package.
+    #[error("`{0}` is not installed for this tenant")]
+    NotInstalled(String),
+    /// Refused before running (unknown operation, …).
+    #[error(transparent)]
+    Refused(#[from] InvokeError),
+    /// The stored component is unusable (integrity failure, refused).
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// The stored component no longer loads.
+    #[error("the installed component cannot be loaded: {0}")]
+    Load(#[from] LoadError),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// An idempotency key sent again with a different request.
+    #[error("the Idempotency-Key `{0}` was already used for a different request")]
+    KeyReused(String),
+    /// The blocking call task died (a host bug).
+    #[error("the call could not complete: {0}")]
+    Join(String),
+}
+
+/// What a call answered, as stored for idempotent retries.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Answer {
+    /// The plugin's output, base64, when the call succeeded.
+    pub output_base64: Option<String>,
+    /// Why it failed, otherwise.
+    pub error: Option<CallError>,
+    /// The outcome kind.
+    pub outcome: OutcomeKind,
+    /// The version that ran.
+    pub version: String,
+    /// The usage record's id.
+    pub usage_id: String,
+    /// Fuel consumed.
+    pub fuel: u64,
+    /// Whether this answer is a stored one, replayed for a retry.
+    #[serde(default)]
+    pub replayed: bool,
+}
+
+impl Answer {
+    fn of(called: &Called) -> Self {
+        use base64::Engine;
+        let result = &called.invocation.result;
+        Self {
+            output_base64: result
+                .as_ref()
+                .ok()
+                .map(|o| base64::engine::general_purpose::STANDARD.encode(o)),
+            error: result.as_ref().err().cloned(),
+            outcome: called.invocation.usage.outcome,
+            version: called.version.clone(),
+            usage_id: called.usage_id.clone(),
+            fuel: called.invocation.usage.fuel_consumed,
+            replayed: false,
+        }
+    }
+
+    /// The output bytes, if the call succeeded.
+    pub fn output(&self) -> Option<Vec<u8>> {
+        use base64::Engine;
+        self.output_base64
+            .as_ref()
+            .and_then(|o| base64::engine::general_purpose::STANDARD.decode(o).ok())
+    }
+}
+
+/// A finished call with its install's version.
+pub(crate) struct Called {
+    /// What the runtime returned.
+    pub(crate) invocation: Invocation,
+    /// The version that ran.
+    pub(crate) version: String,
+    /// The usage record's transaction id.
+    pub(crate) usage_id: String,
+}
+
+impl Platform {
+    /// The tenant calls `operation` of its install of `package` with
+    /// `body`. The answer carries the plugin's output or error and the
+    /// usage; the events the call emitted are delivered to the tenant's
+    /// subscribing installs after it returns (see [`Platform::deliver`]).
+    ///
+    /// With an `idempotency_key`, a retry with the same key and the same
+    /// request gets the stored answer (`replayed`) and is billed once; the
+    /// same key with another request is refused ([`CallFailure::KeyReused`]).
+    pub async fn call(
+        self: &Arc<Self>,
+        actor: &Actor,
+        package: &str,
+        operation: &str,
+        body: Vec<u8>,
+        idempotency_key: Option<String>,
+    ) -> Result<Answer, Error> {
+        let tenant = &actor.require(&[Role::Tenant])?.id;
+        let (answer, events) = self
+            .call_install(tenant, package, operation, body, idempotency_key)
+            .await?;
+        if !events.is_empty() {
+            self.deliver_later(actor.clone(), events);
+        }
+        Ok(answer)
+    }
+
+    /// One call of `tenant`'s install, with the idempotency key's replay.
+    async fn call_install(
+        &self,
+        tenant: &str,
+        package: &str,
+        operation: &str,
+        body: Vec<u8>,
+        idempotency_key: Option<String>,
+    ) -> Result<(Answer, Vec<EmittedEvent>), CallFailure> {
+        let fingerprint = idempotency_key
+            .as_ref()
+            .map(|_| fingerprint(package, operation, &body));
+        if let (Some(key), Some(fingerprint)) = (&idempotency_key, &fingerprint)
+            && let Some(stored) = self.store.idempotent_answer(tenant, key).await?
+        {
+            return Ok((replay(key, fingerprint, stored)?, Vec::new()));
+        }
+        let Some(found) = self.installed(tenant, package).await? else {
+            return Err(CallFailure::NotInstalled(package.to_owned()));
+        };
+        let (install, version) = &*found;
+        let call = Call::Handle {
+            operation: operation.to_owned(),
+            body,
+        };
+        let (called, row) = self
+            .run(install, version, call, idempotency_key.clone())
+            .await?;
+        let answer = Answer::of(&called);
+        match (idempotency_key, fingerprint) {
+            (Some(key), Some(fingerprint)) => {
+                let text = serde_json::to_string(&answer)
+                    .map_err(|e| StoreError::Corrupt(format!("cannot encode the answer: {e}")))?;
+                if let Some(stored) = self
+                    .store
+                    .record_idempotent(&key, &fingerprint, &text, &row)
+                    .await?
+                {
+                    // A concurrent retry won: answer as it did, bill once.
+                    return Ok((replay(&key, &fingerprint, stored)?, Vec::new()));
+                }
+            }
+            _ => self.usage.record(row).await?,
+        }
+        Ok((answer, called.invocation.events))
+    }
+
+    /// Runs one call of an install and measures it; the usage record is
+    /// returned, not yet recorded.
+    pub(crate) async fn run(
+        &self,
+        install: &InstallRecord,
+        version: &VersionRecord,
+        call: Call,
+        idempotency_key: Option<String>,
+    ) -> Result<(Called, UsageRow), CallFailure> {
+        let plugin = self.component(version).await?;
+        let context = Arc::new(install_context(install, &version.manifest));
+        let storage = Arc::new(DbKeyValue::new(
+            self.store.clone(),
+            tokio::runtime::Handle::current(),
+        ));
+        let runtime = self.runtime.clone();
+        // A call may run for seconds: it runs on the blocking pool, never on
+        // an async worker. (`block_in_place` saves the thread hop, but panics
+        // on a current-thread runtime and measured no faster under load.)
+        let invocation = tokio::task::spawn_blocking(move || {
+            runtime.invoke(&plugin, context, storage, call, None)
+        })
+        .await
+        .map_err(|e| CallFailure::Join(e.to_string()))??;
+        self.metrics.call(
+            invocation.usage.outcome,
+            invocation.usage.fuel_consumed,
+            invocation.usage.wall_time_us,
+        );
+        let usage_id = spleis_store::accounts::new_time_id()?;
+        let row = UsageRow {
+            id: usage_id.clone(),
+            version: install.version.clone(),
+            usage: invocation.usage.clone(),
+            idempotency_key,
+            recorded_at: now_ms(),
+        };
+        Ok((
+            Called {
+                invocation,
+                version: install.version.clone(),
+                usage_id,
+            },
+            row,
+        ))
+    }
+
+    /// Runs a call and hands its usage record to the pipeline.
+    pub(crate) async fn run_and_record(
+        &self,
+        install: &InstallRecord,
+        version: &VersionRecord,
+        call: Call,
+    ) -> Result<Called, CallFailure> {
+        let (called, row) = self.run(install, version, call, None).await?;
+        self.usage.record(row).await?;
+        Ok(called)
+    }
+
+    /// The loaded component of a stored version: from memory, else the
+    /// blob re-hashed from the database and loaded (disk cache or compile).
+    async fn component(&self, version: &VersionRecord) -> Result<Arc<LoadedPlugin>, CallFailure> {
+        if let Some(plugin) = self.runtime.loaded(&version.digest) {
+            return Ok(plugin);
+        }
+        let bytes = self.store.blob(&version.digest).await?;
+        Ok(self
+            .load(bytes)
+            .await
+            .map_err(|e| CallFailure::Join(e.to_string()))??)
+    }
+
+    /// Loads a component on the blocking pool: compiling takes a while and
+    /// must not hold an async worker.
+    pub(crate) async fn load(
+        &self,
+        bytes: Vec<u8>,
+    ) -> Result<Result<Arc<LoadedPlugin>, LoadError>, tokio::task::JoinError> {
+        let runtime = self.runtime.clone();
+        tokio::task::spawn_blocking(move || runtime.load(&bytes)).await
+    }
+}
+
+/// What identifies a request under an idempotency key: a hash of the
+/// package, the operation and the body.
+fn fingerprint(package: &str, operation: &str, body: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for part in [package.as_bytes(), b"\0", operation.as_bytes(), b"\0", body] {
+        hasher.update(part);
+    }
+    hex::encode(hasher.finalize())
+}
+
+/// The stored answer for `key`, if it was stored for the same request.
+fn replay(
+    key: &str,
+    fingerprint: &str,
+    (stored_fingerprint, text): (String, String),
+) -> Result<Answer, CallFailure> {
+    if stored_fingerprint != fingerprint {
+        return Err(CallFailure::KeyReused(key.to_owned()));
+    }
+    let mut answer: Answer = serde_json::from_str(&text)
+        .map_err(|e| StoreError::Corrupt(format!("stored answer for key `{key}`: {e}")))?;
+    answer.replayed = true;
+    Ok(answer)
+}
+
+/// What the runtime needs to know about an install.
+fn install_context(install: &InstallRecord, manifest: &Manifest) -> Install {
+    Install {
+        tenant: install.tenant.clone(),
+        plugin: install.package.clone(),
+        grants: install.grants.clone(),
+        config: install.config.clone(),
+        metrics: manifest.metrics.clone(),
+        storage_quota_bytes: install.storage_quota,
+    }
+}

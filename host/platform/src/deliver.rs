@@ -1,0 +1,110 @@
+//! Events: a tenant's platform event and the events plugins emit, delivered
+//! to every install of the tenant that subscribes to the topic, breadth
+//! first, up to [`MAX_EVENT_DEPTH`]. Every delivery is metered like a call
+//! and recorded.
+
+use crate::{Actor, Error, Platform};
+use spleis_runtime::Call;
+use spleis_runtime::capabilities::events::EmittedEvent;
+use spleis_store::accounts::Role;
+use spleis_store::accounts::new_id;
+use spleis_store::events::Delivery;
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+/// The deepest chain of plugin-emitted events that is still delivered: a
+/// platform event is depth 0, what its handlers emit depth 1, and so on.
+pub const MAX_EVENT_DEPTH: u32 = 4;
+
+impl Platform {
+    /// The tenant emits a platform event of `topic`: it is delivered now to
+    /// the tenant's subscribing installs, and onward for what they emit.
+    pub async fn emit(
+        &self,
+        actor: &Actor,
+        topic: &str,
+        payload: Vec<u8>,
+    ) -> Result<Vec<Delivery>, Error> {
+        spleis_registry::manifest::validate_topic(topic).map_err(Error::Invalid)?;
+        let event = EmittedEvent {
+            topic: topic.to_owned(),
+            payload,
+        };
+        self.deliver(actor, vec![event], 0).await
+    }
+
+    /// Delivers `events` to every install of the tenant that subscribes to
+    /// their topics, and the events those deliveries emit in turn, breadth
+    /// first, up to [`MAX_EVENT_DEPTH`]. `depth` is 0 for a platform event
+    /// and 1 for events a direct call emitted. Every delivery is recorded;
+    /// one past the depth limit is recorded as `depth-limit` and not run.
+    pub async fn deliver(
+        &self,
+        actor: &Actor,
+        events: Vec<EmittedEvent>,
+        depth: u32,
+    ) -> Result<Vec<Delivery>, Error> {
+        let tenant = &actor.require(&[Role::Tenant])?.id;
+        let mut queue: VecDeque<(String, EmittedEvent, u32)> = VecDeque::new();
+        for event in events {
+            queue.push_back((new_id()?, event, depth));
+        }
+        let mut installs = Vec::new();
+        for install in self.store.installs_of(tenant).await? {
+            let version = self
+                .store
+                .version(&install.package, &install.version)
+                .await?;
+            installs.push((install, version));
+        }
+        let mut deliveries = Vec::new();
+        while let Some((id, event, depth)) = queue.pop_front() {
+            for (install, version) in installs
+                .iter()
+                .filter(|(_, v)| v.manifest.subscribes.contains(&event.topic))
+            {
+                let mut delivery = Delivery {
+                    event_id: id.clone(),
+                    topic: event.topic.clone(),
+                    package: install.package.clone(),
+                    depth,
+                    outcome: "depth-limit".into(),
+                    message: format!("not delivered: events nest at most {MAX_EVENT_DEPTH} deep"),
+                };
+                if depth <= MAX_EVENT_DEPTH {
+                    let call = Call::Event {
+                        id: id.clone(),
+                        topic: event.topic.clone(),
+                        payload: event.payload.clone(),
+                    };
+                    let called = self.run_and_record(install, version, call).await?;
+                    delivery.outcome = called.invocation.usage.outcome.as_str().to_owned();
+                    delivery.message = called
+                        .invocation
+                        .result
+                        .err()
+                        .map(|e| e.message)
+                        .unwrap_or_default();
+                    for emitted in called.invocation.events {
+                        queue.push_back((new_id()?, emitted, depth + 1));
+                    }
+                }
+                self.store.record_delivery(tenant, &delivery).await?;
+                self.metrics.delivery();
+                deliveries.push(delivery);
+            }
+        }
+        Ok(deliveries)
+    }
+
+    /// Delivers the events a call emitted off the call's path: the caller
+    /// has its answer already, so a failure is logged.
+    pub(crate) fn deliver_later(self: &Arc<Self>, actor: Actor, events: Vec<EmittedEvent>) {
+        let platform = self.clone();
+        tokio::spawn(async move {
+            if let Err(error) = platform.deliver(&actor, events, 1).await {
+                tracing::error!(tenant = %actor.id(), %error, "delivering emitted events failed");
+            }
+        });
+    }
+}

@@ -1,0 +1,409 @@
+//! The platform's operations without HTTP: a real component (the hostile
+//! fixture from `example-plugins/`), a fresh SQLite store per test, and
+//! actors made the way a server makes them (bootstrap, accounts, tokens).
+
+use crate::installs::InstallRequest;
+use crate::usage::Durability;
+use crate::{AccessError, Actor, CallFailure, Error, MAX_EVENT_DEPTH, Platform, PublishError};
+use spleis_runtime::{Runtime, RuntimeConfig};
+use spleis_store::accounts::{AccountError, Role};
+use spleis_store::registry::RegistryError;
+use spleis_store::testing::Guard;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+const OPERATOR_TOKEN: &str = "spl_test_operator";
+const HOSTILE: &str = "fixtures/hostile";
+
+/// A platform with an operator, an author (`fixtures`) and two tenants.
+struct World {
+    platform: Arc<Platform>,
+    operator: Actor,
+    author: Actor,
+    tenant: Actor,
+    other_tenant: Actor,
+    _guard: Guard,
+}
+
+async fn world() -> World {
+    let (store, guard) = spleis_store::testing::sqlite().await;
+    // Compiled components are shared between tests (and runs): compiling the
+    // fixture is the slow part of a test.
+    let cache_dir = std::env::temp_dir().join("spleis-platform-tests-cache");
+    let runtime = Runtime::new(RuntimeConfig {
+        max_instances: 4,
+        cache_dir: Some(cache_dir),
+        ..Default::default()
+    })
+    .expect("runtime");
+    let platform = Arc::new(Platform::new(store, Arc::new(runtime), Durability::Sync));
+    platform
+        .bootstrap_operator(Some(OPERATOR_TOKEN))
+        .await
+        .expect("bootstrap");
+    let operator = platform
+        .authenticate(OPERATOR_TOKEN)
+        .await
+        .expect("authenticates")
+        .expect("the operator's token");
+    let author = account(&platform, &operator, "fixtures", Role::Author).await;
+    let tenant = account(&platform, &operator, "tenant-a", Role::Tenant).await;
+    let other_tenant = account(&platform, &operator, "tenant-b", Role::Tenant).await;
+    World {
+        platform,
+        operator,
+        author,
+        tenant,
+        other_tenant,
+        _guard: guard,
+    }
+}
+
+async fn account(platform: &Platform, operator: &Actor, id: &str, role: Role) -> Actor {
+    let created = platform
+        .create_account(operator, id, role, None)
+        .await
+        .expect("the operator creates accounts");
+    platform
+        .authenticate(&created.token)
+        .await
+        .expect("authenticates")
+        .expect("the new token")
+}
+
+fn hostile_install() -> InstallRequest {
+    InstallRequest {
+        package: HOSTILE.into(),
+        grants: ["storage", "events", "log", "metering"]
+            .iter()
+            .map(|c| c.parse().expect("capability"))
+            .collect(),
+        ..Default::default()
+    }
+}
+
+impl World {
+    /// Publishes the hostile fixture and installs it for the tenant.
+    async fn installed(&self) -> crate::Published {
+        let bytes = spleis_tests::plugin("hostile");
+        let published = self
+            .platform
+            .publish(&self.author, bytes, None)
+            .await
+            .expect("publishes");
+        assert!(published.created);
+        self.platform
+            .install(&self.tenant, &hostile_install())
+            .await
+            .expect("installs");
+        published
+    }
+
+    async fn echo(&self, body: &str, key: Option<&str>) -> Result<crate::Answer, Error> {
+        self.platform
+            .call(
+                &self.tenant,
+                HOSTILE,
+                "echo",
+                body.as_bytes().to_vec(),
+                key.map(str::to_owned),
+            )
+            .await
+    }
+
+    async fn usage_count(&self) -> usize {
+        self.platform
+            .usage_records(&self.tenant, None, None)
+            .await
+            .expect("reads usage")
+            .records
+            .len()
+    }
+}
+
+fn is_role_refusal(result: Result<impl std::fmt::Debug, Error>) -> bool {
+    matches!(result, Err(Error::Access(AccessError::Role { .. })))
+}
+
+#[tokio::test]
+async fn publishing_checks_the_component_and_twice_the_same_bytes_changes_nothing() {
+    let w = world().await;
+    let bytes = spleis_tests::plugin("hostile");
+    let first = w
+        .platform
+        .publish(&w.author, bytes.clone(), None)
+        .await
+        .expect("publishes");
+    assert!(first.created);
+    assert_eq!(first.version.package, HOSTILE);
+    assert!(first.version.manifest.operations.contains("echo"));
+    let again = w
+        .platform
+        .publish(&w.author, bytes, None)
+        .await
+        .expect("publishes again");
+    assert!(!again.created);
+    assert_eq!(again.version.digest, first.version.digest);
+
+    let refused = w
+        .platform
+        .publish(&w.author, b"not wasm".to_vec(), None)
+        .await;
+    assert!(
+        matches!(refused, Err(Error::Publish(PublishError::Component(_)))),
+        "{refused:?}"
+    );
+    let catalog = w.platform.catalog(&w.tenant, None).await.expect("catalog");
+    assert_eq!(catalog.len(), 1);
+    let detail = w
+        .platform
+        .package(&w.tenant, HOSTILE)
+        .await
+        .expect("package");
+    assert_eq!(
+        (detail.owners, detail.versions.len()),
+        (vec!["fixtures".to_owned()], 1)
+    );
+}
+
+#[tokio::test]
+async fn only_owners_yank_and_only_publishers_publish() {
+    let w = world().await;
+    let version = w.installed().await.version.version.to_string();
+    let version = version.as_str();
+    // Another author owns no namespace `fixtures`.
+    let stranger = account(&w.platform, &w.operator, "stranger", Role::Author).await;
+    let refused = w
+        .platform
+        .set_yanked(&stranger, HOSTILE, version, true)
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(Error::Registry(RegistryError::NotOwner { .. }))
+        ),
+        "{refused:?}"
+    );
+    w.platform
+        .set_yanked(&w.author, HOSTILE, version, true)
+        .await
+        .expect("the owner yanks");
+    let bad = w.platform.set_yanked(&w.author, HOSTILE, "one", true).await;
+    assert!(matches!(bad, Err(Error::Invalid(_))), "{bad:?}");
+    assert!(is_role_refusal(
+        w.platform
+            .publish(&w.tenant, spleis_tests::plugin("hostile"), None)
+            .await
+    ));
+    assert!(is_role_refusal(
+        w.platform
+            .add_owner(&w.tenant, "fixtures", "tenant-a")
+            .await
+    ));
+}
+
+#[tokio::test]
+async fn roles_decide_who_may_do_what() {
+    let w = world().await;
+    // Only the operator creates accounts.
+    for actor in [&w.author, &w.tenant] {
+        assert!(is_role_refusal(
+            w.platform
+                .create_account(actor, "someone", Role::Tenant, None)
+                .await
+        ));
+    }
+    let exists = w
+        .platform
+        .create_account(&w.operator, "tenant-a", Role::Tenant, None)
+        .await;
+    assert!(
+        matches!(exists, Err(Error::Account(AccountError::Exists(_)))),
+        "{exists:?}"
+    );
+    // Authors and the operator do not install, call or emit.
+    for actor in [&w.author, &w.operator] {
+        assert!(is_role_refusal(
+            w.platform.install(actor, &hostile_install()).await
+        ));
+        assert!(is_role_refusal(w.platform.installs(actor).await));
+        assert!(is_role_refusal(
+            w.platform
+                .call(actor, HOSTILE, "echo", Vec::new(), None)
+                .await
+        ));
+        assert!(is_role_refusal(
+            w.platform.emit(actor, "loop.ping", b"1".to_vec()).await
+        ));
+    }
+    // Usage: a tenant its own, the operator any named tenant, authors none.
+    let own = w
+        .platform
+        .usage_records(&w.tenant, Some("tenant-a"), None)
+        .await
+        .expect("its own");
+    assert_eq!(own.tenant, "tenant-a");
+    let other = w
+        .platform
+        .usage_records(&w.tenant, Some("tenant-b"), None)
+        .await;
+    assert!(
+        matches!(other, Err(Error::Access(AccessError::Forbidden(_)))),
+        "{other:?}"
+    );
+    let author = w.platform.usage_records(&w.author, None, None).await;
+    assert!(
+        matches!(author, Err(Error::Access(AccessError::Forbidden(_)))),
+        "{author:?}"
+    );
+    let unnamed = w.platform.usage_records(&w.operator, None, None).await;
+    assert!(matches!(unnamed, Err(Error::Invalid(_))), "{unnamed:?}");
+    let named = w
+        .platform
+        .usage_records(&w.operator, Some("tenant-b"), Some(5))
+        .await
+        .expect("the operator names a tenant");
+    assert_eq!(named.tenant, "tenant-b");
+}
+
+#[tokio::test]
+async fn a_tenant_sees_and_calls_only_its_own_installs() {
+    let w = world().await;
+    w.installed().await;
+    let answer = w.echo("{\"hi\":1}", None).await.expect("calls");
+    assert_eq!(answer.output(), Some(b"{\"hi\":1}".to_vec()));
+    let installs = w.platform.installs(&w.other_tenant).await.expect("lists");
+    assert!(installs.is_empty());
+    let call = w
+        .platform
+        .call(&w.other_tenant, HOSTILE, "echo", Vec::new(), None)
+        .await;
+    assert!(
+        matches!(call, Err(Error::Call(CallFailure::NotInstalled(_)))),
+        "{call:?}"
+    );
+    let detail = w.platform.install_detail(&w.other_tenant, HOSTILE).await;
+    assert!(matches!(detail, Err(Error::NotInstalled(_))), "{detail:?}");
+    let detail = w
+        .platform
+        .install_detail(&w.tenant, HOSTILE)
+        .await
+        .expect("its own");
+    assert_eq!(detail.history[0].action, "install");
+}
+
+#[tokio::test]
+async fn an_idempotency_key_replays_the_answer_and_bills_once() {
+    let w = world().await;
+    w.installed().await;
+    let first = w.echo("{\"n\":1}", Some("req-1")).await.expect("calls");
+    assert!(!first.replayed);
+    let retry = w.echo("{\"n\":1}", Some("req-1")).await.expect("replays");
+    assert!(retry.replayed);
+    assert_eq!(
+        (retry.usage_id.as_str(), retry.output()),
+        (first.usage_id.as_str(), first.output())
+    );
+    assert_eq!(w.usage_count().await, 1, "billed once");
+
+    let reused = w.echo("{\"n\":2}", Some("req-1")).await;
+    assert!(
+        matches!(reused, Err(Error::Call(CallFailure::KeyReused(_)))),
+        "{reused:?}"
+    );
+    assert_eq!(w.usage_count().await, 1, "a refused retry is not billed");
+    // Without a key every call is a call.
+    w.echo("{}", None).await.expect("calls");
+    w.echo("{}", None).await.expect("calls");
+    assert_eq!(w.usage_count().await, 3);
+}
+
+#[tokio::test]
+async fn events_reach_subscribers_until_the_depth_limit() {
+    let w = world().await;
+    w.installed().await;
+    let deliveries = w
+        .platform
+        .emit(&w.tenant, "loop.ping", b"1".to_vec())
+        .await
+        .expect("delivers");
+    let depths: Vec<u32> = deliveries.iter().map(|d| d.depth).collect();
+    let expected: Vec<u32> = (0..=MAX_EVENT_DEPTH + 1).collect();
+    assert_eq!(depths, expected);
+    assert!(deliveries.iter().all(|d| d.package == HOSTILE));
+    let (delivered, cut) = deliveries.split_at(deliveries.len() - 1);
+    assert!(delivered.iter().all(|d| d.outcome == "ok"), "{delivered:?}");
+    assert_eq!(cut[0].outcome, "depth-limit");
+    // Every delivery that ran is metered; the one cut off is not.
+    assert_eq!(w.usage_count().await, delivered.len());
+
+    // No subscriber: nothing delivered. A malformed topic is refused.
+    let none = w
+        .platform
+        .emit(&w.tenant, "nobody.listens", Vec::new())
+        .await
+        .expect("delivers");
+    assert!(none.is_empty());
+    let bad = w.platform.emit(&w.tenant, "Not A Topic", Vec::new()).await;
+    assert!(matches!(bad, Err(Error::Invalid(_))), "{bad:?}");
+    // The other tenant's installs hear nothing of it.
+    let other = w
+        .platform
+        .emit(&w.other_tenant, "loop.ping", b"1".to_vec())
+        .await
+        .expect("delivers");
+    assert!(other.is_empty());
+}
+
+#[tokio::test]
+async fn events_a_call_emits_are_delivered_after_it_returns() {
+    let w = world().await;
+    w.installed().await;
+    w.platform
+        .call(&w.tenant, HOSTILE, "emit", b"1".to_vec(), None)
+        .await
+        .expect("calls");
+    // The call, then the chain from depth 1 to the limit, delivered off the
+    // call's path.
+    let expected = 1 + MAX_EVENT_DEPTH as usize;
+    for _ in 0..200 {
+        if w.usage_count().await >= expected {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(w.usage_count().await, expected);
+}
+
+#[tokio::test]
+async fn a_change_forgets_the_cached_install() {
+    let w = world().await;
+    w.installed().await;
+    // The first call caches the install; the changes below must not wait
+    // for the cache to expire.
+    w.echo("{}", None).await.expect("calls");
+    let mut config = BTreeMap::new();
+    config.insert("k".to_owned(), "v".to_owned());
+    w.platform
+        .set_config(&w.tenant, HOSTILE, &config)
+        .await
+        .expect("configures");
+    let cached = w.platform.installed("tenant-a", HOSTILE).await;
+    let cached = cached.expect("looks up").expect("installed");
+    assert_eq!(cached.0.config, config, "the new settings, not the cached");
+
+    w.platform
+        .uninstall(&w.tenant, HOSTILE, true)
+        .await
+        .expect("uninstalls");
+    let call = w.echo("{}", None).await;
+    assert!(
+        matches!(call, Err(Error::Call(CallFailure::NotInstalled(_)))),
+        "{call:?}"
+    );
+    w.platform
+        .install(&w.tenant, &hostile_install())
+        .await
+        .expect("installs again");
+    w.echo("{}", None).await.expect("calls the new install");
+}
