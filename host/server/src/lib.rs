@@ -18,7 +18,6 @@ pub use error::ApiError;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
 use spleis_platform::Platform;
 use std::sync::Arc;
 use utoipa::OpenApi;
