@@ -25,18 +25,29 @@ struct World {
     _guard: Guard,
 }
 
-async fn world() -> World {
-    let (store, guard) = spleis_store::testing::sqlite().await;
+/// A sandbox for a test platform.
+pub(crate) fn runtime() -> Arc<Runtime> {
     // Compiled components are shared between tests (and runs): compiling the
     // fixture is the slow part of a test.
     let cache_dir = std::env::temp_dir().join("spleis-platform-tests-cache");
-    let runtime = Runtime::new(RuntimeConfig {
-        max_instances: 4,
-        cache_dir: Some(cache_dir),
-        ..Default::default()
-    })
-    .expect("runtime");
-    let platform = Arc::new(Platform::new(store, Arc::new(runtime), Durability::Sync));
+    Arc::new(
+        Runtime::new(RuntimeConfig {
+            max_instances: 4,
+            cache_dir: Some(cache_dir),
+            ..Default::default()
+        })
+        .expect("runtime"),
+    )
+}
+
+async fn world() -> World {
+    let (store, guard) = spleis_store::testing::sqlite().await;
+    world_on(store, guard).await
+}
+
+/// A world on the given store (the races run on both backends).
+async fn world_on(store: spleis_store::Store, guard: Guard) -> World {
+    let platform = Arc::new(Platform::new(store, runtime(), Durability::Sync));
     platform
         .bootstrap_operator(Some(OPERATOR_TOKEN))
         .await
