@@ -1,7 +1,9 @@
 //! Calling an install: resolve it (cached), load its component, run the
 //! call on the blocking pool, record its usage. With an idempotency key the
-//! answer is stored with the usage record in one transaction, so a retry
-//! with the same key and request gets the stored answer and is billed once.
+//! key is claimed before the plugin runs (a concurrent request with it gets
+//! `KeyInProgress`), and the answer is stored with the usage record in the
+//! transaction that completes the claim, so a retry with the same key and
+//! request gets the stored answer, the plugin runs once and is billed once.
 //! The events a call emits are delivered after it returns.
 
 use crate::kv::DbKeyValue;
@@ -15,9 +17,13 @@ use spleis_runtime::{
 use spleis_store::accounts::Role;
 use spleis_store::installs::InstallRecord;
 use spleis_store::registry::{RegistryError, VersionRecord};
-use spleis_store::usage::UsageRow;
+use spleis_store::usage::{KeyState, UsageRow};
 use spleis_store::{StoreError, now_ms};
 use std::sync::Arc;
+
+/// How long a pending idempotency claim is honoured: far past any call's
+/// deadline, so only a claim whose node died mid-call is taken over.
+const CLAIM_STALE_AFTER_MS: i64 = 10 * 60 * 1000;
 
 /// Why a call could not run.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +46,9 @@ pub enum CallFailure {
     /// An idempotency key sent again with a different request.
     #[error("the Idempotency-Key `{0}` was already used for a different request")]
     KeyReused(String),
+    /// An idempotency key whose first request is still running.
+    #[error("a request with the Idempotency-Key `{0}` is in progress; retry after it finishes")]
+    KeyInProgress(String),
     /// The blocking call task died (a host bug).
     #[error("the call could not complete: {0}")]
     Join(String),
@@ -110,7 +119,9 @@ impl Platform {
     ///
     /// With an `idempotency_key`, a retry with the same key and the same
     /// request gets the stored answer (`replayed`) and is billed once; the
-    /// same key with another request is refused ([`CallFailure::KeyReused`]).
+    /// same key with another request is refused ([`CallFailure::KeyReused`]);
+    /// while the key's first request runs, another is refused
+    /// ([`CallFailure::KeyInProgress`]) and the plugin runs once per key.
     pub async fn call(
         self: &Arc<Self>,
         actor: &Actor,
@@ -129,23 +140,109 @@ impl Platform {
         Ok(answer)
     }
 
-    /// One call of `tenant`'s install, with the idempotency key's replay.
+    /// One call of `tenant`'s install. With an idempotency key, the key is
+    /// claimed before the plugin runs (see `call_claimed`).
     async fn call_install(
-        &self,
+        self: &Arc<Self>,
         tenant: &str,
         package: &str,
         operation: &str,
         body: Vec<u8>,
         idempotency_key: Option<String>,
     ) -> Result<(Answer, Vec<EmittedEvent>), CallFailure> {
-        let fingerprint = idempotency_key
-            .as_ref()
-            .map(|_| fingerprint(package, operation, &body));
-        if let (Some(key), Some(fingerprint)) = (&idempotency_key, &fingerprint)
-            && let Some(stored) = self.store.idempotent_answer(tenant, key).await?
+        let Some(key) = idempotency_key else {
+            let (called, row) = self
+                .run_installed(tenant, package, operation, body, None)
+                .await?;
+            self.usage.record(row).await?;
+            return Ok((Answer::of(&called), called.invocation.events));
+        };
+        let fingerprint = fingerprint(package, operation, &body);
+        let claim = spleis_store::accounts::new_id()?;
+        let stale_before = now_ms().saturating_sub(CLAIM_STALE_AFTER_MS);
+        match self
+            .store
+            .claim_idempotency(tenant, &key, &fingerprint, &claim, stale_before)
+            .await?
         {
-            return Ok((replay(key, fingerprint, stored)?, Vec::new()));
+            KeyState::Claimed => {}
+            KeyState::InProgress {
+                fingerprint: stored,
+            } => {
+                return Err(if stored == fingerprint {
+                    CallFailure::KeyInProgress(key)
+                } else {
+                    CallFailure::KeyReused(key)
+                });
+            }
+            KeyState::Done {
+                fingerprint: stored,
+                answer,
+            } => return Ok((replay(&key, &fingerprint, (stored, answer))?, Vec::new())),
         }
+        // The claimed call runs in its own task: a client that goes away
+        // does not cancel it half way, so the claim is always completed or
+        // released, and a retry gets the answer instead of a stuck key.
+        let platform = self.clone();
+        let (tenant, package, operation) =
+            (tenant.to_owned(), package.to_owned(), operation.to_owned());
+        tokio::spawn(async move {
+            let ran = platform
+                .call_claimed(&tenant, &package, &operation, body, &key, &claim)
+                .await;
+            if ran.is_err()
+                && let Err(error) = platform
+                    .store
+                    .release_idempotency(&tenant, &key, &claim)
+                    .await
+            {
+                // The claim then expires after CLAIM_STALE_AFTER_MS.
+                tracing::warn!(%error, %key, "cannot release an idempotency claim");
+            }
+            ran
+        })
+        .await
+        .map_err(|e| CallFailure::Join(e.to_string()))?
+    }
+
+    /// Runs the call whose key this request claimed and completes the
+    /// claim with its answer and usage record in one transaction.
+    async fn call_claimed(
+        &self,
+        tenant: &str,
+        package: &str,
+        operation: &str,
+        body: Vec<u8>,
+        key: &str,
+        claim: &str,
+    ) -> Result<(Answer, Vec<EmittedEvent>), CallFailure> {
+        let (called, row) = self
+            .run_installed(tenant, package, operation, body, Some(key.to_owned()))
+            .await?;
+        let answer = Answer::of(&called);
+        let text = serde_json::to_string(&answer)
+            .map_err(|e| StoreError::Corrupt(format!("cannot encode the answer: {e}")))?;
+        if !self
+            .store
+            .complete_idempotency(key, claim, &text, &row)
+            .await?
+        {
+            // The claim went stale and another request took the key: that
+            // request's answer is the key's, and this run is not billed.
+            return Err(CallFailure::KeyInProgress(key.to_owned()));
+        }
+        Ok((answer, called.invocation.events))
+    }
+
+    /// Finds the tenant's install of `package` (cached) and runs one call.
+    async fn run_installed(
+        &self,
+        tenant: &str,
+        package: &str,
+        operation: &str,
+        body: Vec<u8>,
+        idempotency_key: Option<String>,
+    ) -> Result<(Called, UsageRow), CallFailure> {
         let Some(found) = self.installed(tenant, package).await? else {
             return Err(CallFailure::NotInstalled(package.to_owned()));
         };
@@ -154,26 +251,7 @@ impl Platform {
             operation: operation.to_owned(),
             body,
         };
-        let (called, row) = self
-            .run(install, version, call, idempotency_key.clone())
-            .await?;
-        let answer = Answer::of(&called);
-        match (idempotency_key, fingerprint) {
-            (Some(key), Some(fingerprint)) => {
-                let text = serde_json::to_string(&answer)
-                    .map_err(|e| StoreError::Corrupt(format!("cannot encode the answer: {e}")))?;
-                if let Some(stored) = self
-                    .store
-                    .record_idempotent(&key, &fingerprint, &text, &row)
-                    .await?
-                {
-                    // A concurrent retry won: answer as it did, bill once.
-                    return Ok((replay(&key, &fingerprint, stored)?, Vec::new()));
-                }
-            }
-            _ => self.usage.record(row).await?,
-        }
-        Ok((answer, called.invocation.events))
+        self.run(install, version, call, idempotency_key).await
     }
 
     /// Runs one call of an install and measures it; the usage record is

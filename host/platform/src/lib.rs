@@ -36,6 +36,8 @@ pub mod registry;
 pub mod usage;
 
 #[cfg(test)]
+mod races;
+#[cfg(test)]
 mod tests;
 
 use spleis_runtime::Runtime;

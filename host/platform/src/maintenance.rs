@@ -84,29 +84,34 @@ impl Platform {
     /// `token` as its token when given (the `SPLEIS_BOOTSTRAP_TOKEN` of the
     /// binary), else a new one returned once; a given token is also
     /// accepted on later starts.
+    ///
+    /// Several nodes may start at once on one database: the operator is
+    /// created by one statement that tolerates a concurrent creator, the
+    /// given token is inserted idempotently, and only the node that created
+    /// the operator draws a token.
     pub async fn bootstrap_operator(&self, token: Option<&str>) -> Result<Bootstrap, AccountError> {
         let store = &self.store;
-        if store.has_operator().await? {
-            if let Some(token) = token {
-                store
-                    .insert_token_hash("operator", "bootstrap", &token_hash(token))
-                    .await?;
-            }
-            return Ok(Bootstrap::Existing);
+        let created = !store.has_operator().await?
+            && store
+                .ensure_account("operator", Role::Operator, "Operator")
+                .await?;
+        // Not created: a concurrent node did, unless `operator` is an
+        // account of another role, which must not receive the token.
+        if !created && !store.has_operator().await? {
+            return Err(AccountError::Exists("operator".to_owned()));
         }
-        store
-            .create_account("operator", Role::Operator, "Operator")
-            .await?;
-        let token = match token {
-            Some(token) => {
-                store
-                    .insert_token_hash("operator", "bootstrap", &token_hash(token))
-                    .await?;
-                None
-            }
-            None => Some(store.issue_token("operator", "bootstrap").await?),
-        };
-        Ok(Bootstrap::Created { token })
+        if let Some(token) = token {
+            store
+                .insert_token_hash("operator", "bootstrap", &token_hash(token))
+                .await?;
+        }
+        Ok(match (created, token) {
+            (false, _) => Bootstrap::Existing,
+            (true, Some(_)) => Bootstrap::Created { token: None },
+            (true, None) => Bootstrap::Created {
+                token: Some(store.issue_token("operator", "bootstrap").await?),
+            },
+        })
     }
 
     /// Deletes the storage of installs uninstalled longer than `retention`

@@ -16,27 +16,38 @@ const OPERATOR_TOKEN: &str = "spl_test_operator";
 const HOSTILE: &str = "fixtures/hostile";
 
 /// A platform with an operator, an author (`fixtures`) and two tenants.
-struct World {
-    platform: Arc<Platform>,
+pub(crate) struct World {
+    pub(crate) platform: Arc<Platform>,
     operator: Actor,
-    author: Actor,
-    tenant: Actor,
+    pub(crate) author: Actor,
+    pub(crate) tenant: Actor,
     other_tenant: Actor,
     _guard: Guard,
 }
 
-async fn world() -> World {
-    let (store, guard) = spleis_store::testing::sqlite().await;
+/// A sandbox for a test platform.
+pub(crate) fn runtime() -> Arc<Runtime> {
     // Compiled components are shared between tests (and runs): compiling the
     // fixture is the slow part of a test.
     let cache_dir = std::env::temp_dir().join("spleis-platform-tests-cache");
-    let runtime = Runtime::new(RuntimeConfig {
-        max_instances: 4,
-        cache_dir: Some(cache_dir),
-        ..Default::default()
-    })
-    .expect("runtime");
-    let platform = Arc::new(Platform::new(store, Arc::new(runtime), Durability::Sync));
+    Arc::new(
+        Runtime::new(RuntimeConfig {
+            max_instances: 4,
+            cache_dir: Some(cache_dir),
+            ..Default::default()
+        })
+        .expect("runtime"),
+    )
+}
+
+async fn world() -> World {
+    let (store, guard) = spleis_store::testing::sqlite().await;
+    world_on(store, guard).await
+}
+
+/// A world on the given store (the races run on both backends).
+pub(crate) async fn world_on(store: spleis_store::Store, guard: Guard) -> World {
+    let platform = Arc::new(Platform::new(store, runtime(), Durability::Sync));
     platform
         .bootstrap_operator(Some(OPERATOR_TOKEN))
         .await
@@ -71,7 +82,7 @@ async fn account(platform: &Platform, operator: &Actor, id: &str, role: Role) ->
         .expect("the new token")
 }
 
-fn hostile_install() -> InstallRequest {
+pub(crate) fn hostile_install() -> InstallRequest {
     InstallRequest {
         package: HOSTILE.into(),
         grants: ["storage", "events", "log", "metering"]
@@ -84,7 +95,7 @@ fn hostile_install() -> InstallRequest {
 
 impl World {
     /// Publishes the hostile fixture and installs it for the tenant.
-    async fn installed(&self) -> crate::Published {
+    pub(crate) async fn installed(&self) -> crate::Published {
         let bytes = spleis_tests::plugin("hostile");
         let published = self
             .platform
@@ -99,7 +110,7 @@ impl World {
         published
     }
 
-    async fn echo(&self, body: &str, key: Option<&str>) -> Result<crate::Answer, Error> {
+    pub(crate) async fn echo(&self, body: &str, key: Option<&str>) -> Result<crate::Answer, Error> {
         self.platform
             .call(
                 &self.tenant,
@@ -111,7 +122,7 @@ impl World {
             .await
     }
 
-    async fn usage_count(&self) -> usize {
+    pub(crate) async fn usage_count(&self) -> usize {
         self.platform
             .usage_records(&self.tenant, None, None)
             .await

@@ -156,9 +156,9 @@ impl From<InstallError> for ApiError {
                 "capabilities-not-granted",
                 message,
             ),
-            InstallError::AlreadyInstalled(_) | InstallError::NoPrevious(_) => {
-                ApiError::new(StatusCode::CONFLICT, "conflict", message)
-            }
+            InstallError::AlreadyInstalled(_)
+            | InstallError::NoPrevious(_)
+            | InstallError::Changed(_) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
             InstallError::NotInstalled(_) | InstallError::NoPending { .. } => {
                 ApiError::new(StatusCode::NOT_FOUND, "not-found", message)
             }
@@ -198,6 +198,9 @@ impl From<CallFailure> for ApiError {
         match e {
             CallFailure::NotInstalled(_) => {
                 ApiError::new(StatusCode::NOT_FOUND, "not-installed", message)
+            }
+            CallFailure::KeyInProgress(_) => {
+                ApiError::new(StatusCode::CONFLICT, "idempotency-key-in-progress", message)
             }
             CallFailure::KeyReused(_) => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -385,7 +385,7 @@ pub async fn decline_upgrade(
     params(
         OperationPath,
         ("Idempotency-Key" = Option<String>, Header,
-            description = "a retry with the same key and request gets the stored answer and is billed once; the same key with another request is refused (422 idempotency-key-reused)"),
+            description = "a retry with the same key and request gets the stored answer and is billed once; the same key with another request is refused (422 idempotency-key-reused); while the key's first request runs, another is refused (409 idempotency-key-in-progress) and the plugin runs once per key"),
     ),
     request_body(content = serde_json::Value, content_type = "application/json",
         description = "the plugin's input"),

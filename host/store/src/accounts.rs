@@ -166,6 +166,30 @@ impl Store {
         })
     }
 
+    /// Creates the account unless one with its id exists, in one
+    /// statement: two creators at once (two nodes starting together) both
+    /// succeed, and exactly one of them gets `true` (it created it).
+    pub async fn ensure_account(
+        &self,
+        id: &str,
+        role: Role,
+        name: &str,
+    ) -> Result<bool, AccountError> {
+        if !valid_id(id) {
+            return Err(AccountError::InvalidId(id.to_owned()));
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO accounts (id, role, name, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(role.as_str())
+        .bind(name)
+        .bind(now_ms())
+        .execute(self.pool())
+        .await?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
     /// The account `id`.
     pub async fn account(&self, id: &str) -> Result<Option<Account>, StoreError> {
         let row = sqlx::query("SELECT id, role, name FROM accounts WHERE id = $1")
@@ -279,6 +303,31 @@ mod tests {
         }
     }
 
+    /// Twenty creators of one account at once (two nodes bootstrapping):
+    /// all succeed, one creates it.
+    #[tokio::test]
+    async fn concurrent_ensures_create_an_account_once() {
+        for (store, _guard) in testing::all().await {
+            for round in 0..10 {
+                let id = format!("op-{round}");
+                let tasks: Vec<_> = (0..20)
+                    .map(|_| {
+                        let store = store.clone();
+                        let id = id.clone();
+                        tokio::spawn(async move {
+                            store.ensure_account(&id, Role::Operator, "Operator").await
+                        })
+                    })
+                    .collect();
+                let mut created = 0;
+                for task in tasks {
+                    created += usize::from(task.await.unwrap().unwrap());
+                }
+                assert_eq!(created, 1, "round {round}");
+            }
+        }
+    }
+
     #[tokio::test]
     async fn ids_are_validated_and_unique() {
         for (store, _guard) in testing::all().await {
@@ -299,6 +348,12 @@ mod tests {
                 store.create_account("acme", Role::Tenant, "Other").await,
                 Err(AccountError::Exists(_))
             ));
+            assert!(
+                !store
+                    .ensure_account("acme", Role::Author, "Again")
+                    .await
+                    .unwrap()
+            );
             assert!(matches!(
                 store.issue_token("nobody", "x").await,
                 Err(AccountError::Unknown(_))

@@ -88,6 +88,10 @@ pub enum InstallError {
     /// Not installed.
     #[error("`{0}` is not installed")]
     NotInstalled(String),
+    /// The install changed (another request moved, uninstalled or upgraded
+    /// it) between reading it and moving it; nothing was changed.
+    #[error("`{0}` changed while this request ran; read it again and retry")]
+    Changed(String),
     /// Nothing to roll back to.
     #[error("`{0}` has no previous version to roll back to")]
     NoPrevious(String),
@@ -179,18 +183,17 @@ impl Store {
             .intersection(&version.manifest.capabilities)
             .copied()
             .collect();
-        if let Some(existing) = self.install_of(&tenant.id, package).await?
-            && existing.active
-        {
-            return Err(InstallError::AlreadyInstalled(package.to_owned()));
-        }
         let now = now_ms();
         let mut tx = self.begin_write().await?;
-        sqlx::query(&format!(
+        // One statement decides, so two installs at once give one install
+        // and one refusal: a new row, or an uninstalled one reinstalled;
+        // an active row is left alone (no row changed: already installed).
+        let done = sqlx::query(&format!(
             "INSERT INTO installs ({INSTALL_COLUMNS}, installed_at) VALUES ($1, $2, $3, $4, NULL, $5, $6, $7, NULL, $8) \
              ON CONFLICT (tenant, package) DO UPDATE SET requirement = excluded.requirement, version = excluded.version, \
              previous = NULL, grants = excluded.grants, config = excluded.config, storage_quota = excluded.storage_quota, \
-             installed_at = excluded.installed_at, uninstalled_at = NULL"
+             installed_at = excluded.installed_at, uninstalled_at = NULL \
+             WHERE installs.uninstalled_at IS NOT NULL"
         ))
         .bind(&tenant.id)
         .bind(package)
@@ -202,6 +205,9 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        if done.rows_affected() == 0 {
+            return Err(InstallError::AlreadyInstalled(package.to_owned()));
+        }
         history(
             &mut tx,
             &tenant.id,
@@ -322,15 +328,25 @@ impl Store {
         action: &str,
     ) -> Result<(), InstallError> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("UPDATE installs SET requirement = $1, version = $2, previous = $3, grants = $4 WHERE tenant = $5 AND package = $6")
-            .bind(requirement)
-            .bind(version)
-            .bind(&install.version)
-            .bind(json(grants)?)
-            .bind(&install.tenant)
-            .bind(&install.package)
-            .execute(&mut *tx)
-            .await?;
+        // Moves only from the version read: had a roll-out or another
+        // request moved the install meanwhile, this move (decided on what
+        // it read) could take it backwards.
+        let done = sqlx::query(
+            "UPDATE installs SET requirement = $1, version = $2, previous = $3, grants = $4 \
+             WHERE tenant = $5 AND package = $6 AND version = $7 AND uninstalled_at IS NULL",
+        )
+        .bind(requirement)
+        .bind(version)
+        .bind(&install.version)
+        .bind(json(grants)?)
+        .bind(&install.tenant)
+        .bind(&install.package)
+        .bind(&install.version)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(InstallError::Changed(install.package.clone()));
+        }
         sqlx::query("DELETE FROM pending_upgrades WHERE tenant = $1 AND package = $2")
             .bind(&install.tenant)
             .bind(&install.package)
@@ -473,15 +489,23 @@ impl Store {
     /// After `published` lands: every active install whose requirement
     /// admits it and that runs an older version moves to it, unless it asks
     /// for capabilities not granted; those get a pending upgrade instead.
+    ///
+    /// Two roll-outs may run at once (two versions published together, on
+    /// one node or two): the installs are read inside the one writing
+    /// transaction with their rows locked (`FOR UPDATE` on PostgreSQL;
+    /// SQLite's `BEGIN IMMEDIATE` is already the one writer), so each sees
+    /// the version the other committed and a version never moves backwards.
     pub async fn apply_published(
         &self,
         published: &VersionRecord,
     ) -> Result<UpgradeReport, StoreError> {
+        let mut tx = self.begin_write().await?;
         let rows = sqlx::query(&format!(
-            "SELECT {INSTALL_COLUMNS} FROM installs WHERE package = $1 AND uninstalled_at IS NULL ORDER BY tenant"
+            "SELECT {INSTALL_COLUMNS} FROM installs WHERE package = $1 AND uninstalled_at IS NULL ORDER BY tenant{}",
+            self.for_update()
         ))
         .bind(&published.package)
-        .fetch_all(self.pool())
+        .fetch_all(&mut *tx)
         .await?;
         let mut report = UpgradeReport::default();
         let new = published.version.to_string();
@@ -491,15 +515,10 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()?
         {
             let admits = resolve::admits(&install.requirement, &published.version).unwrap_or(false);
-            let newer = install
-                .version
-                .parse::<semver::Version>()
-                .is_ok_and(|v| v < published.version);
-            if !admits || !newer {
+            if !admits || !older(&install.version, &published.version) {
                 continue;
             }
             let lacking = missing(published, &install.grants);
-            let mut tx = self.begin_write().await?;
             if lacking.is_empty() {
                 sqlx::query("UPDATE installs SET version = $1, previous = $2 WHERE tenant = $3 AND package = $4")
                     .bind(&new)
@@ -543,8 +562,8 @@ impl Store {
                 .await?;
                 report.pending.push(install.tenant.clone());
             }
-            tx.commit().await?;
         }
+        tx.commit().await?;
         Ok(report)
     }
 
@@ -629,6 +648,14 @@ impl Store {
     }
 }
 
+/// Whether the installed `current` version is lower than `candidate` (an
+/// unreadable stored version is never moved).
+fn older(current: &str, candidate: &semver::Version) -> bool {
+    current
+        .parse::<semver::Version>()
+        .is_ok_and(|v| v < *candidate)
+}
+
 async fn history(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     tenant: &str,
@@ -696,6 +723,142 @@ mod tests {
 
     fn caps(list: &[Capability]) -> BTreeSet<Capability> {
         list.iter().copied().collect()
+    }
+
+    /// Two versions published at once (0.1.N and 0.1.N+1) roll out at
+    /// once, either order: every `^0.1` install ends on the higher, and no
+    /// history entry moves backwards.
+    #[tokio::test]
+    async fn concurrent_rollouts_never_move_a_version_backwards() {
+        for (store, _guard) in testing::all().await {
+            let acme = store
+                .create_account("acme", Role::Author, "Acme")
+                .await
+                .unwrap();
+            publish(&store, &acme, "0.1.0", "").await;
+            let mut tenants = Vec::new();
+            for t in 0..8 {
+                let tenant = store
+                    .create_account(&format!("tenant-{t}"), Role::Tenant, "T")
+                    .await
+                    .unwrap();
+                store
+                    .install(
+                        &tenant,
+                        "acme/tool",
+                        "^0.1",
+                        &caps(&[]),
+                        &BTreeMap::new(),
+                        0,
+                    )
+                    .await
+                    .unwrap();
+                tenants.push(tenant);
+            }
+            for round in 1..=10_u64 {
+                let mut records = Vec::new();
+                for patch in [2 * round - 1, 2 * round] {
+                    let v = format!("0.1.{patch}");
+                    let PublishOutcome::Published(record) = store
+                        .publish_version(&acme, v.as_bytes(), &manifest(&v, ""), "0.1.0")
+                        .await
+                        .unwrap()
+                    else {
+                        panic!("new version");
+                    };
+                    records.push(record);
+                }
+                // Alternate which roll-out starts first.
+                if round % 2 == 0 {
+                    records.reverse();
+                }
+                let tasks: Vec<_> = records
+                    .into_iter()
+                    .map(|record| {
+                        let store = store.clone();
+                        tokio::spawn(async move { store.apply_published(&record).await })
+                    })
+                    .collect();
+                for task in tasks {
+                    task.await.unwrap().unwrap();
+                }
+                let highest = format!("0.1.{}", 2 * round);
+                for tenant in &tenants {
+                    let install = store.install_of(&tenant.id, "acme/tool").await.unwrap();
+                    assert_eq!(install.unwrap().version, highest, "round {round}");
+                }
+            }
+            for tenant in &tenants {
+                for entry in store.history(&tenant.id, "acme/tool").await.unwrap() {
+                    let parse = |v: &Option<String>| {
+                        v.as_deref().map(|v| v.parse::<semver::Version>().unwrap())
+                    };
+                    if let (Some(from), Some(to)) =
+                        (parse(&entry.from_version), parse(&entry.to_version))
+                    {
+                        assert!(from < to, "{}: {from} → {to}", tenant.id);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The same install made twenty times at once: one install, the others
+    /// refused as already installed, one history entry; the same for a
+    /// reinstall after an uninstall.
+    #[tokio::test]
+    async fn concurrent_installs_install_once() {
+        for (store, _guard) in testing::all().await {
+            let acme = store
+                .create_account("acme", Role::Author, "Acme")
+                .await
+                .unwrap();
+            let tenant = store
+                .create_account("tenant-a", Role::Tenant, "A")
+                .await
+                .unwrap();
+            publish(&store, &acme, "1.0.0", "").await;
+            for round in 0..10 {
+                let tasks: Vec<_> = (0..20)
+                    .map(|_| {
+                        let (store, tenant) = (store.clone(), tenant.clone());
+                        tokio::spawn(async move {
+                            store
+                                .install(
+                                    &tenant,
+                                    "acme/tool",
+                                    "^1",
+                                    &caps(&[]),
+                                    &BTreeMap::new(),
+                                    0,
+                                )
+                                .await
+                        })
+                    })
+                    .collect();
+                let mut installed = 0;
+                for task in tasks {
+                    match task.await.unwrap() {
+                        Ok(_) => installed += 1,
+                        Err(InstallError::AlreadyInstalled(_)) => {}
+                        Err(other) => panic!("round {round}: {other}"),
+                    }
+                }
+                assert_eq!(installed, 1, "round {round}");
+                let installs = store
+                    .history("tenant-a", "acme/tool")
+                    .await
+                    .unwrap()
+                    .iter()
+                    .filter(|e| e.action == "install")
+                    .count();
+                assert_eq!(installs, round + 1, "round {round}: one entry per install");
+                store
+                    .uninstall("tenant-a", "acme/tool", false)
+                    .await
+                    .unwrap();
+            }
+        }
     }
 
     #[tokio::test]

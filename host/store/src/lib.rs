@@ -158,6 +158,16 @@ impl Store {
         sql
     }
 
+    /// The row-locking suffix of a `SELECT` read inside a writing
+    /// transaction: ` FOR UPDATE` on PostgreSQL; nothing on SQLite, where
+    /// the transaction (`BEGIN IMMEDIATE`) is already the one writer.
+    pub(crate) fn for_update(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE",
+        }
+    }
+
     /// Begins a transaction that will write. On SQLite it takes the write
     /// lock at once (`BEGIN IMMEDIATE`, waiting up to the busy timeout):
     /// a deferred transaction that reads and then writes fails with

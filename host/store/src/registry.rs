@@ -229,8 +229,12 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        sqlx::query(&format!(
-            "INSERT INTO versions ({VERSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        // A concurrent publisher of the same version may have committed
+        // since the read above (PostgreSQL reads committed data only): the
+        // unique key decides, and the loser answers from the winner's row.
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO versions ({VERSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (package, version) DO NOTHING"
         ))
         .bind(package)
         .bind(manifest.version.to_string())
@@ -242,6 +246,19 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        if inserted.rows_affected() == 0 {
+            drop(tx);
+            let record = self.version(package, &manifest.version.to_string()).await?;
+            return if record.digest == digest {
+                Ok(PublishOutcome::Unchanged(record))
+            } else {
+                Err(RegistryError::VersionExists {
+                    package: package.to_owned(),
+                    version: manifest.version.to_string(),
+                    existing: record.digest,
+                })
+            };
+        }
         tx.commit().await?;
         Ok(PublishOutcome::Published(VersionRecord {
             package: package.to_owned(),
@@ -503,6 +520,49 @@ mod tests {
                 store.add_owner(&acme, "acme", "ghost").await,
                 Err(RegistryError::UnknownAccount(_))
             ));
+        }
+    }
+
+    /// Twenty publishers of the same bytes at once: one publishes, the
+    /// others answer "unchanged"; other bytes under the version are refused.
+    #[tokio::test]
+    async fn concurrent_publishes_of_the_same_bytes_publish_once() {
+        for (store, _guard) in testing::all().await {
+            let acme = store
+                .create_account("acme", Role::Author, "Acme")
+                .await
+                .unwrap();
+            for round in 0..10 {
+                let m = manifest(&format!("acme/race-{round}"), "1.0.0");
+                let tasks: Vec<_> = (0..20)
+                    .map(|i| {
+                        let (store, acme, m) = (store.clone(), acme.clone(), m.clone());
+                        // One in ten sends other bytes: refused, never a 500.
+                        let bytes: &[u8] = if i == 7 { b"other" } else { b"same" };
+                        tokio::spawn(async move {
+                            store.publish_version(&acme, bytes, &m, "0.1.0").await
+                        })
+                    })
+                    .collect();
+                let (mut published, mut unchanged, mut refused) = (0, 0, 0);
+                for task in tasks {
+                    match task.await.unwrap() {
+                        Ok(PublishOutcome::Published(_)) => published += 1,
+                        Ok(PublishOutcome::Unchanged(_)) => unchanged += 1,
+                        Err(RegistryError::VersionExists { .. }) => refused += 1,
+                        Err(other) => panic!("round {round}: {other}"),
+                    }
+                }
+                assert_eq!(published, 1, "round {round}");
+                assert_eq!(published + unchanged + refused, 20, "round {round}");
+                let stored = store.version(&m.name, "1.0.0").await.unwrap();
+                let winner_is_other = stored.digest == Digest::of(b"other");
+                assert_eq!(
+                    (refused, unchanged),
+                    if winner_is_other { (19, 0) } else { (1, 18) },
+                    "round {round}"
+                );
+            }
         }
     }
 

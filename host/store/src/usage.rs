@@ -25,6 +25,25 @@ pub struct UsageRow {
     pub recorded_at: i64,
 }
 
+/// Where an Idempotency-Key stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyState {
+    /// This request claimed it: run the call, then complete or release.
+    Claimed,
+    /// Another request holds it and is running.
+    InProgress {
+        /// The fingerprint of that request.
+        fingerprint: String,
+    },
+    /// Its call finished; the stored answer.
+    Done {
+        /// The fingerprint of that request.
+        fingerprint: String,
+        /// The stored answer (JSON).
+        answer: String,
+    },
+}
+
 impl Store {
     /// Writes `rows` in one transaction; a row whose (tenant, id) exists is
     /// skipped, so writing a batch twice stores it once. Returns rows added.
@@ -36,54 +55,123 @@ impl Store {
         Ok(added)
     }
 
-    /// Writes a keyed call's usage record and its answer in one
-    /// transaction. If the key was claimed meanwhile (a concurrent retry),
-    /// nothing is written and the stored (fingerprint, answer) is returned.
-    pub async fn record_idempotent(
-        &self,
-        key: &str,
-        fingerprint: &str,
-        answer: &str,
-        row: &UsageRow,
-    ) -> Result<Option<(String, String)>, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let last_closed = self.lock_periods_shared(&mut tx).await?;
-        let claimed = sqlx::query(
-            "INSERT INTO idempotent_calls (tenant, key, fingerprint, answer, created_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (tenant, key) DO NOTHING",
-        )
-        .bind(&row.usage.tenant)
-        .bind(key)
-        .bind(fingerprint)
-        .bind(answer)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?;
-        if claimed.rows_affected() == 0 {
-            drop(tx);
-            return self.idempotent_answer(&row.usage.tenant, key).await;
-        }
-        insert_rows(self, &mut tx, std::slice::from_ref(row), last_closed).await?;
-        tx.commit().await?;
-        Ok(None)
-    }
-
-    /// The stored (fingerprint, answer) of the tenant's call with `key`.
-    pub async fn idempotent_answer(
+    /// Claims `key` for the tenant's call before it runs: a new key (or a
+    /// pending claim older than `stale_before_ms`, whose runner died) is
+    /// claimed under `claim`; otherwise the key's state is returned. One
+    /// statement decides, so of requests racing with one key exactly one
+    /// claims it, on one node or many.
+    pub async fn claim_idempotency(
         &self,
         tenant: &str,
         key: &str,
-    ) -> Result<Option<(String, String)>, StoreError> {
+        fingerprint: &str,
+        claim: &str,
+        stale_before_ms: i64,
+    ) -> Result<KeyState, StoreError> {
+        // A claim released between the insert and the read is claimed again.
+        for _ in 0..3 {
+            let claimed = sqlx::query(
+                "INSERT INTO idempotent_calls (tenant, key, fingerprint, answer, created_at, state, claim) \
+                 VALUES ($1, $2, $3, '', $4, 'pending', $5) \
+                 ON CONFLICT (tenant, key) DO UPDATE SET fingerprint = excluded.fingerprint, \
+                 created_at = excluded.created_at, claim = excluded.claim \
+                 WHERE idempotent_calls.state = 'pending' AND idempotent_calls.created_at < $6",
+            )
+            .bind(tenant)
+            .bind(key)
+            .bind(fingerprint)
+            .bind(now_ms())
+            .bind(claim)
+            .bind(stale_before_ms)
+            .execute(self.pool())
+            .await?;
+            if claimed.rows_affected() == 1 {
+                return Ok(KeyState::Claimed);
+            }
+            if let Some(state) = self.key_state(tenant, key).await? {
+                return Ok(state);
+            }
+        }
+        Err(StoreError::Corrupt(format!(
+            "the Idempotency-Key `{key}` was claimed and released three times in a row"
+        )))
+    }
+
+    /// Releases a claim whose call did not complete (a host error): the
+    /// key may be used again. Only the claim's own pending row goes.
+    pub async fn release_idempotency(
+        &self,
+        tenant: &str,
+        key: &str,
+        claim: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "DELETE FROM idempotent_calls WHERE tenant = $1 AND key = $2 AND claim = $3 AND state = 'pending'",
+        )
+        .bind(tenant)
+        .bind(key)
+        .bind(claim)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Completes the claim of a keyed call: its answer and usage record in
+    /// one transaction. `false` (nothing written) when the claim is no
+    /// longer this one's (it went stale and another request took it).
+    pub async fn complete_idempotency(
+        &self,
+        key: &str,
+        claim: &str,
+        answer: &str,
+        row: &UsageRow,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let last_closed = self.lock_periods_shared(&mut tx).await?;
+        let done = sqlx::query(
+            "UPDATE idempotent_calls SET answer = $1, state = 'done' \
+             WHERE tenant = $2 AND key = $3 AND claim = $4 AND state = 'pending'",
+        )
+        .bind(answer)
+        .bind(&row.usage.tenant)
+        .bind(key)
+        .bind(claim)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        insert_rows(self, &mut tx, std::slice::from_ref(row), last_closed).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// The state of the tenant's `key`, if it was ever claimed.
+    pub async fn key_state(&self, tenant: &str, key: &str) -> Result<Option<KeyState>, StoreError> {
         let row = sqlx::query(
-            "SELECT fingerprint, answer FROM idempotent_calls WHERE tenant = $1 AND key = $2",
+            "SELECT fingerprint, answer, state FROM idempotent_calls WHERE tenant = $1 AND key = $2",
         )
         .bind(tenant)
         .bind(key)
         .fetch_optional(self.pool())
         .await?;
-        Ok(row
-            .map(|r| Ok::<_, sqlx::Error>((r.try_get("fingerprint")?, r.try_get("answer")?)))
-            .transpose()?)
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let fingerprint: String = row.try_get("fingerprint")?;
+        let state: String = row.try_get("state")?;
+        Ok(Some(match state.as_str() {
+            "pending" => KeyState::InProgress { fingerprint },
+            "done" => KeyState::Done {
+                fingerprint,
+                answer: row.try_get("answer")?,
+            },
+            other => {
+                return Err(StoreError::Corrupt(format!(
+                    "idempotent_calls ({tenant}, {key}): state `{other}`"
+                )));
+            }
+        }))
     }
 
     /// The tenant's usage records, newest first, at most `limit`.
