@@ -28,6 +28,28 @@ pub enum InputError {
         /// What it should say.
         hint: &'static str,
     },
+    /// A text longer than its bound.
+    #[error("{field} is {chars} characters long; it must be at most {max}")]
+    TooLong {
+        /// What the text is, in words.
+        field: &'static str,
+        /// Its length in characters.
+        chars: usize,
+        /// The most allowed.
+        max: usize,
+    },
+    /// A period outside the platform's months.
+    #[error("{field} is {period}; it must be from {first} to {open}")]
+    Period {
+        /// What the period is, in words.
+        field: &'static str,
+        /// The period given.
+        period: Period,
+        /// The platform's first month.
+        first: Period,
+        /// The open month.
+        open: Period,
+    },
     /// A range of periods that ends before it starts.
     #[error("{field} runs from {from} to {to}: the end is before the start")]
     Reversed {
@@ -39,6 +61,22 @@ pub enum InputError {
         to: Period,
     },
 }
+
+/// The largest amount, in minor units, that enters anywhere (a pledge, a
+/// principal, a credit, a goal, a minimum): 10^15, EUR 10 trillion. Far
+/// above any real figure, and 9,000 of them still sum within i64, so sums
+/// of accepted amounts cannot overflow where a few are added.
+pub const MAX_AMOUNT_MINOR: i64 = 1_000_000_000_000_000;
+
+/// The largest unit price, fee or tier price a plan may set, major units.
+pub const MAX_PRICE: i64 = 1_000_000;
+
+/// The most decimals a price or a free allowance may have: kept exactly
+/// (a price with more is refused, never rounded to zero).
+pub const MAX_PRICE_DECIMALS: u32 = 12;
+
+/// The most characters of a title, a name or a reason.
+pub const MAX_TEXT_CHARS: usize = 200;
 
 /// Basis points: 0 to 10000 (100%).
 pub fn bps(field: &'static str, value: u32) -> Result<u32, InputError> {
@@ -55,12 +93,12 @@ pub fn bps(field: &'static str, value: u32) -> Result<u32, InputError> {
 
 /// An amount in minor units above zero.
 pub fn positive(field: &'static str, minor: i64) -> Result<i64, InputError> {
-    if minor <= 0 {
+    if !(1..=MAX_AMOUNT_MINOR).contains(&minor) {
         return Err(InputError::OutOfRange {
             field,
             value: minor,
             unit: "minor units",
-            range: format!("1 to {}", i64::MAX),
+            range: format!("1 to {MAX_AMOUNT_MINOR}"),
         });
     }
     Ok(minor)
@@ -68,12 +106,12 @@ pub fn positive(field: &'static str, minor: i64) -> Result<i64, InputError> {
 
 /// An amount in minor units of zero or more.
 pub fn non_negative(field: &'static str, minor: i64) -> Result<i64, InputError> {
-    if minor < 0 {
+    if !(0..=MAX_AMOUNT_MINOR).contains(&minor) {
         return Err(InputError::OutOfRange {
             field,
             value: minor,
             unit: "minor units",
-            range: format!("0 to {}", i64::MAX),
+            range: format!("0 to {MAX_AMOUNT_MINOR}"),
         });
     }
     Ok(minor)
@@ -105,6 +143,33 @@ pub fn not_empty<'t>(
     Ok(trimmed)
 }
 
+/// A text of at most `max` characters.
+pub fn text<'t>(field: &'static str, text: &'t str, max: usize) -> Result<&'t str, InputError> {
+    let chars = text.chars().count();
+    if chars > max {
+        return Err(InputError::TooLong { field, chars, max });
+    }
+    Ok(text)
+}
+
+/// A period from the platform's `first` month to the `open` one.
+pub fn period_in(
+    field: &'static str,
+    period: Period,
+    first: Period,
+    open: Period,
+) -> Result<Period, InputError> {
+    if period < first || period > open {
+        return Err(InputError::Period {
+            field,
+            period,
+            first,
+            open,
+        });
+    }
+    Ok(period)
+}
+
 /// A range of periods from `from` to `to`, both included.
 pub fn period_range(field: &'static str, from: Period, to: Period) -> Result<(), InputError> {
     if from > to {
@@ -126,10 +191,7 @@ mod tests {
         );
         assert_eq!(
             positive("the principal", -5).unwrap_err().to_string(),
-            format!(
-                "the principal is -5 minor units; it must be 1 to {}",
-                i64::MAX
-            )
+            "the principal is -5 minor units; it must be 1 to 1000000000000000"
         );
         assert_eq!(
             not_empty("the title", "  ", "name what the campaign funds")
@@ -146,6 +208,25 @@ mod tests {
             "the discount runs from 2026-11 to 2026-10: the end is before the start"
         );
         assert!(after("the deadline", 5, 5).is_err());
+        assert!(positive("a pledge", i64::MAX).is_err());
+        assert!(non_negative("a credit", i64::MAX).is_err());
+        assert_eq!(positive("a pledge", MAX_AMOUNT_MINOR), Ok(MAX_AMOUNT_MINOR));
+        assert_eq!(
+            text("the title", &"x".repeat(201), MAX_TEXT_CHARS)
+                .unwrap_err()
+                .to_string(),
+            "the title is 201 characters long; it must be at most 200"
+        );
+        assert_eq!(text("the title", "é", 1), Ok("é"));
+        let (first, open) = ("2026-01".parse().unwrap(), "2026-11".parse().unwrap());
+        assert_eq!(
+            period_in("the period", "0001-01".parse().unwrap(), first, open)
+                .unwrap_err()
+                .to_string(),
+            "the period is 0001-01; it must be from 2026-01 to 2026-11"
+        );
+        assert!(period_in("the period", "2026-12".parse().unwrap(), first, open).is_err());
+        assert_eq!(period_in("the period", open, first, open), Ok(open));
         assert_eq!(after("the deadline", 6, 5), Ok(6));
     }
 
@@ -153,8 +234,8 @@ mod tests {
         #[test]
         fn bounds_accept_exactly_their_range(value in any::<u32>(), minor in any::<i64>()) {
             prop_assert_eq!(bps("x", value).is_ok(), value <= 10_000);
-            prop_assert_eq!(positive("x", minor).is_ok(), minor > 0);
-            prop_assert_eq!(non_negative("x", minor).is_ok(), minor >= 0);
+            prop_assert_eq!(positive("x", minor).is_ok(), minor > 0 && minor <= MAX_AMOUNT_MINOR);
+            prop_assert_eq!(non_negative("x", minor).is_ok(), (0..=MAX_AMOUNT_MINOR).contains(&minor));
         }
     }
 }

@@ -110,14 +110,16 @@ mod tests {
         let mut state = PaybackState::default();
         let mut total = 0;
         for _ in 0..200 {
-            let s = settle(&investors, 2500, &mut state, 123_457);
+            let s = settle(&investors, 2500, &mut state, 123_457).unwrap();
             let paid: u64 = s.payouts.iter().sum();
             assert_eq!(paid + s.to_platform + s.to_author, 123_457);
             total += paid;
         }
-        // Everyone is paid back exactly: principal plus 10%.
-        assert_eq!(state.paid, [550_000, 366_666, 183_333]);
-        assert_eq!(total, 550_000 + 366_666 + 183_333);
+        // Everyone is paid back exactly: principal plus 10%, floored for the
+        // pool (366,666.3 + 183,333.7 = 550,000; the unit goes to the larger
+        // remainder), so the EUR 10,000 pool is owed EUR 11,000.
+        assert_eq!(state.paid, [550_000, 366_666, 183_334]);
+        assert_eq!(total, 1_100_000);
     }
 
     #[test]

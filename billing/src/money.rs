@@ -177,6 +177,56 @@ pub fn line_amount(
     round_to_minor(exact, currency)
 }
 
+/// `a × b` exactly, or an overflow: never a product rounded to fit (the
+/// decimal type would otherwise drop digits silently when the product is
+/// too large or has more than 28 decimals).
+pub fn exact_mul(a: Decimal, b: Decimal) -> Result<Decimal, MoneyError> {
+    let scale = a.scale() + b.scale();
+    if scale > 28 {
+        return Err(MoneyError::Overflow);
+    }
+    let product = a.checked_mul(b).ok_or(MoneyError::Overflow)?;
+    if !product.is_zero() && product.scale() != scale {
+        return Err(MoneyError::Overflow);
+    }
+    Ok(product)
+}
+
+/// `num / den` major units, rounded once to minor units by the rule of
+/// [`round_to_minor`], with no intermediate rounding: a prorated fee
+/// (`fee × days / days_in_period`) or a fraction of fuel blocks is divided
+/// only here, in integers, so 4.90 × 1/28 = 0.175 rounds to 0.18.
+pub fn round_ratio(num: Decimal, den: u64, currency: Currency) -> Result<Money, MoneyError> {
+    if den == 0 {
+        return Err(MoneyError::Overflow);
+    }
+    // num = mantissa / 10^scale, so the amount in minor units is
+    // mantissa × 10^exponent / (10^scale × den).
+    let mantissa = num.mantissa().unsigned_abs();
+    let top = mantissa
+        .checked_mul(10_u128.pow(u32::from(currency.exponent)))
+        .ok_or(MoneyError::Overflow)?;
+    let minor = match 10_u128
+        .checked_pow(num.scale())
+        .and_then(|p| p.checked_mul(u128::from(den)))
+    {
+        Some(bottom) => {
+            let (q, r) = (top / bottom, top % bottom);
+            // Half away from zero: round up when r ≥ bottom − r.
+            if r >= bottom - r { q + 1 } else { q }
+        }
+        // The divisor passes 2^128 while top < 2^107: less than half a unit.
+        None => 0,
+    };
+    let minor = i64::try_from(minor).map_err(|_| MoneyError::Overflow)?;
+    let minor = if num.is_sign_negative() {
+        -minor
+    } else {
+        minor
+    };
+    Ok(Money::new(minor, currency))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,6 +252,40 @@ mod tests {
         assert_eq!(round_to_minor(d("10.5"), jpy).unwrap().minor, 11);
         let bhd = Currency::new("BHD").unwrap();
         assert_eq!(round_to_minor(d("1.2345"), bhd).unwrap().minor, 1235);
+    }
+
+    #[test]
+    fn a_ratio_is_rounded_once_from_the_exact_value() {
+        let eur = Currency::new("EUR").unwrap();
+        // 4.90 × 1/28 = 0.175 exactly → 0.18 (rounding 1/28 first gave 0.17).
+        assert_eq!(round_ratio(d("4.90"), 28, eur).unwrap().minor, 18);
+        // 1.65 / 30 = 0.055 → 0.06.
+        assert_eq!(round_ratio(d("1.65"), 30, eur).unwrap().minor, 6);
+        assert_eq!(round_ratio(d("-1.65"), 30, eur).unwrap().minor, -6);
+        assert_eq!(round_ratio(d("1.64"), 30, eur).unwrap().minor, 5);
+        assert_eq!(
+            round_ratio(Decimal::MAX, u64::MAX, eur).unwrap().minor,
+            429_496_729_600
+        );
+        assert_eq!(round_ratio(Decimal::MAX, 1, eur), Err(MoneyError::Overflow));
+        assert_eq!(round_ratio(d("1"), 0, eur), Err(MoneyError::Overflow));
+        // A tiny amount over a huge divisor is zero, not an overflow.
+        assert_eq!(
+            round_ratio(d("0.0000000000000000000000000001"), u64::MAX, eur)
+                .unwrap()
+                .minor,
+            0
+        );
+    }
+
+    #[test]
+    fn a_product_is_exact_or_an_error() {
+        assert_eq!(exact_mul(d("0.0333"), d("250")).unwrap(), d("8.325"));
+        assert_eq!(exact_mul(Decimal::MAX, d("2")), Err(MoneyError::Overflow));
+        assert_eq!(
+            exact_mul(d("0.00000000000001"), d("0.000000000000001")),
+            Err(MoneyError::Overflow)
+        );
     }
 
     #[test]

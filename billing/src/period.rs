@@ -29,7 +29,9 @@ impl FromStr for Period {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = || ParsePeriodError(s.to_owned());
         let (y, m) = s.split_once('-').ok_or_else(bad)?;
-        if y.len() != 4 || m.len() != 2 {
+        // Digits only: `u16::from_str` would take `+026` as 26.
+        let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+        if y.len() != 4 || m.len() != 2 || !digits(y) || !digits(m) {
             return Err(bad());
         }
         let year: u16 = y.parse().map_err(|_| bad())?;
@@ -266,7 +268,9 @@ mod tests {
             ),
             (29, 28, 28, 29)
         );
-        for bad in ["2026-13", "26-11", "2026/11", "2026-1"] {
+        for bad in [
+            "2026-13", "26-11", "2026/11", "2026-1", "+026-11", "2026-+1", " 026-11",
+        ] {
             assert!(bad.parse::<Period>().is_err(), "{bad}");
         }
     }

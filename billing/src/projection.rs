@@ -41,6 +41,8 @@ pub fn project(
     now_ms: i64,
 ) -> Result<Projection, MoneyError> {
     let fee_bps = terms.agreement.platform_fee_bps;
+    // The fee is at most what was charged, so the differences below hold.
+    let fee = |charged| platform_fee(charged, fee_bps).map_err(|_| MoneyError::Overflow);
     let elapsed = u128::from(days_elapsed(period, now_ms));
     let projected = u128::from(charged_so_far)
         .checked_mul(u128::from(period.days()))
@@ -49,7 +51,9 @@ pub fn project(
         .ok_or(MoneyError::Overflow)?;
     // The projection settles a copy: the stored payback state is untouched.
     let mut state = terms.payback.clone();
-    let parts = split(projected, &terms.agreement, &mut state);
+    // The shares were validated where they entered; a payback that cannot
+    // be computed is reported as the overflow it is.
+    let parts = split(projected, &terms.agreement, &mut state).map_err(|_| MoneyError::Overflow)?;
     let projected_payout = terms
         .agreement
         .investors
@@ -59,8 +63,8 @@ pub fn project(
         .unwrap_or(0);
     Ok(Projection {
         charged_so_far,
-        revenue_so_far: charged_so_far - platform_fee(charged_so_far, fee_bps),
-        projected_revenue: projected - platform_fee(projected, fee_bps),
+        revenue_so_far: charged_so_far - fee(charged_so_far)?,
+        projected_revenue: projected - fee(projected)?,
         projected_payout,
     })
 }

@@ -1,7 +1,8 @@
 //! Price plans and rating: a period's aggregated usage of one install
 //! becomes invoice lines, each rounded once.
 
-use crate::money::{Currency, Money, MoneyError, line_amount, round_to_minor};
+use crate::bounds::{MAX_PRICE, MAX_PRICE_DECIMALS};
+use crate::money::{Currency, Money, MoneyError, exact_mul, round_ratio};
 use crate::tiers::{self, Tier, TierError, TierMode};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -9,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// How a quantity is priced.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "kebab-case", tag = "kind")]
+#[serde(rename_all = "kebab-case", tag = "kind", deny_unknown_fields)]
 pub enum Pricing {
     /// One price per unit (may be finer than a cent).
     Unit {
@@ -27,7 +28,7 @@ pub enum Pricing {
 
 /// What a charge counts.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "kebab-case", tag = "on")]
+#[serde(rename_all = "kebab-case", tag = "on", deny_unknown_fields)]
 pub enum Meter {
     /// Calls: of one operation, or of all when `None`.
     Calls {
@@ -50,6 +51,7 @@ pub enum Meter {
 
 /// One charge of a plan.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Charge {
     /// What is counted.
     pub meter: Meter,
@@ -60,8 +62,10 @@ pub struct Charge {
     pub free_units: Decimal,
 }
 
-/// A plugin's price plan, as its author set it.
+/// A plugin's price plan, as its author set it. Unknown fields are refused:
+/// a misspelt `free_units` must not silently mean none.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PricePlan {
     /// The plan's currency.
     pub currency: Currency,
@@ -158,6 +162,19 @@ pub enum PlanError {
         /// What is wrong with them.
         source: TierError,
     },
+    /// A price, fee, bound or allowance outside its range, or with more
+    /// decimals than are kept exactly.
+    #[error("charge {charge}: {field} is {value}; it must be {range}")]
+    OutOfRange {
+        /// The charge, counted from 1.
+        charge: usize,
+        /// What the value is (`the unit price`, `tier 2's flat fee`).
+        field: String,
+        /// The value given.
+        value: Decimal,
+        /// The range, in words.
+        range: String,
+    },
     /// A metric the plugin does not declare: the charge would never charge.
     #[error("charge {charge}: {package} declares no metric `{metric}` (declared: {declared})")]
     UndeclaredMetric {
@@ -192,13 +209,53 @@ pub enum PlanError {
     },
 }
 
+/// A decimal in `0..=max` with at most [`MAX_PRICE_DECIMALS`] decimals
+/// (a price with more is refused, never rounded to 0).
+fn in_range(charge: usize, field: String, value: Decimal, max: Decimal) -> Result<(), PlanError> {
+    if value.is_sign_negative() || value > max || value.scale() > MAX_PRICE_DECIMALS {
+        return Err(PlanError::OutOfRange {
+            charge,
+            field,
+            value,
+            range: format!("0 to {max} with at most {MAX_PRICE_DECIMALS} decimals"),
+        });
+    }
+    Ok(())
+}
+
 /// Checks what rating would refuse, when the plan is set rather than at
-/// the close.
+/// the close: prices and fees in `0..=`[`MAX_PRICE`], allowances and tier
+/// bounds in `0..=`[`MAX_QUANTITY`], each with at most
+/// [`MAX_PRICE_DECIMALS`] decimals.
 pub fn validate_plan(plan: &PricePlan) -> Result<(), PlanError> {
+    let max_price = Decimal::from(MAX_PRICE);
+    let max_quantity = Decimal::from(MAX_QUANTITY);
     for (i, charge) in plan.charges.iter().enumerate() {
         let n = i + 1;
         if charge.free_units.is_sign_negative() {
             return Err(PlanError::NegativeFreeUnits { charge: n });
+        }
+        in_range(n, "free_units".into(), charge.free_units, max_quantity)?;
+        match &charge.pricing {
+            Pricing::Unit { price } if !price.is_sign_negative() => {
+                in_range(n, "price".into(), *price, max_price)?;
+            }
+            Pricing::Unit { .. } => {}
+            Pricing::Tiered { tiers, .. } => {
+                for (t, tier) in tiers.iter().enumerate() {
+                    let t = t + 1;
+                    if let Some(up_to) = tier.up_to {
+                        in_range(n, format!("tier {t}'s up_to"), up_to, max_quantity)?;
+                    }
+                    in_range(
+                        n,
+                        format!("tier {t}'s unit_price"),
+                        tier.unit_price,
+                        max_price,
+                    )?;
+                    in_range(n, format!("tier {t}'s flat_fee"), tier.flat_fee, max_price)?;
+                }
+            }
         }
         match &charge.meter {
             Meter::Fuel { per: 0 } => return Err(PlanError::EmptyFuelBlock { charge: n }),
@@ -220,6 +277,9 @@ pub fn validate_plan(plan: &PricePlan) -> Result<(), PlanError> {
     }
     Ok(())
 }
+
+/// The largest free allowance or tier bound, in units: 10^18.
+pub const MAX_QUANTITY: i64 = 1_000_000_000_000_000_000;
 
 /// What a plugin declares across its published versions: the metrics and
 /// operations a plan may name.
@@ -276,16 +336,22 @@ pub fn check_currency(plan: &PricePlan, platform: Currency) -> Result<(), PlanEr
     Ok(())
 }
 
+/// The exact amount of `num / den` units: priced over `den` and divided
+/// once, when rounded.
 fn price(
-    quantity: Decimal,
+    num: Decimal,
+    den: u64,
     pricing: &Pricing,
     currency: Currency,
 ) -> Result<(Option<Decimal>, Money), RatingError> {
     match pricing {
-        Pricing::Unit { price } => Ok((Some(*price), line_amount(quantity, *price, currency)?)),
+        Pricing::Unit { price } => Ok((
+            Some(*price),
+            round_ratio(exact_mul(num, *price)?, den, currency)?,
+        )),
         Pricing::Tiered { tiers, mode } => Ok((
             None,
-            round_to_minor(tiers::amount(quantity, tiers, *mode)?, currency)?,
+            round_ratio(tiers::amount_over(num, den, tiers, *mode)?, den, currency)?,
         )),
     }
 }
@@ -301,12 +367,14 @@ fn count_calls(map: &BTreeMap<String, u64>, operation: Option<&str>) -> Result<u
     }
 }
 
-/// What a charge counts in `usage`, and its description.
+/// What a charge counts in `usage` as the exact fraction `num / den`
+/// (`den` is 1 except for fuel blocks and prorated months), and its
+/// description.
 fn quantity(
     meter: &Meter,
     plan: &PricePlan,
     usage: &PeriodUsage,
-) -> Result<(String, Decimal), RatingError> {
+) -> Result<(String, Decimal, u64), RatingError> {
     Ok(match meter {
         Meter::Calls { operation } => {
             let mut calls = count_calls(&usage.calls, operation.as_deref())?;
@@ -318,11 +386,12 @@ fn quantity(
             let what = operation
                 .as_deref()
                 .map_or("calls".to_owned(), |op| format!("calls of `{op}`"));
-            (what, Decimal::from(calls))
+            (what, Decimal::from(calls), 1)
         }
         Meter::Metric { metric } => (
             format!("units of `{metric}`"),
             Decimal::from(usage.metrics.get(metric).copied().unwrap_or(0)),
+            1,
         ),
         Meter::Fuel { per } => {
             if *per == 0 {
@@ -335,44 +404,55 @@ fn quantity(
                     .checked_add(usage.failed_fuel)
                     .ok_or(RatingError::Overflow("fuel"))?;
             }
-            // Exact fraction of blocks; priced exactly, rounded once.
-            let blocks = i128::try_from(fuel)
+            // Fuel past 96 bits does not fit a decimal: an error, not a panic.
+            let fuel = i128::try_from(fuel)
                 .ok()
                 .and_then(|fuel| Decimal::try_from_i128_with_scale(fuel, 0).ok())
-                .and_then(|fuel| fuel.checked_div(Decimal::from(*per)))
                 .ok_or(RatingError::Overflow("fuel"))?;
-            (format!("compute (per {per} fuel)"), blocks)
+            (format!("compute (per {per} fuel)"), fuel, *per)
         }
         Meter::Monthly => {
             if usage.days_in_period == 0 {
                 return Err(RatingError::Invalid("a period has at least one day"));
             }
             let days = usage.days_installed.min(usage.days_in_period);
-            let share = Decimal::from(days) / Decimal::from(usage.days_in_period);
             (
                 format!("monthly fee, {days} of {} days", usage.days_in_period),
-                share,
+                Decimal::from(days),
+                u64::from(usage.days_in_period),
             )
         }
     })
 }
 
-/// Rates one install's period: one line per charge with a non-zero quantity.
+/// Rates one install's period: one line per charge with a non-zero
+/// quantity. Each amount is computed from the exact product (a fraction of
+/// a month or of a fuel block is never rounded first) and rounded once.
 pub fn rate(plan: &PricePlan, usage: &PeriodUsage) -> Result<Vec<InvoiceLine>, RatingError> {
     let mut lines = Vec::new();
     for charge in &plan.charges {
-        let (description, quantity) = quantity(&charge.meter, plan, usage)?;
-        let billed = quantity
-            .checked_sub(charge.free_units)
+        let (description, num, den) = quantity(&charge.meter, plan, usage)?;
+        if charge.free_units.is_sign_negative() {
+            return Err(RatingError::Invalid("free units cannot be negative"));
+        }
+        let free = exact_mul(charge.free_units, Decimal::from(den))
+            .map_err(|_| RatingError::Overflow("free units"))?;
+        let billed = num
+            .checked_sub(free)
             .ok_or(RatingError::Overflow("quantity"))?
             .max(Decimal::ZERO);
         if billed.is_zero() {
             continue;
         }
-        let (unit_price, amount) = price(billed, &charge.pricing, plan.currency)?;
+        let (unit_price, amount) = price(billed, den, &charge.pricing, plan.currency)?;
+        // The quantity shown: the fraction, to the decimal type's precision.
+        let quantity = billed
+            .checked_div(Decimal::from(den))
+            .ok_or(RatingError::Overflow("quantity"))?
+            .normalize();
         lines.push(InvoiceLine {
             description,
-            quantity: billed,
+            quantity,
             unit_price,
             amount,
         });
@@ -639,6 +719,139 @@ mod tests {
             free_units: d("0"),
         }]);
         assert_eq!(rate(&volume, &usage()).unwrap()[0].amount.minor, 4200); // 42×1
+    }
+
+    #[test]
+    fn a_plan_is_bounded_where_it_enters() {
+        let refused = |price: &str| {
+            validate_plan(&plan(vec![unit(Meter::Monthly, price, "0")]))
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            refused("100000000000000000000"),
+            "charge 1: price is 100000000000000000000; it must be 0 to 1000000 with at most 12 decimals"
+        );
+        assert!(refused("79228162514264337593543950335").contains("price"));
+        // 29 decimals are not kept: refused, never rounded to zero.
+        let tiny = "0.00000000000000000000000000001";
+        let p: Result<PricePlan, _> = serde_json::from_str(&format!(
+            r#"{{"currency":"EUR","charges":[{{"meter":{{"on":"monthly"}},"pricing":{{"kind":"unit","price":"{tiny}"}}}}]}}"#
+        ));
+        if let Ok(p) = p {
+            assert!(validate_plan(&p).is_err());
+        }
+        assert!(refused("0.0000000000001").contains("at most 12 decimals"));
+        assert_eq!(
+            validate_plan(&plan(vec![unit(Meter::Monthly, "0.000000000001", "0")])),
+            Ok(())
+        );
+        assert_eq!(
+            validate_plan(&plan(vec![unit(Meter::Monthly, "-1", "0")])),
+            Err(PlanError::NegativePrice { charge: 1 })
+        );
+        assert_eq!(
+            validate_plan(&plan(vec![unit(Meter::Monthly, "1", "-0.5")])),
+            Err(PlanError::NegativeFreeUnits { charge: 1 })
+        );
+        let huge_free = Charge {
+            free_units: Decimal::MAX,
+            ..unit(Meter::Monthly, "1", "0")
+        };
+        assert!(validate_plan(&plan(vec![huge_free])).is_err());
+        // Unknown fields are refused, at every level.
+        for json in [
+            r#"{"currency":"EUR","charges":[],"surprise":1}"#,
+            r#"{"currency":"EUR","charges":[{"meter":{"on":"monthly"},"pricing":{"kind":"unit","price":"1"},"free_unit":"5"}]}"#,
+            r#"{"currency":"EUR","charges":[{"meter":{"on":"fuel","per":3,"x":1},"pricing":{"kind":"unit","price":"1"}}]}"#,
+            r#"{"currency":"EUR","charges":[{"meter":{"on":"monthly"},"pricing":{"kind":"unit","price":"1","y":2}}]}"#,
+        ] {
+            assert!(serde_json::from_str::<PricePlan>(json).is_err(), "{json}");
+        }
+        assert!(serde_json::from_str::<PricePlan>(
+            r#"{"currency":"EUR","charges":[{"meter":{"on":"monthly"},"pricing":{"kind":"unit","price":"1"}}]}"#
+        )
+        .is_ok());
+    }
+
+    fn one_day(days_in_period: u32) -> PeriodUsage {
+        PeriodUsage {
+            days_installed: 1,
+            days_in_period,
+            ..PeriodUsage::default()
+        }
+    }
+
+    #[test]
+    fn a_prorated_fee_is_rounded_once_from_the_exact_product() {
+        // 4.90 × 1/28 = 0.175 exactly → 0.18 (1/28 rounded first gave 0.17).
+        let p = plan(vec![unit(Meter::Monthly, "4.90", "0")]);
+        assert_eq!(rate(&p, &one_day(28)).unwrap()[0].amount.minor, 18);
+        // 1.65 × 1/30 = 0.055 → 0.06 (not 0.05).
+        let p = plan(vec![unit(Meter::Monthly, "1.65", "0")]);
+        assert_eq!(rate(&p, &one_day(30)).unwrap()[0].amount.minor, 6);
+        // The same through a tiered price: one open tier at 4.90.
+        let tiered = plan(vec![Charge {
+            meter: Meter::Monthly,
+            pricing: Pricing::Tiered {
+                tiers: vec![Tier {
+                    up_to: None,
+                    unit_price: d("4.90"),
+                    flat_fee: d("0"),
+                }],
+                mode: TierMode::Graduated,
+            },
+            free_units: d("0"),
+        }]);
+        assert_eq!(rate(&tiered, &one_day(28)).unwrap()[0].amount.minor, 18);
+    }
+
+    #[test]
+    fn fuel_blocks_are_priced_from_the_exact_fraction() {
+        // 250 fuel in blocks of 3 at 0.0333 = 2.775 exactly → 2.78 (not 2.77).
+        let p = plan(vec![unit(Meter::Fuel { per: 3 }, "0.0333", "0")]);
+        let usage = PeriodUsage {
+            fuel: 250,
+            ..PeriodUsage::default()
+        };
+        let lines = rate(&p, &usage).unwrap();
+        assert_eq!(lines[0].amount.minor, 278);
+        // A fractional allowance is taken off the exact fraction too:
+        // 250/3 − 0.5 blocks = 248.5/3 → × 0.0333 = 2.75835 → 2.76.
+        let p = plan(vec![unit(Meter::Fuel { per: 3 }, "0.0333", "0.5")]);
+        assert_eq!(rate(&p, &usage).unwrap()[0].amount.minor, 276);
+    }
+
+    #[test]
+    fn hostile_quantities_are_errors_not_panics() {
+        // Fuel of 2^100 does not fit a decimal.
+        let p = plan(vec![unit(Meter::Fuel { per: 1 }, "0.01", "0")]);
+        let usage = PeriodUsage {
+            fuel: 1 << 100,
+            ..PeriodUsage::default()
+        };
+        assert_eq!(rate(&p, &usage), Err(RatingError::Overflow("fuel")));
+        // Free units of −Decimal::MAX are refused, not billed as extra units.
+        let p = plan(vec![Charge {
+            meter: Meter::Calls { operation: None },
+            pricing: Pricing::Unit { price: d("1") },
+            free_units: -Decimal::MAX,
+        }]);
+        assert!(matches!(
+            rate(&p, &self::usage()),
+            Err(RatingError::Invalid(_))
+        ));
+        // u64::MAX calls at a huge price overflow as an error.
+        let p = plan(vec![unit(
+            Meter::Calls { operation: None },
+            "1000000000000",
+            "0",
+        )]);
+        let usage = PeriodUsage {
+            calls: [("a".to_owned(), u64::MAX)].into(),
+            ..PeriodUsage::default()
+        };
+        assert!(rate(&p, &usage).is_err());
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! then the investors' payback from the plugin's revenue, the rest to the
 //! author — and the ledger transaction that books it, balanced to the cent.
 
-use crate::payback::{BPS, Investor, PaybackState, Settlement, settle};
+use crate::payback::{
+    BPS, Investor, PaybackError, PaybackState, Settlement, caps, is_paid_back, settle,
+};
 use serde::{Deserialize, Serialize};
 
 /// What happens to the plugin's revenue once every investor is paid back.
@@ -74,34 +76,39 @@ pub struct Split {
     pub paid_back: bool,
 }
 
-/// The platform's fee on `charged`: `floor(charged × fee_bps / 10000)`,
-/// the fee capped at 100%.
-pub fn platform_fee(charged: u64, fee_bps: u32) -> u64 {
-    let fee_bps = u64::from(fee_bps).min(BPS);
-    u64::try_from(u128::from(charged) * u128::from(fee_bps) / u128::from(BPS)).unwrap_or(charged)
+/// The platform's fee on `charged`: `floor(charged × fee_bps / 10000)`;
+/// a fee above 100% is refused.
+pub fn platform_fee(charged: u64, fee_bps: u32) -> Result<u64, PaybackError> {
+    if u64::from(fee_bps) > BPS {
+        return Err(PaybackError::Share(fee_bps));
+    }
+    // ≤ charged, as fee_bps ≤ 10000.
+    u64::try_from(u128::from(charged) * u128::from(fee_bps) / u128::from(BPS))
+        .map_err(|_| PaybackError::Overflow("platform fee"))
 }
 
 /// Splits `charged` (what tenants were charged for the plugin this period).
 /// The platform fee is `floor(charged × fee_bps / 10000)`; discounts the
 /// platform grants are applied before, to `charged`'s tenants, and borne by
 /// the platform, so `charged` here is the undiscounted amount.
-pub fn split(charged: u64, agreement: &Agreement, state: &mut PaybackState) -> Split {
-    let fee = platform_fee(charged, agreement.platform_fee_bps);
-    let revenue = charged - fee;
-    let already_paid_back = !agreement.investors.is_empty()
-        && state.paid.len() == agreement.investors.len()
-        && state
-            .paid
-            .iter()
-            .zip(&agreement.investors)
-            .all(|(p, i)| *p >= i.cap());
+pub fn split(
+    charged: u64,
+    agreement: &Agreement,
+    state: &mut PaybackState,
+) -> Result<Split, PaybackError> {
+    let fee = platform_fee(charged, agreement.platform_fee_bps)?;
+    let revenue = charged
+        .checked_sub(fee)
+        .ok_or(PaybackError::Overflow("platform fee"))?;
+    let already_paid_back =
+        !agreement.investors.is_empty() && is_paid_back(&state.paid, &caps(&agreement.investors)?);
     if already_paid_back && agreement.after_payback == AfterPayback::ToPlatform {
-        return Split {
+        return Ok(Split {
             platform: charged,
             author: 0,
             investors: vec![0; agreement.investors.len()],
             paid_back: true,
-        };
+        });
     }
     let Settlement {
         payouts,
@@ -113,13 +120,15 @@ pub fn split(charged: u64, agreement: &Agreement, state: &mut PaybackState) -> S
         agreement.investor_share_bps,
         state,
         revenue,
-    );
-    Split {
-        platform: fee + to_platform,
+    )?;
+    Ok(Split {
+        platform: fee
+            .checked_add(to_platform)
+            .ok_or(PaybackError::Overflow("platform's part"))?,
         author: to_author,
         investors: payouts,
         paid_back,
-    }
+    })
 }
 
 /// An account of the ledger.
@@ -257,7 +266,7 @@ mod tests {
         // the plugin's revenue is 4,000, of which 30% (1,200) pays back.
         let a = agreement(AfterPayback::ToPlatform);
         let mut state = PaybackState::default();
-        let s = split(500_000, &a, &mut state);
+        let s = split(500_000, &a, &mut state).unwrap();
         assert_eq!(
             (s.platform, s.author, s.investors.clone()),
             (100_000, 280_000, vec![120_000])
@@ -277,9 +286,9 @@ mod tests {
         assert_eq!(tx.entries.iter().map(|(_, v)| v).sum::<i64>(), 0);
         // Months later, past payback, the plugin belongs to the platform.
         for _ in 0..10 {
-            split(500_000, &a, &mut state);
+            split(500_000, &a, &mut state).unwrap();
         }
-        let after = split(500_000, &a, &mut state);
+        let after = split(500_000, &a, &mut state).unwrap();
         assert_eq!(
             (after.platform, after.author, after.paid_back),
             (500_000, 0, true)
@@ -288,7 +297,7 @@ mod tests {
             paid: state.paid.clone(),
             accrued: state.accrued,
         };
-        let after = split(500_000, &agreement(AfterPayback::AuthorKeeps), &mut keeps);
+        let after = split(500_000, &agreement(AfterPayback::AuthorKeeps), &mut keeps).unwrap();
         assert_eq!((after.platform, after.author), (100_000, 400_000));
     }
 
@@ -326,7 +335,7 @@ mod tests {
             };
             let mut state = PaybackState::default();
             for charged in months {
-                let s = split(charged, &a, &mut state);
+                let s = split(charged, &a, &mut state).unwrap();
                 prop_assert_eq!(s.platform + s.author + s.investors.iter().sum::<u64>(), charged);
                 let tx = book("m", &[("t".to_owned(), charged)], "author", &a.investors, &s);
                 prop_assert!(tx.is_ok());

@@ -1,5 +1,6 @@
 //! Graduated and volume tiers.
 
+use crate::money::exact_mul;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -7,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// last, open tier) cost `unit_price` each, plus `flat_fee` once if the tier
 /// is reached.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Tier {
     /// The tier's upper bound, or `None` for the last tier.
     pub up_to: Option<Decimal>,
@@ -47,14 +49,6 @@ pub enum TierError {
     Overflow,
 }
 
-/// `units × unit_price + flat_fee`, checked.
-fn tier_amount(units: Decimal, tier: &Tier) -> Result<Decimal, TierError> {
-    units
-        .checked_mul(tier.unit_price)
-        .and_then(|amount| amount.checked_add(tier.flat_fee))
-        .ok_or(TierError::Overflow)
-}
-
 fn validate(tiers: &[Tier]) -> Result<(), TierError> {
     let (last, rest) = tiers.split_last().ok_or(TierError::Empty)?;
     if last.up_to.is_some() {
@@ -78,33 +72,62 @@ fn validate(tiers: &[Tier]) -> Result<(), TierError> {
 
 /// The exact (unrounded) amount in major units for `quantity`.
 pub fn amount(quantity: Decimal, tiers: &[Tier], mode: TierMode) -> Result<Decimal, TierError> {
+    amount_over(quantity, 1, tiers, mode)
+}
+
+/// `den ×` the exact amount for the quantity `num / den` (`den ≥ 1`): a
+/// fractional quantity (fuel blocks, a prorated month) is priced from the
+/// exact fraction, never from a rounded one, so the caller divides once,
+/// when it rounds to minor units.
+pub fn amount_over(
+    num: Decimal,
+    den: u64,
+    tiers: &[Tier],
+    mode: TierMode,
+) -> Result<Decimal, TierError> {
     validate(tiers)?;
-    if quantity.is_sign_negative() {
+    if num.is_sign_negative() {
         return Err(TierError::Negative);
     }
+    if den == 0 {
+        return Err(TierError::Overflow);
+    }
+    let den = Decimal::from(den);
+    // Products are exact or an overflow, never rounded to fit.
+    let mul = |a: Decimal, b: Decimal| exact_mul(a, b).map_err(|_| TierError::Overflow);
+    let scale = |bound: Decimal| mul(bound, den);
+    // `den ×` a tier's amount for `units` already scaled by `den`.
+    let scaled_amount = |units: Decimal, tier: &Tier| {
+        mul(units, tier.unit_price)?
+            .checked_add(mul(tier.flat_fee, den)?)
+            .ok_or(TierError::Overflow)
+    };
     let mut total = Decimal::ZERO;
     let mut lower = Decimal::ZERO;
     for tier in tiers {
-        let upper = tier.up_to.unwrap_or(Decimal::MAX);
+        // `None` is the open last tier: every quantity falls in it.
+        let upper = tier.up_to.map(scale).transpose()?;
+        let within = upper.is_none_or(|upper| num <= upper);
         match mode {
             TierMode::Graduated => {
-                if quantity > lower {
-                    let units = quantity.min(upper) - lower;
+                if num > lower {
+                    let top = upper.map_or(num, |upper| num.min(upper));
+                    let units = top.checked_sub(lower).ok_or(TierError::Overflow)?;
                     total = total
-                        .checked_add(tier_amount(units, tier)?)
+                        .checked_add(scaled_amount(units, tier)?)
                         .ok_or(TierError::Overflow)?;
                 }
             }
             TierMode::Volume => {
-                if quantity <= upper {
-                    return tier_amount(quantity, tier);
+                if within {
+                    return scaled_amount(num, tier);
                 }
             }
         }
-        if quantity <= upper {
-            break;
+        match upper {
+            Some(upper) if !within => lower = upper,
+            _ => break,
         }
-        lower = upper;
     }
     Ok(total)
 }
@@ -188,6 +211,37 @@ mod tests {
         assert_eq!(
             amount(d("-1"), &tiers(), TierMode::Volume),
             Err(TierError::Negative)
+        );
+    }
+
+    #[test]
+    fn huge_quantities_are_errors_not_panics() {
+        let q = Decimal::from(u64::MAX);
+        assert!(amount(q, &tiers(), TierMode::Graduated).is_ok());
+        assert_eq!(
+            amount(Decimal::MAX, &tiers(), TierMode::Graduated),
+            Err(TierError::Overflow)
+        );
+        let mut dear = tiers();
+        dear[2].unit_price = Decimal::MAX;
+        assert_eq!(amount(q, &dear, TierMode::Volume), Err(TierError::Overflow));
+        assert_eq!(
+            amount(q, &dear, TierMode::Graduated),
+            Err(TierError::Overflow)
+        );
+    }
+
+    #[test]
+    fn a_fraction_is_priced_exactly() {
+        // 2500/3 units in the first tier at 0.010: 25/3 exactly, times 3.
+        assert_eq!(
+            amount_over(d("2500"), 3, &tiers(), TierMode::Graduated).unwrap(),
+            d("25")
+        );
+        // 3001/3 crosses the first bound: 1000×0.010×3 + 1×0.008.
+        assert_eq!(
+            amount_over(d("3001"), 3, &tiers(), TierMode::Graduated).unwrap(),
+            d("30.008")
         );
     }
 }

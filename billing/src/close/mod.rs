@@ -243,6 +243,9 @@ pub enum CloseError {
     /// A transaction did not balance (a bug: never written).
     #[error(transparent)]
     Ledger(#[from] LedgerError),
+    /// The payback could not be computed.
+    #[error(transparent)]
+    Payback(#[from] crate::payback::PaybackError),
 }
 
 /// Closes `input.period`. Deterministic: the same input gives the same

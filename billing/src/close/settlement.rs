@@ -4,7 +4,7 @@
 
 use super::{CloseError, Party, PeriodInput, PluginTerms, Settlement, Statement, StatementLine};
 use crate::money::{Currency, Money, MoneyError};
-use crate::payback::{Investor, PaybackState};
+use crate::payback::{Investor, PaybackState, caps};
 use crate::split::{Split, Transaction, book, split};
 use std::collections::BTreeMap;
 
@@ -46,7 +46,7 @@ pub(super) fn settle_plugins(
             .try_fold(0_u64, |sum, (_, a)| sum.checked_add(*a))
             .ok_or(MoneyError::Overflow)?;
         if charged > 0 {
-            let parts = split(charged, &terms.agreement, &mut state);
+            let parts = split(charged, &terms.agreement, &mut state)?;
             transactions.push(book(
                 &format!("{plugin} {}: revenue", input.period),
                 &by_tenant,
@@ -120,6 +120,7 @@ impl PluginBooks<'_> {
                     amount: signed(parts.author)?,
                 });
         }
+        let caps = caps(&self.terms.agreement.investors)?;
         let investments = self.terms.agreement.investors.iter();
         for (i, (investment, account)) in investments.zip(&self.terms.investor_accounts).enumerate()
         {
@@ -138,7 +139,7 @@ impl PluginBooks<'_> {
                         "payback of investment {} in {plugin}: {} of {} paid so far",
                         investment.id,
                         self.money(paid)?,
-                        self.money(investment.cap())?
+                        self.money(caps.get(i).copied().unwrap_or(0))?
                     ),
                     amount: signed(payout)?,
                 });

@@ -261,6 +261,8 @@ fn input_code(e: &InputError) -> &'static str {
         InputError::OutOfRange { .. } => "out-of-range",
         InputError::Empty { .. } => "empty-field",
         InputError::Reversed { .. } => "reversed-period-range",
+        InputError::TooLong { .. } => "too-long",
+        InputError::Period { .. } => "period-out-of-range",
     }
 }
 
@@ -274,6 +276,7 @@ fn plan_code(e: &PlanError) -> &'static str {
         | PlanError::EmptyFuelBlock { .. }
         | PlanError::UnnamedMetric { .. }
         | PlanError::NegativePrice { .. }
+        | PlanError::OutOfRange { .. }
         | PlanError::Tiers { .. } => "invalid-plan",
     }
 }

@@ -10,7 +10,7 @@ use crate::Store;
 use crate::accounts::{Role, new_id};
 use serde::{Deserialize, Serialize};
 use spleis_billing::bounds::{bps, positive};
-use spleis_billing::payback::Investor;
+use spleis_billing::payback::{Investor, caps};
 use spleis_billing::split::{LedgerAccount, Transaction};
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
@@ -57,14 +57,17 @@ impl InvestmentRecord {
     }
 }
 
-/// The cap of `principal` at `return_bps`, refused when it does not fit.
+/// The cap of `principal` at `return_bps` on its own, refused when it does
+/// not fit. Among several investors of one plugin the pool's floor is
+/// split by largest remainder, so the cap paid may be one unit above.
 fn cap(principal: u64, return_bps: u32) -> Option<i64> {
     let investor = Investor {
         id: String::new(),
         principal,
         return_bps,
     };
-    i64::try_from(investor.cap()).ok()
+    let caps = caps(std::slice::from_ref(&investor)).ok()?;
+    i64::try_from(caps.first().copied()?).ok()
 }
 
 const COLUMNS: &str = "id, package, investor, principal, return_bps, paid, campaign, funded_at";
