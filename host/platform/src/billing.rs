@@ -25,6 +25,7 @@ mod close;
 mod documents;
 mod investments;
 mod plans;
+pub mod render;
 mod reports;
 mod settings;
 mod terms;

@@ -26,7 +26,6 @@ pub mod billing;
 pub mod caches;
 pub mod call;
 pub mod deliver;
-pub mod documents;
 mod error;
 pub mod installs;
 pub mod kv;

@@ -1,7 +1,7 @@
 //! Invoices and statements: listed for their owner (the operator sees
 //! all), one at a time as JSON, CSV or printable HTML.
 
-use crate::documents::{self, Format};
+use super::render::{self, Format};
 use crate::{AccessError, Actor, Error, Platform};
 use spleis_billing::discounts::Period;
 use spleis_store::accounts::Role;
@@ -81,8 +81,8 @@ impl Platform {
         Ok(Rendered::of(
             doc,
             format,
-            documents::invoice_csv,
-            documents::invoice_html,
+            render::invoice_csv,
+            render::invoice_html,
         ))
     }
 
@@ -111,8 +111,8 @@ impl Platform {
         Ok(Rendered::of(
             doc,
             format,
-            documents::statement_csv,
-            documents::statement_html,
+            render::statement_csv,
+            render::statement_html,
         ))
     }
 }

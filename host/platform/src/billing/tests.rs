@@ -1,7 +1,7 @@
 //! The billing operations without HTTP: who may do what, what each role
 //! sees, and a close that writes queued usage first.
 
-use crate::documents::Format;
+use crate::billing::render::Format;
 use crate::usage::Durability;
 use crate::{AccessError, Actor, Error, Platform};
 use spleis_billing::discounts::{Discount, DiscountAmount, Period};

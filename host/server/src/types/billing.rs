@@ -17,10 +17,10 @@ pub use spleis_store::billing::{
     PlanRecord, StatementDocument, UsageReport,
 };
 
+pub use spleis_platform::billing::render::Format;
 pub use spleis_platform::billing::{
     AgreementChange, Closed, InvestorView, Ledger, NewCampaign, NewInvestment, Periods,
 };
-pub use spleis_platform::documents::Format;
 
 /// `PUT /v1/billing/settings`: fields left out keep their value.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
