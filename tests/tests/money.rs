@@ -1,10 +1,9 @@
-//! Money that no input can break, end to end on the real binary (SQLite;
-//! see the test for PostgreSQL): each hostile
-//! input of issue 9 is refused with a 4xx, and afterwards the ledger still
-//! answers and the open period still closes.
+//! Money that no input can break, end to end on the real binary, on SQLite
+//! and PostgreSQL: each hostile input of issue 9 is refused with a 4xx, and
+//! afterwards the ledger still answers and the open period still closes.
 
 use serde_json::{Value, json};
-use spleis_tests::{Server, backends, repo_root};
+use spleis_tests::{Server, backends, postgres_database, repo_root};
 
 /// The open period, `YYYY-MM`, from the clock (UTC civil date).
 fn open_period() -> String {
@@ -111,14 +110,14 @@ fn quote() -> Value {
 
 #[test]
 fn no_single_request_wedges_billing() {
-    // Each case needs a fresh platform; the test PostgreSQL is one shared
-    // database (servers started on it see each other's accounts), so these
-    // run on SQLite only until the harness gives each server its own.
-    for database in backends().into_iter().filter(Option::is_none) {
-        let db = database.as_deref();
+    // Each case needs a fresh platform: a fresh SQLite directory, or a
+    // fresh PostgreSQL database per case.
+    for database in backends() {
+        let postgres = database.is_some();
+        let fresh = || postgres.then(postgres_database).flatten();
 
         // Closing 0001-01 on a fresh platform: before its first month.
-        let (server, op, ..) = platform(db);
+        let (server, op, ..) = platform(fresh().as_deref());
         let body = refused(
             server.request(
                 "POST",
@@ -135,7 +134,7 @@ fn no_single_request_wedges_billing() {
         still_bills(server, &op, "0001-01");
 
         // A pledge of i64::MAX; a 1 MB title.
-        let (server, op, author, tenant) = platform(db);
+        let (server, op, author, tenant) = platform(fresh().as_deref());
         let deadline = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
@@ -198,7 +197,7 @@ fn no_single_request_wedges_billing() {
         still_bills(server, &op, "a pledge of i64::MAX");
 
         // A plan price of 10^20 and a negative unit price, then a call.
-        let (server, op, author, tenant) = platform(db);
+        let (server, op, author, tenant) = platform(fresh().as_deref());
         for (price, case) in [
             ("100000000000000000000", "a price of 10^20"),
             ("-1", "a negative price"),
@@ -223,7 +222,7 @@ fn no_single_request_wedges_billing() {
         still_bills(server, &op, "plan prices");
 
         // Credit of i64::MAX twice; an investment of i64::MAX.
-        let (server, op, ..) = platform(db);
+        let (server, op, ..) = platform(fresh().as_deref());
         for _ in 0..2 {
             refused(
                 server.request(
@@ -254,7 +253,7 @@ fn no_single_request_wedges_billing() {
         still_bills(server, &op, "credit and investment");
 
         // A non-ASCII Idempotency-Key: refused, the plugin does not run.
-        let (server, op, _, tenant) = platform(db);
+        let (server, op, _, tenant) = platform(fresh().as_deref());
         for key in ["clé", "two words", &"k".repeat(256)] {
             let (status, body) = call_with_raw_key(&server, &tenant, key.as_bytes());
             assert!(status.contains(" 400 "), "{key}: {status} {body}");
