@@ -44,6 +44,12 @@ pub struct Discount {
 /// most 100%, a fixed amount above zero.
 pub fn validate(discount: &Discount) -> Result<(), InputError> {
     crate::bounds::period_range("the discount", discount.from, discount.to)?;
+    // The reason is printed on every invoice the discount applies to.
+    crate::bounds::text(
+        "the discount reason",
+        &discount.reason,
+        crate::bounds::MAX_TEXT_CHARS,
+    )?;
     match discount.amount {
         DiscountAmount::Percent { bps: share } => bps("a discount", share).map(drop),
         DiscountAmount::Fixed { minor } => positive("a fixed discount", minor).map(drop),

@@ -43,6 +43,13 @@ pub enum CallFailure {
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// An idempotency key outside [`MAX_IDEMPOTENCY_KEY_BYTES`] bytes of
+    /// visible ASCII: refused, never ignored (an ignored key bills a retry
+    /// twice).
+    #[error(
+        "the Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_BYTES} bytes of visible ASCII (`!` to `~`): {0}"
+    )]
+    InvalidKey(String),
     /// An idempotency key sent again with a different request.
     #[error("the Idempotency-Key `{0}` was already used for a different request")]
     KeyReused(String),
@@ -52,6 +59,25 @@ pub enum CallFailure {
     /// The blocking call task died (a host bug).
     #[error("the call could not complete: {0}")]
     Join(String),
+}
+
+/// The longest `Idempotency-Key`, in bytes.
+pub const MAX_IDEMPOTENCY_KEY_BYTES: usize = 255;
+
+/// The key as stored, if `raw` (the header's bytes) is 1 to
+/// [`MAX_IDEMPOTENCY_KEY_BYTES`] bytes of visible ASCII; otherwise why not.
+pub fn idempotency_key(raw: &[u8]) -> Result<String, CallFailure> {
+    let why = if raw.is_empty() {
+        "this one is empty".to_owned()
+    } else if raw.len() > MAX_IDEMPOTENCY_KEY_BYTES {
+        format!("this one is {} bytes long", raw.len())
+    } else if let Some(at) = raw.iter().position(|b| !b.is_ascii_graphic()) {
+        format!("byte {at} of this one is {:#04x}", raw[at])
+    } else {
+        // All visible ASCII: valid UTF-8.
+        return Ok(raw.iter().map(|&b| char::from(b)).collect());
+    };
+    Err(CallFailure::InvalidKey(why))
 }
 
 /// What a call answered, as stored for idempotent retries.
@@ -128,9 +154,10 @@ impl Platform {
         package: &str,
         operation: &str,
         body: Vec<u8>,
-        idempotency_key: Option<String>,
+        idempotency_key: Option<&[u8]>,
     ) -> Result<Answer, Error> {
         let tenant = &actor.require(&[Role::Tenant])?.id;
+        let idempotency_key = idempotency_key.map(self::idempotency_key).transpose()?;
         let (answer, events) = self
             .call_install(tenant, package, operation, body, idempotency_key)
             .await?;
@@ -372,5 +399,32 @@ fn install_context(install: &InstallRecord, manifest: &Manifest) -> Install {
         config: install.config.clone(),
         metrics: manifest.metrics.clone(),
         storage_quota_bytes: install.storage_quota,
+    }
+}
+
+#[cfg(test)]
+mod key_tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_visible_ascii_of_1_to_255_bytes() {
+        assert_eq!(idempotency_key(b"order-42_!~").unwrap(), "order-42_!~");
+        assert!(idempotency_key(&[b'k'; MAX_IDEMPOTENCY_KEY_BYTES]).is_ok());
+        for bad in [
+            &b""[..],
+            &[b'k'; MAX_IDEMPOTENCY_KEY_BYTES + 1],
+            "clé".as_bytes(),
+            b"two words",
+            b"tab\t",
+        ] {
+            assert!(
+                matches!(idempotency_key(bad), Err(CallFailure::InvalidKey(_))),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            idempotency_key("clé".as_bytes()).unwrap_err().to_string(),
+            "the Idempotency-Key must be 1 to 255 bytes of visible ASCII (`!` to `~`): byte 2 of this one is 0xc3"
+        );
     }
 }

@@ -110,7 +110,7 @@ async fn concurrent_idempotent_calls_with_one_key_run_the_plugin_once() {
                                 "fixtures/hostile",
                                 "echo",
                                 b"{}".to_vec(),
-                                Some(key),
+                                Some(key.as_bytes()),
                             )
                             .await
                     })

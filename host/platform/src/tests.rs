@@ -117,7 +117,7 @@ impl World {
                 HOSTILE,
                 "echo",
                 body.as_bytes().to_vec(),
-                key.map(str::to_owned),
+                key.map(str::as_bytes),
             )
             .await
     }

@@ -107,6 +107,12 @@ impl From<AccountError> for ApiError {
     fn from(e: AccountError) -> Self {
         match e {
             AccountError::InvalidId(_) => ApiError::bad_request(e.to_string()),
+            // Like every bounded text billing stores: 422 with its code.
+            AccountError::InvalidName(ref input) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                input_code(input),
+                e.to_string(),
+            ),
             AccountError::Exists(_) => {
                 ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string())
             }
@@ -201,6 +207,9 @@ impl From<CallFailure> for ApiError {
             }
             CallFailure::KeyInProgress(_) => {
                 ApiError::new(StatusCode::CONFLICT, "idempotency-key-in-progress", message)
+            }
+            CallFailure::InvalidKey(_) => {
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid-idempotency-key", message)
             }
             CallFailure::KeyReused(_) => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,

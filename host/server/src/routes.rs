@@ -385,7 +385,7 @@ pub async fn decline_upgrade(
     params(
         OperationPath,
         ("Idempotency-Key" = Option<String>, Header,
-            description = "a retry with the same key and request gets the stored answer and is billed once; the same key with another request is refused (422 idempotency-key-reused); while the key's first request runs, another is refused (409 idempotency-key-in-progress) and the plugin runs once per key"),
+            description = "1 to 255 bytes of visible ASCII, else 400 invalid-idempotency-key; a retry with the same key and request gets the stored answer and is billed once; the same key with another request is refused (422 idempotency-key-reused); while the key's first request runs, another is refused (409 idempotency-key-in-progress) and the plugin runs once per key"),
     ),
     request_body(content = serde_json::Value, content_type = "application/json",
         description = "the plugin's input"),
@@ -406,10 +406,8 @@ pub async fn call(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response> {
-    let idempotency_key = headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    // The raw bytes: the platform decides what a valid key is.
+    let idempotency_key = headers.get("idempotency-key").map(|v| v.as_bytes());
     let answer = state
         .platform
         .call(

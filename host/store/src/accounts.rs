@@ -3,6 +3,7 @@
 use super::{Store, StoreError, now_ms};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use spleis_billing::bounds::{InputError, MAX_TEXT_CHARS, text};
 use sqlx::Row;
 use std::fmt;
 use std::str::FromStr;
@@ -76,6 +77,9 @@ pub enum AccountError {
     /// No such account.
     #[error("no account `{0}`")]
     Unknown(String),
+    /// The display name is longer than [`MAX_TEXT_CHARS`] characters.
+    #[error(transparent)]
+    InvalidName(#[from] InputError),
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -147,6 +151,9 @@ impl Store {
         if !valid_id(id) {
             return Err(AccountError::InvalidId(id.to_owned()));
         }
+        // Names are shown on invoices and listings: bounded like every
+        // other text billing stores.
+        text("the account name", name, MAX_TEXT_CHARS)?;
         let inserted = sqlx::query(
             "INSERT INTO accounts (id, role, name, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
         )
@@ -178,6 +185,9 @@ impl Store {
         if !valid_id(id) {
             return Err(AccountError::InvalidId(id.to_owned()));
         }
+        // Names are shown on invoices and listings: bounded like every
+        // other text billing stores.
+        text("the account name", name, MAX_TEXT_CHARS)?;
         let inserted = sqlx::query(
             "INSERT INTO accounts (id, role, name, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
         )

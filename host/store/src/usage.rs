@@ -4,7 +4,7 @@ use super::billing::billing_period;
 use super::{Store, StoreError, now_ms};
 use serde::{Deserialize, Serialize};
 use spleis_billing::discounts::Period;
-use spleis_usage::MeterReport;
+use spleis_usage::{MAX_REPORT_QUANTITY, MeterReport};
 use spleis_usage::{OutcomeKind, Usage};
 use sqlx::Row;
 
@@ -247,6 +247,21 @@ async fn insert_rows(
     Ok(added)
 }
 
+/// A report's quantity as stored: at most [`MAX_REPORT_QUANTITY`], never
+/// saturated (units saturated to `i64::MAX` made the close's `SUM`
+/// overflow). The runtime refuses larger reports, so one here is a bug.
+fn stored_quantity(unit: &MeterReport) -> Result<i64, StoreError> {
+    i64::try_from(unit.quantity)
+        .ok()
+        .filter(|_| unit.quantity <= MAX_REPORT_QUANTITY)
+        .ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "a report of {} units of `{}` is above the most a call may report ({MAX_REPORT_QUANTITY})",
+                unit.quantity, unit.metric
+            ))
+        })
+}
+
 /// The billable metric units of the successful calls among `rows`, one row
 /// per report; a report already stored is skipped, like its record.
 async fn insert_units(
@@ -276,7 +291,7 @@ async fn insert_units(
                 .bind(row.usage.plugin.clone())
                 .bind(unit.metric.clone())
                 .bind(unit.key.clone().unwrap_or_default())
-                .bind(i64::try_from(unit.quantity).unwrap_or(i64::MAX));
+                .bind(stored_quantity(unit)?);
         }
         query.execute(&mut **tx).await?;
     }

@@ -152,6 +152,15 @@ pub struct Usage {
     pub units: Vec<MeterReport>,
 }
 
+/// The most units one call may report of a metric (10^12): reports merged
+/// within a call included. Far above any real count per call (a trillion
+/// bytes, rows, contracts), and far enough below `i64::MAX` that a period
+/// needs more than nine million maximal reports before a sum of its units
+/// could overflow, so one hostile plugin cannot wedge the close with a
+/// couple of calls. The runtime refuses larger reports (`invalid-argument`);
+/// the store refuses to write one.
+pub const MAX_REPORT_QUANTITY: u64 = 1_000_000_000_000;
+
 /// One report of a metric within a call.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct MeterReport {

@@ -4,7 +4,7 @@ use super::CallCapabilities;
 use crate::bindings::HostError;
 use crate::bindings::latest::spleis::plugin::metering;
 use spleis_registry::{Aggregation, Capability};
-use spleis_usage::MeterReport;
+use spleis_usage::{MAX_REPORT_QUANTITY, MeterReport};
 
 /// Longest key of a unique metric, in bytes.
 pub const MAX_KEY_BYTES: usize = 256;
@@ -27,6 +27,9 @@ impl CallCapabilities {
                 "a report needs a quantity above 0".into(),
             ));
         }
+        if quantity > MAX_REPORT_QUANTITY {
+            return Err(too_many(metric, quantity));
+        }
         match (declared.aggregation, key) {
             (Aggregation::Unique, None) => Err(HostError::InvalidArgument(format!(
                 "metric `{metric}` counts unique keys: report it with a key"
@@ -43,6 +46,14 @@ impl CallCapabilities {
             _ => Ok(()),
         }
     }
+}
+
+/// The refusal of a report (or a call's merged reports) above
+/// [`MAX_REPORT_QUANTITY`].
+fn too_many(metric: &str, quantity: u64) -> HostError {
+    HostError::InvalidArgument(format!(
+        "{quantity} units of `{metric}` in one call: a call may report at most {MAX_REPORT_QUANTITY}"
+    ))
 }
 
 impl metering::Host for CallCapabilities {
@@ -64,7 +75,14 @@ impl metering::Host for CallCapabilities {
             .find(|r| r.metric == metric && r.key == key)
         {
             Some(existing) if key.is_none() => {
-                existing.quantity = existing.quantity.saturating_add(quantity);
+                // The bound holds for the merged record too, else many small
+                // reports in one call would make one too large to store.
+                match existing.quantity.checked_add(quantity) {
+                    Some(total) if total <= MAX_REPORT_QUANTITY => existing.quantity = total,
+                    total => {
+                        return Ok(Err(too_many(&metric, total.unwrap_or(u64::MAX))));
+                    }
+                }
             }
             Some(_) => {}
             None => self.reports.push(MeterReport {
@@ -74,5 +92,69 @@ impl metering::Host for CallCapabilities {
             }),
         }
         Ok(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capabilities::storage::MemoryStore;
+    use crate::capabilities::{Install, log};
+    use crate::limits::Limits;
+    use metering::Host as _;
+    use spleis_registry::Metric;
+    use std::sync::Arc;
+
+    /// A call of an install that declares one summed metric, `rows`.
+    fn call() -> CallCapabilities {
+        let install = Install {
+            tenant: "t".into(),
+            plugin: "acme/p".into(),
+            grants: [Capability::Metering].into(),
+            config: Default::default(),
+            metrics: [(
+                "rows".to_owned(),
+                Metric {
+                    aggregation: Aggregation::Sum,
+                    description: String::new(),
+                },
+            )]
+            .into(),
+            storage_quota_bytes: 0,
+        };
+        CallCapabilities::new(
+            Arc::new(install),
+            Arc::new(MemoryStore::new()),
+            &Limits::default(),
+            log::LogSink::new(1024),
+        )
+    }
+
+    #[test]
+    fn a_report_above_the_maximum_is_an_invalid_argument_and_not_kept() {
+        let mut call = call();
+        let refused = call.report("rows".into(), u64::MAX, None).unwrap();
+        assert!(
+            matches!(&refused, Err(HostError::InvalidArgument(m)) if m.contains("at most 1000000000000")),
+            "{refused:?}"
+        );
+        assert!(
+            call.report("rows".into(), MAX_REPORT_QUANTITY, None)
+                .unwrap()
+                .is_ok()
+        );
+        // Merged reports stay within the bound too: the second is refused
+        // and the first kept as it was.
+        assert!(matches!(
+            call.report("rows".into(), 1, None).unwrap(),
+            Err(HostError::InvalidArgument(_))
+        ));
+        assert!(matches!(
+            call.report("rows".into(), u64::MAX, None).unwrap(),
+            Err(HostError::InvalidArgument(_))
+        ));
+        let (reports, _) = call.finish();
+        assert_eq!(reports.len(), 1);
+        assert_eq!(reports[0].quantity, MAX_REPORT_QUANTITY);
     }
 }

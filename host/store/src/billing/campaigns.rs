@@ -9,7 +9,7 @@ use crate::Store;
 use crate::accounts::new_id;
 use serde::{Deserialize, Serialize};
 use spleis_billing::Money;
-use spleis_billing::bounds::{after, bps, not_empty, positive};
+use spleis_billing::bounds::{MAX_TEXT_CHARS, after, bps, not_empty, positive, text};
 use spleis_billing::cofunding::{self, Outcome, Pledge};
 use spleis_billing::payback::Investor;
 use sqlx::Row;
@@ -98,6 +98,7 @@ impl Store {
         bps("the return", return_bps)?;
         after("the deadline", deadline, now)?;
         let title = not_empty("the title", title, "name what the campaign funds")?;
+        let title = text("the title", title, MAX_TEXT_CHARS)?;
         let mut conn = self.pool().acquire().await?;
         package_exists(&mut conn, package).await?;
         let id = format!("cf-{}", &new_id()?[..12]);

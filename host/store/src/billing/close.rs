@@ -14,6 +14,7 @@ use super::terms::tenant_terms;
 use super::{BillingError, Cells, Corrupt, Result, to_json};
 use crate::Store;
 use serde::{Deserialize, Serialize};
+use spleis_billing::bounds::period_in;
 use spleis_billing::close::{
     PeriodClose, PeriodInput, PlanInForce, PluginTerms, close, totals, transaction_id,
 };
@@ -74,7 +75,17 @@ impl Store {
         }
         let earliest = match settings.last_closed {
             Some(_) => None,
-            None => earliest_usage_before(&mut tx, period).await?,
+            None => {
+                // Before the first close, nothing else bounds the period from
+                // below: a close of 0001-01 would succeed and then demand
+                // 0001-02 next, forever. Later closes are held in order by
+                // `check_close`.
+                let open = settings.open_period(now);
+                // A clock set back (or a test's) must not leave no month.
+                let first = first_month(&mut tx, now).await?.min(open);
+                period_in("the period", period, first, open)?;
+                earliest_usage_before(&mut tx, period).await?
+            }
         };
         check_close(period, now, early, settings.last_closed, earliest)?;
         let (input, records) = gather(&mut tx, period, &settings).await?;
@@ -123,6 +134,29 @@ async fn closed_summary(conn: &mut AnyConnection, period: Period) -> Result<Opti
         .await?;
     row.map(|row| Cells::new(&row, "billing_periods", &["period"]).json("summary"))
         .transpose()
+}
+
+/// The platform's first month: the month it was created in (its first
+/// account, the operator, is made at bootstrap) or of its first usage
+/// record, whichever is earlier. Both are one indexed `MIN`; a platform
+/// without either starts in the month of `now`.
+async fn first_month(conn: &mut AnyConnection, now: i64) -> Result<Period> {
+    let created: Option<i64> = sqlx::query("SELECT MIN(created_at) AS created FROM accounts")
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get("created")?;
+    let created = Period::containing(created.unwrap_or(now));
+    let usage: Option<String> = sqlx::query("SELECT MIN(period) AS period FROM usage_records")
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get("period")?;
+    let usage = usage
+        .map(|text| {
+            text.parse::<Period>()
+                .map_err(|e| Corrupt::at("usage_records", "earliest", "period", e))
+        })
+        .transpose()?;
+    Ok(usage.map_or(created, |usage| usage.min(created)))
 }
 
 /// The earliest period before `period` holding usage (before any close).

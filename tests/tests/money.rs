@@ -1,0 +1,275 @@
+//! Money that no input can break, end to end on the real binary, on SQLite
+//! and PostgreSQL: each hostile input of issue 9 is refused with a 4xx, and
+//! afterwards the ledger still answers and the open period still closes.
+
+use serde_json::{Value, json};
+use spleis_tests::{Server, backends, postgres_database, repo_root};
+
+/// The open period, `YYYY-MM`, from the clock (UTC civil date).
+fn open_period() -> String {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+    let z = ms.div_euclid(86_400_000) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}")
+}
+
+/// A fresh platform with the energy tariff published, investors given a
+/// share, and tenant `t` holding an install: (server, operator, author, t).
+fn platform(database: Option<&str>) -> (Server, String, String, String) {
+    let server = Server::start(database);
+    let op = server.operator.clone();
+    let author = server.account("examples", "author");
+    let tenant = server.account("tenant-a", "tenant");
+    assert_eq!(server.publish(&author, "energy_tariff").0, 201);
+    let (status, body) = server.request(
+        "PUT",
+        "/v1/packages/examples/energy-tariff/agreement",
+        &op,
+        Some(json!({"investor_share_bps": 5000})),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = server.request(
+        "POST",
+        "/v1/installs",
+        &tenant,
+        Some(json!({"package": "examples/energy-tariff", "grants": ["metering", "log"]})),
+    );
+    assert_eq!(status, 201, "{body}");
+    (server, op, author, tenant)
+}
+
+/// The ledger answers and the open period closes (early): nothing wedged.
+fn still_bills(server: Server, op: &str, case: &str) {
+    let (status, body) = server.request("GET", "/v1/billing/ledger", op, None);
+    assert_eq!(status, 200, "{case}: the ledger: {body}");
+    let (status, body) = server.request(
+        "POST",
+        "/v1/billing/close",
+        op,
+        Some(json!({"period": open_period(), "early": true})),
+    );
+    assert_eq!(status, 201, "{case}: the close: {body}");
+    let (status, body) = server.request("GET", "/v1/billing/ledger", op, None);
+    assert_eq!(status, 200, "{case}: the ledger after the close: {body}");
+    assert!(server.stop(), "{case}: the server exited cleanly");
+}
+
+fn refused(answer: (u16, Value), status: u16, code: &str, case: &str) -> Value {
+    let (got, body) = answer;
+    assert_eq!(got, status, "{case}: {body}");
+    assert_eq!(body["error"]["code"].as_str(), Some(code), "{case}: {body}");
+    body
+}
+
+/// Calls the energy tariff's `quote` with `key`'s raw bytes as the
+/// `Idempotency-Key` (HTTP clients refuse to send non-ASCII headers, a
+/// hostile one does); returns the status line and the body.
+fn call_with_raw_key(server: &Server, token: &str, key: &[u8]) -> (String, Value) {
+    use std::io::{Read, Write};
+    let address = server.url.trim_start_matches("http://");
+    let body = quote().to_string();
+    let mut request = format!(
+        "POST /v1/plugins/examples/energy-tariff/quote HTTP/1.1\r\nHost: {address}\r\n\
+         Authorization: Bearer {token}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\nIdempotency-Key: ",
+        body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(key);
+    request.extend_from_slice(b"\r\n\r\n");
+    request.extend_from_slice(body.as_bytes());
+    let mut stream = std::net::TcpStream::connect(address).expect("connect");
+    stream.write_all(&request).expect("send");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("answer");
+    let status = answer.lines().next().unwrap_or_default().to_owned();
+    let json = answer
+        .split_once("\r\n\r\n")
+        .and_then(|(_, body)| serde_json::from_str(body).ok())
+        .unwrap_or(Value::Null);
+    (status, json)
+}
+
+fn quote() -> Value {
+    let text = std::fs::read_to_string(
+        repo_root().join("example-plugins/energy-tariff/requests/quote.json"),
+    )
+    .expect("sample request");
+    serde_json::from_str(&text).expect("JSON")
+}
+
+#[test]
+fn no_single_request_wedges_billing() {
+    // Each case needs a fresh platform: a fresh SQLite directory, or a
+    // fresh PostgreSQL database per case.
+    for database in backends() {
+        let postgres = database.is_some();
+        let fresh = || postgres.then(postgres_database).flatten();
+
+        // Closing 0001-01 on a fresh platform: before its first month.
+        let (server, op, ..) = platform(fresh().as_deref());
+        let body = refused(
+            server.request(
+                "POST",
+                "/v1/billing/close",
+                &op,
+                Some(json!({"period": "0001-01"})),
+            ),
+            422,
+            "period-out-of-range",
+            "0001-01",
+        );
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("the period is 0001-01"), "{body}");
+        still_bills(server, &op, "0001-01");
+
+        // A pledge of i64::MAX; a 1 MB title.
+        let (server, op, author, tenant) = platform(fresh().as_deref());
+        let deadline = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64
+            + 3_600_000;
+        let campaign = |title: &str| {
+            json!({"package": "examples/energy-tariff", "title": title,
+                "goal_minor": 10_000, "deadline_ms": deadline, "return_bps": 500})
+        };
+        let body = refused(
+            server.request(
+                "POST",
+                "/v1/campaigns",
+                &author,
+                Some(campaign(&"x".repeat(1 << 20))),
+            ),
+            422,
+            "too-long",
+            "a 1 MB title",
+        );
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("the title") && m.contains("at most 200")),
+            "{body}"
+        );
+        let (status, created) = server.request(
+            "POST",
+            "/v1/campaigns",
+            &author,
+            Some(campaign("dark mode")),
+        );
+        assert_eq!(status, 201, "{created}");
+        let id = created["id"].as_str().unwrap().to_owned();
+        refused(
+            server.request(
+                "POST",
+                &format!("/v1/campaigns/{id}/pledges"),
+                &tenant,
+                Some(json!({"amount_minor": i64::MAX})),
+            ),
+            422,
+            "out-of-range",
+            "a pledge of i64::MAX",
+        );
+        let (status, body) = server.request(
+            "POST",
+            &format!("/v1/campaigns/{id}/pledges"),
+            &tenant,
+            Some(json!({"amount_minor": 100})),
+        );
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(server.request("GET", "/v1/campaigns", &op, None).0, 200);
+        assert_eq!(
+            server
+                .request("GET", &format!("/v1/campaigns/{id}"), &op, None)
+                .0,
+            200
+        );
+        still_bills(server, &op, "a pledge of i64::MAX");
+
+        // A plan price of 10^20 and a negative unit price, then a call.
+        let (server, op, author, tenant) = platform(fresh().as_deref());
+        for (price, case) in [
+            ("100000000000000000000", "a price of 10^20"),
+            ("-1", "a negative price"),
+        ] {
+            let plan = json!({"currency": "EUR", "charges": [
+                {"meter": {"on": "calls", "operation": null}, "pricing": {"kind": "unit", "price": price}}
+            ]});
+            let (status, body) = server.request(
+                "PUT",
+                "/v1/packages/examples/energy-tariff/plan",
+                &author,
+                Some(plan),
+            );
+            assert_eq!(status, 422, "{case}: {body}");
+        }
+        assert_eq!(
+            server
+                .call(&tenant, "examples/energy-tariff", "quote", &quote())
+                .0,
+            200
+        );
+        still_bills(server, &op, "plan prices");
+
+        // Credit of i64::MAX twice; an investment of i64::MAX.
+        let (server, op, ..) = platform(fresh().as_deref());
+        for _ in 0..2 {
+            refused(
+                server.request(
+                    "POST",
+                    "/v1/tenants/tenant-a/credit",
+                    &op,
+                    Some(json!({"amount_minor": i64::MAX})),
+                ),
+                422,
+                "out-of-range",
+                "credit of i64::MAX",
+            );
+        }
+        refused(
+            server.request(
+                "POST",
+                "/v1/investments",
+                &op,
+                Some(
+                    json!({"package": "examples/energy-tariff", "investor": "tenant-a",
+                    "principal_minor": i64::MAX, "return_bps": 0}),
+                ),
+            ),
+            422,
+            "out-of-range",
+            "an investment of i64::MAX",
+        );
+        still_bills(server, &op, "credit and investment");
+
+        // A non-ASCII Idempotency-Key: refused, the plugin does not run.
+        let (server, op, _, tenant) = platform(fresh().as_deref());
+        for key in ["clé", "two words", &"k".repeat(256)] {
+            let (status, body) = call_with_raw_key(&server, &tenant, key.as_bytes());
+            assert!(status.contains(" 400 "), "{key}: {status} {body}");
+            assert_eq!(
+                body["error"]["code"].as_str(),
+                Some("invalid-idempotency-key"),
+                "{key}: {body}"
+            );
+        }
+        let (_, usage) = server.request("GET", "/v1/reports/usage", &tenant, None);
+        assert!(
+            usage["calls"]
+                .as_array()
+                .is_none_or(|calls| calls.is_empty()),
+            "no call was billed: {usage}"
+        );
+        still_bills(server, &op, "idempotency keys");
+    }
+}
