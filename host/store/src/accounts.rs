@@ -141,29 +141,14 @@ pub fn token_hash(token: &str) -> String {
 }
 
 impl Store {
-    /// Creates an account.
+    /// Creates an account; an id that exists is refused.
     pub async fn create_account(
         &self,
         id: &str,
         role: Role,
         name: &str,
     ) -> Result<Account, AccountError> {
-        if !valid_id(id) {
-            return Err(AccountError::InvalidId(id.to_owned()));
-        }
-        // Names are shown on invoices and listings: bounded like every
-        // other text billing stores.
-        text("the account name", name, MAX_TEXT_CHARS)?;
-        let inserted = sqlx::query(
-            "INSERT INTO accounts (id, role, name, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(id)
-        .bind(role.as_str())
-        .bind(name)
-        .bind(now_ms())
-        .execute(self.pool())
-        .await?;
-        if inserted.rows_affected() == 0 {
+        if !self.ensure_account(id, role, name).await? {
             return Err(AccountError::Exists(id.to_owned()));
         }
         Ok(Account {
