@@ -292,6 +292,24 @@ fn a_plan_in_another_currency_is_refused() {
     assert!(error.to_string().contains("is in USD"), "{error}");
 }
 
+#[test]
+fn a_close_whose_totals_overflow_is_refused_not_left_to_the_ledger() {
+    // Found by the "any period" property: each invoice fits i64, their sum
+    // does not, so the close's totals (and the ledger's sums) would overflow.
+    let mut input = input(
+        vec![calls("t0", "acme/tariff", 100)],
+        terms(per_call("0.01"), vec![], 0),
+    );
+    input.tenants.insert(
+        "t1".into(),
+        TenantTerms {
+            minimum: i64::MAX,
+            ..TenantTerms::default()
+        },
+    );
+    assert_eq!(close(&input), Err(CloseError::Money(MoneyError::Overflow)));
+}
+
 prop_compose! {
     fn arbitrary_input()(
         tenants in proptest::collection::vec((0u64..50_000, 0u64..500, 0i64..20_000, 0i64..10_000, 0u32..5_000), 1..6),
