@@ -426,7 +426,7 @@ fn quantity(
 }
 
 /// Rates one install's period: one line per charge with a non-zero
-/// quantity. Each amount is computed from the exact product (a fraction of
+/// amount (after rounding). Each amount is computed from the exact product (a fraction of
 /// a month or of a fuel block is never rounded first) and rounded once.
 pub fn rate(plan: &PricePlan, usage: &PeriodUsage) -> Result<Vec<InvoiceLine>, RatingError> {
     let mut lines = Vec::new();
@@ -445,6 +445,11 @@ pub fn rate(plan: &PricePlan, usage: &PeriodUsage) -> Result<Vec<InvoiceLine>, R
             continue;
         }
         let (unit_price, amount) = price(billed, den, &charge.pricing, plan.currency)?;
+        // A line that rounds to nothing (a free price, 1 call at 0.001) is
+        // not written: an invoice shows only what it charges.
+        if amount.minor == 0 {
+            continue;
+        }
         // The quantity shown: the fraction, to the decimal type's precision.
         let quantity = billed
             .checked_div(Decimal::from(den))
@@ -562,6 +567,28 @@ mod tests {
             "100",
         )]);
         assert!(rate(&p, &usage()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_line_that_rounds_to_zero_is_not_written() {
+        // 4 calls at 0.001 = 0.004 → 0.00: no line; a free price neither.
+        let usage = PeriodUsage {
+            calls: [("quote".to_owned(), 4)].into(),
+            ..PeriodUsage::default()
+        };
+        let p = plan(vec![
+            unit(Meter::Calls { operation: None }, "0.001", "0"),
+            unit(Meter::Calls { operation: None }, "0", "0"),
+        ]);
+        assert_eq!(rate(&p, &usage), Ok(vec![]));
+        // 5 calls = 0.005 → 0.01: a line.
+        let usage = PeriodUsage {
+            calls: [("quote".to_owned(), 5)].into(),
+            ..usage
+        };
+        let lines = rate(&p, &usage).unwrap();
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0].amount.minor, 1);
     }
 
     #[test]

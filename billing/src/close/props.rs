@@ -303,7 +303,7 @@ fn check_plan(plan: &PricePlan, usage: &PeriodUsage) -> Result<(), TestCaseError
     let Ok(lines) = rated else { return Ok(()) };
     let mut sum = 0_i64;
     for line in &lines {
-        prop_assert!(line.amount.minor >= 0, "a negative line: {line:?}");
+        prop_assert!(line.amount.minor > 0, "a negative or zero line: {line:?}");
         prop_assert!(
             !line.quantity.is_sign_negative(),
             "a negative quantity: {line:?}"
@@ -574,6 +574,7 @@ fn check_close(input: &PeriodInput, closed: &PeriodClose) -> Result<(), TestCase
             .sum();
         prop_assert_eq!(usage, invoice.subtotal);
         for line in &invoice.lines {
+            prop_assert!(line.line.amount.minor != 0, "a zero line: {:?}", line);
             // Only discounts (no plugin) are below zero.
             prop_assert!(
                 line.line.amount.minor >= 0 || line.plugin.is_none(),
