@@ -102,7 +102,7 @@ fn meter() -> impl Strategy<Value = Meter> {
         }),
         prop_oneof![3 => 1u64..1_000_000, 1 => Just(0u64), 1 => any::<u64>()]
             .prop_map(|per| Meter::Fuel { per }),
-        Just(Meter::Monthly),
+        Just(Meter::Monthly {}),
     ]
 }
 
