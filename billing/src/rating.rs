@@ -45,8 +45,12 @@ pub enum Meter {
         /// Fuel per billed unit.
         per: u64,
     },
-    /// A flat monthly fee per install, prorated by days installed.
-    Monthly,
+    /// A flat monthly fee per install, prorated by days installed. A struct
+    /// variant, not a unit one: serde lets a unit variant of a tagged enum
+    /// ignore extra fields even under `deny_unknown_fields`, and
+    /// `{"on":"monthly","x":1}` must be refused. The JSON stays
+    /// `{"on":"monthly"}`.
+    Monthly {},
 }
 
 /// One charge of a plan.
@@ -411,7 +415,7 @@ fn quantity(
                 .ok_or(RatingError::Overflow("fuel"))?;
             (format!("compute (per {per} fuel)"), fuel, *per)
         }
-        Meter::Monthly => {
+        Meter::Monthly {} => {
             if usage.days_in_period == 0 {
                 return Err(RatingError::Invalid("a period has at least one day"));
             }
@@ -426,7 +430,7 @@ fn quantity(
 }
 
 /// Rates one install's period: one line per charge with a non-zero
-/// quantity. Each amount is computed from the exact product (a fraction of
+/// amount (after rounding). Each amount is computed from the exact product (a fraction of
 /// a month or of a fuel block is never rounded first) and rounded once.
 pub fn rate(plan: &PricePlan, usage: &PeriodUsage) -> Result<Vec<InvoiceLine>, RatingError> {
     let mut lines = Vec::new();
@@ -445,6 +449,11 @@ pub fn rate(plan: &PricePlan, usage: &PeriodUsage) -> Result<Vec<InvoiceLine>, R
             continue;
         }
         let (unit_price, amount) = price(billed, den, &charge.pricing, plan.currency)?;
+        // A line that rounds to nothing (a free price, 1 call at 0.001) is
+        // not written: an invoice shows only what it charges.
+        if amount.minor == 0 {
+            continue;
+        }
         // The quantity shown: the fraction, to the decimal type's precision.
         let quantity = billed
             .checked_div(Decimal::from(den))
@@ -531,7 +540,7 @@ mod tests {
                 "0",
             ),
             unit(Meter::Fuel { per: 1_000_000 }, "0.0001", "0"),
-            unit(Meter::Monthly, "29.99", "0"),
+            unit(Meter::Monthly {}, "29.99", "0"),
         ]);
         let lines = rate(&p, &usage()).unwrap();
         let amounts: Vec<i64> = lines.iter().map(|l| l.amount.minor).collect();
@@ -565,6 +574,28 @@ mod tests {
     }
 
     #[test]
+    fn a_line_that_rounds_to_zero_is_not_written() {
+        // 4 calls at 0.001 = 0.004 → 0.00: no line; a free price neither.
+        let usage = PeriodUsage {
+            calls: [("quote".to_owned(), 4)].into(),
+            ..PeriodUsage::default()
+        };
+        let p = plan(vec![
+            unit(Meter::Calls { operation: None }, "0.001", "0"),
+            unit(Meter::Calls { operation: None }, "0", "0"),
+        ]);
+        assert_eq!(rate(&p, &usage), Ok(vec![]));
+        // 5 calls = 0.005 → 0.01: a line.
+        let usage = PeriodUsage {
+            calls: [("quote".to_owned(), 5)].into(),
+            ..usage
+        };
+        let lines = rate(&p, &usage).unwrap();
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0].amount.minor, 1);
+    }
+
+    #[test]
     fn the_fuel_of_failed_calls_counts_only_when_the_plan_charges_failed_calls() {
         let mut p = plan(vec![unit(Meter::Fuel { per: 1_000_000 }, "0.01", "0")]);
         assert_eq!(rate(&p, &usage()).unwrap()[0].quantity, d("2500"));
@@ -586,13 +617,13 @@ mod tests {
     #[test]
     fn a_plan_is_checked_when_it_is_set() {
         assert_eq!(
-            validate_plan(&plan(vec![unit(Meter::Monthly, "1", "0")])),
+            validate_plan(&plan(vec![unit(Meter::Monthly {}, "1", "0")])),
             Ok(())
         );
         let bad =
-            |charge: Charge| validate_plan(&plan(vec![unit(Meter::Monthly, "1", "0"), charge]));
+            |charge: Charge| validate_plan(&plan(vec![unit(Meter::Monthly {}, "1", "0"), charge]));
         assert_eq!(
-            bad(unit(Meter::Monthly, "1", "-1")),
+            bad(unit(Meter::Monthly {}, "1", "-1")),
             Err(PlanError::NegativeFreeUnits { charge: 2 })
         );
         assert_eq!(
@@ -610,11 +641,11 @@ mod tests {
             Err(PlanError::UnnamedMetric { charge: 2 })
         );
         assert_eq!(
-            bad(unit(Meter::Monthly, "-0.01", "0")),
+            bad(unit(Meter::Monthly {}, "-0.01", "0")),
             Err(PlanError::NegativePrice { charge: 2 })
         );
         let open_last = Charge {
-            meter: Meter::Monthly,
+            meter: Meter::Monthly {},
             pricing: Pricing::Tiered {
                 tiers: vec![Tier {
                     up_to: Some(d("1")),
@@ -724,7 +755,7 @@ mod tests {
     #[test]
     fn a_plan_is_bounded_where_it_enters() {
         let refused = |price: &str| {
-            validate_plan(&plan(vec![unit(Meter::Monthly, price, "0")]))
+            validate_plan(&plan(vec![unit(Meter::Monthly {}, price, "0")]))
                 .unwrap_err()
                 .to_string()
         };
@@ -743,20 +774,20 @@ mod tests {
         }
         assert!(refused("0.0000000000001").contains("at most 12 decimals"));
         assert_eq!(
-            validate_plan(&plan(vec![unit(Meter::Monthly, "0.000000000001", "0")])),
+            validate_plan(&plan(vec![unit(Meter::Monthly {}, "0.000000000001", "0")])),
             Ok(())
         );
         assert_eq!(
-            validate_plan(&plan(vec![unit(Meter::Monthly, "-1", "0")])),
+            validate_plan(&plan(vec![unit(Meter::Monthly {}, "-1", "0")])),
             Err(PlanError::NegativePrice { charge: 1 })
         );
         assert_eq!(
-            validate_plan(&plan(vec![unit(Meter::Monthly, "1", "-0.5")])),
+            validate_plan(&plan(vec![unit(Meter::Monthly {}, "1", "-0.5")])),
             Err(PlanError::NegativeFreeUnits { charge: 1 })
         );
         let huge_free = Charge {
             free_units: Decimal::MAX,
-            ..unit(Meter::Monthly, "1", "0")
+            ..unit(Meter::Monthly {}, "1", "0")
         };
         assert!(validate_plan(&plan(vec![huge_free])).is_err());
         // Unknown fields are refused, at every level.
@@ -765,13 +796,16 @@ mod tests {
             r#"{"currency":"EUR","charges":[{"meter":{"on":"monthly"},"pricing":{"kind":"unit","price":"1"},"free_unit":"5"}]}"#,
             r#"{"currency":"EUR","charges":[{"meter":{"on":"fuel","per":3,"x":1},"pricing":{"kind":"unit","price":"1"}}]}"#,
             r#"{"currency":"EUR","charges":[{"meter":{"on":"monthly"},"pricing":{"kind":"unit","price":"1","y":2}}]}"#,
+            r#"{"currency":"EUR","charges":[{"meter":{"on":"monthly","x":1},"pricing":{"kind":"unit","price":"1"}}]}"#,
+            r#"{"currency":"EUR","charges":[{"meter":{"on":"monthly","per":3},"pricing":{"kind":"unit","price":"1"}}]}"#,
         ] {
             assert!(serde_json::from_str::<PricePlan>(json).is_err(), "{json}");
         }
-        assert!(serde_json::from_str::<PricePlan>(
-            r#"{"currency":"EUR","charges":[{"meter":{"on":"monthly"},"pricing":{"kind":"unit","price":"1"}}]}"#
-        )
-        .is_ok());
+        let monthly = r#"{"currency":"EUR","charges":[{"meter":{"on":"monthly"},"pricing":{"kind":"unit","price":"1"},"free_units":"0"}],"charge_failed_calls":false}"#;
+        let p: PricePlan = serde_json::from_str(monthly).unwrap();
+        assert_eq!(p.charges[0].meter, Meter::Monthly {});
+        // The shape valid plans have is unchanged: `{"on":"monthly"}`.
+        assert_eq!(serde_json::to_string(&p).unwrap(), monthly);
     }
 
     fn one_day(days_in_period: u32) -> PeriodUsage {
@@ -785,14 +819,14 @@ mod tests {
     #[test]
     fn a_prorated_fee_is_rounded_once_from_the_exact_product() {
         // 4.90 × 1/28 = 0.175 exactly → 0.18 (1/28 rounded first gave 0.17).
-        let p = plan(vec![unit(Meter::Monthly, "4.90", "0")]);
+        let p = plan(vec![unit(Meter::Monthly {}, "4.90", "0")]);
         assert_eq!(rate(&p, &one_day(28)).unwrap()[0].amount.minor, 18);
         // 1.65 × 1/30 = 0.055 → 0.06 (not 0.05).
-        let p = plan(vec![unit(Meter::Monthly, "1.65", "0")]);
+        let p = plan(vec![unit(Meter::Monthly {}, "1.65", "0")]);
         assert_eq!(rate(&p, &one_day(30)).unwrap()[0].amount.minor, 6);
         // The same through a tiered price: one open tier at 4.90.
         let tiered = plan(vec![Charge {
-            meter: Meter::Monthly,
+            meter: Meter::Monthly {},
             pricing: Pricing::Tiered {
                 tiers: vec![Tier {
                     up_to: None,

@@ -257,14 +257,19 @@ pub fn close(input: &PeriodInput) -> Result<PeriodClose, CloseError> {
     let mut transactions = Vec::new();
     let invoices = invoices::invoice_tenants(input, rated.lines, &mut transactions)?;
     let settled = settlement::settle_plugins(input, &rated.charges, &mut transactions)?;
-    Ok(PeriodClose {
+    let closed = PeriodClose {
         period: input.period,
         invoices,
         statements: settled.statements,
         settlements: settled.settlements,
         transactions,
         payback: settled.payback,
-    })
+    };
+    // Each invoice may fit while their sum does not (two tenants with huge
+    // minimums): a close whose totals the host could not sum is refused
+    // here, not left to overflow in the ledger's queries afterwards.
+    totals(&closed)?;
+    Ok(closed)
 }
 
 /// Every plan in the platform's currency; every investment with its account.
@@ -297,3 +302,6 @@ pub fn quantity_text(quantity: Decimal) -> String {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod props;

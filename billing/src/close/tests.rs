@@ -292,6 +292,62 @@ fn a_plan_in_another_currency_is_refused() {
     assert!(error.to_string().contains("is in USD"), "{error}");
 }
 
+#[test]
+fn zero_amount_lines_are_not_written_and_a_tenant_charged_nothing_gets_no_invoice() {
+    // 4 calls at 0.001 round to 0.00. The free-plugin rule applies: a tenant
+    // with nothing to charge gets no invoice; with a minimum, the invoice
+    // holds only the top-up.
+    let mut input = input(
+        vec![
+            calls("t-free", "acme/tariff", 4),
+            calls("t-min", "acme/tariff", 4),
+            calls("t-paid", "acme/tariff", 1_000),
+        ],
+        terms(per_call("0.001"), vec![], 0),
+    );
+    input.tenants.insert(
+        "t-min".into(),
+        TenantTerms {
+            minimum: 500,
+            ..TenantTerms::default()
+        },
+    );
+    let closed = close(&input).unwrap();
+    let tenants: Vec<&str> = closed.invoices.iter().map(|i| i.tenant.as_str()).collect();
+    assert_eq!(tenants, ["t-min", "t-paid"]);
+    let min = &closed.invoices[0];
+    assert_eq!(min.lines.len(), 1);
+    assert_eq!(min.lines[0].plugin, None, "only the top-up");
+    assert_eq!((min.subtotal, min.total), (0, 500));
+    assert_eq!(closed.invoices[1].lines[0].line.amount.minor, 100);
+    assert!(
+        closed
+            .invoices
+            .iter()
+            .flat_map(|i| &i.lines)
+            .all(|l| l.line.amount.minor != 0)
+    );
+    assert_conserved(&closed);
+}
+
+#[test]
+fn a_close_whose_totals_overflow_is_refused_not_left_to_the_ledger() {
+    // Found by the "any period" property: each invoice fits i64, their sum
+    // does not, so the close's totals (and the ledger's sums) would overflow.
+    let mut input = input(
+        vec![calls("t0", "acme/tariff", 100)],
+        terms(per_call("0.01"), vec![], 0),
+    );
+    input.tenants.insert(
+        "t1".into(),
+        TenantTerms {
+            minimum: i64::MAX,
+            ..TenantTerms::default()
+        },
+    );
+    assert_eq!(close(&input), Err(CloseError::Money(MoneyError::Overflow)));
+}
+
 prop_compose! {
     fn arbitrary_input()(
         tenants in proptest::collection::vec((0u64..50_000, 0u64..500, 0i64..20_000, 0i64..10_000, 0u32..5_000), 1..6),
