@@ -149,6 +149,33 @@ pub enum LedgerAccount {
     InvestorPayable(String),
 }
 
+impl LedgerAccount {
+    /// Its kind and id as stored and as the server's JSON names them
+    /// (`tenant-receivable`, `tenant-a`); the platform's revenue has no id.
+    pub fn parts(&self) -> (&'static str, &str) {
+        match self {
+            LedgerAccount::TenantReceivable(id) => ("tenant-receivable", id),
+            LedgerAccount::Credit(id) => ("credit", id),
+            LedgerAccount::PlatformRevenue => ("platform-revenue", ""),
+            LedgerAccount::AuthorPayable(id) => ("author-payable", id),
+            LedgerAccount::InvestorPayable(id) => ("investor-payable", id),
+        }
+    }
+
+    /// The account of a kind and an id, as [`LedgerAccount::parts`] names
+    /// them; `None` for a kind that is no ledger account.
+    pub fn from_parts(kind: &str, id: String) -> Option<Self> {
+        Some(match kind {
+            "tenant-receivable" => LedgerAccount::TenantReceivable(id),
+            "credit" => LedgerAccount::Credit(id),
+            "platform-revenue" => LedgerAccount::PlatformRevenue,
+            "author-payable" => LedgerAccount::AuthorPayable(id),
+            "investor-payable" => LedgerAccount::InvestorPayable(id),
+            _ => return None,
+        })
+    }
+}
+
 /// A balanced movement of money: entries sum to zero (debits positive).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Transaction {
@@ -233,6 +260,24 @@ pub fn book(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_ledger_account_reads_back_from_its_parts() {
+        for account in [
+            LedgerAccount::TenantReceivable("t".into()),
+            LedgerAccount::Credit("t".into()),
+            LedgerAccount::PlatformRevenue,
+            LedgerAccount::AuthorPayable("a".into()),
+            LedgerAccount::InvestorPayable("i".into()),
+        ] {
+            let (kind, id) = account.parts();
+            assert_eq!(
+                LedgerAccount::from_parts(kind, id.to_owned()),
+                Some(account)
+            );
+        }
+        assert_eq!(LedgerAccount::from_parts("cash", "x".into()), None);
+    }
     use proptest::prelude::*;
 
     #[test]

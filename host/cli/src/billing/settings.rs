@@ -3,7 +3,6 @@
 use super::amounts::Amounts;
 use super::query;
 use crate::client::Client;
-use spleis_billing::split::LedgerAccount;
 use spleis_server::types::billing::BillingSettings;
 use spleis_server::types::billing::{CloseRequest, Closed, Ledger, NewSettings, Periods};
 
@@ -59,25 +58,13 @@ pub(super) fn ledger(client: &Client, period: Option<String>) -> anyhow::Result<
             .balances
             .iter()
             .map(|b| {
-                let (kind, id) = account_parts(&b.account);
+                let (kind, id) = b.account.parts();
                 format!("{kind:<20} {id:<16} {:>16}", money.show(b.balance))
             })
             .collect();
         out.push(format!("sum (always zero): {}", money.show(ledger.sum)));
         out.join("\n")
     })
-}
-
-/// An account's kind and id as the server's JSON names them
-/// (`tenant-receivable`, `tenant-a`); the platform's revenue has no id.
-fn account_parts(account: &LedgerAccount) -> (&'static str, &str) {
-    match account {
-        LedgerAccount::TenantReceivable(id) => ("tenant-receivable", id),
-        LedgerAccount::Credit(id) => ("credit", id),
-        LedgerAccount::PlatformRevenue => ("platform-revenue", ""),
-        LedgerAccount::AuthorPayable(id) => ("author-payable", id),
-        LedgerAccount::InvestorPayable(id) => ("investor-payable", id),
-    }
 }
 
 /// Shows the settings, or changes them when a value is given.

@@ -9,33 +9,15 @@ use spleis_billing::discounts::Period;
 use spleis_billing::split::{LedgerAccount, Transaction};
 use sqlx::AnyConnection;
 
-/// How an account is stored: its kind and its id (empty for the platform).
-pub(crate) fn account_parts(account: &LedgerAccount) -> (&'static str, &str) {
-    match account {
-        LedgerAccount::TenantReceivable(id) => ("tenant-receivable", id),
-        LedgerAccount::Credit(id) => ("credit", id),
-        LedgerAccount::PlatformRevenue => ("platform-revenue", ""),
-        LedgerAccount::AuthorPayable(id) => ("author-payable", id),
-        LedgerAccount::InvestorPayable(id) => ("investor-payable", id),
-    }
-}
-
 /// The account a row's `account_kind` and `account_id` name.
 pub(crate) fn account_from(cells: &Cells<'_>) -> Result<LedgerAccount> {
     let kind: String = cells.get("account_kind")?;
     let id: String = cells.get("account_id")?;
-    Ok(match kind.as_str() {
-        "tenant-receivable" => LedgerAccount::TenantReceivable(id),
-        "credit" => LedgerAccount::Credit(id),
-        "platform-revenue" => LedgerAccount::PlatformRevenue,
-        "author-payable" => LedgerAccount::AuthorPayable(id),
-        "investor-payable" => LedgerAccount::InvestorPayable(id),
-        other => {
-            return Err(cells.corrupt(
-                "account_kind",
-                format!("`{other}` is no ledger account kind"),
-            ));
-        }
+    LedgerAccount::from_parts(&kind, id).ok_or_else(|| {
+        cells.corrupt(
+            "account_kind",
+            format!("`{kind}` is no ledger account kind"),
+        )
     })
 }
 
@@ -73,7 +55,7 @@ pub(crate) async fn write_transaction(
         );
         let mut query = sqlx::query(&sql);
         for (i, (account, amount)) in chunk.iter().enumerate() {
-            let (kind, account_id) = account_parts(account);
+            let (kind, account_id) = account.parts();
             let seq = i64::try_from(chunk_no * ROWS + i)
                 .map_err(|_| BillingError::Overflow("the entry number"))?;
             query = query

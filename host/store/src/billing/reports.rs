@@ -1,7 +1,7 @@
 //! Reports: a period's usage aggregated like the close aggregates it, and
 //! ledger balances.
 
-use super::ledger::{account_from, account_parts};
+use super::ledger::account_from;
 use super::{Cells, Result};
 use crate::Store;
 use serde::{Deserialize, Serialize};
@@ -152,7 +152,7 @@ impl Store {
 
     /// An account's ledger balance (debits positive).
     pub async fn balance(&self, account: &LedgerAccount) -> Result<i64> {
-        let (kind, id) = account_parts(account);
+        let (kind, id) = account.parts();
         let row = sqlx::query(
             "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS balance FROM ledger_entries WHERE account_kind = $1 AND account_id = $2",
         )
