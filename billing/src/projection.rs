@@ -31,6 +31,18 @@ pub fn days_elapsed(period: Period, now_ms: i64) -> u32 {
     u32::try_from(elapsed.clamp(1, i64::from(days))).unwrap_or(days)
 }
 
+/// `so_far` extrapolated over the whole of `period` by the days elapsed at
+/// `now_ms`: `so_far × days / elapsed`, floored (a projection never
+/// promises a unit more than the month's pace).
+pub fn extrapolate(so_far: u64, period: Period, now_ms: i64) -> Result<u64, MoneyError> {
+    let elapsed = u128::from(days_elapsed(period, now_ms));
+    u128::from(so_far)
+        .checked_mul(u128::from(period.days()))
+        .map(|whole| whole / elapsed)
+        .and_then(|p| u64::try_from(p).ok())
+        .ok_or(MoneyError::Overflow)
+}
+
 /// Projects `charged_so_far` over `period` at `now_ms`, and what
 /// `investment` (an id of `terms`' agreement) would receive.
 pub fn project(
@@ -43,12 +55,7 @@ pub fn project(
     let fee_bps = terms.agreement.platform_fee_bps;
     // The fee is at most what was charged, so the differences below hold.
     let fee = |charged| platform_fee(charged, fee_bps).map_err(|_| MoneyError::Overflow);
-    let elapsed = u128::from(days_elapsed(period, now_ms));
-    let projected = u128::from(charged_so_far)
-        .checked_mul(u128::from(period.days()))
-        .map(|whole| whole / elapsed)
-        .and_then(|p| u64::try_from(p).ok())
-        .ok_or(MoneyError::Overflow)?;
+    let projected = extrapolate(charged_so_far, period, now_ms)?;
     // The projection settles a copy: the stored payback state is untouched.
     let mut state = terms.payback.clone();
     // The shares were validated where they entered; a payback that cannot

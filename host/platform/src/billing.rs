@@ -43,7 +43,7 @@ use crate::{AccessError, Actor, Error, Platform};
 use spleis_store::accounts::Role;
 
 /// The namespace of `namespace/name`.
-fn namespace_of(package: &str) -> &str {
+pub(crate) fn namespace_of(package: &str) -> &str {
     package
         .split_once('/')
         .map_or(package, |(namespace, _)| namespace)

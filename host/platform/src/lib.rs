@@ -17,6 +17,7 @@
 //! | [`deliver`] | emit a platform event, deliver events to subscribers |
 //! | [`usage`] | the usage pipeline and reading usage records |
 //! | [`caches`] | the cached lookups every call makes, forgotten on change |
+//! | [`console`] | console sessions, calls by day, the month so far, a close preview, accounts and terms, legal details |
 //! | [`maintenance`] | open, bootstrap the operator, retention purge, drain |
 //! | [`metrics`] | counters for `/metrics` |
 
@@ -25,6 +26,7 @@ pub mod accounts;
 pub mod billing;
 pub mod caches;
 pub mod call;
+pub mod console;
 pub mod deliver;
 mod error;
 pub mod installs;

@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod billing;
+pub mod console;
 pub mod events;
 pub mod installs;
 pub mod kv;
