@@ -1,6 +1,7 @@
 //! # spleis-server
 //!
-//! The HTTP API under `/v1` (axum, JSON), `/healthz`. Handlers translate
+//! The HTTP API under `/v1` (axum, JSON), `/healthz`, and the web console
+//! (`spleis-console`) mounted at `/`. Handlers translate
 //! HTTP to the platform's operations and back; they hold no rules.
 //!
 //! Errors are `{"error": {"code", "message"}}`. Every `/v1` route needs a
@@ -98,7 +99,10 @@ pub fn router(platform: Arc<Platform>) -> Router {
     let (router, doc) = api(state.clone());
     // Generated once: the document is the router's, and the router is fixed.
     let _ = state.openapi.set(doc.to_pretty_json().unwrap_or_default());
+    // The web console is another face of the same platform, at `/`; the API
+    // keeps `/v1` (and answers JSON for paths neither knows).
     router
+        .merge(spleis_console::router(state.platform.clone()))
         .fallback(routes::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())

@@ -1,0 +1,229 @@
+//! # spleis-console
+//!
+//! The web console: server-rendered pages for each role (a tenant's app
+//! store, installs, usage and invoices; an investor's paybacks; an author's
+//! plugins, earnings and price plans; the operator's month, close, tenants
+//! and ledger), served by `spleis serve` at `/` beside the API under `/v1`.
+//!
+//! The console is another face of the platform and holds no rules of its
+//! own: every read and write is a [`Platform`] operation taking the
+//! signed-in [`spleis_platform::Actor`], exactly as the HTTP API calls them,
+//! so a page shows what the same account sees through the API, no more.
+//! What it adds is presentation: templates (maud, checked at compile time),
+//! figures formatted for the viewer's locale ([`locale`]), SVG charts drawn
+//! on the server ([`chart`]), and sessions made from API tokens with
+//! CSRF-checked forms ([`session`]).
+//!
+//! No CDN and almost no JavaScript: the stylesheet and one small script
+//! (the one-click sign-in link, a print button) are embedded in the binary,
+//! and every form works without JavaScript.
+
+pub mod chart;
+pub mod locale;
+pub mod page;
+mod pages;
+pub mod session;
+
+use axum::Router;
+use axum::extract::{Query, Request, State};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY, SET_COOKIE,
+    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use maud::html;
+use page::PageError;
+use session::{Fields, LOCALE_COOKIE, SESSION_COOKIE, SIGN_IN_COOKIE};
+use spleis_platform::Platform;
+use std::sync::Arc;
+
+/// The stylesheet, embedded.
+const CSS: &str = include_str!("../assets/console.css");
+/// The one script, embedded: fills the sign-in form from a link's fragment,
+/// and offers printing.
+const JS: &str = include_str!("../assets/console.js");
+
+/// What every console handler gets.
+#[derive(Clone)]
+pub struct ConsoleState {
+    /// The platform every page reads and writes through.
+    pub platform: Arc<Platform>,
+}
+
+/// The console's routes over `platform`, to be mounted at `/` beside the
+/// API.
+pub fn router(platform: Arc<Platform>) -> Router {
+    let state = ConsoleState { platform };
+    Router::new()
+        .route("/assets/console.css", get(css))
+        .route("/assets/console.js", get(js))
+        .route("/sign-in", get(sign_in_page).post(sign_in))
+        .route("/sign-out", post(sign_out))
+        .route("/locale", get(set_locale))
+        .merge(pages::routes())
+        .with_state(state)
+        .layer(axum::middleware::from_fn(security_headers))
+}
+
+/// Headers every console answer carries: a strict Content-Security-Policy
+/// (no inline script or style, nothing from elsewhere), no framing, no
+/// referrer (URLs never leave), and no caching of private pages.
+async fn security_headers(request: Request, next: Next) -> Response {
+    let is_asset = request.uri().path().starts_with("/assets/");
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    if !is_asset {
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+async fn css() -> impl IntoResponse {
+    (
+        [
+            (CONTENT_TYPE, "text/css; charset=utf-8"),
+            (CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        CSS,
+    )
+}
+
+async fn js() -> impl IntoResponse {
+    (
+        [
+            (CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        JS,
+    )
+}
+
+/// The sign-in form. Its anti-forgery token is a fresh random value in a
+/// cookie and in the form (double submit); a link `/sign-in#token=…` fills
+/// and sends the form by script, so the token never reaches a server log.
+async fn sign_in_page(headers: HeaderMap, request: Request) -> Result<Response, PageError> {
+    let (parts, _) = request.into_parts();
+    let secure = session::over_tls(&parts);
+    let nonce = spleis_store::accounts::new_id().map_err(spleis_platform::Error::from)?;
+    let locale = session::locale(&headers);
+    let body = html! {
+        (maud::DOCTYPE)
+        html lang=(locale.tag()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "Sign in · spleis" }
+                link rel="stylesheet" href="/assets/console.css";
+                script src="/assets/console.js" defer {}
+            }
+            body {
+                main #main.narrow {
+                    h1 { "Sign in to spleis" }
+                    p { "Use an API token of your account (the console makes no second account system). The token becomes a session of this browser; sign out ends it." }
+                    form #sign-in method="post" action="/sign-in" {
+                        input type="hidden" name="csrf" value=(nonce);
+                        label for="token" { "API token" }
+                        input #token type="password" name="token" autocomplete="off" required spellcheck="false";
+                        button type="submit" { "Sign in" }
+                    }
+                }
+            }
+        }
+    };
+    let mut response = body.into_response();
+    response
+        .headers_mut()
+        .insert(SET_COOKIE, session::set_cookie(SIGN_IN_COOKIE, &nonce, 600, secure));
+    Ok(response)
+}
+
+/// Signs in with the token of the form: a session cookie, then the
+/// overview. The form's token must match its cookie.
+async fn sign_in(
+    State(state): State<ConsoleState>,
+    request: Request,
+) -> Result<Response, PageError> {
+    let (parts, body) = request.into_parts();
+    let secure = session::over_tls(&parts);
+    let expected = session::cookie(&parts.headers, SIGN_IN_COOKIE).map(str::to_owned);
+    let request = Request::from_parts(parts, body);
+    let axum::extract::Form(pairs) =
+        <axum::extract::Form<Vec<(String, String)>> as axum::extract::FromRequest<ConsoleState>>::from_request(request, &state)
+            .await
+            .map_err(|e| PageError::BadRequest(e.body_text()))?;
+    let form = Fields(pairs);
+    let sent = form.get("csrf").unwrap_or("");
+    if !expected.is_some_and(|e| session::same_secret(sent, &e)) {
+        return Err(PageError::Csrf);
+    }
+    let token = form.get("token").unwrap_or("");
+    let Some(signed) = state.platform.sign_in(token).await? else {
+        return Ok((
+            StatusCode::UNAUTHORIZED,
+            html! {
+                (maud::DOCTYPE)
+                html lang="en" {
+                    head { meta charset="utf-8"; title { "Sign in · spleis" } link rel="stylesheet" href="/assets/console.css"; }
+                    body { main #main.narrow {
+                        h1 { "Sign in to spleis" }
+                        p.error role="alert" { "That token is unknown or revoked." }
+                        p { a href="/sign-in" { "Try again" } }
+                    } }
+                }
+            },
+        )
+            .into_response());
+    };
+    let mut response = Redirect::to("/").into_response();
+    let headers = response.headers_mut();
+    headers.append(SET_COOKIE, session::session_cookie(&signed.session, secure));
+    headers.append(SET_COOKIE, session::set_cookie(SIGN_IN_COOKIE, "", 0, secure));
+    Ok(response)
+}
+
+/// Ends the session and clears its cookie.
+async fn sign_out(
+    State(state): State<ConsoleState>,
+    posted: session::Posted,
+) -> Result<Response, PageError> {
+    state.platform.sign_out(&posted.viewer.session).await?;
+    let mut response = Redirect::to("/sign-in").into_response();
+    response.headers_mut().insert(
+        SET_COOKIE,
+        session::set_cookie(SESSION_COOKIE, "", 0, posted.viewer.secure),
+    );
+    Ok(response)
+}
+
+/// Query of the language menu.
+#[derive(serde::Deserialize)]
+struct LocaleQuery {
+    set: String,
+}
+
+/// Remembers the viewer's language choice (a preference, not a change of
+/// any data, so a plain GET), then shows the overview.
+async fn set_locale(Query(q): Query<LocaleQuery>, request: Request) -> Response {
+    let locale = locale::Locale::from_tag(&q.set).unwrap_or_default();
+    let (parts, _) = request.into_parts();
+    let secure = session::over_tls(&parts);
+    let mut response = Redirect::to("/").into_response();
+    response.headers_mut().insert(
+        SET_COOKIE,
+        session::set_cookie(LOCALE_COOKIE, locale.tag(), 365 * 24 * 3600, secure),
+    );
+    response
+}

@@ -1,0 +1,242 @@
+//! The frame of every page (header, navigation by role, language menu,
+//! sign-out), small helpers for figures, and the console's error: every
+//! refusal becomes a page with its status and a plain message.
+
+use crate::locale::Locale;
+use crate::session::Viewer;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{DOCTYPE, Markup, html};
+use spleis_billing::Currency;
+use spleis_platform::Error;
+use spleis_store::accounts::Role;
+
+/// Why a page could not be shown.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    /// No live session: the viewer is sent to sign in.
+    #[error("please sign in")]
+    SignedOut,
+    /// A form without the session's CSRF token.
+    #[error("this form was not sent from this console session (or the session changed); reload the page and try again")]
+    Csrf,
+    /// A malformed request (a form that does not parse).
+    #[error("{0}")]
+    BadRequest(String),
+    /// Nothing here, or nothing this account may see.
+    #[error("{0}")]
+    NotFound(String),
+    /// The platform refused or failed.
+    #[error(transparent)]
+    Platform(#[from] Error),
+}
+
+impl PageError {
+    fn status(&self) -> StatusCode {
+        match self {
+            PageError::SignedOut => StatusCode::SEE_OTHER,
+            PageError::Csrf => StatusCode::FORBIDDEN,
+            PageError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            PageError::NotFound(_) => StatusCode::NOT_FOUND,
+            PageError::Platform(e) => match e {
+                Error::Access(_) => StatusCode::FORBIDDEN,
+                Error::NotFound(_) | Error::NotInstalled(_) => StatusCode::NOT_FOUND,
+                Error::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                Error::Registry(r) if r.to_string().contains("unknown") => StatusCode::NOT_FOUND,
+                Error::Billing(b) if b.to_string().starts_with("no ") => StatusCode::NOT_FOUND,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            },
+        }
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        if let PageError::SignedOut = self {
+            return Redirect::to("/sign-in").into_response();
+        }
+        let status = self.status();
+        let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
+            // The details are for the log, not the browser.
+            tracing::error!(error = %self, "console page failed");
+            "Something went wrong on our side; it has been logged.".to_owned()
+        } else {
+            self.to_string()
+        };
+        let title = match status {
+            StatusCode::FORBIDDEN => "Not allowed",
+            StatusCode::NOT_FOUND => "Not found",
+            StatusCode::INTERNAL_SERVER_ERROR => "Error",
+            _ => "Not done",
+        };
+        let body = html! {
+            (DOCTYPE)
+            html lang="en" {
+                head { (head(title)) }
+                body {
+                    main #main.narrow {
+                        h1 { (title) }
+                        p.error role="alert" { (message) }
+                        p { a href="/" { "Back to the console" } }
+                    }
+                }
+            }
+        };
+        (status, body).into_response()
+    }
+}
+
+/// The `<head>` contents.
+fn head(title: &str) -> Markup {
+    html! {
+        meta charset="utf-8";
+        meta name="viewport" content="width=device-width, initial-scale=1";
+        title { (title) " · spleis" }
+        link rel="stylesheet" href="/assets/console.css";
+        script src="/assets/console.js" defer {}
+    }
+}
+
+/// One entry of the navigation.
+struct Nav {
+    href: &'static str,
+    label: &'static str,
+}
+
+fn nav(role: Role) -> Vec<Nav> {
+    let n = |href, label| Nav { href, label };
+    match role {
+        Role::Tenant => vec![
+            n("/", "Overview"),
+            n("/store", "App store"),
+            n("/installs", "Installs"),
+            n("/usage", "Usage & cost"),
+            n("/invoices", "Invoices"),
+            n("/investments", "Investments"),
+            n("/campaigns", "Campaigns"),
+            n("/account", "Account"),
+        ],
+        Role::Author => vec![
+            n("/", "Overview"),
+            n("/plugins", "My plugins"),
+            n("/earnings", "Earnings"),
+            n("/campaigns", "Campaigns"),
+            n("/store", "App store"),
+            n("/account", "Account"),
+        ],
+        Role::Operator => vec![
+            n("/", "Month"),
+            n("/operator/close", "Close"),
+            n("/operator/tenants", "Tenants"),
+            n("/operator/agreements", "Agreements"),
+            n("/investments", "Investments"),
+            n("/campaigns", "Campaigns"),
+            n("/operator/ledger", "Ledger"),
+            n("/invoices", "Invoices"),
+            n("/operator/settings", "Settings"),
+            n("/store", "App store"),
+        ],
+    }
+}
+
+/// A whole page for `viewer`: `title` as its heading, `active` the
+/// navigation entry it belongs to.
+pub fn page(viewer: &Viewer, title: &str, active: &str, body: Markup) -> Markup {
+    let role = viewer.actor.role();
+    html! {
+        (DOCTYPE)
+        html lang=(viewer.locale.tag()) {
+            head { (head(title)) }
+            body {
+                a.skip href="#main" { "Skip to the content" }
+                header.top {
+                    a.brand href="/" { "spleis" }
+                    nav aria-label="Main" {
+                        ul {
+                            @for item in nav(role) {
+                                li {
+                                    @if item.href == active {
+                                        a href=(item.href) aria-current="page" { (item.label) }
+                                    } @else {
+                                        a href=(item.href) { (item.label) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    div.who {
+                        span { (viewer.actor.name) " · " (role.as_str()) }
+                        form method="post" action="/sign-out" {
+                            (csrf(viewer))
+                            button type="submit" { "Sign out" }
+                        }
+                    }
+                }
+                main #main { h1 { (title) } (body) }
+                footer {
+                    form method="get" action="/locale" {
+                        label for="locale" { "Figures in" }
+                        select #locale name="set" {
+                            @for l in Locale::ALL {
+                                option value=(l.tag()) selected[l == viewer.locale] { (l.name()) }
+                            }
+                        }
+                        button type="submit" { "Apply" }
+                    }
+                    p { "spleis console · amounts in minor units of the platform currency, formatted for you" }
+                }
+            }
+        }
+    }
+}
+
+/// The hidden CSRF field every form carries.
+pub fn csrf(viewer: &Viewer) -> Markup {
+    html! { input type="hidden" name="csrf" value=(viewer.csrf); }
+}
+
+/// An amount, right-aligned by its class and never wrapped, with its exact
+/// minor units for machines (the browser tests read them).
+pub fn money(locale: Locale, minor: i64, currency: &Currency) -> Markup {
+    html! { span.amount data-minor=(minor) { (locale.money(minor, currency)) } }
+}
+
+/// A description shown plainly: the stored texts quote names in Markdown
+/// backticks, which read as noise in a page or a printed invoice.
+pub fn plain(text: &str) -> String {
+    text.replace('`', "")
+}
+
+/// A short notice above a page's content.
+pub fn notice(text: &str) -> Markup {
+    html! { p.notice role="status" { (text) } }
+}
+
+/// Text for an empty table.
+pub fn empty(text: &str) -> Markup {
+    html! { p.empty { (text) } }
+}
+
+/// The standalone frame of a printable document (no navigation).
+pub fn document(locale: Locale, title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang=(locale.tag()) {
+            head { (head(title)) }
+            body.document { (body) }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptions_lose_their_backticks() {
+        assert_eq!(
+            plain("examples/energy-tariff: units of `active-contract`"),
+            "examples/energy-tariff: units of active-contract"
+        );
+    }
+}
