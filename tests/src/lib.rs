@@ -1,6 +1,8 @@
 //! Helpers for the end-to-end tests: the example plugins built for
 //! wasm32-wasip2, and the `spleis` binary.
 
+pub mod demo;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;

@@ -4,7 +4,7 @@
 //   it is removed from the address bar before the form is sent.
 // - the Print button of invoices and statements.
 "use strict";
-document.addEventListener("DOMContentLoaded", function () {
+function signInFromFragment() {
   var form = document.getElementById("sign-in");
   if (form && location.hash.indexOf("#token=") === 0) {
     var token = decodeURIComponent(location.hash.slice("#token=".length));
@@ -12,6 +12,11 @@ document.addEventListener("DOMContentLoaded", function () {
     document.getElementById("token").value = token;
     form.submit();
   }
+}
+// A link followed while the sign-in page is open only changes the fragment.
+window.addEventListener("hashchange", signInFromFragment);
+document.addEventListener("DOMContentLoaded", function () {
+  signInFromFragment();
   var print = document.getElementById("print");
   if (print) {
     print.addEventListener("click", function () { window.print(); });

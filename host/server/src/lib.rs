@@ -12,6 +12,7 @@
 mod auth;
 mod billing;
 mod error;
+mod parties;
 mod routes;
 pub mod types;
 
@@ -155,6 +156,8 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(billing::statements))
         .routes(routes!(billing::statement))
         .routes(routes!(billing::usage_report))
+        .routes(routes!(parties::party, parties::set_party))
+        .routes(routes!(parties::daily))
         .with_state(state)
         .split_for_parts();
     (router, doc)
