@@ -66,7 +66,8 @@ pub fn bars(title: &str, bars: &[Bar], top_text: impl Fn(i64) -> String) -> Mark
     let plot_h = HEIGHT - TOP - BOTTOM;
     let n = i64::try_from(bars.len().max(1)).unwrap_or(1);
     let slot = (WIDTH - LEFT) / n;
-    let bar_w = (slot * 7 / 10).max(2);
+    // Bars stay slim when there are few of them.
+    let bar_w = (slot * 7 / 10).clamp(2, 48);
     // Label every bar when they fit, else every k-th so labels never overlap.
     let every = usize::try_from((48 / slot.max(1)).max(1)).unwrap_or(1);
     let base = TOP + plot_h;

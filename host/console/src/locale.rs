@@ -144,8 +144,12 @@ impl Locale {
     /// An exact decimal (a quantity, a unit price) as written, with the
     /// locale's marks; no digit is added or dropped.
     pub fn decimal(self, value: Decimal) -> String {
+        self.decimal_as_is(value.normalize())
+    }
+
+    fn decimal_as_is(self, value: Decimal) -> String {
         let (mark, sep) = self.separators();
-        let text = value.normalize().to_string();
+        let text = value.to_string();
         let (sign, unsigned) = match text.strip_prefix('-') {
             Some(rest) => ("-", rest),
             None => ("", text.as_str()),
@@ -154,6 +158,16 @@ impl Locale {
             Some((whole, fraction)) => format!("{sign}{}{mark}{fraction}", group(whole, sep)),
             None => format!("{sign}{}", group(unsigned, sep)),
         }
+    }
+
+    /// A unit price: exact, with at least the currency's `exponent`
+    /// decimals (`1.50`, `0.0004`).
+    pub fn price(self, value: Decimal, exponent: u8) -> String {
+        let mut value = value.normalize();
+        if value.scale() < u32::from(exponent) {
+            value.rescale(u32::from(exponent));
+        }
+        self.decimal_as_is(value)
     }
 
     /// Basis points as a percentage: `20%`, `12,5 %`.
@@ -330,6 +344,8 @@ mod tests {
         assert_eq!(Locale::De.decimal(price), "0,0004");
         let big: Decimal = "12345.50".parse().unwrap();
         assert_eq!(Locale::Nl.decimal(big), "12.345,5");
+        assert_eq!(Locale::En.price("1.5".parse().unwrap(), 2), "1.50");
+        assert_eq!(Locale::De.price(price, 2), "0,0004");
         assert_eq!(Locale::En.percent(2000), "20%");
         assert_eq!(Locale::Fr.percent(1250), "12,5\u{a0}%");
     }

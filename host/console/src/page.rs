@@ -183,7 +183,7 @@ pub fn page(viewer: &Viewer, title: &str, active: &str, body: Markup) -> Markup 
                         }
                         button type="submit" { "Apply" }
                     }
-                    p { "spleis console · amounts in minor units of the platform currency, formatted for you" }
+                    p { "spleis console · figures in the platform currency, formatted for the language chosen here" }
                 }
             }
         }

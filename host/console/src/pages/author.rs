@@ -238,7 +238,7 @@ pub async fn earnings(State(state): State<ConsoleState>, viewer: Viewer) -> Resu
         h2 { "Statements" }
         @if statements.is_empty() { (empty("No statements yet: one is written for each closed month that pays you.")) }
         @else {
-            (bars("Earned by month", &by_month(&statements, &viewer), |top| locale.minor_units(top, c.exponent())))
+            (bars("Earned by month", &by_month(&statements, &viewer), |top| locale.money(top, &c)))
             (statement_table(&statements, &viewer))
         }
     };

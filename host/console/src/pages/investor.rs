@@ -52,6 +52,7 @@ pub async fn investments(State(state): State<ConsoleState>, viewer: Viewer) -> R
         .filter(|s| s.statement.kind == Party::Investor)
         .collect();
     let campaigns = state.platform.campaigns(&viewer.actor).await?;
+    let platform_currency = currency(&state, &viewer).await?;
     let locale = viewer.locale;
     let me = viewer.actor.id().to_owned();
     let operator = viewer.actor.role() == Role::Operator;
@@ -88,13 +89,13 @@ pub async fn investments(State(state): State<ConsoleState>, viewer: Viewer) -> R
             h2 #statements { "Statements" }
             @if statements.is_empty() { (empty("No statements yet: one is written for each month that pays you.")) }
             @else {
-                (bars("Paid back by month", &by_month(&statements, &viewer), |top| top.to_string()))
+                (bars("Paid back by month", &by_month(&statements, &viewer), |top| statements.first().map_or_else(|| top.to_string(), |s| locale.money(top, &s.currency))))
                 (statement_table(&statements, &viewer))
             }
         }
         section aria-labelledby="pledges" {
             h2 #pledges { "Campaigns you pledged to" }
-            @if pledged.is_empty() { (empty("None.")) } @else { (campaign_list(&pledged, &viewer)) }
+            @if pledged.is_empty() { (empty("None.")) } @else { (campaign_list(&pledged, &viewer, &platform_currency)) }
             p { a href="/campaigns" { "All campaigns" } }
         }
     };
@@ -152,7 +153,11 @@ pub async fn statement(
 }
 
 /// Campaigns as cards with their progress.
-fn campaign_list(campaigns: &[&spleis_store::billing::CampaignRecord], viewer: &Viewer) -> Markup {
+fn campaign_list(
+    campaigns: &[&spleis_store::billing::CampaignRecord],
+    viewer: &Viewer,
+    currency: &spleis_billing::Currency,
+) -> Markup {
     let locale = viewer.locale;
     let me = viewer.actor.id();
     html! {
@@ -162,9 +167,9 @@ fn campaign_list(campaigns: &[&spleis_store::billing::CampaignRecord], viewer: &
                     h3 { (c.title) }
                     p.meta { (c.package) " · " (c.status) " · ends " (locale.date(c.deadline)) }
                     (progress(&format!("Pledged toward {}", c.title), c.pledged, c.goal))
-                    p { span.pledged { (locale.minor_units(c.pledged, 2)) } " of " span.goal { (locale.minor_units(c.goal, 2)) } " pledged by " (c.pledges.len()) " tenant(s); return " (locale.percent(c.return_bps)) }
+                    p { span.pledged { (money(locale, c.pledged, currency)) } " of " span.goal { (money(locale, c.goal, currency)) } " pledged by " (c.pledges.len()) " tenant(s); return " (locale.percent(c.return_bps)) }
                     @if let Some(mine) = c.pledges.iter().find(|p| p.tenant == me) {
-                        p { "Your pledge: " span.mine { (locale.minor_units(mine.amount, 2)) } }
+                        p { "Your pledge: " span.mine { (money(locale, mine.amount, currency)) } }
                     }
                 }
             }

@@ -49,7 +49,7 @@ pub async fn month(State(state): State<ConsoleState>, viewer: Viewer) -> Result<
         h2 { "Closed months" }
         @if periods.closed.is_empty() { (empty("No month closed yet.")) }
         @else {
-            (bars("Charged by closed month", &closed_bars, |top| locale.minor_units(top, c.exponent())))
+            (bars("Charged by closed month", &closed_bars, |top| locale.money(top, &c)))
             table.figures #closed {
                 thead { tr { th scope="col" { "Month" } th.num scope="col" { "Invoices" } th.num scope="col" { "Charged" } th.num scope="col" { "Platform" } th.num scope="col" { "Authors" } th.num scope="col" { "Investors" } th scope="col" { "Closed" } } }
                 tbody {

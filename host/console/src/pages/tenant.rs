@@ -25,13 +25,17 @@ use std::collections::BTreeMap;
 /// The days of the month so far, each with its calls (all plugins).
 pub fn calls_by_day(daily: &DailyUsage, days: u32, locale: Locale) -> Vec<Bar> {
     let mut per_day: BTreeMap<String, i64> = BTreeMap::new();
+    for d in 1..=days {
+        per_day.insert(format!("{}-{d:02}", daily.period), 0);
+    }
+    // Calls recorded on a day of a month closed early are billed in this
+    // one: they are drawn on the day they were made.
     for row in &daily.rows {
         *per_day.entry(row.day.clone()).or_default() += row.calls;
     }
-    (1..=days)
-        .map(|d| {
-            let day = format!("{}-{d:02}", daily.period);
-            let calls = per_day.get(&day).copied().unwrap_or(0);
+    per_day
+        .into_iter()
+        .map(|(day, calls)| {
             Bar {
                 label: locale.day_label(&day),
                 value: calls,
@@ -297,6 +301,15 @@ pub async fn invoices(State(state): State<ConsoleState>, viewer: Viewer) -> Resu
     Ok(page(&viewer, "Invoices", "/invoices", body))
 }
 
+/// An invoice line in words: its plugin, then what was counted, without
+/// the Markdown quoting of the stored description.
+pub fn line_words(line: &spleis_billing::close::Line) -> String {
+    match &line.plugin {
+        Some(plugin) => format!("{plugin}: {}", plain(&line.line.description)),
+        None => plain(&line.line.description),
+    }
+}
+
 /// The lines of an address.
 fn address(details: &PartyDetails) -> Markup {
     html! {
@@ -340,9 +353,9 @@ pub async fn invoice(
                 tbody {
                     @for line in &inv.lines {
                         tr {
-                            td { (plain(&line.line.description)) }
+                            td { (line_words(line)) }
                             td.num { (locale.decimal(line.line.quantity)) }
-                            td.num { @if let Some(p) = line.line.unit_price { span.amount { (locale.decimal(p)) } } }
+                            td.num { @if let Some(p) = line.line.unit_price { span.amount { (locale.price(p, c.exponent())) } } }
                             td.num { (money(locale, line.line.amount.minor, c)) }
                         }
                     }
