@@ -16,7 +16,10 @@ const ROUNDS: usize = 50;
 
 /// Signs in through the form; the session cookie.
 fn sign_in(agent: &ureq::Agent, base: &str, token: &str) -> String {
-    let page = agent.get(&format!("{base}/sign-in")).call().expect("the sign-in page");
+    let page = agent
+        .get(&format!("{base}/sign-in"))
+        .call()
+        .expect("the sign-in page");
     let cookie = page
         .header("set-cookie")
         .and_then(|c| c.split(';').next())
@@ -49,12 +52,51 @@ fn main() {
     let base = server.url.clone();
     let agent = ureq::AgentBuilder::new().redirects(0).build();
     let roles = [
-        ("tenant", demo.energy.as_str(), vec!["/", "/store", "/store/examples/energy-tariff", "/installs", "/usage", "/invoices", "/invoices/INV-{c}-0001", "/investments", "/account"]),
-        ("author", demo.author.as_str(), vec!["/", "/plugins", "/plugins/examples/energy-tariff", "/earnings"]),
-        ("operator", demo.operator.as_str(), vec!["/", "/operator/close", "/operator/tenants", "/operator/agreements", "/operator/ledger", "/investments", "/campaigns", "/invoices"]),
+        (
+            "tenant",
+            demo.energy.as_str(),
+            vec![
+                "/",
+                "/store",
+                "/store/examples/energy-tariff",
+                "/installs",
+                "/usage",
+                "/invoices",
+                "/invoices/INV-{c}-0001",
+                "/investments",
+                "/account",
+            ],
+        ),
+        (
+            "author",
+            demo.author.as_str(),
+            vec![
+                "/",
+                "/plugins",
+                "/plugins/examples/energy-tariff",
+                "/earnings",
+            ],
+        ),
+        (
+            "operator",
+            demo.operator.as_str(),
+            vec![
+                "/",
+                "/operator/close",
+                "/operator/tenants",
+                "/operator/agreements",
+                "/operator/ledger",
+                "/investments",
+                "/campaigns",
+                "/invoices",
+            ],
+        ),
     ];
     let compact = demo.period.replace('-', "");
-    println!("{:<10} {:<36} {:>10} {:>10}", "role", "page", "median", "p95");
+    println!(
+        "{:<10} {:<36} {:>10} {:>10}",
+        "role", "page", "median", "p95"
+    );
     let mut slowest = (Duration::ZERO, String::new());
     for (role, token, pages) in roles {
         let cookie = sign_in(&agent, &base, token);
@@ -62,7 +104,11 @@ fn main() {
             let path = page.replace("{c}", &compact);
             let url = format!("{base}{path}");
             let fetch = || {
-                let response = agent.get(&url).set("Cookie", &cookie).call().expect("the page");
+                let response = agent
+                    .get(&url)
+                    .set("Cookie", &cookie)
+                    .call()
+                    .expect("the page");
                 assert_eq!(response.status(), 200, "{path}");
                 response.into_string().expect("HTML")
             };
@@ -79,7 +125,11 @@ fn main() {
             times.sort();
             let median = times[ROUNDS / 2];
             let p95 = times[ROUNDS * 95 / 100];
-            println!("{role:<10} {path:<36} {:>8.2}ms {:>8.2}ms", ms(median), ms(p95));
+            println!(
+                "{role:<10} {path:<36} {:>8.2}ms {:>8.2}ms",
+                ms(median),
+                ms(p95)
+            );
             if median > slowest.0 {
                 slowest = (median, format!("{role} {path}"));
             }
@@ -89,7 +139,11 @@ fn main() {
         "slowest median: {:.2} ms ({}); target < 50 ms: {}",
         ms(slowest.0),
         slowest.1,
-        if slowest.0 < Duration::from_millis(50) { "met" } else { "NOT met" }
+        if slowest.0 < Duration::from_millis(50) {
+            "met"
+        } else {
+            "NOT met"
+        }
     );
 }
 

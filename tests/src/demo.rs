@@ -52,32 +52,102 @@ pub fn demo(server: &Server) -> Demo {
         let (status, body) = server.publish(&author, plugin);
         assert_eq!(status, 201, "{body}");
     }
-    ok(server, "PUT", "/v1/packages/examples/energy-tariff/plan", &author, json!({"currency":"EUR","charges":[
+    ok(
+        server,
+        "PUT",
+        "/v1/packages/examples/energy-tariff/plan",
+        &author,
+        json!({"currency":"EUR","charges":[
         {"meter":{"on":"calls"},"pricing":{"kind":"unit","price":"0.004"}},
-        {"meter":{"on":"metric","metric":"active-contract"},"pricing":{"kind":"unit","price":"1.50"}}]}));
-    ok(server, "PUT", "/v1/packages/examples/vat-invoice/plan", &author, json!({"currency":"EUR","charges":[
+        {"meter":{"on":"metric","metric":"active-contract"},"pricing":{"kind":"unit","price":"1.50"}}]}),
+    );
+    ok(
+        server,
+        "PUT",
+        "/v1/packages/examples/vat-invoice/plan",
+        &author,
+        json!({"currency":"EUR","charges":[
         {"meter":{"on":"calls","operation":"calculate"},"pricing":{"kind":"unit","price":"0.01"}},
         {"meter":{"on":"metric","metric":"invoice-line"},"pricing":{"kind":"tiered","mode":"graduated","tiers":[
-            {"up_to":"3","unit_price":"0.05"},{"up_to":null,"unit_price":"0.02"}]}}]}));
-    ok(server, "PUT", "/v1/packages/examples/membership-dues/plan", &author, json!({"currency":"EUR","charges":[
-        {"meter":{"on":"calls"},"pricing":{"kind":"unit","price":"0.05"},"free_units":"2"}]}));
-    ok(server, "PUT", "/v1/packages/examples/energy-tariff/agreement", &operator,
-        json!({"platform_fee_bps": 2000, "investor_share_bps": 3000, "after_payback": "to-platform"}));
-    ok(server, "POST", "/v1/investments", &operator,
-        json!({"package": "examples/energy-tariff", "investor": "acme-energy", "principal_minor": 10000, "return_bps": 1000}));
-    ok(server, "POST", "/v1/tenants/sports-club/credit", &operator, json!({"amount_minor": 200}));
-    ok(server, "PUT", "/v1/tenants/sports-club/minimum", &operator, json!({"minimum_minor": 500}));
-    ok(server, "PUT", "/v1/parties/@platform", &operator, json!({"legal_name": "Spleis Platform AS",
-        "address": "Storgata 1\n0155 Oslo\nNorway", "tax_id": "NO 999 999 999 MVA", "payment_terms_days": 14}));
-    ok(server, "PUT", "/v1/parties/acme-energy", &energy, json!({"legal_name": "Acme Energy GmbH",
-        "address": "Energiestraße 5\n10115 Berlin\nGermany", "tax_id": "DE123456789", "payment_terms_days": 0}));
-    ok(server, "PUT", "/v1/parties/sports-club", &club, json!({"legal_name": "Sportsklubben Spleis",
-        "address": "Idrettsveien 2\n5003 Bergen\nNorway", "tax_id": "", "payment_terms_days": 0}));
+            {"up_to":"3","unit_price":"0.05"},{"up_to":null,"unit_price":"0.02"}]}}]}),
+    );
+    ok(
+        server,
+        "PUT",
+        "/v1/packages/examples/membership-dues/plan",
+        &author,
+        json!({"currency":"EUR","charges":[
+        {"meter":{"on":"calls"},"pricing":{"kind":"unit","price":"0.05"},"free_units":"2"}]}),
+    );
+    ok(
+        server,
+        "PUT",
+        "/v1/packages/examples/energy-tariff/agreement",
+        &operator,
+        json!({"platform_fee_bps": 2000, "investor_share_bps": 3000, "after_payback": "to-platform"}),
+    );
+    ok(
+        server,
+        "POST",
+        "/v1/investments",
+        &operator,
+        json!({"package": "examples/energy-tariff", "investor": "acme-energy", "principal_minor": 10000, "return_bps": 1000}),
+    );
+    ok(
+        server,
+        "POST",
+        "/v1/tenants/sports-club/credit",
+        &operator,
+        json!({"amount_minor": 200}),
+    );
+    ok(
+        server,
+        "PUT",
+        "/v1/tenants/sports-club/minimum",
+        &operator,
+        json!({"minimum_minor": 500}),
+    );
+    ok(
+        server,
+        "PUT",
+        "/v1/parties/@platform",
+        &operator,
+        json!({"legal_name": "Spleis Platform AS",
+        "address": "Storgata 1\n0155 Oslo\nNorway", "tax_id": "NO 999 999 999 MVA", "payment_terms_days": 14}),
+    );
+    ok(
+        server,
+        "PUT",
+        "/v1/parties/acme-energy",
+        &energy,
+        json!({"legal_name": "Acme Energy GmbH",
+        "address": "Energiestraße 5\n10115 Berlin\nGermany", "tax_id": "DE123456789", "payment_terms_days": 0}),
+    );
+    ok(
+        server,
+        "PUT",
+        "/v1/parties/sports-club",
+        &club,
+        json!({"legal_name": "Sportsklubben Spleis",
+        "address": "Idrettsveien 2\n5003 Bergen\nNorway", "tax_id": "", "payment_terms_days": 0}),
+    );
 
-    ok(server, "POST", "/v1/installs", &energy, json!({"package": "examples/energy-tariff", "requirement": "^0.1",
-        "grants": ["metering", "log"]}));
-    ok(server, "POST", "/v1/installs", &energy, json!({"package": "examples/vat-invoice", "requirement": "^0.1",
-        "grants": ["config", "metering"], "config": {"rate.DE.standard": "0.19", "rate.DE.reduced": "0.07"}}));
+    ok(
+        server,
+        "POST",
+        "/v1/installs",
+        &energy,
+        json!({"package": "examples/energy-tariff", "requirement": "^0.1",
+        "grants": ["metering", "log"]}),
+    );
+    ok(
+        server,
+        "POST",
+        "/v1/installs",
+        &energy,
+        json!({"package": "examples/vat-invoice", "requirement": "^0.1",
+        "grants": ["config", "metering"], "config": {"rate.DE.standard": "0.19", "rate.DE.reduced": "0.07"}}),
+    );
     let quote = request_file("energy-tariff", "quote.json");
     let text = quote.to_string();
     for contract in ["C-1001", "C-1002", "C-1003", "C-1001"] {
@@ -85,34 +155,77 @@ pub fn demo(server: &Server) -> Demo {
         let (status, answer) = server.call(&energy, "examples/energy-tariff", "quote", &body);
         assert_eq!(status, 200, "{answer}");
     }
-    let (status, answer) = server.call(&energy, "examples/vat-invoice", "calculate",
-        &request_file("vat-invoice", "calculate.json"));
+    let (status, answer) = server.call(
+        &energy,
+        "examples/vat-invoice",
+        "calculate",
+        &request_file("vat-invoice", "calculate.json"),
+    );
     assert_eq!(status, 200, "{answer}");
 
-    ok(server, "POST", "/v1/installs", &club, json!({"package": "examples/membership-dues", "requirement": "^0.1",
-        "grants": ["storage", "config", "log"], "config": {"default_monthly_dues": "10.00"}}));
+    ok(
+        server,
+        "POST",
+        "/v1/installs",
+        &club,
+        json!({"package": "examples/membership-dues", "requirement": "^0.1",
+        "grants": ["storage", "config", "log"], "config": {"default_monthly_dues": "10.00"}}),
+    );
     for op in ["add-member", "record-payment"] {
-        let (status, answer) = server.call(&club, "examples/membership-dues", op,
-            &request_file("membership-dues", &format!("{op}.json")));
+        let (status, answer) = server.call(
+            &club,
+            "examples/membership-dues",
+            op,
+            &request_file("membership-dues", &format!("{op}.json")),
+        );
         assert_eq!(status, 200, "{answer}");
     }
-    ok(server, "POST", "/v1/events", &club, json!({"topic": "member.joined",
-        "payload": request_file("membership-dues", "member-joined.json")}));
-    let (status, answer) = server.call(&club, "examples/membership-dues", "list-overdue",
-        &request_file("membership-dues", "list-overdue.json"));
+    ok(
+        server,
+        "POST",
+        "/v1/events",
+        &club,
+        json!({"topic": "member.joined",
+        "payload": request_file("membership-dues", "member-joined.json")}),
+    );
+    let (status, answer) = server.call(
+        &club,
+        "examples/membership-dues",
+        "list-overdue",
+        &request_file("membership-dues", "list-overdue.json"),
+    );
     assert_eq!(status, 200, "{answer}");
 
     let (_, periods) = server.request("GET", "/v1/billing/periods", &operator, None);
-    let period = periods["open"].as_str().expect("the open period").to_owned();
-    ok(server, "POST", "/v1/billing/close", &operator, json!({"period": period, "early": true}));
+    let period = periods["open"]
+        .as_str()
+        .expect("the open period")
+        .to_owned();
+    ok(
+        server,
+        "POST",
+        "/v1/billing/close",
+        &operator,
+        json!({"period": period, "early": true}),
+    );
     // A few calls after the close, so the open month has usage to show.
     for contract in ["C-2001", "C-2002"] {
         let body: Value = serde_json::from_str(&text.replace("C-1001", contract)).expect("JSON");
         let (status, answer) = server.call(&energy, "examples/energy-tariff", "quote", &body);
         assert_eq!(status, 200, "{answer}");
     }
-    let (status, answer) = server.call(&club, "examples/membership-dues", "list-overdue",
-        &request_file("membership-dues", "list-overdue.json"));
+    let (status, answer) = server.call(
+        &club,
+        "examples/membership-dues",
+        "list-overdue",
+        &request_file("membership-dues", "list-overdue.json"),
+    );
     assert_eq!(status, 200, "{answer}");
-    Demo { operator, author, energy, club, period }
+    Demo {
+        operator,
+        author,
+        energy,
+        club,
+        period,
+    }
 }

@@ -150,7 +150,7 @@ fn eur(minor: i64) -> String {
     let whole = (m / 100).to_string();
     let mut grouped = String::new();
     for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(c);
@@ -168,7 +168,10 @@ async fn sign_in(client: &Client, base: &str, token: &str) {
         .await
         .expect("signed in: the console's header");
     let url = client.current_url().await.expect("a URL");
-    assert!(!url.as_str().contains("token"), "the token stays in the address bar: {url}");
+    assert!(
+        !url.as_str().contains("token"),
+        "the token stays in the address bar: {url}"
+    );
 }
 
 async fn sign_out(client: &Client) {
@@ -218,23 +221,55 @@ async fn every_role_sees_in_the_browser_what_the_api_shows() {
     for inv in &list {
         let id = inv["id"].as_str().expect("an id");
         let at = |class: &str| format!("#investment-{id} .{class} .amount");
-        assert_eq!(minor(&client, &at("invested")).await, inv["principal"].as_i64().unwrap());
-        assert_eq!(minor(&client, &at("cap")).await, inv["cap"].as_i64().unwrap());
-        assert_eq!(minor(&client, &at("paid")).await, inv["paid"].as_i64().unwrap());
-        assert_eq!(minor(&client, &at("remaining")).await, inv["remaining"].as_i64().unwrap());
-        assert_eq!(minor(&client, &at("projected-revenue")).await, inv["projected_revenue"].as_i64().unwrap());
-        assert_eq!(minor(&client, &at("projected-payout")).await, inv["projected_payout"].as_i64().unwrap());
-        assert_eq!(text(&client, &at("paid")).await, eur(inv["paid"].as_i64().unwrap()));
+        assert_eq!(
+            minor(&client, &at("invested")).await,
+            inv["principal"].as_i64().unwrap()
+        );
+        assert_eq!(
+            minor(&client, &at("cap")).await,
+            inv["cap"].as_i64().unwrap()
+        );
+        assert_eq!(
+            minor(&client, &at("paid")).await,
+            inv["paid"].as_i64().unwrap()
+        );
+        assert_eq!(
+            minor(&client, &at("remaining")).await,
+            inv["remaining"].as_i64().unwrap()
+        );
+        assert_eq!(
+            minor(&client, &at("projected-revenue")).await,
+            inv["projected_revenue"].as_i64().unwrap()
+        );
+        assert_eq!(
+            minor(&client, &at("projected-payout")).await,
+            inv["projected_payout"].as_i64().unwrap()
+        );
+        assert_eq!(
+            text(&client, &at("paid")).await,
+            eur(inv["paid"].as_i64().unwrap())
+        );
     }
     shoot(&client, "investor-dashboard").await;
 
     goto(&client, &base, "/invoices").await;
     let invoices = api(&server, "/v1/invoices", &demo.energy);
-    let invoices = invoices["invoices"].as_array().or_else(|| invoices.as_array()).expect("invoices").clone();
+    let invoices = invoices["invoices"]
+        .as_array()
+        .or_else(|| invoices.as_array())
+        .expect("invoices")
+        .clone();
     assert!(!invoices.is_empty());
     let number = invoices[0]["number"].as_str().expect("a number").to_owned();
     let total = invoices[0]["total"].as_i64().expect("a total");
-    assert_eq!(minor(&client, &format!("tr[data-number='{number}'] .total .amount")).await, total);
+    assert_eq!(
+        minor(
+            &client,
+            &format!("tr[data-number='{number}'] .total .amount")
+        )
+        .await,
+        total
+    );
     goto(&client, &base, &format!("/invoices/{number}")).await;
     assert_eq!(minor(&client, "#invoice-total .amount").await, total);
     assert_eq!(
@@ -242,7 +277,12 @@ async fn every_role_sees_in_the_browser_what_the_api_shows() {
         invoices[0]["amount_due"].as_i64().unwrap()
     );
     let page = client.source().await.expect("the page");
-    for expected in ["Spleis Platform AS", "Acme Energy GmbH", "Energiestraße 5", "Due"] {
+    for expected in [
+        "Spleis Platform AS",
+        "Acme Energy GmbH",
+        "Energiestraße 5",
+        "Due",
+    ] {
         assert!(page.contains(expected), "the invoice lacks `{expected}`");
     }
     assert!(!page.contains('`'), "a backtick on the invoice");
@@ -252,7 +292,9 @@ async fn every_role_sees_in_the_browser_what_the_api_shows() {
     let report = api(&server, "/v1/reports/usage", &demo.energy);
     let mut calls: std::collections::BTreeMap<String, i64> = Default::default();
     for row in report["calls"].as_array().expect("calls") {
-        *calls.entry(row["plugin"].as_str().unwrap().to_owned()).or_default() += row["calls"].as_i64().unwrap();
+        *calls
+            .entry(row["plugin"].as_str().unwrap().to_owned())
+            .or_default() += row["calls"].as_i64().unwrap();
     }
     assert!(!calls.is_empty(), "the open month has calls: {report}");
     for (plugin, n) in &calls {
@@ -260,26 +302,76 @@ async fn every_role_sees_in_the_browser_what_the_api_shows() {
             .find(Locator::Css(&format!("tr[data-plugin='{plugin}'] .calls")))
             .await
             .expect("a row per plugin");
-        assert_eq!(cell.attr("data-calls").await.unwrap().unwrap(), n.to_string(), "{plugin}");
+        assert_eq!(
+            cell.attr("data-calls").await.unwrap().unwrap(),
+            n.to_string(),
+            "{plugin}"
+        );
     }
-    assert!(client.find(Locator::Css("figure.chart svg rect.bar")).await.is_ok(), "the daily chart");
+    assert!(
+        client
+            .find(Locator::Css("figure.chart svg rect.bar"))
+            .await
+            .is_ok(),
+        "the daily chart"
+    );
     shoot(&client, "usage").await;
 
     goto(&client, &base, "/store").await;
     let catalog = api(&server, "/v1/packages", &demo.energy);
-    let catalog = catalog["packages"].as_array().or_else(|| catalog.as_array()).expect("packages").len();
-    assert_eq!(client.find_all(Locator::Css("li.card")).await.unwrap().len(), catalog);
+    let catalog = catalog["packages"]
+        .as_array()
+        .or_else(|| catalog.as_array())
+        .expect("packages")
+        .len();
+    assert_eq!(
+        client
+            .find_all(Locator::Css("li.card"))
+            .await
+            .unwrap()
+            .len(),
+        catalog
+    );
     shoot(&client, "store").await;
     // Search narrows the store.
-    client.find(Locator::Css("#q")).await.unwrap().send_keys("tariff").await.unwrap();
-    client.find(Locator::Css("form.search button")).await.unwrap().click().await.unwrap();
-    client.wait().for_element(Locator::Css("li.card")).await.unwrap();
-    assert_eq!(client.find_all(Locator::Css("li.card")).await.unwrap().len(), 1);
+    client
+        .find(Locator::Css("#q"))
+        .await
+        .unwrap()
+        .send_keys("tariff")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("form.search button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .wait()
+        .for_element(Locator::Css("li.card"))
+        .await
+        .unwrap();
+    assert_eq!(
+        client
+            .find_all(Locator::Css("li.card"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 
     goto(&client, &base, "/store/examples/vat-invoice").await;
     let page = client.source().await.unwrap();
-    assert!(page.contains("Each call of calculate costs EUR"), "the plan in words");
-    assert!(client.find(Locator::Css("#example-total")).await.is_ok(), "a worked example");
+    assert!(
+        page.contains("Each call of calculate costs EUR"),
+        "the plan in words"
+    );
+    assert!(
+        client.find(Locator::Css("#example-total")).await.is_ok(),
+        "a worked example"
+    );
     shoot(&client, "plugin").await;
 
     goto(&client, &base, "/installs/examples/energy-tariff").await;
@@ -296,7 +388,11 @@ async fn every_role_sees_in_the_browser_what_the_api_shows() {
         )
         .await
         .expect("the script runs");
-    client.wait().for_element(Locator::Css("p.error")).await.unwrap();
+    client
+        .wait()
+        .for_element(Locator::Css("p.error"))
+        .await
+        .unwrap();
     assert_eq!(text(&client, "h1").await, "Not allowed");
     let details = api(&server, "/v1/parties/acme-energy", &demo.energy);
     assert_eq!(details["legal_name"], "Acme Energy GmbH");
@@ -312,13 +408,21 @@ async fn every_role_sees_in_the_browser_what_the_api_shows() {
         .click()
         .await
         .unwrap();
-    client.wait().for_element(Locator::Css("#terms")).await.unwrap();
+    client
+        .wait()
+        .for_element(Locator::Css("#terms"))
+        .await
+        .unwrap();
     let details = api(&server, "/v1/parties/acme-energy", &demo.energy);
     assert_eq!(details["legal_name"], "Acme Energy SE");
     sign_out(&client).await;
     // Signed out, a page sends the browser to sign in.
     goto(&client, &base, "/usage").await;
-    client.wait().for_element(Locator::Css("form#sign-in")).await.unwrap();
+    client
+        .wait()
+        .for_element(Locator::Css("form#sign-in"))
+        .await
+        .unwrap();
 
     // ── sports-club: another tenant's pages are not found by URL ────────
     sign_in(&client, &base, &demo.club).await;
@@ -329,7 +433,10 @@ async fn every_role_sees_in_the_browser_what_the_api_shows() {
     goto(&client, &base, "/operator/ledger").await;
     assert_eq!(text(&client, "h1").await, "Not allowed");
     goto(&client, &base, "/invoices").await;
-    assert!(!client.source().await.unwrap().contains(&number), "acme's invoice listed for sports-club");
+    assert!(
+        !client.source().await.unwrap().contains(&number),
+        "acme's invoice listed for sports-club"
+    );
     sign_out(&client).await;
 
     // ── the author ───────────────────────────────────────────────────────
@@ -345,13 +452,22 @@ async fn every_role_sees_in_the_browser_what_the_api_shows() {
         .map(|r| r["calls"].as_i64().unwrap())
         .sum();
     let cell = client
-        .find(Locator::Css("tr[data-plugin='examples/energy-tariff'] .calls"))
+        .find(Locator::Css(
+            "tr[data-plugin='examples/energy-tariff'] .calls",
+        ))
         .await
         .unwrap();
-    assert_eq!(cell.attr("data-calls").await.unwrap().unwrap(), tariff.to_string());
+    assert_eq!(
+        cell.attr("data-calls").await.unwrap().unwrap(),
+        tariff.to_string()
+    );
     goto(&client, &base, "/earnings").await;
     let statements = api(&server, "/v1/statements", &demo.author);
-    let statements = statements["statements"].as_array().or_else(|| statements.as_array()).unwrap().clone();
+    let statements = statements["statements"]
+        .as_array()
+        .or_else(|| statements.as_array())
+        .unwrap()
+        .clone();
     for s in &statements {
         let n = s["number"].as_str().unwrap();
         assert_eq!(
@@ -369,7 +485,11 @@ async fn every_role_sees_in_the_browser_what_the_api_shows() {
         .click()
         .await
         .unwrap();
-    client.wait().for_element(Locator::Css("#preview #example-total")).await.unwrap();
+    client
+        .wait()
+        .for_element(Locator::Css("#preview #example-total"))
+        .await
+        .unwrap();
     shoot(&client, "author-plan").await;
     sign_out(&client).await;
 
@@ -379,14 +499,24 @@ async fn every_role_sees_in_the_browser_what_the_api_shows() {
     let closed = &periods["closed"][0];
     assert_eq!(closed["period"], demo.period.as_str());
     assert_eq!(
-        minor(&client, &format!("tr[data-period='{}'] .charged .amount", demo.period)).await,
+        minor(
+            &client,
+            &format!("tr[data-period='{}'] .charged .amount", demo.period)
+        )
+        .await,
         closed["charged"].as_i64().unwrap()
     );
     let ledger = api(&server, "/v1/billing/ledger", &demo.operator);
-    assert_eq!(text(&client, "#ledger-state").await.contains("balances"), ledger["sum"] == 0);
+    assert_eq!(
+        text(&client, "#ledger-state").await.contains("balances"),
+        ledger["sum"] == 0
+    );
     shoot(&client, "operator-month").await;
     goto(&client, &base, "/operator/ledger").await;
-    assert_eq!(minor(&client, "#ledger-sum .amount").await, ledger["sum"].as_i64().unwrap());
+    assert_eq!(
+        minor(&client, "#ledger-sum .amount").await,
+        ledger["sum"].as_i64().unwrap()
+    );
     goto(&client, &base, "/operator/close").await;
     shoot(&client, "operator-close").await;
     goto(&client, &base, "/operator/tenants").await;
@@ -394,12 +524,30 @@ async fn every_role_sees_in_the_browser_what_the_api_shows() {
     // Every invoice, every tenant's.
     goto(&client, &base, "/invoices").await;
     let all = api(&server, "/v1/invoices", &demo.operator);
-    let all = all["invoices"].as_array().or_else(|| all.as_array()).unwrap().len();
-    assert_eq!(client.find_all(Locator::Css("#invoices tbody tr")).await.unwrap().len(), all);
+    let all = all["invoices"]
+        .as_array()
+        .or_else(|| all.as_array())
+        .unwrap()
+        .len();
+    assert_eq!(
+        client
+            .find_all(Locator::Css("#invoices tbody tr"))
+            .await
+            .unwrap()
+            .len(),
+        all
+    );
     // The language menu: German figures.
     goto(&client, &base, "/locale?set=de").await;
-    let charged = text(&client, &format!("tr[data-period='{}'] .charged", demo.period)).await;
-    assert!(charged.ends_with(" EUR") && charged.contains(','), "{charged}");
+    let charged = text(
+        &client,
+        &format!("tr[data-period='{}'] .charged", demo.period),
+    )
+    .await;
+    assert!(
+        charged.ends_with(" EUR") && charged.contains(','),
+        "{charged}"
+    );
 
     client.close().await.expect("the browser closes");
 }

@@ -33,6 +33,8 @@ fn the_demo_script_runs_its_tour() {
         "projected payout",
         &format!("spleis is running at http://127.0.0.1:{port}"),
         "sports-club  spl_",
+        "sign-in#token=spl_",
+        &format!("The web console was at http://127.0.0.1:{port}/"),
     ] {
         assert!(
             stdout.contains(expected),

@@ -145,8 +145,16 @@ mod tests {
         let chart = bars(
             "Calls by day",
             &[
-                Bar { label: "1 Nov".into(), value: 3, text: "3 calls".into() },
-                Bar { label: "2 Nov".into(), value: 0, text: "0 calls".into() },
+                Bar {
+                    label: "1 Nov".into(),
+                    value: 3,
+                    text: "3 calls".into(),
+                },
+                Bar {
+                    label: "2 Nov".into(),
+                    value: 0,
+                    text: "0 calls".into(),
+                },
             ],
             |top| format!("{top} calls"),
         )

@@ -144,9 +144,10 @@ async fn sign_in_page(headers: HeaderMap, request: Request) -> Result<Response, 
         }
     };
     let mut response = body.into_response();
-    response
-        .headers_mut()
-        .insert(SET_COOKIE, session::set_cookie(SIGN_IN_COOKIE, &nonce, 600, secure));
+    response.headers_mut().insert(
+        SET_COOKIE,
+        session::set_cookie(SIGN_IN_COOKIE, &nonce, 600, secure),
+    );
     Ok(response)
 }
 
@@ -190,7 +191,10 @@ async fn sign_in(
     let mut response = Redirect::to("/").into_response();
     let headers = response.headers_mut();
     headers.append(SET_COOKIE, session::session_cookie(&signed.session, secure));
-    headers.append(SET_COOKIE, session::set_cookie(SIGN_IN_COOKIE, "", 0, secure));
+    headers.append(
+        SET_COOKIE,
+        session::set_cookie(SIGN_IN_COOKIE, "", 0, secure),
+    );
     Ok(response)
 }
 

@@ -226,24 +226,74 @@ impl Locale {
     /// The name of month `m` (1 to 12).
     pub fn month_name(self, m: u8) -> &'static str {
         const EN: [&str; 12] = [
-            "January", "February", "March", "April", "May", "June", "July", "August", "September",
-            "October", "November", "December",
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
         ];
         const NB: [&str; 12] = [
-            "januar", "februar", "mars", "april", "mai", "juni", "juli", "august", "september",
-            "oktober", "november", "desember",
+            "januar",
+            "februar",
+            "mars",
+            "april",
+            "mai",
+            "juni",
+            "juli",
+            "august",
+            "september",
+            "oktober",
+            "november",
+            "desember",
         ];
         const NL: [&str; 12] = [
-            "januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
-            "september", "oktober", "november", "december",
+            "januari",
+            "februari",
+            "maart",
+            "april",
+            "mei",
+            "juni",
+            "juli",
+            "augustus",
+            "september",
+            "oktober",
+            "november",
+            "december",
         ];
         const DE: [&str; 12] = [
-            "Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September",
-            "Oktober", "November", "Dezember",
+            "Januar",
+            "Februar",
+            "März",
+            "April",
+            "Mai",
+            "Juni",
+            "Juli",
+            "August",
+            "September",
+            "Oktober",
+            "November",
+            "Dezember",
         ];
         const FR: [&str; 12] = [
-            "janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-            "octobre", "novembre", "décembre",
+            "janvier",
+            "février",
+            "mars",
+            "avril",
+            "mai",
+            "juin",
+            "juillet",
+            "août",
+            "septembre",
+            "octobre",
+            "novembre",
+            "décembre",
         ];
         let names = match self {
             Locale::En => &EN,
@@ -280,7 +330,7 @@ fn group(digits: &str, sep: Option<char>) -> String {
     };
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(sep);
         }
         out.push(c);
@@ -330,7 +380,10 @@ mod tests {
         assert_eq!(Locale::En.money(5, &eur()), "EUR\u{a0}0.05");
         assert_eq!(Locale::De.money(-200, &eur()), "-2,00\u{a0}EUR");
         assert_eq!(Locale::En.money(0, &eur()), "EUR\u{a0}0.00");
-        assert_eq!(Locale::En.money(i64::MIN, &eur()), "EUR\u{a0}-92,233,720,368,547,758.08");
+        assert_eq!(
+            Locale::En.money(i64::MIN, &eur()),
+            "EUR\u{a0}-92,233,720,368,547,758.08"
+        );
         let jpy = Currency::new("JPY").unwrap();
         assert_eq!(Locale::En.money(1234, &jpy), "JPY\u{a0}1,234");
         let bhd = Currency::new("BHD").unwrap();
@@ -368,9 +421,18 @@ mod tests {
 
     #[test]
     fn the_accept_language_header_picks_the_best_served_locale() {
-        assert_eq!(Locale::from_accept_language("de-DE,de;q=0.9,en;q=0.8"), Locale::De);
-        assert_eq!(Locale::from_accept_language("ja, nb-NO;q=0.5, en;q=0.4"), Locale::Nb);
-        assert_eq!(Locale::from_accept_language("en;q=0.5, fr;q=0.9"), Locale::Fr);
+        assert_eq!(
+            Locale::from_accept_language("de-DE,de;q=0.9,en;q=0.8"),
+            Locale::De
+        );
+        assert_eq!(
+            Locale::from_accept_language("ja, nb-NO;q=0.5, en;q=0.4"),
+            Locale::Nb
+        );
+        assert_eq!(
+            Locale::from_accept_language("en;q=0.5, fr;q=0.9"),
+            Locale::Fr
+        );
         assert_eq!(Locale::from_accept_language("nn"), Locale::Nb);
         assert_eq!(Locale::from_accept_language("ja, zh"), Locale::En);
         assert_eq!(Locale::from_accept_language("fr;q=0, nl"), Locale::Nl);

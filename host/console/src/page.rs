@@ -18,7 +18,9 @@ pub enum PageError {
     #[error("please sign in")]
     SignedOut,
     /// A form without the session's CSRF token.
-    #[error("this form was not sent from this console session (or the session changed); reload the page and try again")]
+    #[error(
+        "this form was not sent from this console session (or the session changed); reload the page and try again"
+    )]
     Csrf,
     /// A malformed request (a form that does not parse).
     #[error("{0}")]

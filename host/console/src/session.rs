@@ -41,16 +41,22 @@ pub fn over_tls(parts: &Parts) -> bool {
             .headers
             .get("x-forwarded-proto")
             .and_then(|h| h.to_str().ok())
-            .is_some_and(|p| p.split(',').next().is_some_and(|p| p.trim().eq_ignore_ascii_case("https")))
+            .is_some_and(|p| {
+                p.split(',')
+                    .next()
+                    .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
+            })
 }
 
 /// A `Set-Cookie` value: `HttpOnly; SameSite=Strict; Path=/`, `Secure`
 /// behind TLS, and `Max-Age` (0 deletes it).
 pub fn set_cookie(name: &str, value: &str, max_age_s: i64, secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
-    let text = format!("{name}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age_s}{secure}");
+    let text =
+        format!("{name}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age_s}{secure}");
     // Names are constants and values are hex tokens or locale tags.
-    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("invalid=1; Max-Age=0"))
+    HeaderValue::from_str(&text)
+        .unwrap_or_else(|_| HeaderValue::from_static("invalid=1; Max-Age=0"))
 }
 
 /// The session cookie for a new session.
@@ -96,7 +102,10 @@ pub struct Viewer {
 impl FromRequestParts<ConsoleState> for Viewer {
     type Rejection = PageError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &ConsoleState) -> Result<Self, PageError> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &ConsoleState,
+    ) -> Result<Self, PageError> {
         let session = cookie(&parts.headers, SESSION_COOKIE)
             .ok_or(PageError::SignedOut)?
             .to_owned();
@@ -131,7 +140,10 @@ pub struct Fields(pub Vec<(String, String)>);
 impl Fields {
     /// The first value of `name`, trimmed.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v.trim())
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.trim())
     }
 
     /// The first value of `name`, trimmed, `None` when empty.
@@ -141,7 +153,10 @@ impl Fields {
 
     /// Every value of `name`.
     pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.0.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .filter(move |(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -172,7 +187,10 @@ mod tests {
     #[test]
     fn cookies_are_found_among_others() {
         let mut headers = HeaderMap::new();
-        headers.insert(COOKIE, HeaderValue::from_static("a=1; spleis_session=abc; b=2"));
+        headers.insert(
+            COOKIE,
+            HeaderValue::from_static("a=1; spleis_session=abc; b=2"),
+        );
         assert_eq!(cookie(&headers, SESSION_COOKIE), Some("abc"));
         assert_eq!(cookie(&headers, "missing"), None);
     }
@@ -183,7 +201,12 @@ mod tests {
         let plain = plain.to_str().unwrap();
         assert!(plain.contains("HttpOnly; SameSite=Strict; Path=/; Max-Age=28800"));
         assert!(!plain.contains("Secure"));
-        assert!(session_cookie("s", true).to_str().unwrap().ends_with("; Secure"));
+        assert!(
+            session_cookie("s", true)
+                .to_str()
+                .unwrap()
+                .ends_with("; Secure")
+        );
     }
 
     #[test]

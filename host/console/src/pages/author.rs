@@ -3,12 +3,12 @@
 //! preview of what a sample tenant would pay (a server round trip: the
 //! form works without JavaScript).
 
+use super::investor::{by_month, statement_table};
 use super::store::{sample_month, worked_example};
 use super::tenant::{calls_by_day, tile};
 use super::{currency, plan_in_words};
 use crate::ConsoleState;
 use crate::chart::bars;
-use super::investor::{by_month, statement_table};
 use crate::page::{PageError, csrf, empty, money, notice, page};
 use crate::session::{Posted, Viewer};
 use axum::extract::{Path, State};
@@ -19,7 +19,10 @@ use spleis_platform::registry::PackageDetail;
 use std::collections::BTreeMap;
 
 /// The packages whose namespace the viewer owns.
-async fn my_packages(state: &ConsoleState, viewer: &Viewer) -> Result<Vec<PackageDetail>, PageError> {
+async fn my_packages(
+    state: &ConsoleState,
+    viewer: &Viewer,
+) -> Result<Vec<PackageDetail>, PageError> {
     let mut mine = Vec::new();
     for summary in state.platform.catalog(&viewer.actor, None).await? {
         let detail = state.platform.package(&viewer.actor, &summary.name).await?;
@@ -31,11 +34,22 @@ async fn my_packages(state: &ConsoleState, viewer: &Viewer) -> Result<Vec<Packag
 }
 
 /// `/` for an author: this month so far, and the plugins.
-pub async fn overview(State(state): State<ConsoleState>, viewer: Viewer) -> Result<Markup, PageError> {
+pub async fn overview(
+    State(state): State<ConsoleState>,
+    viewer: Viewer,
+) -> Result<Markup, PageError> {
     let month = state.platform.month_so_far(&viewer.actor).await?;
     let locale = viewer.locale;
-    let charged: i64 = month.settlements.iter().map(|s| s.charged).fold(0, i64::saturating_add);
-    let earned: i64 = month.settlements.iter().map(|s| s.author).fold(0, i64::saturating_add);
+    let charged: i64 = month
+        .settlements
+        .iter()
+        .map(|s| s.charged)
+        .fold(0, i64::saturating_add);
+    let earned: i64 = month
+        .settlements
+        .iter()
+        .map(|s| s.author)
+        .fold(0, i64::saturating_add);
     let body = html! {
         p { (locale.period(month.period)) ", day " (month.days_elapsed) " of " (month.days_in_period) "." }
         div.tiles {
@@ -50,9 +64,15 @@ pub async fn overview(State(state): State<ConsoleState>, viewer: Viewer) -> Resu
 
 /// `/plugins`: the author's plugins with their versions and this month's
 /// calls.
-pub async fn plugins(State(state): State<ConsoleState>, viewer: Viewer) -> Result<Markup, PageError> {
+pub async fn plugins(
+    State(state): State<ConsoleState>,
+    viewer: Viewer,
+) -> Result<Markup, PageError> {
     let mine = my_packages(&state, &viewer).await?;
-    let report = state.platform.usage_report(&viewer.actor, None, None).await?;
+    let report = state
+        .platform
+        .usage_report(&viewer.actor, None, None)
+        .await?;
     let mut calls: BTreeMap<&str, (i64, std::collections::BTreeSet<&str>)> = BTreeMap::new();
     for row in &report.calls {
         let e = calls.entry(row.plugin.as_str()).or_default();
@@ -86,12 +106,18 @@ fn sample_from(form: Option<&crate::session::Fields>, base: PeriodUsage) -> Peri
     let Some(form) = form else { return base };
     let mut usage = base;
     for (op, n) in usage.calls.iter_mut() {
-        if let Some(v) = form.get(&format!("calls.{op}")).and_then(|v| v.parse().ok()) {
+        if let Some(v) = form
+            .get(&format!("calls.{op}"))
+            .and_then(|v| v.parse().ok())
+        {
             *n = v;
         }
     }
     for (metric, n) in usage.metrics.iter_mut() {
-        if let Some(v) = form.get(&format!("units.{metric}")).and_then(|v| v.parse().ok()) {
+        if let Some(v) = form
+            .get(&format!("units.{metric}"))
+            .and_then(|v| v.parse().ok())
+        {
             *n = v;
         }
     }
@@ -107,12 +133,19 @@ async fn plugin_page(
 ) -> Result<Markup, PageError> {
     let detail = state.platform.package(&viewer.actor, package).await?;
     if !viewer.actor.is_operator() && !detail.owners.iter().any(|o| o == viewer.actor.id()) {
-        return Err(PageError::NotFound(format!("`{package}` is not among your plugins")));
+        return Err(PageError::NotFound(format!(
+            "`{package}` is not among your plugins"
+        )));
     }
     let plans = state.platform.plans(&viewer.actor, package).await?;
     let currency = currency(state, viewer).await?;
     let locale = viewer.locale;
-    let latest = detail.versions.iter().rev().find(|v| !v.yanked).or(detail.versions.last());
+    let latest = detail
+        .versions
+        .iter()
+        .rev()
+        .find(|v| !v.yanked)
+        .or(detail.versions.last());
     let Some(latest) = latest else {
         return Err(PageError::NotFound(format!("{package} has no versions")));
     };
@@ -121,11 +154,18 @@ async fn plugin_page(
     let text = match (draft, current) {
         (Some((text, _)), _) => text.to_owned(),
         (None, Some(plan)) => serde_json::to_string_pretty(&plan.plan).unwrap_or_default(),
-        (None, None) => format!("{{\"currency\": \"{}\", \"charges\": [\n  {{\"meter\": {{\"on\": \"calls\"}}, \"pricing\": {{\"kind\": \"unit\", \"price\": \"0.001\"}}}}\n]}}", currency.code()),
+        (None, None) => format!(
+            "{{\"currency\": \"{}\", \"charges\": [\n  {{\"meter\": {{\"on\": \"calls\"}}, \"pricing\": {{\"kind\": \"unit\", \"price\": \"0.001\"}}}}\n]}}",
+            currency.code()
+        ),
     };
-    let parsed: Result<PricePlan, String> = serde_json::from_str(&text).map_err(|e| format!("The plan is not valid: {e}"));
+    let parsed: Result<PricePlan, String> =
+        serde_json::from_str(&text).map_err(|e| format!("The plan is not valid: {e}"));
     let preview = match &parsed {
-        Ok(plan) => Some((plan_in_words(plan, locale), worked_example(state, viewer, plan, &usage).await)),
+        Ok(plan) => Some((
+            plan_in_words(plan, locale),
+            worked_example(state, viewer, plan, &usage).await,
+        )),
         Err(_) => None,
     };
     let body = html! {
@@ -201,19 +241,34 @@ pub async fn plan(
     if posted.form.get("action") == Some("save") {
         let plan: PricePlan = serde_json::from_str(&text)
             .map_err(|e| PageError::BadRequest(format!("The plan is not valid: {e}")))?;
-        let record = state.platform.set_plan(&posted.viewer.actor, &package, &plan).await?;
+        let record = state
+            .platform
+            .set_plan(&posted.viewer.actor, &package, &plan)
+            .await?;
         tracing::info!(%package, from = %record.effective_from, "plan set from the console");
         return Ok(Redirect::to(&format!("/plugins/{package}")).into_response());
     }
-    Ok(plugin_page(&state, &posted.viewer, &package, Some((&text, &posted.form)), None)
-        .await?
-        .into_response())
+    Ok(plugin_page(
+        &state,
+        &posted.viewer,
+        &package,
+        Some((&text, &posted.form)),
+        None,
+    )
+    .await?
+    .into_response())
 }
 
 /// `/earnings`: calls by day, this month so far, statements by month.
-pub async fn earnings(State(state): State<ConsoleState>, viewer: Viewer) -> Result<Markup, PageError> {
+pub async fn earnings(
+    State(state): State<ConsoleState>,
+    viewer: Viewer,
+) -> Result<Markup, PageError> {
     let month = state.platform.month_so_far(&viewer.actor).await?;
-    let daily = state.platform.daily_usage(&viewer.actor, Some(month.period)).await?;
+    let daily = state
+        .platform
+        .daily_usage(&viewer.actor, Some(month.period))
+        .await?;
     let statements = state.platform.statements(&viewer.actor, None, None).await?;
     let locale = viewer.locale;
     let c = month.currency;

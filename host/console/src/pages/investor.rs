@@ -22,7 +22,9 @@ use std::collections::BTreeMap;
 pub fn by_month(statements: &[StatementDocument], viewer: &Viewer) -> Vec<Bar> {
     let mut months: BTreeMap<String, (i64, Option<spleis_billing::Currency>)> = BTreeMap::new();
     for s in statements {
-        let entry = months.entry(s.period.clone()).or_insert((0, Some(s.currency)));
+        let entry = months
+            .entry(s.period.clone())
+            .or_insert((0, Some(s.currency)));
         entry.0 = entry.0.saturating_add(s.statement.total);
     }
     months
@@ -42,7 +44,10 @@ pub fn by_month(statements: &[StatementDocument], viewer: &Viewer) -> Vec<Bar> {
 
 /// `/investments`: a tenant's own (the investor's dashboard), or every
 /// investment for the operator.
-pub async fn investments(State(state): State<ConsoleState>, viewer: Viewer) -> Result<Markup, PageError> {
+pub async fn investments(
+    State(state): State<ConsoleState>,
+    viewer: Viewer,
+) -> Result<Markup, PageError> {
     let views = state.platform.investments(&viewer.actor, None).await?;
     let statements: Vec<StatementDocument> = state
         .platform
@@ -128,7 +133,11 @@ pub async fn statement(
     viewer: Viewer,
     Path(number): Path<String>,
 ) -> Result<Markup, PageError> {
-    let Rendered::Json(doc) = state.platform.statement(&viewer.actor, &number, Format::Json).await? else {
+    let Rendered::Json(doc) = state
+        .platform
+        .statement(&viewer.actor, &number, Format::Json)
+        .await?
+    else {
         return Err(PageError::NotFound(format!("no statement `{number}`")));
     };
     let locale = viewer.locale;
@@ -179,7 +188,10 @@ fn campaign_list(
 
 /// `/campaigns`: every campaign; pledge (tenants), open and close (an
 /// owner of the plugin or the operator).
-pub async fn campaigns(State(state): State<ConsoleState>, viewer: Viewer) -> Result<Markup, PageError> {
+pub async fn campaigns(
+    State(state): State<ConsoleState>,
+    viewer: Viewer,
+) -> Result<Markup, PageError> {
     let all = state.platform.campaigns(&viewer.actor).await?;
     let currency = currency(&state, &viewer).await?;
     let locale = viewer.locale;
@@ -237,7 +249,9 @@ pub fn parse_amount(text: &str, exponent: u8) -> Result<i64, PageError> {
     }
     let exponent = usize::from(exponent);
     if fraction.len() > exponent {
-        return Err(PageError::BadRequest(format!("`{text}` has more than {exponent} decimals")));
+        return Err(PageError::BadRequest(format!(
+            "`{text}` has more than {exponent} decimals"
+        )));
     }
     let digits = format!("{whole}{fraction:0<exponent$}");
     digits.parse::<i64>().map_err(|_| bad())
@@ -250,7 +264,8 @@ pub fn parse_day_end(text: &str) -> Result<i64, PageError> {
     let (Some(y), Some(m), Some(d)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(bad());
     };
-    let period: spleis_billing::discounts::Period = format!("{y}-{m}").parse().map_err(|_| bad())?;
+    let period: spleis_billing::discounts::Period =
+        format!("{y}-{m}").parse().map_err(|_| bad())?;
     let day: i64 = d.parse().map_err(|_| bad())?;
     if day < 1 || day > i64::from(period.days()) {
         return Err(bad());
@@ -259,7 +274,10 @@ pub fn parse_day_end(text: &str) -> Result<i64, PageError> {
 }
 
 /// POST `/campaigns`: open one.
-pub async fn create_campaign(State(state): State<ConsoleState>, posted: Posted) -> Result<Response, PageError> {
+pub async fn create_campaign(
+    State(state): State<ConsoleState>,
+    posted: Posted,
+) -> Result<Response, PageError> {
     let currency = currency(&state, &posted.viewer).await?;
     let f = &posted.form;
     let return_bps = match f.non_empty("return_pct") {
@@ -274,7 +292,10 @@ pub async fn create_campaign(State(state): State<ConsoleState>, posted: Posted) 
         deadline_ms: parse_day_end(f.get("deadline").unwrap_or(""))?,
         return_bps,
     };
-    state.platform.create_campaign(&posted.viewer.actor, &campaign).await?;
+    state
+        .platform
+        .create_campaign(&posted.viewer.actor, &campaign)
+        .await?;
     Ok(Redirect::to("/campaigns").into_response())
 }
 
@@ -286,7 +307,10 @@ pub async fn pledge(
 ) -> Result<Response, PageError> {
     let currency = currency(&state, &posted.viewer).await?;
     let amount = parse_amount(posted.form.get("amount").unwrap_or(""), currency.exponent())?;
-    state.platform.pledge(&posted.viewer.actor, &id, amount).await?;
+    state
+        .platform
+        .pledge(&posted.viewer.actor, &id, amount)
+        .await?;
     Ok(Redirect::to("/campaigns").into_response())
 }
 
@@ -296,7 +320,10 @@ pub async fn close_campaign(
     Path(id): Path<String>,
     posted: Posted,
 ) -> Result<Response, PageError> {
-    state.platform.close_campaign(&posted.viewer.actor, &id).await?;
+    state
+        .platform
+        .close_campaign(&posted.viewer.actor, &id)
+        .await?;
     Ok(Redirect::to("/campaigns").into_response())
 }
 
@@ -321,7 +348,14 @@ mod tests {
     #[test]
     fn a_deadline_day_ends_at_its_last_millisecond() {
         let end = parse_day_end("2026-11-30").unwrap();
-        assert_eq!(end, "2026-12".parse::<spleis_billing::discounts::Period>().unwrap().start_ms() - 1);
+        assert_eq!(
+            end,
+            "2026-12"
+                .parse::<spleis_billing::discounts::Period>()
+                .unwrap()
+                .start_ms()
+                - 1
+        );
         assert!(parse_day_end("2026-02-30").is_err());
         assert!(parse_day_end("tomorrow").is_err());
     }

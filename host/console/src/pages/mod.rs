@@ -34,7 +34,10 @@ pub fn routes() -> Router<ConsoleState> {
         .route("/store/{namespace}/{name}/install", post(store::install))
         .route("/installs", get(tenant::installs))
         .route("/installs/{namespace}/{name}", get(tenant::install))
-        .route("/installs/{namespace}/{name}/config", post(tenant::set_config))
+        .route(
+            "/installs/{namespace}/{name}/config",
+            post(tenant::set_config),
+        )
         .route(
             "/upgrades/{namespace}/{name}/{version}/{decision}",
             post(tenant::decide_upgrade),
@@ -47,20 +50,32 @@ pub fn routes() -> Router<ConsoleState> {
         .route("/account/details", post(tenant::set_details))
         .route("/investments", get(investor::investments))
         .route("/statements/{number}", get(investor::statement))
-        .route("/campaigns", get(investor::campaigns).post(investor::create_campaign))
+        .route(
+            "/campaigns",
+            get(investor::campaigns).post(investor::create_campaign),
+        )
         .route("/campaigns/{id}/pledge", post(investor::pledge))
         .route("/campaigns/{id}/close", post(investor::close_campaign))
         .route("/plugins", get(author::plugins))
         .route("/plugins/{namespace}/{name}", get(author::plugin))
         .route("/plugins/{namespace}/{name}/plan", post(author::plan))
         .route("/earnings", get(author::earnings))
-        .route("/operator/close", get(operator::close_page).post(operator::close))
+        .route(
+            "/operator/close",
+            get(operator::close_page).post(operator::close),
+        )
         .route("/operator/tenants", get(operator::tenants))
         .route("/operator/tenants/{id}/terms", post(operator::set_terms))
         .route("/operator/agreements", get(operator::agreements))
-        .route("/operator/agreements/{namespace}/{name}", post(operator::set_agreement))
+        .route(
+            "/operator/agreements/{namespace}/{name}",
+            post(operator::set_agreement),
+        )
         .route("/operator/ledger", get(operator::ledger))
-        .route("/operator/settings", get(operator::settings).post(operator::set_settings))
+        .route(
+            "/operator/settings",
+            get(operator::settings).post(operator::set_settings),
+        )
 }
 
 /// `/`: each role's overview.
@@ -74,7 +89,11 @@ async fn overview(state: State<ConsoleState>, viewer: Viewer) -> Result<Response
 
 /// The platform currency, as every account may read it.
 async fn currency(state: &ConsoleState, viewer: &Viewer) -> Result<Currency, PageError> {
-    Ok(state.platform.billing_settings(&viewer.actor).await?.currency)
+    Ok(state
+        .platform
+        .billing_settings(&viewer.actor)
+        .await?
+        .currency)
 }
 
 /// A price plan in plain words, one sentence per charge.
@@ -96,10 +115,17 @@ fn charge_in_words(charge: &Charge, currency: Currency, locale: Locale) -> Strin
     let code = currency.code();
     let what = match &charge.meter {
         Meter::Calls { operation: None } => "each call".to_owned(),
-        Meter::Calls { operation: Some(op) } => format!("each call of {op}"),
+        Meter::Calls {
+            operation: Some(op),
+        } => format!("each call of {op}"),
         Meter::Metric { metric } => format!("each {metric}"),
-        Meter::Fuel { per } => format!("each {} units of compute (fuel)", locale.count(i64::try_from(*per).unwrap_or(i64::MAX))),
-        Meter::Monthly {} => "the monthly fee per install (prorated by the days installed)".to_owned(),
+        Meter::Fuel { per } => format!(
+            "each {} units of compute (fuel)",
+            locale.count(i64::try_from(*per).unwrap_or(i64::MAX))
+        ),
+        Meter::Monthly {} => {
+            "the monthly fee per install (prorated by the days installed)".to_owned()
+        }
     };
     let price = match &charge.pricing {
         Pricing::Unit { price } => format!("{code}\u{a0}{}", locale.decimal(*price)),
@@ -110,7 +136,11 @@ fn charge_in_words(charge: &Charge, currency: Currency, locale: Locale) -> Strin
                 .map(|t| {
                     let range = match t.up_to {
                         Some(up_to) => {
-                            let r = format!("{} to {}", locale.decimal(from + Decimal::ONE), locale.decimal(up_to));
+                            let r = format!(
+                                "{} to {}",
+                                locale.decimal(from + Decimal::ONE),
+                                locale.decimal(up_to)
+                            );
                             from = up_to;
                             r
                         }
@@ -121,12 +151,17 @@ fn charge_in_words(charge: &Charge, currency: Currency, locale: Locale) -> Strin
                     } else {
                         format!(" plus {code}\u{a0}{}", locale.decimal(t.flat_fee))
                     };
-                    format!("{range}: {code}\u{a0}{} each{flat}", locale.decimal(t.unit_price))
+                    format!(
+                        "{range}: {code}\u{a0}{} each{flat}",
+                        locale.decimal(t.unit_price)
+                    )
                 })
                 .collect();
             let how = match mode {
                 TierMode::Graduated => "in tiers, each unit at its tier's price",
-                TierMode::Volume => "by volume, every unit at the price of the tier the total reaches",
+                TierMode::Volume => {
+                    "by volume, every unit at the price of the tier the total reaches"
+                }
             };
             format!("{how} ({})", parts.join("; "))
         }
@@ -134,7 +169,10 @@ fn charge_in_words(charge: &Charge, currency: Currency, locale: Locale) -> Strin
     let free = if charge.free_units.is_zero() {
         String::new()
     } else {
-        format!(", the first {} each month free", locale.decimal(charge.free_units))
+        format!(
+            ", the first {} each month free",
+            locale.decimal(charge.free_units)
+        )
     };
     let mut sentence = match charge.meter {
         Meter::Monthly {} => format!("{what}: {price}{free}."),
@@ -169,8 +207,14 @@ mod tests {
             words[1],
             "Each invoice-line costs in tiers, each unit at its tier's price (1 to 3: EUR\u{a0}0.05 each; above 3: EUR\u{a0}0.02 each)."
         );
-        assert_eq!(words[2], "Each call costs EUR\u{a0}0.05, the first 2 each month free.");
+        assert_eq!(
+            words[2],
+            "Each call costs EUR\u{a0}0.05, the first 2 each month free."
+        );
         assert_eq!(words[3], "Failed calls are not charged.");
-        assert_eq!(plan_in_words(&plan, Locale::De)[0], "Each call costs EUR\u{a0}0,004.");
+        assert_eq!(
+            plan_in_words(&plan, Locale::De)[0],
+            "Each call costs EUR\u{a0}0,004."
+        );
     }
 }

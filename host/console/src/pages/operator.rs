@@ -20,7 +20,10 @@ use spleis_store::console::PLATFORM_PARTY;
 /// the closed months.
 pub async fn month(State(state): State<ConsoleState>, viewer: Viewer) -> Result<Markup, PageError> {
     let periods = state.platform.billing_periods(&viewer.actor).await?;
-    let preview = state.platform.close_preview(&viewer.actor, periods.open).await?;
+    let preview = state
+        .platform
+        .close_preview(&viewer.actor, periods.open)
+        .await?;
     let ledger = state.platform.ledger(&viewer.actor, None).await?;
     let locale = viewer.locale;
     let c = preview.currency;
@@ -73,9 +76,15 @@ pub async fn month(State(state): State<ConsoleState>, viewer: Viewer) -> Result<
 
 /// `/operator/close`: the open period's totals if it were closed now, and
 /// the form that closes it.
-pub async fn close_page(State(state): State<ConsoleState>, viewer: Viewer) -> Result<Markup, PageError> {
+pub async fn close_page(
+    State(state): State<ConsoleState>,
+    viewer: Viewer,
+) -> Result<Markup, PageError> {
     let periods = state.platform.billing_periods(&viewer.actor).await?;
-    let p = state.platform.close_preview(&viewer.actor, periods.open).await?;
+    let p = state
+        .platform
+        .close_preview(&viewer.actor, periods.open)
+        .await?;
     let locale = viewer.locale;
     let c = p.currency;
     let body = html! {
@@ -105,21 +114,27 @@ pub async fn close_page(State(state): State<ConsoleState>, viewer: Viewer) -> Re
 }
 
 /// POST `/operator/close`.
-pub async fn close(State(state): State<ConsoleState>, posted: Posted) -> Result<Response, PageError> {
-    let period: Period = posted
-        .form
-        .get("period")
-        .unwrap_or("")
-        .parse()
-        .map_err(|e: spleis_billing::period::ParsePeriodError| PageError::BadRequest(e.to_string()))?;
+pub async fn close(
+    State(state): State<ConsoleState>,
+    posted: Posted,
+) -> Result<Response, PageError> {
+    let period: Period = posted.form.get("period").unwrap_or("").parse().map_err(
+        |e: spleis_billing::period::ParsePeriodError| PageError::BadRequest(e.to_string()),
+    )?;
     let early = posted.form.get("early") == Some("1");
-    let closed = state.platform.close_period(&posted.viewer.actor, period, early).await?;
+    let closed = state
+        .platform
+        .close_period(&posted.viewer.actor, period, early)
+        .await?;
     tracing::info!(%period, closed_now = closed.closed_now, "closed from the console");
     Ok(Redirect::to("/").into_response())
 }
 
 /// `/operator/tenants`: tenants with their minimum, credit and discounts.
-pub async fn tenants(State(state): State<ConsoleState>, viewer: Viewer) -> Result<Markup, PageError> {
+pub async fn tenants(
+    State(state): State<ConsoleState>,
+    viewer: Viewer,
+) -> Result<Markup, PageError> {
     let tenants = state.platform.tenant_terms(&viewer.actor).await?;
     let c = currency(&state, &viewer).await?;
     let locale = viewer.locale;
@@ -149,7 +164,12 @@ pub async fn tenants(State(state): State<ConsoleState>, viewer: Viewer) -> Resul
             }
         }
     };
-    Ok(page(&viewer, "Tenants and their terms", "/operator/tenants", body))
+    Ok(page(
+        &viewer,
+        "Tenants and their terms",
+        "/operator/tenants",
+        body,
+    ))
 }
 
 /// POST `/operator/tenants/{id}/terms`: a new minimum and/or credit.
@@ -161,20 +181,34 @@ pub async fn set_terms(
     let c = currency(&state, &posted.viewer).await?;
     let actor = &posted.viewer.actor;
     if let Some(minimum) = posted.form.non_empty("minimum") {
-        state.platform.set_minimum(actor, &tenant, parse_amount(minimum, c.exponent())?).await?;
+        state
+            .platform
+            .set_minimum(actor, &tenant, parse_amount(minimum, c.exponent())?)
+            .await?;
     }
     if let Some(credit) = posted.form.non_empty("credit") {
-        state.platform.grant_credit(actor, &tenant, parse_amount(credit, c.exponent())?).await?;
+        state
+            .platform
+            .grant_credit(actor, &tenant, parse_amount(credit, c.exponent())?)
+            .await?;
     }
     Ok(Redirect::to("/operator/tenants").into_response())
 }
 
 /// `/operator/agreements`: each plugin's revenue agreement.
-pub async fn agreements(State(state): State<ConsoleState>, viewer: Viewer) -> Result<Markup, PageError> {
+pub async fn agreements(
+    State(state): State<ConsoleState>,
+    viewer: Viewer,
+) -> Result<Markup, PageError> {
     let locale = viewer.locale;
     let mut rows = Vec::new();
     for summary in state.platform.catalog(&viewer.actor, None).await? {
-        rows.push(state.platform.agreement(&viewer.actor, &summary.name).await?);
+        rows.push(
+            state
+                .platform
+                .agreement(&viewer.actor, &summary.name)
+                .await?,
+        );
     }
     let body = html! {
         table.figures #agreements {
@@ -235,7 +269,10 @@ pub async fn set_agreement(
 }
 
 /// `/operator/ledger`: every account's balance and their sum.
-pub async fn ledger(State(state): State<ConsoleState>, viewer: Viewer) -> Result<Markup, PageError> {
+pub async fn ledger(
+    State(state): State<ConsoleState>,
+    viewer: Viewer,
+) -> Result<Markup, PageError> {
     let ledger = state.platform.ledger(&viewer.actor, None).await?;
     let c = currency(&state, &viewer).await?;
     let locale = viewer.locale;
@@ -256,8 +293,14 @@ pub async fn ledger(State(state): State<ConsoleState>, viewer: Viewer) -> Result
 }
 
 /// `/operator/settings`: the issuer's legal details and payment terms.
-pub async fn settings(State(state): State<ConsoleState>, viewer: Viewer) -> Result<Markup, PageError> {
-    let details = state.platform.party_details(&viewer.actor, PLATFORM_PARTY).await?;
+pub async fn settings(
+    State(state): State<ConsoleState>,
+    viewer: Viewer,
+) -> Result<Markup, PageError> {
+    let details = state
+        .platform
+        .party_details(&viewer.actor, PLATFORM_PARTY)
+        .await?;
     let settings = state.platform.billing_settings(&viewer.actor).await?;
     let body = html! {
         dl {
@@ -272,7 +315,10 @@ pub async fn settings(State(state): State<ConsoleState>, viewer: Viewer) -> Resu
 }
 
 /// POST `/operator/settings`.
-pub async fn set_settings(State(state): State<ConsoleState>, posted: Posted) -> Result<Response, PageError> {
+pub async fn set_settings(
+    State(state): State<ConsoleState>,
+    posted: Posted,
+) -> Result<Response, PageError> {
     let details = posted_details(&posted)?;
     state
         .platform

@@ -97,7 +97,11 @@ pub async fn catalog(
 /// units of each metric, using 5 billion units of fuel.
 pub fn sample_month(manifest: &Manifest) -> PeriodUsage {
     PeriodUsage {
-        calls: manifest.operations.iter().map(|op| (op.clone(), 500)).collect(),
+        calls: manifest
+            .operations
+            .iter()
+            .map(|op| (op.clone(), 500))
+            .collect(),
         failed_calls: BTreeMap::new(),
         metrics: manifest.metrics.keys().map(|m| (m.clone(), 100)).collect(),
         fuel: 5_000_000_000,
@@ -118,7 +122,10 @@ pub async fn worked_example(
     let locale = viewer.locale;
     match state.platform.price_example(&viewer.actor, plan, usage) {
         Ok(lines) => {
-            let total = lines.iter().map(|l| l.amount.minor).fold(0i64, i64::saturating_add);
+            let total = lines
+                .iter()
+                .map(|l| l.amount.minor)
+                .fold(0i64, i64::saturating_add);
             html! {
                 table.figures {
                     thead { tr { th scope="col" { "Charge" } th scope="col" { "Quantity" } th.num scope="col" { "Amount" } } }
@@ -282,16 +289,18 @@ fn install_form(viewer: &Viewer, package: &str, manifest: &Manifest, _code: &str
 pub fn config_lines(text: &str) -> Result<BTreeMap<String, String>, PageError> {
     let mut config = BTreeMap::new();
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        let (key, value) = line
-            .split_once('=')
-            .ok_or_else(|| PageError::BadRequest(format!("the setting `{line}` is not key=value")))?;
+        let (key, value) = line.split_once('=').ok_or_else(|| {
+            PageError::BadRequest(format!("the setting `{line}` is not key=value"))
+        })?;
         config.insert(key.trim().to_owned(), value.trim().to_owned());
     }
     Ok(config)
 }
 
 /// Parses the granted capabilities.
-pub fn grants<'a>(values: impl Iterator<Item = &'a str>) -> Result<BTreeSet<Capability>, PageError> {
+pub fn grants<'a>(
+    values: impl Iterator<Item = &'a str>,
+) -> Result<BTreeSet<Capability>, PageError> {
     values
         .map(|v| {
             v.parse::<Capability>()
@@ -314,7 +323,10 @@ pub async fn install(
         config: config_lines(posted.form.get("config").unwrap_or(""))?,
         storage_quota_bytes: None,
     };
-    state.platform.install(&posted.viewer.actor, &request).await?;
+    state
+        .platform
+        .install(&posted.viewer.actor, &request)
+        .await?;
     tracing::info!(tenant = %posted.viewer.actor.id(), %package, "installed from the console");
     Ok(Redirect::to(&format!("/installs/{package}")).into_response())
 }
@@ -329,7 +341,11 @@ mod tests {
         assert_eq!(config["rate.DE.standard"], "0.19");
         assert_eq!(config.len(), 2);
         assert!(config_lines("nonsense").is_err());
-        assert!(grants(["storage", "log"].into_iter()).unwrap().contains(&Capability::Log));
+        assert!(
+            grants(["storage", "log"].into_iter())
+                .unwrap()
+                .contains(&Capability::Log)
+        );
         assert!(grants(["net"].into_iter()).is_err());
     }
 }

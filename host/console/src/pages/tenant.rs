@@ -35,18 +35,19 @@ pub fn calls_by_day(daily: &DailyUsage, days: u32, locale: Locale) -> Vec<Bar> {
     }
     per_day
         .into_iter()
-        .map(|(day, calls)| {
-            Bar {
-                label: locale.day_label(&day),
-                value: calls,
-                text: format!("{} calls", locale.count(calls)),
-            }
+        .map(|(day, calls)| Bar {
+            label: locale.day_label(&day),
+            value: calls,
+            text: format!("{} calls", locale.count(calls)),
         })
         .collect()
 }
 
 /// `/` for a tenant.
-pub async fn overview(State(state): State<ConsoleState>, viewer: Viewer) -> Result<Markup, PageError> {
+pub async fn overview(
+    State(state): State<ConsoleState>,
+    viewer: Viewer,
+) -> Result<Markup, PageError> {
     let month = state.platform.month_so_far(&viewer.actor).await?;
     let pending = state.platform.pending_upgrades(&viewer.actor).await?;
     let installs = state.platform.installs(&viewer.actor).await?;
@@ -82,7 +83,10 @@ pub fn tile(label: &str, currency: &Currency, minor: i64, locale: Locale, id: &s
 }
 
 /// `/installs`: installs and pending upgrades.
-pub async fn installs(State(state): State<ConsoleState>, viewer: Viewer) -> Result<Markup, PageError> {
+pub async fn installs(
+    State(state): State<ConsoleState>,
+    viewer: Viewer,
+) -> Result<Markup, PageError> {
     let installs = state.platform.installs(&viewer.actor).await?;
     let pending = state.platform.pending_upgrades(&viewer.actor).await?;
     let body = html! {
@@ -141,7 +145,10 @@ pub async fn install(
     Path((namespace, name)): Path<(String, String)>,
 ) -> Result<Markup, PageError> {
     let package = format!("{namespace}/{name}");
-    let detail = state.platform.install_detail(&viewer.actor, &package).await?;
+    let detail = state
+        .platform
+        .install_detail(&viewer.actor, &package)
+        .await?;
     let i = &detail.install;
     let locale = viewer.locale;
     let config_text: String = i.config.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
@@ -188,7 +195,10 @@ pub async fn set_config(
 ) -> Result<Response, PageError> {
     let package = format!("{namespace}/{name}");
     let config = super::store::config_lines(posted.form.get("config").unwrap_or(""))?;
-    state.platform.set_config(&posted.viewer.actor, &package, &config).await?;
+    state
+        .platform
+        .set_config(&posted.viewer.actor, &package, &config)
+        .await?;
     Ok(Redirect::to(&format!("/installs/{package}")).into_response())
 }
 
@@ -202,10 +212,22 @@ pub async fn decide_upgrade(
     let actor = &posted.viewer.actor;
     match decision.as_str() {
         "approve" => {
-            state.platform.approve_upgrade(actor, &package, &version).await?;
+            state
+                .platform
+                .approve_upgrade(actor, &package, &version)
+                .await?;
         }
-        "decline" => state.platform.decline_upgrade(actor, &package, &version).await?,
-        other => return Err(PageError::NotFound(format!("no decision `{other}`: approve or decline"))),
+        "decline" => {
+            state
+                .platform
+                .decline_upgrade(actor, &package, &version)
+                .await?
+        }
+        other => {
+            return Err(PageError::NotFound(format!(
+                "no decision `{other}`: approve or decline"
+            )));
+        }
     }
     Ok(Redirect::to("/installs").into_response())
 }
@@ -214,7 +236,10 @@ pub async fn decide_upgrade(
 /// projection to the month's end.
 pub async fn usage(State(state): State<ConsoleState>, viewer: Viewer) -> Result<Markup, PageError> {
     let month: MonthSoFar = state.platform.month_so_far(&viewer.actor).await?;
-    let daily = state.platform.daily_usage(&viewer.actor, Some(month.period)).await?;
+    let daily = state
+        .platform
+        .daily_usage(&viewer.actor, Some(month.period))
+        .await?;
     let locale = viewer.locale;
     let currency = month.currency;
     // Cost per plugin from the draft invoice's lines; calls from the days.
@@ -227,7 +252,9 @@ pub async fn usage(State(state): State<ConsoleState>, viewer: Viewer) -> Result<
     if let Some(invoice) = invoice {
         for line in &invoice.lines {
             match &line.plugin {
-                Some(plugin) => plugins.entry(plugin.clone()).or_default().1 += line.line.amount.minor,
+                Some(plugin) => {
+                    plugins.entry(plugin.clone()).or_default().1 += line.line.amount.minor
+                }
                 None => other_lines.push(line),
             }
         }
@@ -269,7 +296,10 @@ pub async fn usage(State(state): State<ConsoleState>, viewer: Viewer) -> Result<
 }
 
 /// `/invoices`: a tenant's own, or (the operator) every tenant's.
-pub async fn invoices(State(state): State<ConsoleState>, viewer: Viewer) -> Result<Markup, PageError> {
+pub async fn invoices(
+    State(state): State<ConsoleState>,
+    viewer: Viewer,
+) -> Result<Markup, PageError> {
     let docs = state.platform.invoices(&viewer.actor, None, None).await?;
     let locale = viewer.locale;
     let operator = viewer.actor.role() == Role::Operator;
@@ -325,14 +355,25 @@ pub async fn invoice(
     viewer: Viewer,
     Path(number): Path<String>,
 ) -> Result<Markup, PageError> {
-    let Rendered::Json(doc) = state.platform.invoice(&viewer.actor, &number, Format::Json).await? else {
+    let Rendered::Json(doc) = state
+        .platform
+        .invoice(&viewer.actor, &number, Format::Json)
+        .await?
+    else {
         return Err(PageError::NotFound(format!("no invoice `{number}`")));
     };
-    let parties = state.platform.invoice_parties(&viewer.actor, &number).await?;
+    let parties = state
+        .platform
+        .invoice_parties(&viewer.actor, &number)
+        .await?;
     let locale = viewer.locale;
     let c = &doc.currency;
     let inv = &doc.invoice;
-    let issuer = if parties.issuer.legal_name.is_empty() { "spleis (the operator has not set its legal name)".to_owned() } else { parties.issuer.legal_name.clone() };
+    let issuer = if parties.issuer.legal_name.is_empty() {
+        "spleis (the operator has not set its legal name)".to_owned()
+    } else {
+        parties.issuer.legal_name.clone()
+    };
     let body = html! {
         nav.no-print { a href="/invoices" { "← Invoices" } " " button #print type="button" { "Print" } " " a href=(format!("/invoices/{number}/csv")) download { "CSV" } }
         article.invoice {
@@ -381,15 +422,25 @@ pub async fn invoice_csv(
     viewer: Viewer,
     Path(number): Path<String>,
 ) -> Result<Response, PageError> {
-    let Rendered::Csv(csv) = state.platform.invoice(&viewer.actor, &number, Format::Csv).await? else {
+    let Rendered::Csv(csv) = state
+        .platform
+        .invoice(&viewer.actor, &number, Format::Csv)
+        .await?
+    else {
         return Err(PageError::NotFound(format!("no invoice `{number}`")));
     };
     // Invoice numbers are `INV-YYYYMM-NNNN`; anything else is not quoted into a header.
-    let safe: String = number.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+    let safe: String = number
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
     Ok((
         [
             (CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (CONTENT_DISPOSITION, format!("attachment; filename=\"{safe}.csv\"")),
+            (
+                CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{safe}.csv\""),
+            ),
         ],
         csv,
     )
@@ -397,12 +448,23 @@ pub async fn invoice_csv(
 }
 
 /// `/account`: who, terms and limits (tenants), legal details.
-pub async fn account(State(state): State<ConsoleState>, viewer: Viewer) -> Result<Markup, PageError> {
+pub async fn account(
+    State(state): State<ConsoleState>,
+    viewer: Viewer,
+) -> Result<Markup, PageError> {
     let locale = viewer.locale;
     let currency = currency(&state, &viewer).await?;
-    let details = state.platform.party_details(&viewer.actor, viewer.actor.id()).await?;
+    let details = state
+        .platform
+        .party_details(&viewer.actor, viewer.actor.id())
+        .await?;
     let terms = match viewer.actor.role() {
-        Role::Tenant => state.platform.tenant_terms(&viewer.actor).await?.into_iter().next(),
+        Role::Tenant => state
+            .platform
+            .tenant_terms(&viewer.actor)
+            .await?
+            .into_iter()
+            .next(),
         _ => None,
     };
     let installs = match viewer.actor.role() {
@@ -440,12 +502,21 @@ pub async fn account(State(state): State<ConsoleState>, viewer: Viewer) -> Resul
 }
 
 /// A discount in words.
-pub fn discount_words(d: &spleis_billing::discounts::Discount, locale: Locale, currency: &Currency) -> String {
+pub fn discount_words(
+    d: &spleis_billing::discounts::Discount,
+    locale: Locale,
+    currency: &Currency,
+) -> String {
     let how = match d.amount {
         DiscountAmount::Percent { bps } => locale.percent(bps),
         DiscountAmount::Fixed { minor } => locale.money(minor, currency),
     };
-    format!("{how} off, {} to {}: {}", locale.period(d.from), locale.period(d.to), d.reason)
+    format!(
+        "{how} off, {} to {}: {}",
+        locale.period(d.from),
+        locale.period(d.to),
+        d.reason
+    )
 }
 
 /// The legal-details form (with payment terms for the issuer).
@@ -476,18 +547,24 @@ pub fn posted_details(posted: &Posted) -> Result<PartyDetails, PageError> {
         address: f.get("address").unwrap_or("").replace("\r\n", "\n"),
         tax_id: f.get("tax_id").unwrap_or("").to_owned(),
         payment_terms_days: match f.non_empty("payment_terms_days") {
-            Some(days) => days
-                .parse()
-                .map_err(|_| PageError::BadRequest("the payment terms are a number of days, 0 to 365".into()))?,
+            Some(days) => days.parse().map_err(|_| {
+                PageError::BadRequest("the payment terms are a number of days, 0 to 365".into())
+            })?,
             None => 0,
         },
     })
 }
 
 /// POST `/account/details`.
-pub async fn set_details(State(state): State<ConsoleState>, posted: Posted) -> Result<Response, PageError> {
+pub async fn set_details(
+    State(state): State<ConsoleState>,
+    posted: Posted,
+) -> Result<Response, PageError> {
     let details = posted_details(&posted)?;
     let actor = &posted.viewer.actor;
-    state.platform.set_party_details(actor, actor.id(), &details).await?;
+    state
+        .platform
+        .set_party_details(actor, actor.id(), &details)
+        .await?;
     Ok(Redirect::to("/account").into_response())
 }
