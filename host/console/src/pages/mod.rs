@@ -128,7 +128,9 @@ fn charge_in_words(charge: &Charge, currency: Currency, locale: Locale) -> Strin
         }
     };
     let price = match &charge.pricing {
-        Pricing::Unit { price } => format!("{code}\u{a0}{}", locale.decimal(*price)),
+        Pricing::Unit { price } => {
+            format!("{code}\u{a0}{}", locale.price(*price, currency.exponent()))
+        }
         Pricing::Tiered { tiers, mode } => {
             let mut from = Decimal::ZERO;
             let parts: Vec<String> = tiers
@@ -149,11 +151,14 @@ fn charge_in_words(charge: &Charge, currency: Currency, locale: Locale) -> Strin
                     let flat = if t.flat_fee.is_zero() {
                         String::new()
                     } else {
-                        format!(" plus {code}\u{a0}{}", locale.decimal(t.flat_fee))
+                        format!(
+                            " plus {code}\u{a0}{}",
+                            locale.price(t.flat_fee, currency.exponent())
+                        )
                     };
                     format!(
                         "{range}: {code}\u{a0}{} each{flat}",
-                        locale.decimal(t.unit_price)
+                        locale.price(t.unit_price, currency.exponent())
                     )
                 })
                 .collect();
