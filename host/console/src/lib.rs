@@ -231,3 +231,212 @@ async fn set_locale(Query(q): Query<LocaleQuery>, request: Request) -> Response 
     );
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::Request as HttpRequest;
+    use spleis_store::accounts::Role;
+    use tower::ServiceExt;
+
+    const OPERATOR: &str = "spl_console_test_operator";
+
+    async fn console() -> (Router, Arc<Platform>, spleis_store::testing::Guard) {
+        let (store, guard) = spleis_store::testing::sqlite().await;
+        let runtime = spleis_runtime::Runtime::new(spleis_runtime::RuntimeConfig {
+            max_instances: 2,
+            ..Default::default()
+        })
+        .expect("a runtime");
+        let platform = Arc::new(Platform::new(
+            store,
+            Arc::new(runtime),
+            spleis_platform::usage::Durability::Sync,
+        ));
+        platform
+            .bootstrap_operator(Some(OPERATOR))
+            .await
+            .expect("an operator");
+        (router(platform.clone()), platform, guard)
+    }
+
+    async fn send(app: &Router, request: HttpRequest<Body>) -> Response {
+        app.clone().oneshot(request).await.expect("an answer")
+    }
+
+    fn set_cookies(response: &Response) -> Vec<String> {
+        response
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|h| h.to_str().ok())
+            .map(|h| h.split(';').next().unwrap_or("").to_owned())
+            .collect()
+    }
+
+    async fn body_text(response: Response) -> String {
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .expect("a body");
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    /// Signs in with `token` through the form; the session cookie.
+    async fn sign_in(app: &Router, token: &str) -> String {
+        let page = send(
+            app,
+            HttpRequest::get("/sign-in").body(Body::empty()).unwrap(),
+        )
+        .await;
+        let cookie = set_cookies(&page).remove(0);
+        let html = body_text(page).await;
+        let nonce = html
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_owned();
+        let answer = send(
+            app,
+            HttpRequest::post("/sign-in")
+                .header("cookie", cookie)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(format!("csrf={nonce}&token={token}")))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+        set_cookies(&answer)
+            .into_iter()
+            .find(|c| c.starts_with("spleis_session="))
+            .expect("a session cookie")
+    }
+
+    fn post(path: &str, cookie: &str, body: &str) -> HttpRequest<Body> {
+        HttpRequest::post(path)
+            .header("cookie", cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(body.to_owned()))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn forms_need_the_sessions_csrf_token_and_sign_out_ends_the_session() {
+        let (app, platform, _guard) = console().await;
+        let operator = platform.authenticate(OPERATOR).await.unwrap().unwrap();
+        let tenant = platform
+            .create_account(&operator, "acme", Role::Tenant, Some("Acme"))
+            .await
+            .unwrap();
+        let session = sign_in(&app, &tenant.token).await;
+        let csrf = platform
+            .session(session.trim_start_matches("spleis_session="))
+            .await
+            .unwrap()
+            .unwrap()
+            .csrf;
+
+        let missing = send(
+            &app,
+            post("/account/details", &session, "legal_name=Forged"),
+        )
+        .await;
+        assert_eq!(missing.status(), StatusCode::FORBIDDEN);
+        let wrong = send(
+            &app,
+            post("/account/details", &session, "legal_name=Forged&csrf=nope"),
+        )
+        .await;
+        assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
+        assert!(
+            body_text(wrong)
+                .await
+                .contains("not sent from this console")
+        );
+        let ok = send(
+            &app,
+            post(
+                "/account/details",
+                &session,
+                &format!("legal_name=Acme+AS&csrf={csrf}"),
+            ),
+        )
+        .await;
+        assert_eq!(ok.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            platform
+                .party_details(&operator, "acme")
+                .await
+                .unwrap()
+                .legal_name,
+            "Acme AS"
+        );
+
+        // Another account's page is refused as the API refuses it.
+        let ledger = send(
+            &app,
+            HttpRequest::get("/operator/ledger")
+                .header("cookie", &session)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(ledger.status(), StatusCode::FORBIDDEN);
+
+        let out = send(&app, post("/sign-out", &session, &format!("csrf={csrf}"))).await;
+        assert_eq!(out.status(), StatusCode::SEE_OTHER);
+        let after = send(
+            &app,
+            HttpRequest::get("/account")
+                .header("cookie", &session)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(
+            after.status(),
+            StatusCode::SEE_OTHER,
+            "signed out: sent to sign in"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_sign_in_without_its_cookie_or_with_a_wrong_token_is_refused() {
+        let (app, _platform, _guard) = console().await;
+        let forged = send(
+            &app,
+            HttpRequest::post("/sign-in")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(format!("csrf=x&token={OPERATOR}")))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+        let page = send(
+            &app,
+            HttpRequest::get("/sign-in").body(Body::empty()).unwrap(),
+        )
+        .await;
+        assert!(
+            page.headers()[CONTENT_SECURITY_POLICY]
+                .to_str()
+                .unwrap()
+                .contains("script-src 'self'")
+        );
+        let cookie = set_cookies(&page).remove(0);
+        let nonce = cookie.split('=').nth(1).unwrap().to_owned();
+        let wrong = send(
+            &app,
+            post(
+                "/sign-in",
+                &cookie,
+                &format!("csrf={nonce}&token=spl_wrong"),
+            ),
+        )
+        .await;
+        assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    }
+}

@@ -10,6 +10,8 @@ use maud::{DOCTYPE, Markup, html};
 use spleis_billing::Currency;
 use spleis_platform::Error;
 use spleis_store::accounts::Role;
+use spleis_store::billing::BillingError;
+use spleis_store::registry::RegistryError;
 
 /// Why a page could not be shown.
 #[derive(Debug, thiserror::Error)]
@@ -44,8 +46,22 @@ impl PageError {
                 Error::Access(_) => StatusCode::FORBIDDEN,
                 Error::NotFound(_) | Error::NotInstalled(_) => StatusCode::NOT_FOUND,
                 Error::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
-                Error::Registry(r) if r.to_string().contains("unknown") => StatusCode::NOT_FOUND,
-                Error::Billing(b) if b.to_string().starts_with("no ") => StatusCode::NOT_FOUND,
+                Error::Registry(
+                    RegistryError::UnknownPackage(_)
+                    | RegistryError::UnknownVersion { .. }
+                    | RegistryError::UnknownNamespace(_)
+                    | RegistryError::UnknownAccount(_),
+                ) => StatusCode::NOT_FOUND,
+                Error::Billing(
+                    BillingError::UnknownPackage(_)
+                    | BillingError::UnknownAccount { .. }
+                    | BillingError::NotFound { .. },
+                ) => StatusCode::NOT_FOUND,
+                Error::Billing(BillingError::Corrupt(_) | BillingError::Store(_))
+                | Error::Registry(RegistryError::Store(_) | RegistryError::Integrity(_)) => {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                }
+                // What the request asked for cannot be done: the message says why.
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             },
         }
