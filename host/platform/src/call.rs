@@ -292,19 +292,14 @@ impl Platform {
     ) -> Result<(Called, UsageRow), CallFailure> {
         let plugin = self.component(version).await?;
         let context = Arc::new(install_context(install, &version.manifest));
-        let storage = Arc::new(DbKeyValue::new(
-            self.store.clone(),
-            tokio::runtime::Handle::current(),
-        ));
-        let runtime = self.runtime.clone();
-        // A call may run for seconds: it runs on the blocking pool, never on
-        // an async worker. (`block_in_place` saves the thread hop, but panics
-        // on a current-thread runtime and measured no faster under load.)
-        let invocation = tokio::task::spawn_blocking(move || {
-            runtime.invoke(&plugin, context, storage, call, None)
-        })
-        .await
-        .map_err(|e| CallFailure::Join(e.to_string()))??;
+        let storage = Arc::new(DbKeyValue::new(self.store.clone()));
+        // The call is a future on this worker: it yields every epoch tick
+        // while the guest computes, suspends while it waits, and ends at its
+        // deadline. No blocking-pool thread per call.
+        let invocation = self
+            .runtime
+            .invoke(&plugin, context, storage, call, None)
+            .await?;
         self.metrics.call(
             invocation.usage.outcome,
             invocation.usage.fuel_consumed,
@@ -353,14 +348,18 @@ impl Platform {
             .map_err(|e| CallFailure::Join(e.to_string()))??)
     }
 
-    /// Loads a component on the blocking pool: compiling takes a while and
-    /// must not hold an async worker.
+    /// Loads a component: compiling on the blocking pool (it takes a while
+    /// and must not hold an async worker), the trial instantiation here.
     pub(crate) async fn load(
         &self,
         bytes: Vec<u8>,
     ) -> Result<Result<Arc<LoadedPlugin>, LoadError>, tokio::task::JoinError> {
         let runtime = self.runtime.clone();
-        tokio::task::spawn_blocking(move || runtime.load(&bytes)).await
+        let compiled = tokio::task::spawn_blocking(move || runtime.compile(&bytes)).await?;
+        Ok(match compiled {
+            Ok(compiled) => self.runtime.admit(compiled).await,
+            Err(error) => Err(error),
+        })
     }
 }
 

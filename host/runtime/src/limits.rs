@@ -40,6 +40,19 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// The limits of the trial instantiation at load: a component's start
+    /// does nothing a Rust component needs seconds or billions of
+    /// instructions for.
+    pub fn trial() -> Self {
+        Self {
+            fuel: 100_000_000,
+            timeout: Duration::from_secs(2),
+            ..Self::default()
+        }
+    }
+}
+
 /// A limit the plugin hit. Raised as a trap from inside the call, then
 /// recognised when the call's error is classified.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -144,6 +144,12 @@ pub struct Usage {
     pub fuel_consumed: u64,
     /// Wall time from instantiation to the result, in microseconds.
     pub wall_time_us: u64,
+    /// Of the wall time, how much the call spent inside host functions
+    /// (storage, WASI sleeps and streams, the contract's imports), in
+    /// microseconds: work fuel does not count. Records written before it
+    /// was measured read 0.
+    #[serde(default)]
+    pub host_time_us: u64,
     /// The highest total linear memory of the instance, in bytes.
     pub peak_memory_bytes: u64,
     /// How the call ended.

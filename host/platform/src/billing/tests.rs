@@ -92,6 +92,7 @@ fn call(id: &str, tenant: &str, contract: &str) -> UsageRow {
             operation: "quote".into(),
             fuel_consumed: 1_000,
             wall_time_us: 10,
+            host_time_us: 0,
             peak_memory_bytes: 1,
             outcome: OutcomeKind::Ok,
             units: vec![MeterReport {
