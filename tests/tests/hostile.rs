@@ -360,16 +360,6 @@ async fn exports_of_the_wrong_type_are_refused_at_link() {
     assert!(matches!(error, LoadError::Link(_)), "{error}");
 }
 
-/// The fixture whose start blocks on a pollable for `start_ns` nanoseconds
-/// (`u64::MAX`: for ever).
-fn blocking_start(start_ns: u64) -> Vec<u8> {
-    let path = spleis_tests::repo_root().join("tests/fixtures/blocking_start.wat");
-    let text = std::fs::read_to_string(&path).expect("the fixture is there");
-    // `i64.const` takes the bit pattern: u64::MAX is -1.
-    let text = text.replace("$START_NS", &(start_ns as i64).to_string());
-    wat::parse_str(&text).expect("the fixture parses")
-}
-
 #[tokio::test]
 async fn a_start_that_waits_for_ever_is_refused_within_the_trial_deadline() {
     let runtime = Runtime::new(RuntimeConfig {
@@ -380,14 +370,20 @@ async fn a_start_that_waits_for_ever_is_refused_within_the_trial_deadline() {
         ..RuntimeConfig::default()
     })
     .unwrap();
-    let error = runtime.load(&blocking_start(u64::MAX)).await.unwrap_err();
+    let error = runtime
+        .load(&spleis_tests::blocking_start(u64::MAX))
+        .await
+        .unwrap_err();
     assert!(
         matches!(error, LoadError::StartTooSlow { limit } if limit == Duration::from_millis(200)),
         "{error}"
     );
     assert!(error.to_string().contains("did not finish within 200 ms"));
     // A start that waits a moment is admitted and then answers.
-    let plugin = runtime.load(&blocking_start(1_000)).await.unwrap();
+    let plugin = runtime
+        .load(&spleis_tests::blocking_start(1_000))
+        .await
+        .unwrap();
     assert!(plugin.manifest.is_none());
 }
 

@@ -17,6 +17,8 @@
 //! | [`deliver`] | emit a platform event, deliver events to subscribers |
 //! | [`usage`] | the usage pipeline and reading usage records |
 //! | [`caches`] | the cached lookups every call makes, forgotten on change |
+//! | [`limits`] | the operator's limits per tenant; a tenant's own limits and use |
+//! | [`shares`] | admission of calls by rate, concurrency cap and the shared pool |
 //! | [`maintenance`] | open, bootstrap the operator, retention purge, drain |
 //! | [`metrics`] | counters for `/metrics` |
 
@@ -29,9 +31,11 @@ pub mod deliver;
 mod error;
 pub mod installs;
 pub mod kv;
+pub mod limits;
 pub mod maintenance;
 pub mod metrics;
 pub mod registry;
+pub mod shares;
 pub mod usage;
 
 #[cfg(test)]
@@ -64,4 +68,8 @@ pub struct Platform {
     pub(crate) metrics: metrics::Metrics,
     /// Caches of what every request looks up.
     pub(crate) caches: caches::Caches,
+    /// Every tenant's share of the sandbox.
+    pub(crate) shares: shares::Shares,
+    /// The limits tenants get unless the operator overrides them.
+    pub(crate) limit_defaults: limits::LimitDefaults,
 }

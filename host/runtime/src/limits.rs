@@ -47,7 +47,7 @@ impl Limits {
     pub fn trial() -> Self {
         Self {
             fuel: 100_000_000,
-            timeout: Duration::from_secs(2),
+            timeout: Duration::from_secs(1),
             ..Self::default()
         }
     }

@@ -14,6 +14,7 @@
 use axum::Router;
 use axum::routing::post;
 use spleis_platform::installs::InstallRequest;
+use spleis_platform::limits::LimitDefaults;
 use spleis_platform::maintenance::{Database, PlatformConfig};
 use spleis_platform::usage::Durability;
 use spleis_platform::{Actor, Platform};
@@ -63,6 +64,14 @@ fn main() {
             database: Database::DataDir(data.path().to_path_buf()),
             runtime: RuntimeConfig::default(),
             durability: Durability::Batched,
+            // The bench measures throughput, not the shares: one tenant may
+            // use the whole node.
+            limits: LimitDefaults {
+                concurrency: 60,
+                rate_per_second: 1_000_000,
+                burst: 1_000_000,
+                ..LimitDefaults::for_instances(64)
+            },
         })
         .await
         .expect("platform");

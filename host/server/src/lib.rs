@@ -11,6 +11,7 @@
 mod auth;
 mod billing;
 mod error;
+mod limits;
 mod routes;
 pub mod types;
 
@@ -131,6 +132,8 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::pending_upgrades))
         .routes(routes!(routes::approve_upgrade, routes::decline_upgrade))
         .routes(routes!(routes::usage))
+        .routes(routes!(limits::my_limits))
+        .routes(routes!(limits::tenant_limits, limits::set_tenant_limits))
         .merge(calls)
         .routes(routes!(billing::settings, billing::set_settings))
         .routes(routes!(billing::close))

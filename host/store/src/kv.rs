@@ -263,7 +263,7 @@ mod tests {
             for _ in 0..120 {
                 x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
                 let key = format!("k{}", (x >> 8) % 6);
-                if (x >> 4) % 4 == 0 {
+                if (x >> 4).is_multiple_of(4) {
                     let existed = store.kv_delete("t", "acme/p", &key).await.unwrap();
                     assert_eq!(existed, model.remove(&key).is_some());
                 } else {
@@ -278,7 +278,11 @@ mod tests {
                 let expected: usize = model.values().sum();
                 assert_eq!(store.kv_used("t", "acme/p").await.unwrap(), expected as u64);
             }
-            store.kv_set("t", "acme/q", "other", b"x", 100).await.unwrap().unwrap();
+            store
+                .kv_set("t", "acme/q", "other", b"x", 100)
+                .await
+                .unwrap()
+                .unwrap();
             store.kv_purge("t", "acme/p").await.unwrap();
             assert_eq!(store.kv_used("t", "acme/p").await.unwrap(), 0);
             assert_eq!(store.kv_used("t", "acme/q").await.unwrap(), 6);

@@ -11,6 +11,7 @@ pub mod billing;
 pub mod events;
 pub mod installs;
 pub mod kv;
+pub mod limits;
 pub mod registry;
 pub mod usage;
 
