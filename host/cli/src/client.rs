@@ -11,6 +11,7 @@ use clap::{Args, Subcommand};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use spleis_platform::accounts::TokenCreated;
 use spleis_platform::limits::{LimitOverrides, LimitsView};
 use spleis_registry::Capability;
 use spleis_server::types::{self, Account, ErrorBody};
@@ -126,11 +127,44 @@ pub enum ClientCommand {
         #[arg(long, requires = "set")]
         fan_out: Option<u32>,
     },
+    /// Your API tokens (the operator: any account's, with --account).
+    #[command(subcommand)]
+    Tokens(TokensCommand),
     /// Show your usage records.
     Usage {
         /// How many, newest first.
         #[arg(long, default_value_t = 20)]
         limit: u32,
+    },
+}
+
+/// `spleis client tokens …`.
+#[derive(Subcommand)]
+pub enum TokensCommand {
+    /// List tokens (never their secrets).
+    List {
+        /// Another account's (operator only).
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// Create a named token; it is printed once.
+    Create {
+        /// A name for people.
+        label: String,
+        /// Days until it stops working (default: never).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        expires_in_days: Option<u32>,
+        /// For another account (operator only).
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// Revoke a token by its id (from `list`).
+    Revoke {
+        /// The token's id.
+        id: String,
+        /// Another account's (operator only).
+        #[arg(long)]
+        account: Option<String>,
     },
 }
 
@@ -446,6 +480,7 @@ pub fn run(command: ClientCommand, connection: Connection) -> anyhow::Result<Exi
         } => return call(&client, &package, &operation, &input, idempotency_key),
         ClientCommand::Emit { topic, payload } => emit(&client, topic, &payload)?,
         ClientCommand::Usage { limit } => usage(&client, limit)?,
+        ClientCommand::Tokens(command) => tokens(&client, command)?,
         ClientCommand::Limits {
             tenant,
             set,
@@ -707,6 +742,62 @@ fn usage(client: &Client, limit: u32) -> anyhow::Result<()> {
             )
         })
     })
+}
+
+/// `spleis client tokens …`.
+fn tokens(client: &Client, command: TokensCommand) -> anyhow::Result<()> {
+    let query = |account: &Option<String>| {
+        account
+            .as_ref()
+            .map(|a| format!("?account={a}"))
+            .unwrap_or_default()
+    };
+    match command {
+        TokensCommand::List { account } => {
+            let reply: Reply<types::Tokens> =
+                client.get(&format!("/v1/tokens{}", query(&account)))?;
+            reply.print(client, |t| {
+                list(&t.tokens, "no tokens", |t| {
+                    let state = match (t.revoked_at, t.expires_at) {
+                        (Some(_), _) => "revoked".to_owned(),
+                        (None, Some(at)) => format!("expires at {at} (unix ms)"),
+                        (None, None) => "active".to_owned(),
+                    };
+                    format!("{}  {:<12} {:<30} {state}", t.id, t.account, t.label)
+                })
+            })
+        }
+        TokensCommand::Create {
+            label,
+            expires_in_days,
+            account,
+        } => {
+            let expires_at_ms = expires_in_days.map(|days| {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as i64);
+                now + i64::from(days) * 24 * 3600 * 1000
+            });
+            let reply: Reply<TokenCreated> = client.post(
+                "/v1/tokens",
+                &serde_json::json!({"label": label, "expires_at_ms": expires_at_ms, "account": account}),
+            )?;
+            reply.print(client, |t| {
+                format!(
+                    "{}\n(token `{}` of {}: shown once, keep it safe)",
+                    t.token, t.info.id, t.info.account
+                )
+            })
+        }
+        TokensCommand::Revoke { id, account } => {
+            client.send_empty(
+                method::DELETE,
+                &format!("/v1/tokens/{id}{}", query(&account)),
+            )?;
+            println!("revoked {id}");
+            Ok(())
+        }
+    }
 }
 
 /// `spleis client limits`: one tenant's limits and current use, after

@@ -13,6 +13,7 @@ mod billing;
 mod error;
 mod limits;
 mod routes;
+mod tokens;
 pub mod types;
 
 pub use error::ApiError;
@@ -120,6 +121,8 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::metrics))
         .routes(routes!(routes::create_account))
         .routes(routes!(routes::whoami))
+        .routes(routes!(tokens::tokens, tokens::create_token))
+        .routes(routes!(tokens::revoke_token))
         .routes(routes!(routes::publish, routes::catalog))
         .routes(routes!(routes::package))
         .routes(routes!(routes::yank, routes::unyank))

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use utoipa::{IntoParams, ToSchema};
 
+pub use crate::tokens::{NewToken, Tokens};
 pub use spleis_platform::AccountCreated;
 pub use spleis_platform::Published;
 pub use spleis_platform::installs::InstallDetail;

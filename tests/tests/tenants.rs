@@ -1,7 +1,8 @@
-//! One tenant cannot slow down or stop another, on the real server: a
-//! tenant over its share gets 429 with `Retry-After` while another's calls
-//! succeed; guests that wait for ever and components whose start blocks
-//! hold no slot past their deadline; limits are the operator's.
+//! One tenant cannot slow down, stop or impersonate another, on the real
+//! server: a tenant over its share gets 429 with `Retry-After` while
+//! another's calls succeed; guests that wait for ever and components whose
+//! start blocks hold no slot past their deadline; limits are the operator's;
+//! tokens can be listed, created, expired and revoked.
 
 use serde_json::json;
 use spleis_tests::Server;
@@ -216,4 +217,77 @@ fn blocking_calls_and_blocking_publishes_do_not_stop_other_tenants() {
     // And after all that, still.
     assert_eq!(echo(&server, &quiet), 200);
     assert_eq!(echo(&server, &noisy), 200);
+}
+
+#[test]
+fn tokens_are_named_listed_without_secrets_expired_and_revoked() {
+    let server = Server::start(None);
+    let first = server.account("tenant-a", "tenant");
+    let other = server.account("tenant-b", "tenant");
+    let (status, created) = server.request(
+        "POST",
+        "/v1/tokens",
+        &first,
+        Some(json!({"label": "ci deploys"})),
+    );
+    assert_eq!(status, 201, "{created}");
+    let second = created["token"].as_str().unwrap().to_owned();
+    let id = created["info"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(server.request("GET", "/v1/whoami", &second, None).0, 200);
+
+    // Listed without secrets, newest first.
+    let (_, listed) = server.request("GET", "/v1/tokens", &first, None);
+    let tokens = listed["tokens"].as_array().unwrap();
+    assert_eq!(tokens.len(), 2, "{listed}");
+    assert_eq!(tokens[0]["label"], "ci deploys");
+    assert!(!listed.to_string().contains(&second));
+    assert!(!listed.to_string().contains(&first));
+
+    // Another tenant cannot see or revoke them.
+    let (status, _) = server.request("GET", "/v1/tokens?account=tenant-a", &other, None);
+    assert_eq!(status, 403);
+    let (status, _) = server.request("DELETE", &format!("/v1/tokens/{id}"), &other, None);
+    assert_eq!(status, 404);
+
+    // Revoked: refused at once.
+    let (status, _) = server.request("DELETE", &format!("/v1/tokens/{id}"), &first, None);
+    assert_eq!(status, 204);
+    assert_eq!(server.request("GET", "/v1/whoami", &second, None).0, 401);
+    assert_eq!(server.request("GET", "/v1/whoami", &first, None).0, 200);
+
+    // The operator revokes any account's token.
+    let (_, theirs) = server.request("GET", "/v1/tokens?account=tenant-b", &server.operator, None);
+    let their_id = theirs["tokens"][0]["id"].as_str().unwrap().to_owned();
+    let (status, _) = server.request(
+        "DELETE",
+        &format!("/v1/tokens/{their_id}?account=tenant-b"),
+        &server.operator,
+        None,
+    );
+    assert_eq!(status, 204);
+    assert_eq!(server.request("GET", "/v1/whoami", &other, None).0, 401);
+
+    // Expiry: in the past is refused; a token that expires is refused after.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let (status, body) = server.request(
+        "POST",
+        "/v1/tokens",
+        &first,
+        Some(json!({"label": "old", "expires_at_ms": now - 1})),
+    );
+    assert_eq!(status, 400, "{body}");
+    let (_, short) = server.request(
+        "POST",
+        "/v1/tokens",
+        &first,
+        Some(json!({"label": "short", "expires_at_ms": now + 1500})),
+    );
+    let short = short["token"].as_str().unwrap().to_owned();
+    assert_eq!(server.request("GET", "/v1/whoami", &short, None).0, 200);
+    // Past its expiry and the auth cache's 2 s.
+    std::thread::sleep(std::time::Duration::from_millis(3600));
+    assert_eq!(server.request("GET", "/v1/whoami", &short, None).0, 401);
 }
