@@ -59,6 +59,13 @@ async fn every_hostile_plugin_gets_its_own_outcome_and_the_host_serves_on() {
         ),
         ("log-flood", OutcomeKind::LogLimit, "65536 bytes of log"),
         ("stdout-flood", OutcomeKind::LogLimit, "65536 bytes of log"),
+        // WASI 0.2 carries only failure: any non-zero code exits with 1.
+        ("exit", OutcomeKind::Exit, "exited with code 1"),
+        (
+            "meter-flood",
+            OutcomeKind::MeterLimit,
+            "more than 1000 distinct keys",
+        ),
     ];
     for (op, kind, words) in cases {
         let inv = runtime
@@ -82,6 +89,15 @@ async fn every_hostile_plugin_gets_its_own_outcome_and_the_host_serves_on() {
             error.message
         );
         assert_eq!(inv.usage.outcome, kind);
+        assert_eq!(
+            inv.usage.outcome.blame(),
+            spleis_runtime::Blame::Guest,
+            "{op}"
+        );
+        assert!(
+            inv.usage.units.is_empty(),
+            "{op}: a failed call keeps no units"
+        );
         assert!(
             inv.events.is_empty(),
             "{op}: a failed call delivers no events"

@@ -96,6 +96,13 @@ impl Plugin for Hostile {
             "host-loop" => loop {
                 black_box(storage::get("missing")?);
             },
+            "exit" => std::process::exit(3),
+            "meter-flood" => {
+                for i in 0..10_000 {
+                    metering::report_unique("things", &format!("thing-{i}"))?;
+                }
+                Ok(Response::empty())
+            }
             "emit" => {
                 events::emit("loop.ping", request.body())?;
                 Ok(Response::empty())

@@ -243,7 +243,7 @@ pub(crate) async fn run(
         .await
     {
         Ok(raw) => raw,
-        Err(_) => Err(Trap::Interrupt.into()),
+        Err(_) => Err(Failure::Ran(Trap::Interrupt.into())),
     };
     let fuel_consumed = limits.fuel - store.get_fuel().unwrap_or(0).min(limits.fuel);
     let host_time = store.data().host.total();
@@ -263,7 +263,7 @@ pub(crate) async fn run(
             code: truncate(error.code, MAX_ERROR_CODE),
             message: truncate(error.message, MAX_ERROR_MESSAGE),
         }),
-        Err(error) => Err(classify(&error, &lines)),
+        Err(failure) => Err(classify(failure, &lines)),
     };
     let state = store.into_data();
     let peak_memory_bytes = state.limiter.peak_memory;
@@ -283,7 +283,9 @@ pub(crate) async fn run(
             host_time_us: micros(host_time),
             peak_memory_bytes,
             outcome,
-            units,
+            // Units of a failed call are not billed: the record keeps none,
+            // so a call that fails cannot leave a large one.
+            units: if result.is_ok() { units } else { Vec::new() },
         },
         events: if result.is_ok() { events } else { Vec::new() },
         result,
@@ -324,11 +326,24 @@ fn host_failure(
     }
 }
 
-/// The plugin's own answer: body or plugin error; `Err` is a trap.
-type Raw = wasmtime::Result<Result<Vec<u8>, crate::bindings::GuestError>>;
+/// Why a call ended without the plugin's answer: while it was being
+/// instantiated (the host's side: the pool, the start function's traps are
+/// still traps), or while its code ran (the guest's side: whatever it did
+/// to end there, a malformed value it returned included, is its own).
+enum Failure {
+    Instantiating(wasmtime::Error),
+    Ran(wasmtime::Error),
+}
+
+/// The plugin's own answer: body or plugin error; `Err` is how it failed.
+type Raw = Result<Result<Vec<u8>, crate::bindings::GuestError>, Failure>;
 
 async fn call_plugin(store: &mut Store<CallState>, plugin: &LoadedPlugin, call: Call) -> Raw {
-    let instance = plugin.pre.instantiate_async(&mut *store).await?;
+    let instance = plugin
+        .pre
+        .instantiate_async(&mut *store)
+        .await
+        .map_err(Failure::Instantiating)?;
     let tenant = store.data().caps.tenant().to_owned();
     match call {
         Call::Handle { operation, body } => {
@@ -340,7 +355,8 @@ async fn call_plugin(store: &mut Store<CallState>, plugin: &LoadedPlugin, call: 
             Ok(instance
                 .spleis_plugin_handler()
                 .call_handle(&mut *store, &request)
-                .await?
+                .await
+                .map_err(Failure::Ran)?
                 .map(|response| response.body))
         }
         Call::Event { id, topic, payload } => {
@@ -353,7 +369,8 @@ async fn call_plugin(store: &mut Store<CallState>, plugin: &LoadedPlugin, call: 
             Ok(instance
                 .spleis_plugin_subscriber()
                 .call_on_event(&mut *store, &event)
-                .await?
+                .await
+                .map_err(Failure::Ran)?
                 .map(|()| Vec::new()))
         }
     }
@@ -371,14 +388,26 @@ fn truncate(mut text: String, max: usize) -> String {
     text
 }
 
-/// Turns a trap into the outcome kind it stands for.
-fn classify(error: &wasmtime::Error, log: &[LogLine]) -> CallError {
+/// Turns a failure into the outcome kind it stands for, and says whose it
+/// is: only what fails outside the guest's code is the host's.
+fn classify(failure: Failure, log: &[LogLine]) -> CallError {
+    let (error, ran) = match &failure {
+        Failure::Instantiating(error) => (error, false),
+        Failure::Ran(error) => (error, true),
+    };
+    if let Some(exit) = error.downcast_ref::<wasmtime_wasi::I32Exit>() {
+        return CallError::new(
+            OutcomeKind::Exit,
+            format!("the plugin exited with code {}", exit.0),
+        );
+    }
     if let Some(breach) = error.downcast_ref::<LimitBreach>() {
         let kind = match breach {
             LimitBreach::Memory { .. } => OutcomeKind::MemoryLimit,
             LimitBreach::Table { .. } => OutcomeKind::TableLimit,
             LimitBreach::Log { .. } => OutcomeKind::LogLimit,
             LimitBreach::Events { .. } => OutcomeKind::EventLimit,
+            LimitBreach::MeterKeys { .. } => OutcomeKind::MeterLimit,
             LimitBreach::StorageQuota { .. } => OutcomeKind::StorageQuota,
         };
         return CallError::new(kind, breach.to_string());
@@ -400,8 +429,16 @@ fn classify(error: &wasmtime::Error, log: &[LogLine]) -> CallError {
             other => CallError::new(OutcomeKind::Trap, other.to_string()),
         };
     }
-    // Everything else that ends a call comes from the host side: instance
-    // pool exhausted, a failing WASI host call, a bug.
+    if ran {
+        // The guest broke the contract while it ran: a malformed value it
+        // returned (a bad pointer, discriminant or string), a forged
+        // handle, a bad argument to an import. Its fault, billed like a trap.
+        return CallError::new(
+            OutcomeKind::Trap,
+            format!("the plugin broke the canonical ABI or an import's contract: {error:#}"),
+        );
+    }
+    // Instantiation failed outside the guest's code: the pool, a bug.
     CallError::new(OutcomeKind::HostError, format!("{error:#}"))
 }
 

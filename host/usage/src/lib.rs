@@ -40,13 +40,18 @@ pub enum OutcomeKind {
     EventLimit,
     /// The plugin wrote more log than allowed.
     LogLimit,
+    /// The plugin exited (`std::process::exit`); the message has the code.
+    Exit,
+    /// The plugin reported more distinct keys of unique metrics than a
+    /// call may.
+    MeterLimit,
     /// The host failed (a bug or an unavailable backend): never billed.
     HostError,
 }
 
 impl OutcomeKind {
     /// Every kind, in declaration order.
-    pub const ALL: [OutcomeKind; 14] = [
+    pub const ALL: [OutcomeKind; 16] = [
         OutcomeKind::Ok,
         OutcomeKind::PluginError,
         OutcomeKind::OutOfFuel,
@@ -60,6 +65,8 @@ impl OutcomeKind {
         OutcomeKind::StorageQuota,
         OutcomeKind::EventLimit,
         OutcomeKind::LogLimit,
+        OutcomeKind::Exit,
+        OutcomeKind::MeterLimit,
         OutcomeKind::HostError,
     ];
 
@@ -79,6 +86,8 @@ impl OutcomeKind {
             OutcomeKind::StorageQuota => "storage-quota",
             OutcomeKind::EventLimit => "event-limit",
             OutcomeKind::LogLimit => "log-limit",
+            OutcomeKind::Exit => "exit",
+            OutcomeKind::MeterLimit => "meter-limit",
             OutcomeKind::HostError => "host-error",
         }
     }
