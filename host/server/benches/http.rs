@@ -19,7 +19,7 @@ use spleis_platform::installs::InstallRequest;
 use spleis_platform::limits::LimitDefaults;
 use spleis_platform::maintenance::{Database, PlatformConfig};
 use spleis_platform::usage::Durability;
-use spleis_platform::{Actor, Platform};
+use spleis_platform::Platform;
 use spleis_runtime::RuntimeConfig;
 use spleis_server as api;
 use spleis_server::types::Role;
