@@ -117,7 +117,12 @@ impl Server {
     /// Starts a server on SQLite in a fresh data directory, or on the
     /// database `database_url` names.
     pub fn start(database_url: Option<&str>) -> Self {
-        Self::start_in(tempfile::tempdir().expect("tempdir"), database_url)
+        Self::start_in(tempfile::tempdir().expect("tempdir"), database_url, &[])
+    }
+
+    /// Starts a server on SQLite with extra `spleis serve` arguments.
+    pub fn start_with(args: &[&str]) -> Self {
+        Self::start_in(tempfile::tempdir().expect("tempdir"), None, args)
     }
 
     /// The server's data directory (SQLite database, compile cache).
@@ -133,15 +138,16 @@ impl Server {
         let _ = self.child.wait();
         let data = std::mem::replace(&mut self._data, tempfile::tempdir().expect("tempdir"));
         let database_url = self.database_url.take();
-        Self::start_in(data, database_url.as_deref())
+        Self::start_in(data, database_url.as_deref(), &[])
     }
 
-    fn start_in(data: tempfile::TempDir, database_url: Option<&str>) -> Self {
+    fn start_in(data: tempfile::TempDir, database_url: Option<&str>, args: &[&str]) -> Self {
         use std::io::BufRead;
         let mut command = Command::new(spleis_bin());
         command
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data.path())
+            .args(args)
             .env("SPLEIS_BOOTSTRAP_TOKEN", OPERATOR_TOKEN)
             .stdout(std::process::Stdio::piped());
         if let Some(url) = database_url {
@@ -179,6 +185,18 @@ impl Server {
         token: &str,
         body: Option<serde_json::Value>,
     ) -> (u16, serde_json::Value) {
+        let (status, body, _) = self.request_with_headers(method, path, token, body);
+        (status, body)
+    }
+
+    /// Like [`Server::request`], with the answer's `Retry-After` header.
+    pub fn request_with_headers(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value, Option<String>) {
         let request = ureq::request(method, &format!("{}{path}", self.url))
             .set("Authorization", &format!("Bearer {token}"));
         let result = match body {
@@ -191,10 +209,12 @@ impl Server {
             Err(e) => panic!("{method} {path}: {e}"),
         };
         let status = response.status();
+        let retry_after = response.header("retry-after").map(str::to_owned);
         let text = response.into_string().unwrap_or_default();
         (
             status,
             serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+            retry_after,
         )
     }
 
@@ -348,6 +368,16 @@ pub fn backends() -> Vec<Option<String>> {
         );
     }
     all
+}
+
+/// The hostile fixture whose start blocks on a pollable for `start_ns`
+/// nanoseconds (`u64::MAX`: for ever; each value makes different bytes).
+pub fn blocking_start(start_ns: u64) -> Vec<u8> {
+    let path = repo_root().join("tests/fixtures/blocking_start.wat");
+    let text = std::fs::read_to_string(&path).expect("the fixture is there");
+    // `i64.const` takes the bit pattern: u64::MAX is -1.
+    let text = text.replace("$START_NS", &(start_ns as i64).to_string());
+    wat::parse_str(&text).expect("the fixture parses")
 }
 
 /// Builds a small plugin `fixtures/versioned` at `version`, declaring

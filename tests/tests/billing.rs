@@ -565,6 +565,27 @@ fn a_funded_campaign_becomes_investments_paid_back_in_proportion() {
             .0,
         403
     );
+    // Pledges are private: a tenant sees the total, the count and its own
+    // pledge; the author and the operator see who pledged what.
+    let (_, seen) = server.request("GET", &format!("/v1/campaigns/{id}"), &tenants[1], None);
+    assert_eq!(
+        (&seen["pledged"], &seen["pledge_count"]),
+        (&json!(10_000), &json!(3)),
+        "{seen}"
+    );
+    let pledges = seen["pledges"].as_array().unwrap();
+    assert_eq!(pledges.len(), 1, "{seen}");
+    assert_eq!(pledges[0]["tenant"], "t-b");
+    let (_, listed) = server.request("GET", "/v1/campaigns", &tenants[2], None);
+    assert_eq!(
+        listed["campaigns"][0]["pledges"].as_array().unwrap().len(),
+        1,
+        "{listed}"
+    );
+    for token in [&author, &op] {
+        let (_, seen) = server.request("GET", &format!("/v1/campaigns/{id}"), token, None);
+        assert_eq!(seen["pledges"].as_array().unwrap().len(), 3, "{seen}");
+    }
     let (status, body) = server.request("POST", &format!("/v1/campaigns/{id}/close"), &op, None);
     assert_eq!(status, 409, "before the deadline: {body}");
     std::thread::sleep(std::time::Duration::from_millis(1600));

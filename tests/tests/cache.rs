@@ -13,14 +13,14 @@ fn runtime(dir: &std::path::Path) -> Runtime {
     .unwrap()
 }
 
-#[test]
-fn a_digest_compiles_once_and_a_new_runtime_loads_it_from_disk() {
+#[tokio::test]
+async fn a_digest_compiles_once_and_a_new_runtime_loads_it_from_disk() {
     let dir = tempfile::tempdir().unwrap();
     let bytes = spleis_tests::plugin("energy_tariff");
 
     let first = runtime(dir.path());
-    let a = first.load(&bytes).unwrap();
-    let b = first.load(&bytes).unwrap();
+    let a = first.load(&bytes).await.unwrap();
+    let b = first.load(&bytes).await.unwrap();
     assert!(
         Arc::ptr_eq(&a, &b),
         "the second load returns the same InstancePre"
@@ -36,7 +36,7 @@ fn a_digest_compiles_once_and_a_new_runtime_loads_it_from_disk() {
     drop(first);
 
     let second = runtime(dir.path());
-    second.load(&bytes).unwrap();
+    second.load(&bytes).await.unwrap();
     assert_eq!(
         second.cache_stats(),
         CacheStats {
@@ -47,11 +47,11 @@ fn a_digest_compiles_once_and_a_new_runtime_loads_it_from_disk() {
     );
 }
 
-#[test]
-fn a_corrupt_artifact_is_recompiled_not_run() {
+#[tokio::test]
+async fn a_corrupt_artifact_is_recompiled_not_run() {
     let dir = tempfile::tempdir().unwrap();
     let bytes = spleis_tests::plugin("vat_invoice");
-    runtime(dir.path()).load(&bytes).unwrap();
+    runtime(dir.path()).load(&bytes).await.unwrap();
     let artifacts: Vec<_> = walk(dir.path())
         .into_iter()
         .filter(|p| p.extension().is_some_and(|e| e == "cwasm"))
@@ -60,20 +60,24 @@ fn a_corrupt_artifact_is_recompiled_not_run() {
     std::fs::write(&artifacts[0], b"garbage").unwrap();
 
     let again = runtime(dir.path());
-    again.load(&bytes).unwrap();
+    again.load(&bytes).await.unwrap();
     assert_eq!(again.cache_stats().compiled, 1);
     assert_eq!(again.cache_stats().disk_loads, 0);
     // And the artifact was rewritten, so a third start loads it.
     let third = runtime(dir.path());
-    third.load(&bytes).unwrap();
+    third.load(&bytes).await.unwrap();
     assert_eq!(third.cache_stats().disk_loads, 1);
 }
 
-#[test]
-fn a_refused_component_leaves_nothing_in_the_cache() {
+#[tokio::test]
+async fn a_refused_component_leaves_nothing_in_the_cache() {
     let dir = tempfile::tempdir().unwrap();
     let rt = runtime(dir.path());
-    assert!(rt.load(&spleis_tests::plugin("foreign_import")).is_err());
+    assert!(
+        rt.load(&spleis_tests::plugin("foreign_import"))
+            .await
+            .is_err()
+    );
     assert!(
         walk(dir.path())
             .iter()
@@ -81,8 +85,8 @@ fn a_refused_component_leaves_nothing_in_the_cache() {
     );
 }
 
-#[test]
-fn a_new_spleis_process_loads_from_the_disk_cache() {
+#[tokio::test]
+async fn a_new_spleis_process_loads_from_the_disk_cache() {
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().to_str().unwrap();
     let wasm = spleis_tests::plugin_path("hostile");

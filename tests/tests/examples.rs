@@ -14,9 +14,10 @@ fn runtime() -> &'static Runtime {
     RT.get_or_init(|| Runtime::new(RuntimeConfig::default()).expect("runtime starts"))
 }
 
-fn load(name: &str) -> Arc<LoadedPlugin> {
+async fn load(name: &str) -> Arc<LoadedPlugin> {
     runtime()
         .load(&spleis_tests::plugin(name))
+        .await
         .expect("example plugin loads")
 }
 
@@ -31,7 +32,7 @@ fn install(plugin: &LoadedPlugin, tenant: &str, config: &[(&str, &str)]) -> Arc<
     })
 }
 
-fn call(
+async fn call(
     plugin: &LoadedPlugin,
     install: &Arc<Install>,
     store: &Arc<MemoryStore>,
@@ -49,6 +50,7 @@ fn call(
             },
             None,
         )
+        .await
         .expect("the call runs")
 }
 
@@ -80,12 +82,12 @@ fn contract() -> Value {
     })
 }
 
-#[test]
-fn energy_tariff_quotes_exactly_and_reports_one_active_contract() {
-    let plugin = load("energy_tariff");
+#[tokio::test]
+async fn energy_tariff_quotes_exactly_and_reports_one_active_contract() {
+    let plugin = load("energy_tariff").await;
     let inst = install(&plugin, "tenant-a", &[]);
     let store = Arc::new(MemoryStore::new());
-    let inv = call(&plugin, &inst, &store, "quote", contract());
+    let inv = call(&plugin, &inst, &store, "quote", contract()).await;
     let quote = ok(&inv);
     let amounts: Vec<&str> = quote["lines"]
         .as_array()
@@ -114,9 +116,9 @@ fn energy_tariff_quotes_exactly_and_reports_one_active_contract() {
     );
 }
 
-#[test]
-fn energy_tariff_rounds_half_away_from_zero_per_line() {
-    let plugin = load("energy_tariff");
+#[tokio::test]
+async fn energy_tariff_rounds_half_away_from_zero_per_line() {
+    let plugin = load("energy_tariff").await;
     let inst = install(&plugin, "t", &[]);
     let store = Arc::new(MemoryStore::new());
     let mut c = contract();
@@ -125,7 +127,7 @@ fn energy_tariff_rounds_half_away_from_zero_per_line() {
     c["tariff"]["base_fee_per_month"] = json!("0");
     c["tariff"]["tiers"] = json!([{"price_per_kwh": "0.125"}]);
     c["tariff"]["vat_rate"] = json!("0");
-    let quote = ok(&call(&plugin, &inst, &store, "quote", c));
+    let quote = ok(&call(&plugin, &inst, &store, "quote", c).await);
     // 0.5 × 0.125 = 0.0625 → 0.06; a midpoint case: 0.025 → 0.03
     assert_eq!(quote["lines"][1]["amount"], "0.06");
     let mut c = contract();
@@ -135,27 +137,27 @@ fn energy_tariff_rounds_half_away_from_zero_per_line() {
     c["tariff"]["tiers"] = json!([{"price_per_kwh": "0.025"}]);
     c["tariff"]["vat_rate"] = json!("0");
     assert_eq!(
-        ok(&call(&plugin, &inst, &store, "quote", c))["total"],
+        ok(&call(&plugin, &inst, &store, "quote", c).await)["total"],
         "0.03"
     );
 }
 
-#[test]
-fn energy_tariff_refuses_bad_input_with_a_clear_error_and_bills_nothing() {
-    let plugin = load("energy_tariff");
+#[tokio::test]
+async fn energy_tariff_refuses_bad_input_with_a_clear_error_and_bills_nothing() {
+    let plugin = load("energy_tariff").await;
     let inst = install(&plugin, "t", &[]);
     let store = Arc::new(MemoryStore::new());
     let mut c = contract();
     c["tariff"]["tiers"] =
         json!([{"price_per_kwh": "0.3"}, {"up_to_kwh": "10", "price_per_kwh": "0.2"}]);
-    let inv = call(&plugin, &inst, &store, "quote", c);
+    let inv = call(&plugin, &inst, &store, "quote", c).await;
     let e = err(&inv);
     assert_eq!(e.kind, OutcomeKind::PluginError);
     assert_eq!(e.code, "invalid-input");
     assert!(e.message.contains("only the last tier"), "{}", e.message);
     assert!(inv.usage.units.is_empty());
 
-    let inv = call(&plugin, &inst, &store, "quote", json!({"contract_id": "x"}));
+    let inv = call(&plugin, &inst, &store, "quote", json!({"contract_id": "x"})).await;
     assert!(
         err(&inv).message.contains("missing field"),
         "{}",
@@ -163,9 +165,9 @@ fn energy_tariff_refuses_bad_input_with_a_clear_error_and_bills_nothing() {
     );
 }
 
-#[test]
-fn unknown_operations_are_refused_before_running() {
-    let plugin = load("energy_tariff");
+#[tokio::test]
+async fn unknown_operations_are_refused_before_running() {
+    let plugin = load("energy_tariff").await;
     let inst = install(&plugin, "t", &[]);
     let error = runtime()
         .invoke(
@@ -178,6 +180,7 @@ fn unknown_operations_are_refused_before_running() {
             },
             None,
         )
+        .await
         .unwrap_err();
     assert_eq!(
         error.to_string(),
@@ -185,9 +188,9 @@ fn unknown_operations_are_refused_before_running() {
     );
 }
 
-#[test]
-fn membership_dues_keeps_members_per_tenant_and_lists_who_is_overdue() {
-    let plugin = load("membership_dues");
+#[tokio::test]
+async fn membership_dues_keeps_members_per_tenant_and_lists_who_is_overdue() {
+    let plugin = load("membership_dues").await;
     let a = install(&plugin, "club-a", &[("default_monthly_dues", "10.00")]);
     let b = install(&plugin, "club-b", &[]);
     let store = Arc::new(MemoryStore::new());
@@ -198,7 +201,8 @@ fn membership_dues_keeps_members_per_tenant_and_lists_who_is_overdue() {
         &store,
         "add-member",
         json!({"id": "ann", "name": "Ann", "joined": "2026-09"}),
-    ));
+    )
+    .await);
     assert_eq!(m["monthly_dues"], "10.00");
     ok(&call(
         &plugin,
@@ -206,14 +210,16 @@ fn membership_dues_keeps_members_per_tenant_and_lists_who_is_overdue() {
         &store,
         "add-member",
         json!({"id": "bob", "name": "Bob", "monthly_dues": "12.50", "joined": "2026-10"}),
-    ));
+    )
+    .await);
     let dup = call(
         &plugin,
         &a,
         &store,
         "add-member",
         json!({"id": "bob", "name": "Bob", "monthly_dues": "1", "joined": "2026-10"}),
-    );
+    )
+    .await;
     assert_eq!(err(&dup).code, "conflict");
 
     // Ann owes Sep-Nov (30.00), pays 30: settled. Bob owes Oct-Nov 25.00, pays 10.
@@ -223,21 +229,24 @@ fn membership_dues_keeps_members_per_tenant_and_lists_who_is_overdue() {
         &store,
         "record-payment",
         json!({"member_id": "ann", "amount": "30"}),
-    ));
+    )
+    .await);
     ok(&call(
         &plugin,
         &a,
         &store,
         "record-payment",
         json!({"member_id": "bob", "amount": "10.00"}),
-    ));
+    )
+    .await);
     let overdue = ok(&call(
         &plugin,
         &a,
         &store,
         "list-overdue",
         json!({"as_of": "2026-11"}),
-    ));
+    )
+    .await);
     assert_eq!(
         overdue,
         json!([{"id": "bob", "name": "Bob", "months_due": 2, "owed": "15.00"}])
@@ -257,16 +266,11 @@ fn membership_dues_keeps_members_per_tenant_and_lists_who_is_overdue() {
             },
             None,
         )
+        .await
         .unwrap();
     assert!(inv.result.is_ok(), "{:?}", inv.result);
     assert_eq!(inv.usage.operation, "event:member.joined");
-    let cy = ok(&call(
-        &plugin,
-        &a,
-        &store,
-        "get-member",
-        json!({"id": "cy"}),
-    ));
+    let cy = ok(&call(&plugin, &a, &store, "get-member", json!({"id": "cy"})).await);
     assert_eq!(cy["joined"], "2026-11");
 
     // Club B sees none of club A's members.
@@ -276,17 +280,24 @@ fn membership_dues_keeps_members_per_tenant_and_lists_who_is_overdue() {
         &store,
         "list-overdue",
         json!({"as_of": "2026-11"}),
-    ));
+    )
+    .await);
     assert_eq!(none, json!([]));
-    let missing = call(&plugin, &b, &store, "get-member", json!({"id": "ann"}));
+    let missing = call(&plugin, &b, &store, "get-member", json!({"id": "ann"})).await;
     assert_eq!(err(&missing).code, "not-found");
     let scope_b = b.scope();
-    assert!(store.list_keys(&scope_b, "", None, 100).unwrap().is_empty());
+    assert!(
+        store
+            .list_keys(&scope_b, "", None, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
-#[test]
-fn a_capability_not_granted_answers_access_denied() {
-    let plugin = load("membership_dues");
+#[tokio::test]
+async fn a_capability_not_granted_answers_access_denied() {
+    let plugin = load("membership_dues").await;
     let mut inst = (*install(&plugin, "t", &[])).clone();
     inst.grants.remove(&Capability::Storage);
     let inv = call(
@@ -295,14 +306,15 @@ fn a_capability_not_granted_answers_access_denied() {
         &Arc::new(MemoryStore::new()),
         "get-member",
         json!({"id": "x"}),
-    );
+    )
+    .await;
     assert_eq!(err(&inv).kind, OutcomeKind::PluginError);
     assert_eq!(err(&inv).code, "access-denied");
 }
 
-#[test]
-fn vat_invoice_uses_configured_rates_per_category() {
-    let plugin = load("vat_invoice");
+#[tokio::test]
+async fn vat_invoice_uses_configured_rates_per_category() {
+    let plugin = load("vat_invoice").await;
     let inst = install(
         &plugin,
         "shop",
@@ -323,7 +335,7 @@ fn vat_invoice_uses_configured_rates_per_category() {
                 {"description": "Gadget", "quantity": "0.5", "unit_price": "0.01"}
             ]
         }),
-    );
+    ).await;
     let invoice = ok(&inv);
     // 59.97; 12.345 → 12.35; 0.005 → 0.01
     let nets: Vec<&str> = invoice["lines"]
@@ -347,13 +359,7 @@ fn vat_invoice_uses_configured_rates_per_category() {
     assert_eq!(inv.usage.units[0].metric, "invoice-line");
     assert_eq!(inv.usage.units[0].quantity, 3);
 
-    let rates = ok(&call(
-        &plugin,
-        &inst,
-        &store,
-        "rates",
-        json!({"country": "DE"}),
-    ));
+    let rates = ok(&call(&plugin, &inst, &store, "rates", json!({"country": "DE"})).await);
     assert_eq!(rates, json!({"reduced": "0.07", "standard": "0.19"}));
 
     let missing = call(
@@ -362,7 +368,7 @@ fn vat_invoice_uses_configured_rates_per_category() {
         &store,
         "calculate",
         json!({"country": "FR", "currency": "EUR", "lines": [{"description": "x", "quantity": "1", "unit_price": "1"}]}),
-    );
+    ).await;
     assert_eq!(err(&missing).code, "config");
     assert!(
         err(&missing).message.contains("rate.FR.standard"),
@@ -371,19 +377,19 @@ fn vat_invoice_uses_configured_rates_per_category() {
     );
 }
 
-#[test]
-fn config_is_per_install() {
-    let plugin = load("vat_invoice");
+#[tokio::test]
+async fn config_is_per_install() {
+    let plugin = load("vat_invoice").await;
     let store = Arc::new(MemoryStore::new());
     let de = install(&plugin, "a", &[("rate.DE.standard", "0.19")]);
     let other = install(&plugin, "b", &[("rate.DE.standard", "0.20")]);
     let body = json!({"country": "DE", "currency": "EUR", "lines": [{"description": "x", "quantity": "1", "unit_price": "100"}]});
     assert_eq!(
-        ok(&call(&plugin, &de, &store, "calculate", body.clone()))["vat_total"],
+        ok(&call(&plugin, &de, &store, "calculate", body.clone()).await)["vat_total"],
         "19.00"
     );
     assert_eq!(
-        ok(&call(&plugin, &other, &store, "calculate", body))["vat_total"],
+        ok(&call(&plugin, &other, &store, "calculate", body).await)["vat_total"],
         "20.00"
     );
 }

@@ -6,12 +6,12 @@ use spleis_runtime::{Call, Install, Limits, LoadError, OutcomeKind, Runtime, Run
 use std::sync::Arc;
 use std::time::Duration;
 
-fn install(
+async fn install(
     runtime: &Runtime,
     bytes: &[u8],
     tenant: &str,
 ) -> (Arc<spleis_runtime::LoadedPlugin>, Arc<Install>) {
-    let plugin = runtime.load(bytes).expect("loads");
+    let plugin = runtime.load(bytes).await.expect("loads");
     let manifest = plugin.manifest.clone().expect("manifest");
     let install = Arc::new(Install {
         storage_quota_bytes: 1 << 20,
@@ -30,11 +30,11 @@ fn limits() -> Limits {
     }
 }
 
-#[test]
-fn every_hostile_plugin_gets_its_own_outcome_and_the_host_serves_on() {
+#[tokio::test]
+async fn every_hostile_plugin_gets_its_own_outcome_and_the_host_serves_on() {
     let runtime = Runtime::new(RuntimeConfig::default()).unwrap();
     let bytes = spleis_tests::plugin("hostile");
-    let (plugin, install) = install(&runtime, &bytes, "victim");
+    let (plugin, install) = install(&runtime, &bytes, "victim").await;
     let store = Arc::new(MemoryStore::new());
     let cases = [
         ("loop", OutcomeKind::OutOfFuel, "fuel"),
@@ -59,6 +59,13 @@ fn every_hostile_plugin_gets_its_own_outcome_and_the_host_serves_on() {
         ),
         ("log-flood", OutcomeKind::LogLimit, "65536 bytes of log"),
         ("stdout-flood", OutcomeKind::LogLimit, "65536 bytes of log"),
+        // WASI 0.2 carries only failure: any non-zero code exits with 1.
+        ("exit", OutcomeKind::Exit, "exited with code 1"),
+        (
+            "meter-flood",
+            OutcomeKind::MeterLimit,
+            "more than 1000 distinct keys",
+        ),
     ];
     for (op, kind, words) in cases {
         let inv = runtime
@@ -72,6 +79,7 @@ fn every_hostile_plugin_gets_its_own_outcome_and_the_host_serves_on() {
                 },
                 Some(&limits()),
             )
+            .await
             .unwrap();
         let error = inv.result.as_ref().expect_err(op);
         assert_eq!(error.kind, kind, "{op}: {error}");
@@ -81,6 +89,15 @@ fn every_hostile_plugin_gets_its_own_outcome_and_the_host_serves_on() {
             error.message
         );
         assert_eq!(inv.usage.outcome, kind);
+        assert_eq!(
+            inv.usage.outcome.blame(),
+            spleis_runtime::Blame::Guest,
+            "{op}"
+        );
+        assert!(
+            inv.usage.units.is_empty(),
+            "{op}: a failed call keeps no units"
+        );
         assert!(
             inv.events.is_empty(),
             "{op}: a failed call delivers no events"
@@ -98,6 +115,7 @@ fn every_hostile_plugin_gets_its_own_outcome_and_the_host_serves_on() {
                 },
                 Some(&limits()),
             )
+            .await
             .unwrap();
         assert_eq!(
             echo.result.as_deref().ok(),
@@ -106,15 +124,15 @@ fn every_hostile_plugin_gets_its_own_outcome_and_the_host_serves_on() {
         );
     }
     // The storage flood wrote up to the quota and no further.
-    assert!(store.used_bytes(&install.scope()).unwrap() <= 1 << 20);
+    assert!(store.used_bytes(&install.scope()).await.unwrap() <= 1 << 20);
 }
 
 /// A call never sees what an earlier call left in memory: its data, its
 /// heap. (The pool resets only pages a call wrote; this holds it to that.)
-#[test]
-fn every_call_starts_from_a_fresh_memory() {
+#[tokio::test]
+async fn every_call_starts_from_a_fresh_memory() {
     let runtime = Runtime::new(RuntimeConfig::default()).unwrap();
-    let (plugin, install) = install(&runtime, &spleis_tests::plugin("hostile"), "t");
+    let (plugin, install) = install(&runtime, &spleis_tests::plugin("hostile"), "t").await;
     for _ in 0..50 {
         let inv = runtime
             .invoke(
@@ -127,6 +145,7 @@ fn every_call_starts_from_a_fresh_memory() {
                 },
                 None,
             )
+            .await
             .unwrap();
         let body = inv.result.expect("answers");
         assert_eq!(
@@ -136,10 +155,10 @@ fn every_call_starts_from_a_fresh_memory() {
     }
 }
 
-#[test]
-fn a_deadline_ends_an_endless_loop_with_a_timeout() {
+#[tokio::test]
+async fn a_deadline_ends_an_endless_loop_with_a_timeout() {
     let runtime = Runtime::new(RuntimeConfig::default()).unwrap();
-    let (plugin, install) = install(&runtime, &spleis_tests::plugin("hostile"), "t");
+    let (plugin, install) = install(&runtime, &spleis_tests::plugin("hostile"), "t").await;
     let limits = Limits {
         fuel: u64::MAX / 2,
         timeout: Duration::from_millis(50),
@@ -156,14 +175,15 @@ fn a_deadline_ends_an_endless_loop_with_a_timeout() {
             },
             Some(&limits),
         )
+        .await
         .unwrap();
     assert_eq!(inv.usage.outcome, OutcomeKind::Timeout);
 }
 
-#[test]
-fn undeclared_metrics_are_refused_to_the_plugin() {
+#[tokio::test]
+async fn undeclared_metrics_are_refused_to_the_plugin() {
     let runtime = Runtime::new(RuntimeConfig::default()).unwrap();
-    let (plugin, install) = install(&runtime, &spleis_tests::plugin("hostile"), "t");
+    let (plugin, install) = install(&runtime, &spleis_tests::plugin("hostile"), "t").await;
     let inv = runtime
         .invoke(
             &plugin,
@@ -175,6 +195,7 @@ fn undeclared_metrics_are_refused_to_the_plugin() {
             },
             None,
         )
+        .await
         .unwrap();
     let error = inv.result.unwrap_err();
     assert_eq!(error.code, "invalid-argument");
@@ -182,10 +203,10 @@ fn undeclared_metrics_are_refused_to_the_plugin() {
     assert!(inv.usage.units.is_empty());
 }
 
-#[test]
-fn concurrent_calls_from_threads_are_isolated() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_calls_are_isolated() {
     let runtime = Arc::new(Runtime::new(RuntimeConfig::default()).unwrap());
-    let (plugin, install) = install(&runtime, &spleis_tests::plugin("hostile"), "t");
+    let (plugin, install) = install(&runtime, &spleis_tests::plugin("hostile"), "t").await;
     let store: Arc<MemoryStore> = Arc::new(MemoryStore::new());
     let handles: Vec<_> = (0..4)
         .map(|i| {
@@ -195,7 +216,7 @@ fn concurrent_calls_from_threads_are_isolated() {
                 install.clone(),
                 store.clone(),
             );
-            std::thread::spawn(move || {
+            tokio::spawn(async move {
                 let op = if i % 2 == 0 { "panic" } else { "echo" };
                 let inv = runtime
                     .invoke(
@@ -208,13 +229,14 @@ fn concurrent_calls_from_threads_are_isolated() {
                         },
                         None,
                     )
+                    .await
                     .unwrap();
                 (op, inv)
             })
         })
         .collect();
     for (i, handle) in handles.into_iter().enumerate() {
-        let (op, inv) = handle.join().unwrap();
+        let (op, inv) = handle.await.unwrap();
         match op {
             "panic" => assert_eq!(inv.usage.outcome, OutcomeKind::Panic),
             _ => assert_eq!(inv.result.unwrap(), format!("{i}").into_bytes()),
@@ -222,16 +244,17 @@ fn concurrent_calls_from_threads_are_isolated() {
     }
 }
 
-fn refused(bytes: &[u8]) -> LoadError {
+async fn refused(bytes: &[u8]) -> LoadError {
     Runtime::new(RuntimeConfig::default())
         .unwrap()
         .load(bytes)
+        .await
         .unwrap_err()
 }
 
-#[test]
-fn a_foreign_import_is_refused_and_named() {
-    let error = refused(&spleis_tests::plugin("foreign_import"));
+#[tokio::test]
+async fn a_foreign_import_is_refused_and_named() {
+    let error = refused(&spleis_tests::plugin("foreign_import")).await;
     assert!(
         matches!(&error, LoadError::ForeignImport(name) if name == "evil:exfil/net"),
         "{error}"
@@ -239,27 +262,27 @@ fn a_foreign_import_is_refused_and_named() {
     assert!(error.to_string().contains("`evil:exfil/net`"));
 }
 
-#[test]
-fn non_wasm_and_core_modules_are_refused() {
+#[tokio::test]
+async fn non_wasm_and_core_modules_are_refused() {
     assert!(matches!(
-        refused(b"#!/bin/sh\necho hi\n"),
+        refused(b"#!/bin/sh\necho hi\n").await,
         LoadError::NotWasm
     ));
-    assert!(matches!(refused(&[]), LoadError::NotWasm));
+    assert!(matches!(refused(&[]).await, LoadError::NotWasm));
     let core = wat::parse_str("(module (func (export \"handle\")))").unwrap();
-    let error = refused(&core);
+    let error = refused(&core).await;
     assert!(matches!(error, LoadError::CoreModule));
     assert!(error.to_string().contains("wasm32-wasip2"));
     let mut truncated = spleis_tests::plugin("energy_tariff");
     truncated.truncate(truncated.len() / 2);
     assert!(matches!(
-        refused(&truncated),
+        refused(&truncated).await,
         LoadError::Invalid(_) | LoadError::Manifest(_)
     ));
 }
 
-#[test]
-fn a_component_of_another_world_is_refused() {
+#[tokio::test]
+async fn a_component_of_another_world_is_refused() {
     let other = wat::parse_str(
         r#"(component
             (core module $m (func (export "run") (result i32) i32.const 0))
@@ -268,7 +291,7 @@ fn a_component_of_another_world_is_refused() {
             (export "run" (func $run)))"#,
     )
     .unwrap();
-    let error = refused(&other);
+    let error = refused(&other).await;
     assert!(
         matches!(&error, LoadError::NotAPlugin { missing, .. } if missing == "spleis:plugin/handler"),
         "{error}"
@@ -304,50 +327,174 @@ fn shaped(version: &str, imports: &[&str], manifest: Option<&str>) -> Vec<u8> {
     .unwrap()
 }
 
-#[test]
-fn an_unsupported_contract_version_is_refused_naming_both() {
-    let error = refused(&shaped("0.2.0", &[], None));
+#[tokio::test]
+async fn an_unsupported_contract_version_is_refused_naming_both() {
+    let error = refused(&shaped("0.2.0", &[], None)).await;
     assert_eq!(
         error.to_string(),
         "the plugin targets contract spleis:plugin@0.2.0, but this host accepts only 0.1.0"
     );
 }
 
-#[test]
-fn network_and_unknown_interfaces_are_refused() {
+#[tokio::test]
+async fn network_and_unknown_interfaces_are_refused() {
     for import in [
         "wasi:sockets/tcp@0.2.6",
         "wasi:http/outgoing-handler@0.2.6",
         "spleis:plugin/admin@0.1.0",
         "wasi:cli/stdout@0.3.0",
     ] {
-        let error = refused(&shaped("0.1.0", &[import], None));
+        let error = refused(&shaped("0.1.0", &[import], None)).await;
         assert!(
             matches!(&error, LoadError::ForeignImport(name) if name == import),
             "{import}: {error}"
         );
     }
-    let error = refused(&shaped("0.1.0", &["spleis:plugin/storage@0.2.0"], None));
+    let error = refused(&shaped("0.1.0", &["spleis:plugin/storage@0.2.0"], None)).await;
     assert!(matches!(error, LoadError::MixedContract { .. }), "{error}");
 }
 
-#[test]
-fn an_import_the_manifest_does_not_declare_is_refused() {
+#[tokio::test]
+async fn an_import_the_manifest_does_not_declare_is_refused() {
     let manifest = "name = \"acme/x\"\nversion = \"1.0.0\"\noperations = [\"run\"]\ncapabilities = [\"config\"]";
     let error = refused(&shaped(
         "0.1.0",
         &["spleis:plugin/storage@0.1.0"],
         Some(manifest),
-    ));
+    ))
+    .await;
     assert_eq!(
         error.to_string(),
         "the plugin imports the `storage` capability but its manifest does not declare it (declared: config)"
     );
 }
 
-#[test]
-fn exports_of_the_wrong_type_are_refused_at_link() {
+#[tokio::test]
+async fn exports_of_the_wrong_type_are_refused_at_link() {
     // Right names, wrong function types: the linker's type check says so.
-    let error = refused(&shaped("0.1.0", &[], None));
+    let error = refused(&shaped("0.1.0", &[], None)).await;
     assert!(matches!(error, LoadError::Link(_)), "{error}");
+}
+
+#[tokio::test]
+async fn a_start_that_waits_for_ever_is_refused_within_the_trial_deadline() {
+    let runtime = Runtime::new(RuntimeConfig {
+        trial: Limits {
+            timeout: Duration::from_millis(200),
+            ..Limits::trial()
+        },
+        ..RuntimeConfig::default()
+    })
+    .unwrap();
+    let error = runtime
+        .load(&spleis_tests::blocking_start(u64::MAX))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, LoadError::StartTooSlow { limit } if limit == Duration::from_millis(200)),
+        "{error}"
+    );
+    assert!(error.to_string().contains("did not finish within 200 ms"));
+    // A start that waits a moment is admitted and then answers.
+    let plugin = runtime
+        .load(&spleis_tests::blocking_start(1_000))
+        .await
+        .unwrap();
+    assert!(plugin.manifest.is_none());
+}
+
+/// Whatever the guest waits on, the call ends at its deadline with
+/// `timeout`, and the time it waited in the host is recorded.
+#[tokio::test]
+async fn a_deadline_holds_whatever_the_guest_waits_on() {
+    let runtime = Runtime::new(RuntimeConfig::default()).unwrap();
+    let (plugin, install) = install(&runtime, &spleis_tests::plugin("hostile"), "t").await;
+    let limits = Limits {
+        timeout: Duration::from_millis(300),
+        ..Limits::default()
+    };
+    for op in ["sleep", "sleep-forever", "host-loop"] {
+        let inv = runtime
+            .invoke(
+                &plugin,
+                install.clone(),
+                Arc::new(MemoryStore::new()),
+                Call::Handle {
+                    operation: op.into(),
+                    body: vec![],
+                },
+                Some(&limits),
+            )
+            .await
+            .unwrap();
+        assert_eq!(inv.usage.outcome, OutcomeKind::Timeout, "{op}");
+        // Host time is most of the call: the guest waited, not computed.
+        assert!(
+            inv.usage.host_time_us * 2 > inv.usage.wall_time_us,
+            "{op}: {} µs in the host of {} µs",
+            inv.usage.host_time_us,
+            inv.usage.wall_time_us
+        );
+        assert!(inv.usage.host_time_us <= inv.usage.wall_time_us, "{op}");
+    }
+}
+
+/// As many waiting calls as there are instance slots, all ended by their
+/// deadline: the slots come back and the next call runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_calls_give_their_slots_back() {
+    let runtime = Arc::new(
+        Runtime::new(RuntimeConfig {
+            max_instances: 8,
+            ..RuntimeConfig::default()
+        })
+        .unwrap(),
+    );
+    let (plugin, install) = install(&runtime, &spleis_tests::plugin("hostile"), "t").await;
+    let limits = Limits {
+        timeout: Duration::from_millis(200),
+        ..Limits::default()
+    };
+    let calls: Vec<_> = (0..8)
+        .map(|_| {
+            let (runtime, plugin, install, limits) = (
+                runtime.clone(),
+                plugin.clone(),
+                install.clone(),
+                limits.clone(),
+            );
+            tokio::spawn(async move {
+                runtime
+                    .invoke(
+                        &plugin,
+                        install,
+                        Arc::new(MemoryStore::new()),
+                        Call::Handle {
+                            operation: "sleep-forever".into(),
+                            body: vec![],
+                        },
+                        Some(&limits),
+                    )
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    for call in calls {
+        assert_eq!(call.await.unwrap().usage.outcome, OutcomeKind::Timeout);
+    }
+    let echo = runtime
+        .invoke(
+            &plugin,
+            install,
+            Arc::new(MemoryStore::new()),
+            Call::Handle {
+                operation: "echo".into(),
+                body: b"1".to_vec(),
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(echo.result.unwrap(), b"1");
 }

@@ -82,6 +82,27 @@ impl Plugin for Hostile {
                 metering::report("not-declared", 1)?;
                 Ok(Response::empty())
             }
+            // Waits the guest's deadline must end: a 40 s sleep, a sleep
+            // that never ends (a pollable that never fires), and a loop of
+            // host calls that burns almost no fuel.
+            "sleep" => {
+                std::thread::sleep(std::time::Duration::from_secs(40));
+                Ok(Response::empty())
+            }
+            "sleep-forever" => {
+                std::thread::sleep(std::time::Duration::MAX);
+                Ok(Response::empty())
+            }
+            "host-loop" => loop {
+                black_box(storage::get("missing")?);
+            },
+            "exit" => std::process::exit(3),
+            "meter-flood" => {
+                for i in 0..10_000 {
+                    metering::report_unique("things", &format!("thing-{i}"))?;
+                }
+                Ok(Response::empty())
+            }
             "emit" => {
                 events::emit("loop.ping", request.body())?;
                 Ok(Response::empty())

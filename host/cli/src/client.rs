@@ -11,6 +11,8 @@ use clap::{Args, Subcommand};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use spleis_platform::accounts::TokenCreated;
+use spleis_platform::limits::{LimitOverrides, LimitsView};
 use spleis_registry::Capability;
 use spleis_server::types::{self, Account, ErrorBody};
 use std::collections::{BTreeMap, BTreeSet};
@@ -99,11 +101,70 @@ pub enum ClientCommand {
         #[arg(long, default_value = "{}")]
         payload: String,
     },
+    /// Show your limits and what you use of them now; the operator names a
+    /// tenant with --tenant, and replaces its overrides with --set.
+    Limits {
+        /// The tenant (operator only).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Replace the tenant's overrides with the values given here; a
+        /// value left out takes the server's default.
+        #[arg(long, requires = "tenant")]
+        set: bool,
+        /// Calls running at once.
+        #[arg(long, requires = "set")]
+        concurrency: Option<u32>,
+        /// Calls per second, sustained.
+        #[arg(long, requires = "set")]
+        rate_per_second: Option<u32>,
+        /// Calls at once above the rate.
+        #[arg(long, requires = "set")]
+        burst: Option<u32>,
+        /// Bytes of storage each install may keep.
+        #[arg(long, requires = "set")]
+        storage_quota_bytes: Option<u64>,
+        /// Event deliveries one call or platform event may cause in all.
+        #[arg(long, requires = "set")]
+        fan_out: Option<u32>,
+    },
+    /// Your API tokens (the operator: any account's, with --account).
+    #[command(subcommand)]
+    Tokens(TokensCommand),
     /// Show your usage records.
     Usage {
         /// How many, newest first.
         #[arg(long, default_value_t = 20)]
         limit: u32,
+    },
+}
+
+/// `spleis client tokens …`.
+#[derive(Subcommand)]
+pub enum TokensCommand {
+    /// List tokens (never their secrets).
+    List {
+        /// Another account's (operator only).
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// Create a named token; it is printed once.
+    Create {
+        /// A name for people.
+        label: String,
+        /// Days until it stops working (default: never).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        expires_in_days: Option<u32>,
+        /// For another account (operator only).
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// Revoke a token by its id (from `list`).
+    Revoke {
+        /// The token's id.
+        id: String,
+        /// Another account's (operator only).
+        #[arg(long)]
+        account: Option<String>,
     },
 }
 
@@ -419,6 +480,25 @@ pub fn run(command: ClientCommand, connection: Connection) -> anyhow::Result<Exi
         } => return call(&client, &package, &operation, &input, idempotency_key),
         ClientCommand::Emit { topic, payload } => emit(&client, topic, &payload)?,
         ClientCommand::Usage { limit } => usage(&client, limit)?,
+        ClientCommand::Tokens(command) => tokens(&client, command)?,
+        ClientCommand::Limits {
+            tenant,
+            set,
+            concurrency,
+            rate_per_second,
+            burst,
+            storage_quota_bytes,
+            fan_out,
+        } => {
+            let overrides = set.then_some(LimitOverrides {
+                concurrency,
+                rate_per_second,
+                burst,
+                storage_quota_bytes,
+                fan_out,
+            });
+            limits(&client, tenant.as_deref(), overrides)?
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -661,6 +741,99 @@ fn usage(client: &Client, limit: u32) -> anyhow::Result<()> {
                 json_text(&usage.units)
             )
         })
+    })
+}
+
+/// `spleis client tokens …`.
+fn tokens(client: &Client, command: TokensCommand) -> anyhow::Result<()> {
+    let query = |account: &Option<String>| {
+        account
+            .as_ref()
+            .map(|a| format!("?account={a}"))
+            .unwrap_or_default()
+    };
+    match command {
+        TokensCommand::List { account } => {
+            let reply: Reply<types::Tokens> =
+                client.get(&format!("/v1/tokens{}", query(&account)))?;
+            reply.print(client, |t| {
+                list(&t.tokens, "no tokens", |t| {
+                    let state = match (t.revoked_at, t.expires_at) {
+                        (Some(_), _) => "revoked".to_owned(),
+                        (None, Some(at)) => format!("expires at {at} (unix ms)"),
+                        (None, None) => "active".to_owned(),
+                    };
+                    format!("{}  {:<12} {:<30} {state}", t.id, t.account, t.label)
+                })
+            })
+        }
+        TokensCommand::Create {
+            label,
+            expires_in_days,
+            account,
+        } => {
+            let expires_at_ms = expires_in_days.map(|days| {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as i64);
+                now + i64::from(days) * 24 * 3600 * 1000
+            });
+            let reply: Reply<TokenCreated> = client.post(
+                "/v1/tokens",
+                &serde_json::json!({"label": label, "expires_at_ms": expires_at_ms, "account": account}),
+            )?;
+            reply.print(client, |t| {
+                format!(
+                    "{}\n(token `{}` of {}: shown once, keep it safe)",
+                    t.token, t.info.id, t.info.account
+                )
+            })
+        }
+        TokensCommand::Revoke { id, account } => {
+            client.send_empty(
+                method::DELETE,
+                &format!("/v1/tokens/{id}{}", query(&account)),
+            )?;
+            println!("revoked {id}");
+            Ok(())
+        }
+    }
+}
+
+/// `spleis client limits`: one tenant's limits and current use, after
+/// replacing its overrides when asked.
+fn limits(
+    client: &Client,
+    tenant: Option<&str>,
+    overrides: Option<LimitOverrides>,
+) -> anyhow::Result<()> {
+    let view: Reply<LimitsView> = match (tenant, overrides) {
+        (None, _) => client.get("/v1/limits")?,
+        (Some(t), None) => client.get(&format!("/v1/tenants/{t}/limits"))?,
+        (Some(t), Some(o)) => client.send("PUT", &format!("/v1/tenants/{t}/limits"), &o)?,
+    };
+    view.print(client, |v| {
+        let l = &v.limits;
+        let o = &v.overrides;
+        let from = |set: bool| if set { "set by the operator" } else { "default" };
+        format!(
+            "limits of {}\n  concurrency        {:>14}  ({})\n  rate per second    {:>14}  ({})\n  burst              {:>14}  ({})\n  storage per install{:>14}  bytes ({})\n  fan-out            {:>14}  ({})\nnow: {} running, {} calls available at once, throttled {} (rate) and {} (concurrency)",
+            v.tenant,
+            l.concurrency,
+            from(o.concurrency.is_some()),
+            l.rate_per_second,
+            from(o.rate_per_second.is_some()),
+            l.burst,
+            from(o.burst.is_some()),
+            l.storage_quota_bytes,
+            from(o.storage_quota_bytes.is_some()),
+            l.fan_out,
+            from(o.fan_out.is_some()),
+            v.current.running,
+            v.current.calls_available,
+            v.current.throttled_rate,
+            v.current.throttled_concurrency,
+        )
     })
 }
 

@@ -15,7 +15,7 @@ pub struct InspectArgs {
     json: bool,
 }
 
-pub fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
+pub async fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
     let bytes = super::read_component(&args.component)?;
     let runtime = Runtime::new(RuntimeConfig {
         max_instances: 1,
@@ -24,6 +24,7 @@ pub fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
     })?;
     let plugin = runtime
         .load(&bytes)
+        .await
         .with_context(|| format!("{} was refused", args.component.display()))?;
     let shape = &plugin.shape;
     if args.json {

@@ -54,8 +54,8 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run(args) => run::run(*args),
-        Command::Inspect(args) => inspect::inspect(args),
+        Command::Run(args) => sandbox(run::run(*args)),
+        Command::Inspect(args) => sandbox(inspect::inspect(args)),
         Command::Serve(args) => serve::serve(args),
         Command::Client(command) => client::run(command, cli.connection),
         Command::Billing(command) => billing::billing(command, cli.connection),
@@ -68,6 +68,15 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Runs a sandbox command (`run`, `inspect`): calls are futures, driven
+/// here by a single-threaded runtime with timers for their deadlines.
+fn sandbox(command: impl Future<Output = anyhow::Result<ExitCode>>) -> anyhow::Result<ExitCode> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(command)
 }
 
 /// The default cache directory for compiled components.

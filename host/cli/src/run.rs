@@ -122,16 +122,18 @@ fn body_value(body: &[u8]) -> serde_json::Value {
         .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(body).into_owned()))
 }
 
-pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let bytes = super::read_component(&args.component)?;
     let input = read_input(&args.input)?;
     let limits = limits(&args)?;
     let runtime = runtime(&args, &limits)?;
-    let (plugin, load) = load(&runtime, &bytes, &args.component)?;
+    let (plugin, load) = load(&runtime, &bytes, &args.component).await?;
     let install = Arc::new(install(&args, &plugin)?);
     let store = Arc::new(load_store(&args.storage_file)?);
     let call = call(&args, input)?;
-    let invocation = runtime.invoke(&plugin, install, store.clone(), call, Some(&limits))?;
+    let invocation = runtime
+        .invoke(&plugin, install, store.clone(), call, Some(&limits))
+        .await?;
     save_store(&args.storage_file, &store)?;
     if args.json {
         print_json(&invocation, &plugin, &load)?;
@@ -171,7 +173,7 @@ struct Load {
 }
 
 /// Loads (checks, compiles or reads from the cache) the component.
-fn load(
+async fn load(
     runtime: &Runtime,
     bytes: &[u8],
     path: &std::path::Path,
@@ -179,6 +181,7 @@ fn load(
     let started = Instant::now();
     let plugin = runtime
         .load(bytes)
+        .await
         .with_context(|| format!("{} was refused", path.display()))?;
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     let source = if runtime.cache_stats().disk_loads > 0 {

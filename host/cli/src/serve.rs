@@ -3,6 +3,7 @@
 use anyhow::Context;
 use clap::Args;
 use spleis_platform::Platform;
+use spleis_platform::limits::LimitDefaults;
 use spleis_platform::maintenance::{Bootstrap, Database, PlatformConfig};
 use spleis_platform::usage::Durability;
 use spleis_runtime::RuntimeConfig;
@@ -33,6 +34,30 @@ pub struct ServeArgs {
     /// (unless the tenant purges it at uninstall).
     #[arg(long, default_value_t = 30)]
     retention_days: u32,
+    /// Calls that may run at once on this node (instance slots), all
+    /// tenants together.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(2..=10_000))]
+    max_instances: u32,
+    /// Calls of one tenant running at once, unless the operator sets
+    /// another for the tenant (default: a quarter of --max-instances).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    tenant_concurrency: Option<u32>,
+    /// Calls per second one tenant may make, sustained.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    tenant_rate: u32,
+    /// Calls one tenant may make at once above its rate.
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    tenant_burst: u32,
+    /// Bytes of storage each install may keep.
+    #[arg(long, default_value_t = 10 << 20, value_parser = clap::value_parser!(u64).range(0..=1 << 40))]
+    storage_quota_bytes: u64,
+    /// Event deliveries one call or platform event may cause, at every depth.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    fan_out: u32,
+    /// Milliseconds a call over its tenant's concurrency waits for a slot
+    /// before it is refused with 429.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    queue_wait_ms: u64,
 }
 
 /// `--usage-durability`.
@@ -71,9 +96,20 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
         database,
         runtime: RuntimeConfig {
             cache_dir: Some(args.data_dir.join("cache")),
+            max_instances: args.max_instances,
             ..RuntimeConfig::default()
         },
         durability: args.usage_durability.into(),
+        limits: LimitDefaults {
+            concurrency: args
+                .tenant_concurrency
+                .unwrap_or(LimitDefaults::for_instances(args.max_instances).concurrency),
+            rate_per_second: args.tenant_rate,
+            burst: args.tenant_burst,
+            storage_quota_bytes: args.storage_quota_bytes,
+            fan_out: args.fan_out,
+            queue_wait: Duration::from_millis(args.queue_wait_ms),
+        },
     })
     .await?;
     let from_env = std::env::var(BOOTSTRAP_TOKEN_ENV)

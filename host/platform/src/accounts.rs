@@ -4,7 +4,7 @@
 use crate::{Actor, Error, Platform};
 use serde::{Deserialize, Serialize};
 use spleis_store::StoreError;
-use spleis_store::accounts::{Account, Role, token_hash};
+use spleis_store::accounts::{Account, Role, TokenInfo, token_hash};
 use utoipa::ToSchema;
 
 /// A new account and its first token, shown once.
@@ -51,5 +51,92 @@ impl Platform {
             .issue_token(&account.id, "created by the operator")
             .await?;
         Ok(AccountCreated { account, token })
+    }
+}
+
+/// A new token, shown once, and what is kept of it.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct TokenCreated {
+    /// The bearer token: shown now and never again.
+    pub token: String,
+    /// What is kept of it.
+    pub info: TokenInfo,
+}
+
+/// The longest a token may live: ten years, in ms.
+pub const MAX_TOKEN_LIFETIME_MS: i64 = 10 * 366 * 24 * 3600 * 1000;
+
+impl Platform {
+    /// The account a token operation acts on: the actor's own, or any the
+    /// operator names.
+    async fn token_owner(&self, actor: &Actor, account: Option<&str>) -> Result<String, Error> {
+        match account {
+            None => Ok(actor.id().to_owned()),
+            Some(id) if id == actor.id() => Ok(id.to_owned()),
+            Some(id) => {
+                actor.require(&[Role::Operator])?;
+                match self.store.account(id).await? {
+                    Some(_) => Ok(id.to_owned()),
+                    None => Err(Error::NotFound(format!("no account `{id}`"))),
+                }
+            }
+        }
+    }
+
+    /// Issues a named token for the actor (or, by the operator, for any
+    /// account), expiring at `expires_at` (unix ms) if given.
+    pub async fn create_token(
+        &self,
+        actor: &Actor,
+        account: Option<&str>,
+        label: &str,
+        expires_at: Option<i64>,
+    ) -> Result<TokenCreated, Error> {
+        let owner = self.token_owner(actor, account).await?;
+        if let Some(at) = expires_at {
+            let now = spleis_store::now_ms();
+            if at <= now || at - now > MAX_TOKEN_LIFETIME_MS {
+                return Err(Error::Invalid(format!(
+                    "`expires_at_ms` must be in the future and at most ten years ahead, not {at}"
+                )));
+            }
+        }
+        let (token, info) = self
+            .store
+            .issue_named_token(&owner, label, expires_at)
+            .await?;
+        Ok(TokenCreated { token, info })
+    }
+
+    /// The tokens of the actor (or, by the operator, of any account),
+    /// newest first, without their secrets.
+    pub async fn tokens(
+        &self,
+        actor: &Actor,
+        account: Option<&str>,
+    ) -> Result<Vec<TokenInfo>, Error> {
+        let owner = self.token_owner(actor, account).await?;
+        Ok(self.store.tokens_of(&owner).await?)
+    }
+
+    /// Revokes a token of the actor (or, by the operator, of any account).
+    /// It is refused at once on this node and within the caches' TTL on
+    /// others.
+    pub async fn revoke_token(
+        &self,
+        actor: &Actor,
+        account: Option<&str>,
+        id: &str,
+    ) -> Result<(), Error> {
+        let owner = self.token_owner(actor, account).await?;
+        match self.store.revoke_token_id(&owner, id).await? {
+            Some(hash) => {
+                self.caches.accounts.forget(|k| *k == hash);
+                Ok(())
+            }
+            None => Err(Error::NotFound(format!(
+                "no active token `{id}` of `{owner}`"
+            ))),
+        }
     }
 }

@@ -33,6 +33,8 @@ pub struct Caches {
     pub(crate) accounts: TtlCache<String, Option<Account>>,
     /// Active installs by (tenant, package).
     installs: TtlCache<(String, String), Option<Installed>>,
+    /// The operator's limit overrides by tenant.
+    pub(crate) limits: TtlCache<String, spleis_store::limits::LimitOverrides>,
 }
 
 impl Platform {

@@ -7,6 +7,7 @@
 //! The events a call emits are delivered after it returns.
 
 use crate::kv::DbKeyValue;
+use crate::limits::TenantLimits;
 use crate::{Actor, Error, Platform};
 use spleis_registry::Manifest;
 use spleis_runtime::capabilities::Install;
@@ -59,6 +60,9 @@ pub enum CallFailure {
     /// The blocking call task died (a host bug).
     #[error("the call could not complete: {0}")]
     Join(String),
+    /// The tenant is over its share, or the pool is full: retry later.
+    #[error(transparent)]
+    Throttled(#[from] crate::shares::Throttled),
 }
 
 /// The longest `Idempotency-Key`, in bytes.
@@ -158,8 +162,16 @@ impl Platform {
     ) -> Result<Answer, Error> {
         let tenant = &actor.require(&[Role::Tenant])?.id;
         let idempotency_key = idempotency_key.map(self::idempotency_key).transpose()?;
+        let limits = self.limits_of(tenant).await?;
+        // Admitted by the tenant's rate and cap and the shared pool; held
+        // until the answer is stored.
+        let _admission = self
+            .shares
+            .admit(tenant, &limits)
+            .await
+            .map_err(CallFailure::from)?;
         let (answer, events) = self
-            .call_install(tenant, package, operation, body, idempotency_key)
+            .call_install(tenant, package, operation, body, idempotency_key, &limits)
             .await?;
         if !events.is_empty() {
             self.deliver_later(actor.clone(), events);
@@ -176,10 +188,18 @@ impl Platform {
         operation: &str,
         body: Vec<u8>,
         idempotency_key: Option<String>,
+        limits: &TenantLimits,
     ) -> Result<(Answer, Vec<EmittedEvent>), CallFailure> {
         let Some(key) = idempotency_key else {
             let (called, row) = self
-                .run_installed(tenant, package, operation, body, None)
+                .run_installed(
+                    tenant,
+                    package,
+                    operation,
+                    body,
+                    None,
+                    limits.storage_quota_bytes,
+                )
                 .await?;
             self.usage.record(row).await?;
             return Ok((Answer::of(&called), called.invocation.events));
@@ -213,9 +233,10 @@ impl Platform {
         let platform = self.clone();
         let (tenant, package, operation) =
             (tenant.to_owned(), package.to_owned(), operation.to_owned());
+        let quota = limits.storage_quota_bytes;
         tokio::spawn(async move {
             let ran = platform
-                .call_claimed(&tenant, &package, &operation, body, &key, &claim)
+                .call_claimed(&tenant, &package, &operation, body, &key, &claim, quota)
                 .await;
             if ran.is_err()
                 && let Err(error) = platform
@@ -234,6 +255,7 @@ impl Platform {
 
     /// Runs the call whose key this request claimed and completes the
     /// claim with its answer and usage record in one transaction.
+    #[allow(clippy::too_many_arguments)]
     async fn call_claimed(
         &self,
         tenant: &str,
@@ -242,9 +264,17 @@ impl Platform {
         body: Vec<u8>,
         key: &str,
         claim: &str,
+        quota: u64,
     ) -> Result<(Answer, Vec<EmittedEvent>), CallFailure> {
         let (called, row) = self
-            .run_installed(tenant, package, operation, body, Some(key.to_owned()))
+            .run_installed(
+                tenant,
+                package,
+                operation,
+                body,
+                Some(key.to_owned()),
+                quota,
+            )
             .await?;
         let answer = Answer::of(&called);
         let text = serde_json::to_string(&answer)
@@ -269,6 +299,7 @@ impl Platform {
         operation: &str,
         body: Vec<u8>,
         idempotency_key: Option<String>,
+        quota: u64,
     ) -> Result<(Called, UsageRow), CallFailure> {
         let Some(found) = self.installed(tenant, package).await? else {
             return Err(CallFailure::NotInstalled(package.to_owned()));
@@ -278,33 +309,31 @@ impl Platform {
             operation: operation.to_owned(),
             body,
         };
-        self.run(install, version, call, idempotency_key).await
+        self.run(install, version, call, idempotency_key, quota)
+            .await
     }
 
     /// Runs one call of an install and measures it; the usage record is
-    /// returned, not yet recorded.
+    /// returned, not yet recorded. `quota` is the tenant's storage limit:
+    /// the install's own quota applies only below it.
     pub(crate) async fn run(
         &self,
         install: &InstallRecord,
         version: &VersionRecord,
         call: Call,
         idempotency_key: Option<String>,
+        quota: u64,
     ) -> Result<(Called, UsageRow), CallFailure> {
         let plugin = self.component(version).await?;
-        let context = Arc::new(install_context(install, &version.manifest));
-        let storage = Arc::new(DbKeyValue::new(
-            self.store.clone(),
-            tokio::runtime::Handle::current(),
-        ));
-        let runtime = self.runtime.clone();
-        // A call may run for seconds: it runs on the blocking pool, never on
-        // an async worker. (`block_in_place` saves the thread hop, but panics
-        // on a current-thread runtime and measured no faster under load.)
-        let invocation = tokio::task::spawn_blocking(move || {
-            runtime.invoke(&plugin, context, storage, call, None)
-        })
-        .await
-        .map_err(|e| CallFailure::Join(e.to_string()))??;
+        let context = Arc::new(install_context(install, &version.manifest, quota));
+        let storage = Arc::new(DbKeyValue::new(self.store.clone()));
+        // The call is a future on this worker: it yields every epoch tick
+        // while the guest computes, suspends while it waits, and ends at its
+        // deadline. No blocking-pool thread per call.
+        let invocation = self
+            .runtime
+            .invoke(&plugin, context, storage, call, None)
+            .await?;
         self.metrics.call(
             invocation.usage.outcome,
             invocation.usage.fuel_consumed,
@@ -334,8 +363,9 @@ impl Platform {
         install: &InstallRecord,
         version: &VersionRecord,
         call: Call,
+        quota: u64,
     ) -> Result<Called, CallFailure> {
-        let (called, row) = self.run(install, version, call, None).await?;
+        let (called, row) = self.run(install, version, call, None, quota).await?;
         self.usage.record(row).await?;
         Ok(called)
     }
@@ -353,14 +383,21 @@ impl Platform {
             .map_err(|e| CallFailure::Join(e.to_string()))??)
     }
 
-    /// Loads a component on the blocking pool: compiling takes a while and
-    /// must not hold an async worker.
+    /// Loads a component: compiling on the blocking pool (it takes a while
+    /// and must not hold an async worker), the trial instantiation here.
     pub(crate) async fn load(
         &self,
         bytes: Vec<u8>,
     ) -> Result<Result<Arc<LoadedPlugin>, LoadError>, tokio::task::JoinError> {
         let runtime = self.runtime.clone();
-        tokio::task::spawn_blocking(move || runtime.load(&bytes)).await
+        let compiled = tokio::task::spawn_blocking(move || runtime.compile(&bytes)).await?;
+        // Trials take their own few slots: a flood of publishes waits here
+        // and never takes a call's slot.
+        let _slot = self.shares.trial_slot().await;
+        Ok(match compiled {
+            Ok(compiled) => self.runtime.admit(compiled).await,
+            Err(error) => Err(error),
+        })
     }
 }
 
@@ -391,14 +428,14 @@ fn replay(
 }
 
 /// What the runtime needs to know about an install.
-fn install_context(install: &InstallRecord, manifest: &Manifest) -> Install {
+fn install_context(install: &InstallRecord, manifest: &Manifest, quota: u64) -> Install {
     Install {
         tenant: install.tenant.clone(),
         plugin: install.package.clone(),
         grants: install.grants.clone(),
         config: install.config.clone(),
         metrics: manifest.metrics.clone(),
-        storage_quota_bytes: install.storage_quota,
+        storage_quota_bytes: install.storage_quota.min(quota),
     }
 }
 

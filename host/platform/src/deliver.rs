@@ -1,7 +1,9 @@
 //! Events: a tenant's platform event and the events plugins emit, delivered
 //! to every install of the tenant that subscribes to the topic, breadth
-//! first, up to [`MAX_EVENT_DEPTH`]. Every delivery is metered like a call
-//! and recorded.
+//! first, up to [`MAX_EVENT_DEPTH`] and within the tenant's fan-out budget
+//! (deliveries per originating call or event, at every depth together).
+//! Every delivery is metered like a call, admitted under the tenant's share
+//! and recorded; one past a limit is recorded and not run.
 
 use crate::{Actor, Error, Platform};
 use spleis_runtime::Call;
@@ -45,6 +47,10 @@ impl Platform {
         depth: u32,
     ) -> Result<Vec<Delivery>, Error> {
         let tenant = &actor.require(&[Role::Tenant])?.id;
+        let limits = self.limits_of(tenant).await?;
+        // One budget of runs for everything this delivery causes, at every
+        // depth: the depth limit bounds depth, this bounds breadth.
+        let mut budget = limits.fan_out;
         let mut queue: VecDeque<(String, EmittedEvent, u32)> = VecDeque::new();
         for event in events {
             queue.push_back((new_id()?, event, depth));
@@ -71,13 +77,25 @@ impl Platform {
                     outcome: "depth-limit".into(),
                     message: format!("not delivered: events nest at most {MAX_EVENT_DEPTH} deep"),
                 };
-                if depth <= MAX_EVENT_DEPTH {
+                if depth <= MAX_EVENT_DEPTH && budget == 0 {
+                    delivery.outcome = "fan-out-limit".into();
+                    delivery.message = format!(
+                        "not delivered: one call or platform event may cause at most {} deliveries",
+                        limits.fan_out
+                    );
+                } else if depth <= MAX_EVENT_DEPTH {
+                    budget -= 1;
                     let call = Call::Event {
                         id: id.clone(),
                         topic: event.topic.clone(),
                         payload: event.payload.clone(),
                     };
-                    let called = self.run_and_record(install, version, call).await?;
+                    // Deliveries run under the tenant's share, waiting for
+                    // their turn (nobody is there to retry them).
+                    let _admission = self.shares.admit_waiting(tenant, &limits).await;
+                    let called = self
+                        .run_and_record(install, version, call, limits.storage_quota_bytes)
+                        .await?;
                     delivery.outcome = called.invocation.usage.outcome.as_str().to_owned();
                     delivery.message = called
                         .invocation

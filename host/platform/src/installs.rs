@@ -8,7 +8,6 @@
 use crate::{Actor, Error, Platform};
 use serde::{Deserialize, Serialize};
 use spleis_registry::Capability;
-use spleis_runtime::capabilities::Install;
 use spleis_store::accounts::{Account, Role};
 use spleis_store::installs::{HistoryEntry, InstallRecord, PendingUpgrade};
 use std::collections::{BTreeMap, BTreeSet};
@@ -34,8 +33,8 @@ pub struct InstallRequest {
     pub grants: BTreeSet<Capability>,
     /// The install's settings.
     pub config: BTreeMap<String, String>,
-    /// Bytes of storage the install may use; default
-    /// [`Install::DEFAULT_STORAGE_QUOTA`].
+    /// Bytes of storage the install may use, at most the tenant's storage
+    /// limit (the operator's); default: the limit.
     pub storage_quota_bytes: Option<u64>,
 }
 
@@ -52,6 +51,19 @@ impl Platform {
         request: &InstallRequest,
     ) -> Result<InstallRecord, Error> {
         let tenant = tenant(actor)?;
+        let limit = self.limits_of(&tenant.id).await?.storage_quota_bytes;
+        // A tenant may keep an install below its limit, never above: the
+        // limit is the operator's. Without a quota of its own, an install
+        // follows the limit as the operator changes it.
+        let quota = match request.storage_quota_bytes {
+            Some(asked) if asked > limit => {
+                return Err(Error::Invalid(format!(
+                    "`storage_quota_bytes` may be at most {limit}, this tenant's storage limit (set by the operator), not {asked}"
+                )));
+            }
+            Some(asked) => asked,
+            None => crate::limits::MAX_STORAGE_QUOTA,
+        };
         let record = self
             .store
             .install(
@@ -60,9 +72,7 @@ impl Platform {
                 request.requirement.as_deref().unwrap_or("*"),
                 &request.grants,
                 &request.config,
-                request
-                    .storage_quota_bytes
-                    .unwrap_or(Install::DEFAULT_STORAGE_QUOTA),
+                quota,
             )
             .await?;
         // A failed call may have cached "not installed".

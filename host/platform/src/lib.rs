@@ -18,6 +18,8 @@
 //! | [`usage`] | the usage pipeline and reading usage records |
 //! | [`caches`] | the cached lookups every call makes, forgotten on change |
 //! | [`console`] | console sessions, calls by day, the month so far, a close preview, accounts and terms, legal details |
+//! | [`limits`] | the operator's limits per tenant; a tenant's own limits and use |
+//! | [`shares`] | admission of calls by rate, concurrency cap and the shared pool |
 //! | [`maintenance`] | open, bootstrap the operator, retention purge, drain |
 //! | [`metrics`] | counters for `/metrics` |
 
@@ -31,9 +33,11 @@ pub mod deliver;
 mod error;
 pub mod installs;
 pub mod kv;
+pub mod limits;
 pub mod maintenance;
 pub mod metrics;
 pub mod registry;
+pub mod shares;
 pub mod usage;
 
 #[cfg(test)]
@@ -66,4 +70,8 @@ pub struct Platform {
     pub(crate) metrics: metrics::Metrics,
     /// Caches of what every request looks up.
     pub(crate) caches: caches::Caches,
+    /// Every tenant's share of the sandbox.
+    pub(crate) shares: shares::Shares,
+    /// The limits tenants get unless the operator overrides them.
+    pub(crate) limit_defaults: limits::LimitDefaults,
 }

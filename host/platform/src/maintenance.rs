@@ -2,6 +2,8 @@
 //! the bootstrap operator, the retention purge and the drain at shutdown.
 
 use crate::Platform;
+use crate::limits::LimitDefaults;
+use crate::shares::Shares;
 use crate::usage::{Durability, UsagePipeline};
 use spleis_runtime::{Runtime, RuntimeConfig, RuntimeError};
 use spleis_store::accounts::{AccountError, Role, token_hash};
@@ -28,6 +30,8 @@ pub struct PlatformConfig {
     pub runtime: RuntimeConfig,
     /// When a call's usage record is durable.
     pub durability: Durability,
+    /// The limits every tenant gets unless the operator overrides them.
+    pub limits: LimitDefaults,
 }
 
 /// Why the platform could not start.
@@ -66,18 +70,31 @@ impl Platform {
             Database::DataDir(dir) => Store::open_data_dir(dir).await?,
         };
         let runtime = Arc::new(Runtime::new(config.runtime)?);
-        Ok(Arc::new(Platform::new(store, runtime, config.durability)))
+        Ok(Arc::new(
+            Platform::new(store, runtime, config.durability).with_limits(config.limits),
+        ))
     }
 
-    /// Builds a platform on an open store and sandbox.
+    /// Builds a platform on an open store and sandbox, with the default
+    /// limits for the sandbox's size.
     pub fn new(store: Store, runtime: Arc<Runtime>, durability: Durability) -> Platform {
+        let defaults = LimitDefaults::for_instances(runtime.config().max_instances);
         Platform {
             usage: UsagePipeline::start(store.clone(), durability),
+            shares: Shares::new(runtime.config().max_instances, defaults.queue_wait),
+            limit_defaults: defaults,
             store,
             runtime,
             metrics: Default::default(),
             caches: Default::default(),
         }
+    }
+
+    /// The same platform with `defaults` as every tenant's limits.
+    pub fn with_limits(mut self, defaults: LimitDefaults) -> Platform {
+        self.shares = Shares::new(self.runtime.config().max_instances, defaults.queue_wait);
+        self.limit_defaults = defaults;
+        self
     }
 
     /// Makes sure an operator exists. The first start creates it, with

@@ -11,8 +11,52 @@ impl Platform {
     /// The counters in Prometheus' text format, with the sandbox's cache
     /// counters.
     pub fn render_metrics(&self) -> String {
-        self.metrics.render(self.runtime.cache_stats())
+        let mut out = self.metrics.render(self.runtime.cache_stats());
+        render_shares(&mut out, &self.shares);
+        out
     }
+}
+
+/// Throttling and running calls per tenant, and refusals of a full pool.
+fn render_shares(out: &mut String, shares: &crate::shares::Shares) {
+    let usage = shares.all_usage();
+    let _ = writeln!(
+        out,
+        "# HELP spleis_throttled_total Calls refused over the tenant's share, by reason.\n# TYPE spleis_throttled_total counter"
+    );
+    for (tenant, u) in &usage {
+        let tenant = label(tenant);
+        let _ = writeln!(
+            out,
+            "spleis_throttled_total{{tenant=\"{tenant}\",reason=\"rate\"}} {}\nspleis_throttled_total{{tenant=\"{tenant}\",reason=\"concurrency\"}} {}",
+            u.throttled_rate, u.throttled_concurrency
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP spleis_running_calls Calls running now, by tenant.\n# TYPE spleis_running_calls gauge"
+    );
+    for (tenant, u) in &usage {
+        let _ = writeln!(
+            out,
+            "spleis_running_calls{{tenant=\"{}\"}} {}",
+            label(tenant),
+            u.running
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP spleis_at_capacity_total Calls refused because every slot of the pool was busy.\n# TYPE spleis_at_capacity_total counter\nspleis_at_capacity_total {}",
+        shares.busy_refusals()
+    );
+}
+
+/// A Prometheus label value: backslash, quote and newline escaped.
+fn label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 /// The platform's counters.

@@ -220,6 +220,7 @@ mod tests {
                 operation: "op".into(),
                 fuel_consumed: i as u64,
                 wall_time_us: 1,
+                host_time_us: 0,
                 peak_memory_bytes: 1,
                 outcome: OutcomeKind::Ok,
                 units: vec![],

@@ -1,5 +1,8 @@
 //! The cost of a call, and of loading a component.
 //!
+//! Both sides are async calls driven by the same single-threaded tokio
+//! runtime, as the server drives them.
+//!
 //! `calls/bare-wasmtime`: a new `Store`, instantiate from an `InstancePre`,
 //! call `handle` of the hostile fixture's trivial `echo` operation: nothing
 //! but what wasmtime needs (the same engine, so fuel and the epoch deadline
@@ -33,9 +36,10 @@ fn criterion_dir() -> PathBuf {
 }
 
 fn bench_calls(c: &mut Criterion) {
+    let rt = executor();
     let runtime = Runtime::new(RuntimeConfig::default()).expect("runtime");
     let bytes = spleis_tests::plugin("hostile");
-    let plugin = runtime.load(&bytes).expect("loads");
+    let plugin = rt.block_on(runtime.load(&bytes)).expect("loads");
     let manifest = plugin.manifest.clone().expect("manifest");
     let install = Arc::new(Install::granting_all("bench", &manifest));
     let storage = Arc::new(MemoryStore::new());
@@ -57,40 +61,50 @@ fn bench_calls(c: &mut Criterion) {
     group.measurement_time(Duration::from_secs(8));
     group.bench_function("bare-wasmtime", |b| {
         b.iter(|| {
-            let mut store = Store::new(&engine, ());
-            store.set_fuel(u64::MAX / 2).expect("fuel");
-            store.set_epoch_deadline(u64::MAX / 2);
-            let instance = pre.instantiate(&mut store).expect("instantiates");
-            let response = instance
-                .spleis_plugin_handler()
-                .call_handle(&mut store, &request)
-                .expect("runs")
-                .expect("answers");
-            assert_eq!(response.body, b"{}");
+            rt.block_on(async {
+                let mut store = Store::new(&engine, ());
+                store.set_fuel(u64::MAX / 2).expect("fuel");
+                store.set_epoch_deadline(u64::MAX / 2);
+                let instance = pre
+                    .instantiate_async(&mut store)
+                    .await
+                    .expect("instantiates");
+                let response = instance
+                    .spleis_plugin_handler()
+                    .call_handle(&mut store, &request)
+                    .await
+                    .expect("runs")
+                    .expect("answers");
+                assert_eq!(response.body, b"{}");
+            })
         })
     });
     group.bench_function("spleis-invoke", |b| {
         b.iter(|| {
-            let invocation = runtime
-                .invoke(
-                    &plugin,
-                    install.clone(),
-                    storage.clone(),
-                    Call::Handle {
-                        operation: "echo".into(),
-                        body: b"{}".to_vec(),
-                    },
-                    None,
-                )
-                .expect("runs");
-            assert_eq!(invocation.result.as_deref().ok(), Some(&b"{}"[..]));
-            invocation.usage
+            rt.block_on(async {
+                let invocation = runtime
+                    .invoke(
+                        &plugin,
+                        install.clone(),
+                        storage.clone(),
+                        Call::Handle {
+                            operation: "echo".into(),
+                            body: b"{}".to_vec(),
+                        },
+                        None,
+                    )
+                    .await
+                    .expect("runs");
+                assert_eq!(invocation.result.as_deref().ok(), Some(&b"{}"[..]));
+                invocation.usage
+            })
         })
     });
     group.finish();
 }
 
 fn bench_loads(c: &mut Criterion) {
+    let rt = executor();
     let mut group = c.benchmark_group("load");
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(10));
@@ -107,17 +121,25 @@ fn bench_loads(c: &mut Criterion) {
             b.iter(|| {
                 runtime.evict(&digest);
                 clear(cache.path());
-                runtime.load(&bytes).expect("loads")
+                rt.block_on(runtime.load(&bytes)).expect("loads")
             })
         });
         group.bench_function(BenchmarkId::new("disk-cache", name), |b| {
             b.iter(|| {
                 runtime.evict(&digest);
-                runtime.load(&bytes).expect("loads")
+                rt.block_on(runtime.load(&bytes)).expect("loads")
             })
         });
     }
     group.finish();
+}
+
+/// The executor both sides of a comparison run on.
+fn executor() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
 }
 
 /// Removes every cached artifact under `dir`.

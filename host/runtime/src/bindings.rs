@@ -9,7 +9,14 @@ pub mod v0_1_0 {
         path: "../../wit",
         world: "plugin",
         // Every import may trap: that is how a limit breach ends the call.
-        imports: { default: trappable },
+        // Storage waits on the database, so it is async: the call's fiber
+        // suspends while the query runs and the deadline covers the wait.
+        imports: {
+            "spleis:plugin/storage": async | trappable,
+            default: trappable,
+        },
+        // Calls are futures: a timer can end them whatever the guest waits on.
+        exports: { default: async },
     });
 }
 

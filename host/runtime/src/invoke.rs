@@ -1,7 +1,7 @@
 //! One call: a fresh store and instance, limits, classification, usage.
 
 use super::limits::CallLimiter;
-use super::{CallError, LimitBreach, Limits, LoadedPlugin, OutcomeKind, Runtime, Usage};
+use super::{CallError, LimitBreach, Limits, LoadError, LoadedPlugin, OutcomeKind, Runtime, Usage};
 use crate::bindings::latest::{Plugin, PluginPre};
 use crate::bindings::{Event, Request};
 use crate::capabilities::events::EmittedEvent;
@@ -9,9 +9,9 @@ use crate::capabilities::log::{LogLine, LogSink, Source};
 use crate::capabilities::storage::{KeyValueStore, MemoryStore};
 use crate::capabilities::{CallCapabilities, Install};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
-use wasmtime::{Engine, Store, Trap};
+use wasmtime::{CallHook, Engine, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 /// The longest error code and message a plugin may return; longer ones are
@@ -70,6 +70,36 @@ pub(crate) struct CallState {
     table: ResourceTable,
     limiter: CallLimiter,
     caps: CallCapabilities,
+    host: HostClock,
+}
+
+/// Wall time the call spent inside host functions (WASI and the contract's
+/// imports): fuel does not see it, so it is measured and recorded beside
+/// fuel. Fed by the store's call hook.
+#[derive(Default)]
+struct HostClock {
+    entered: Option<Instant>,
+    total: Duration,
+}
+
+impl HostClock {
+    fn hook(&mut self, hook: CallHook) {
+        match hook {
+            CallHook::CallingHost => self.entered = Some(Instant::now()),
+            CallHook::ReturningFromHost => {
+                if let Some(entered) = self.entered.take() {
+                    self.total += entered.elapsed();
+                }
+            }
+            CallHook::CallingWasm | CallHook::ReturningFromWasm => {}
+        }
+    }
+
+    /// The total, counting a host call still under way (the deadline may
+    /// end the call while it waits in one).
+    fn total(&self) -> Duration {
+        self.total + self.entered.map_or(Duration::ZERO, |e| e.elapsed())
+    }
 }
 
 impl WasiView for CallState {
@@ -85,19 +115,26 @@ impl WasiView for CallState {
 /// the allow-list in `contract` before linking) and the contract's imports.
 pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<CallState>> {
     let mut linker = Linker::new(engine);
-    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+    // Async WASI: a sleep or a pollable suspends the call's fiber instead
+    // of blocking a thread, so the deadline can end it.
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     Plugin::add_to_linker::<CallState, HasSelf<CallCapabilities>>(&mut linker, |s| &mut s.caps)?;
     Ok(linker)
 }
 
-/// A store for one call: WASI with nothing to reach, the limiter, fuel and
-/// the deadline.
+/// How many epoch ticks a call computes before it yields to the executor,
+/// so a long call gives way to others on the same worker thread.
+const YIELD_TICKS: u64 = 1;
+
+/// A store for one call: WASI with nothing to reach, the limiter, fuel, the
+/// host clock and the deadline.
 fn new_store(
     runtime: &Runtime,
     install: Arc<Install>,
     storage: Arc<dyn KeyValueStore>,
     limits: &Limits,
     log: &LogSink,
+    deadline: Instant,
 ) -> wasmtime::Result<Store<CallState>> {
     // No preopens, no environment, no arguments, no network: WASI is there
     // so std links. stdout and stderr go to the call's log.
@@ -110,29 +147,33 @@ fn new_store(
         table: ResourceTable::new(),
         limiter: CallLimiter::new(limits),
         caps: CallCapabilities::new(install, storage, limits, log.clone()),
+        host: HostClock::default(),
     };
     let mut store = Store::new(runtime.engine(), state);
     store.limiter(|s| &mut s.limiter);
     store.set_fuel(limits.fuel)?;
-    let tick = runtime.config().epoch_tick.as_nanos().max(1);
-    // One tick more than the timeout: the current tick is partly gone.
-    let ticks = u64::try_from(limits.timeout.as_nanos().div_ceil(tick))
-        .unwrap_or(u64::MAX)
-        .saturating_add(1);
-    store.set_epoch_deadline(ticks);
-    store.epoch_deadline_trap();
+    store.call_hook(|mut cx, hook| {
+        cx.data_mut().host.hook(hook);
+        Ok(())
+    });
+    // Every tick the guest computes, it yields; past the deadline it traps.
+    // Waits inside host calls are ended by the timer around the call.
+    store.set_epoch_deadline(YIELD_TICKS);
+    store.epoch_deadline_callback(move |_| {
+        Ok(if Instant::now() >= deadline {
+            UpdateDeadline::Interrupt
+        } else {
+            UpdateDeadline::Yield(YIELD_TICKS)
+        })
+    });
     Ok(store)
 }
 
-/// Instantiates `pre` once, granting nothing, so that exports whose types
-/// do not match the contract are refused at load rather than blamed on the
-/// host at the first call. Instantiation runs no plugin code of a Rust
-/// component (constructors run at the first export call), and anything it
-/// does run is under the default limits.
-pub(crate) fn check_instantiation(
-    runtime: &Runtime,
-    pre: &PluginPre<CallState>,
-) -> Result<(), String> {
+/// Instantiates `pre` once, granting nothing, under the runtime's trial
+/// limits, so that exports whose types do not match the contract, and start
+/// functions that wait or loop, are refused at load rather than met at the
+/// first call. The trial has its own short deadline and fuel.
+pub(crate) async fn trial(runtime: &Runtime, pre: &PluginPre<CallState>) -> Result<(), LoadError> {
     let install = Arc::new(Install {
         tenant: String::new(),
         plugin: String::new(),
@@ -141,16 +182,34 @@ pub(crate) fn check_instantiation(
         metrics: Default::default(),
         storage_quota_bytes: 0,
     });
-    let limits = &runtime.config().limits;
+    let limits = &runtime.config().trial;
     let log = LogSink::new(limits.log_bytes);
-    let mut store = new_store(runtime, install, Arc::new(MemoryStore::new()), limits, &log)
-        .map_err(|e| format!("{e:#}"))?;
-    pre.instantiate(&mut store)
-        .map(drop)
-        .map_err(|e| format!("{e:#}"))
+    let deadline = Instant::now() + limits.timeout;
+    let mut store = new_store(
+        runtime,
+        install,
+        Arc::new(MemoryStore::new()),
+        limits,
+        &log,
+        deadline,
+    )
+    .map_err(|e| LoadError::Link(format!("{e:#}")))?;
+    let result =
+        match tokio::time::timeout_at(deadline.into(), pre.instantiate_async(&mut store)).await {
+            Ok(result) => result.map(drop),
+            Err(_) => Err(Trap::Interrupt.into()),
+        };
+    result.map_err(|error| match error.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => LoadError::StartTooSlow {
+            limit: limits.timeout,
+        },
+        Some(Trap::OutOfFuel) => LoadError::StartOutOfFuel { fuel: limits.fuel },
+        _ => LoadError::Link(format!("{error:#}")),
+    })
 }
 
-pub(crate) fn run(
+/// Runs one call to its end, or to its deadline, whatever it waits on.
+pub(crate) async fn run(
     runtime: &Runtime,
     plugin: &LoadedPlugin,
     install: Arc<Install>,
@@ -159,10 +218,11 @@ pub(crate) fn run(
     limits: &Limits,
 ) -> Invocation {
     let started = Instant::now();
+    let deadline = started + limits.timeout;
     let log = LogSink::new(limits.log_bytes);
     let tenant = install.tenant.clone();
     let plugin_name = install.plugin.clone();
-    let store = new_store(runtime, install, storage, limits, &log);
+    let store = new_store(runtime, install, storage, limits, &log, deadline);
     let operation = call.operation();
     let mut store = match store {
         Ok(store) => store,
@@ -177,8 +237,16 @@ pub(crate) fn run(
             );
         }
     };
-    let raw = call_plugin(&mut store, plugin, call);
+    // The timer ends a call that waits (a sleep, a pollable, a slow query):
+    // dropping the future unwinds the guest's fiber and frees its slot.
+    let raw = match tokio::time::timeout_at(deadline.into(), call_plugin(&mut store, plugin, call))
+        .await
+    {
+        Ok(raw) => raw,
+        Err(_) => Err(Failure::Ran(Trap::Interrupt.into())),
+    };
     let fuel_consumed = limits.fuel - store.get_fuel().unwrap_or(0).min(limits.fuel);
+    let host_time = store.data().host.total();
     let lines = log.lines();
     let result = match raw {
         Ok(Ok(body)) if body.len() as u64 > limits.output_bytes => Err(CallError::new(
@@ -195,7 +263,7 @@ pub(crate) fn run(
             code: truncate(error.code, MAX_ERROR_CODE),
             message: truncate(error.message, MAX_ERROR_MESSAGE),
         }),
-        Err(error) => Err(classify(&error, &lines)),
+        Err(failure) => Err(classify(failure, &lines)),
     };
     let state = store.into_data();
     let peak_memory_bytes = state.limiter.peak_memory;
@@ -211,15 +279,22 @@ pub(crate) fn run(
             digest: plugin.digest_text.clone(),
             operation,
             fuel_consumed,
-            wall_time_us: started.elapsed().as_micros() as u64,
+            wall_time_us: micros(started.elapsed()),
+            host_time_us: micros(host_time),
             peak_memory_bytes,
             outcome,
-            units,
+            // Units of a failed call are not billed: the record keeps none,
+            // so a call that fails cannot leave a large one.
+            units: if result.is_ok() { units } else { Vec::new() },
         },
         events: if result.is_ok() { events } else { Vec::new() },
         result,
         log: lines,
     }
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
 /// The invocation of a call whose store could not even be set up.
@@ -240,7 +315,8 @@ fn host_failure(
             digest: digest.to_string(),
             operation,
             fuel_consumed: 0,
-            wall_time_us: started.elapsed().as_micros() as u64,
+            wall_time_us: micros(started.elapsed()),
+            host_time_us: 0,
             peak_memory_bytes: 0,
             outcome: OutcomeKind::HostError,
             units: Vec::new(),
@@ -250,11 +326,24 @@ fn host_failure(
     }
 }
 
-/// The plugin's own answer: body or plugin error; `Err` is a trap.
-type Raw = wasmtime::Result<Result<Vec<u8>, crate::bindings::GuestError>>;
+/// Why a call ended without the plugin's answer: while it was being
+/// instantiated (the host's side: the pool, the start function's traps are
+/// still traps), or while its code ran (the guest's side: whatever it did
+/// to end there, a malformed value it returned included, is its own).
+enum Failure {
+    Instantiating(wasmtime::Error),
+    Ran(wasmtime::Error),
+}
 
-fn call_plugin(store: &mut Store<CallState>, plugin: &LoadedPlugin, call: Call) -> Raw {
-    let instance = plugin.pre.instantiate(&mut *store)?;
+/// The plugin's own answer: body or plugin error; `Err` is how it failed.
+type Raw = Result<Result<Vec<u8>, crate::bindings::GuestError>, Failure>;
+
+async fn call_plugin(store: &mut Store<CallState>, plugin: &LoadedPlugin, call: Call) -> Raw {
+    let instance = plugin
+        .pre
+        .instantiate_async(&mut *store)
+        .await
+        .map_err(Failure::Instantiating)?;
     let tenant = store.data().caps.tenant().to_owned();
     match call {
         Call::Handle { operation, body } => {
@@ -265,7 +354,9 @@ fn call_plugin(store: &mut Store<CallState>, plugin: &LoadedPlugin, call: Call) 
             };
             Ok(instance
                 .spleis_plugin_handler()
-                .call_handle(&mut *store, &request)?
+                .call_handle(&mut *store, &request)
+                .await
+                .map_err(Failure::Ran)?
                 .map(|response| response.body))
         }
         Call::Event { id, topic, payload } => {
@@ -277,7 +368,9 @@ fn call_plugin(store: &mut Store<CallState>, plugin: &LoadedPlugin, call: Call) 
             };
             Ok(instance
                 .spleis_plugin_subscriber()
-                .call_on_event(&mut *store, &event)?
+                .call_on_event(&mut *store, &event)
+                .await
+                .map_err(Failure::Ran)?
                 .map(|()| Vec::new()))
         }
     }
@@ -295,14 +388,26 @@ fn truncate(mut text: String, max: usize) -> String {
     text
 }
 
-/// Turns a trap into the outcome kind it stands for.
-fn classify(error: &wasmtime::Error, log: &[LogLine]) -> CallError {
+/// Turns a failure into the outcome kind it stands for, and says whose it
+/// is: only what fails outside the guest's code is the host's.
+fn classify(failure: Failure, log: &[LogLine]) -> CallError {
+    let (error, ran) = match &failure {
+        Failure::Instantiating(error) => (error, false),
+        Failure::Ran(error) => (error, true),
+    };
+    if let Some(exit) = error.downcast_ref::<wasmtime_wasi::I32Exit>() {
+        return CallError::new(
+            OutcomeKind::Exit,
+            format!("the plugin exited with code {}", exit.0),
+        );
+    }
     if let Some(breach) = error.downcast_ref::<LimitBreach>() {
         let kind = match breach {
             LimitBreach::Memory { .. } => OutcomeKind::MemoryLimit,
             LimitBreach::Table { .. } => OutcomeKind::TableLimit,
             LimitBreach::Log { .. } => OutcomeKind::LogLimit,
             LimitBreach::Events { .. } => OutcomeKind::EventLimit,
+            LimitBreach::MeterKeys { .. } => OutcomeKind::MeterLimit,
             LimitBreach::StorageQuota { .. } => OutcomeKind::StorageQuota,
         };
         return CallError::new(kind, breach.to_string());
@@ -324,8 +429,16 @@ fn classify(error: &wasmtime::Error, log: &[LogLine]) -> CallError {
             other => CallError::new(OutcomeKind::Trap, other.to_string()),
         };
     }
-    // Everything else that ends a call comes from the host side: instance
-    // pool exhausted, a failing WASI host call, a bug.
+    if ran {
+        // The guest broke the contract while it ran: a malformed value it
+        // returned (a bad pointer, discriminant or string), a forged
+        // handle, a bad argument to an import. Its fault, billed like a trap.
+        return CallError::new(
+            OutcomeKind::Trap,
+            format!("the plugin broke the canonical ABI or an import's contract: {error:#}"),
+        );
+    }
+    // Instantiation failed outside the guest's code: the pool, a bug.
     CallError::new(OutcomeKind::HostError, format!("{error:#}"))
 }
 

@@ -49,6 +49,9 @@ pub struct RuntimeConfig {
     pub epoch_tick: Duration,
     /// The limits calls get unless the caller passes others.
     pub limits: Limits,
+    /// The limits of the trial instantiation at load: a start function
+    /// that does not finish within them refuses the component.
+    pub trial: Limits,
 }
 
 impl Default for RuntimeConfig {
@@ -59,6 +62,7 @@ impl Default for RuntimeConfig {
             cache_dir: None,
             epoch_tick: Duration::from_millis(1),
             limits: Limits::default(),
+            trial: Limits::trial(),
         }
     }
 }
@@ -137,6 +141,24 @@ pub enum LoadError {
     /// The exports' types do not match the contract.
     #[error("the plugin does not fit the contract: {0}")]
     Link(String),
+    /// Instantiating the component did not finish in time: its start
+    /// function waits or loops.
+    #[error(
+        "the component's start did not finish within {} ms: a plugin may not wait or loop while it is instantiated",
+        .limit.as_millis()
+    )]
+    StartTooSlow {
+        /// The trial's deadline.
+        limit: Duration,
+    },
+    /// Instantiating the component used up the trial's fuel.
+    #[error(
+        "the component's start used more than {fuel} fuel: a plugin may not compute while it is instantiated"
+    )]
+    StartOutOfFuel {
+        /// The trial's fuel.
+        fuel: u64,
+    },
 }
 
 fn list(items: &[impl AsRef<str>]) -> String {
@@ -194,6 +216,33 @@ impl std::fmt::Debug for LoadedPlugin {
     }
 }
 
+/// A component that [`Runtime::compile`] checked and compiled, to be
+/// admitted by [`Runtime::admit`].
+pub struct Compiled(Stage);
+
+enum Stage {
+    /// Already loaded: nothing to admit.
+    Loaded(Arc<LoadedPlugin>),
+    /// Compiled or read from the disk cache, not yet tried.
+    Fresh(Box<Fresh>),
+}
+
+struct Fresh {
+    plugin: LoadedPlugin,
+    component: Component,
+    from_disk: bool,
+}
+
+impl Compiled {
+    /// The digest of the component's bytes.
+    pub fn digest(&self) -> &Digest {
+        match &self.0 {
+            Stage::Loaded(plugin) => &plugin.digest,
+            Stage::Fresh(fresh) => &fresh.plugin.digest,
+        }
+    }
+}
+
 /// The runtime: one engine, one linker, the compiled components.
 pub struct Runtime {
     engine: Engine,
@@ -248,13 +297,23 @@ impl Runtime {
         self.counters.snapshot()
     }
 
-    /// Checks and compiles `bytes` (or takes them from the memory or disk
-    /// cache), once per digest.
-    pub fn load(&self, bytes: &[u8]) -> Result<Arc<LoadedPlugin>, LoadError> {
+    /// Checks, compiles and admits `bytes` (or takes them from the memory
+    /// or disk cache), once per digest. Compiling runs on the calling
+    /// thread: a server calls [`Runtime::compile`] on a blocking thread and
+    /// then [`Runtime::admit`].
+    pub async fn load(&self, bytes: &[u8]) -> Result<Arc<LoadedPlugin>, LoadError> {
+        let compiled = self.compile(bytes)?;
+        self.admit(compiled).await
+    }
+
+    /// The CPU-bound half of [`Runtime::load`]: checks the format, the
+    /// manifest, the shape and the links, compiling unless a cache has the
+    /// component. Nothing of the component runs.
+    pub fn compile(&self, bytes: &[u8]) -> Result<Compiled, LoadError> {
         let digest = Digest::of(bytes);
         if let Some(plugin) = self.cached(&digest) {
             self.counters.memory_hit();
-            return Ok(plugin);
+            return Ok(Compiled(Stage::Loaded(plugin)));
         }
         contract::check_format(bytes)?;
         let manifest = embedded::manifest(bytes).map_err(LoadError::Manifest)?;
@@ -297,14 +356,37 @@ impl Runtime {
             .instantiate_pre(&component)
             .map_err(|e| LoadError::Link(format!("{e:#}")))?;
         let pre = PluginPre::new(instance_pre).map_err(|e| LoadError::Link(format!("{e:#}")))?;
-        invoke::check_instantiation(self, &pre).map_err(LoadError::Link)?;
+        Ok(Compiled(Stage::Fresh(Box::new(Fresh {
+            plugin: LoadedPlugin {
+                digest,
+                digest_text: digest.to_string(),
+                shape,
+                manifest,
+                pre,
+            },
+            component,
+            from_disk,
+        }))))
+    }
 
-        if !from_disk && let Some(disk) = &self.disk {
+    /// The async half of [`Runtime::load`]: instantiates the compiled
+    /// component once under the trial limits, writes the disk cache and
+    /// keeps the component for calls.
+    pub async fn admit(&self, compiled: Compiled) -> Result<Arc<LoadedPlugin>, LoadError> {
+        let fresh = match compiled.0 {
+            Stage::Loaded(plugin) => return Ok(plugin),
+            Stage::Fresh(fresh) => fresh,
+        };
+        invoke::trial(self, &fresh.plugin.pre).await?;
+        if !fresh.from_disk
+            && let Some(disk) = &self.disk
+        {
             // A cache that cannot be written costs a compile on the next
             // start, nothing more.
-            match component.serialize() {
+            let digest = &fresh.plugin.digest;
+            match fresh.component.serialize() {
                 Ok(artifact) => {
-                    if let Err(error) = disk.store(&digest, &artifact) {
+                    if let Err(error) = disk.store(digest, &artifact) {
                         tracing::warn!(%digest, %error, "cannot write the compiled component to the disk cache");
                     }
                 }
@@ -313,14 +395,8 @@ impl Runtime {
                 }
             }
         }
-
-        let plugin = Arc::new(LoadedPlugin {
-            digest,
-            digest_text: digest.to_string(),
-            shape,
-            manifest,
-            pre,
-        });
+        let digest = fresh.plugin.digest;
+        let plugin = Arc::new(fresh.plugin);
         let mut loaded = self.loaded.write().unwrap_or_else(|e| e.into_inner());
         Ok(loaded.entry(digest).or_insert(plugin).clone())
     }
@@ -350,8 +426,10 @@ impl Runtime {
     }
 
     /// Runs one call of `plugin` for `install` in a fresh instance under
-    /// `limits` (the runtime's defaults if `None`).
-    pub fn invoke(
+    /// `limits` (the runtime's defaults if `None`). The call is a future:
+    /// it yields while the guest computes or waits, and ends at its deadline
+    /// whatever the guest waits on.
+    pub async fn invoke(
         &self,
         plugin: &LoadedPlugin,
         install: Arc<Install>,
@@ -374,6 +452,6 @@ impl Runtime {
                 known: manifest.operations.iter().cloned().collect(),
             });
         }
-        Ok(invoke::run(self, plugin, install, storage, call, limits))
+        Ok(invoke::run(self, plugin, install, storage, call, limits).await)
     }
 }

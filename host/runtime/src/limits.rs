@@ -23,6 +23,9 @@ pub struct Limits {
     pub events: u32,
     /// Size of one emitted event's payload in bytes.
     pub event_payload_bytes: u64,
+    /// Distinct keys of unique metrics one call may report, all metrics
+    /// together: bounds the usage record.
+    pub meter_keys: u32,
 }
 
 impl Default for Limits {
@@ -36,6 +39,20 @@ impl Default for Limits {
             log_bytes: 64 << 10,
             events: 100,
             event_payload_bytes: 64 << 10,
+            meter_keys: 1000,
+        }
+    }
+}
+
+impl Limits {
+    /// The limits of the trial instantiation at load: a component's start
+    /// does nothing a Rust component needs seconds or billions of
+    /// instructions for.
+    pub fn trial() -> Self {
+        Self {
+            fuel: 100_000_000,
+            timeout: Duration::from_secs(1),
+            ..Self::default()
         }
     }
 }
@@ -69,6 +86,12 @@ pub enum LimitBreach {
     /// Too many events were emitted.
     #[error("the call emitted more than {limit} events")]
     Events {
+        /// The limit.
+        limit: u32,
+    },
+    /// Too many distinct keys of unique metrics were reported.
+    #[error("the call reported more than {limit} distinct keys of unique metrics")]
+    MeterKeys {
         /// The limit.
         limit: u32,
     },

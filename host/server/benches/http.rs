@@ -11,12 +11,15 @@
 //! `cargo bench -p spleis-server --bench http` (installs nothing: run
 //! `apt-get install wrk` first, as scripts/bench-http does).
 
+mod common;
+
 use axum::Router;
 use axum::routing::post;
+use spleis_platform::Platform;
 use spleis_platform::installs::InstallRequest;
+use spleis_platform::limits::LimitDefaults;
 use spleis_platform::maintenance::{Database, PlatformConfig};
 use spleis_platform::usage::Durability;
-use spleis_platform::{Actor, Platform};
 use spleis_runtime::RuntimeConfig;
 use spleis_server as api;
 use spleis_server::types::Role;
@@ -63,12 +66,20 @@ fn main() {
             database: Database::DataDir(data.path().to_path_buf()),
             runtime: RuntimeConfig::default(),
             durability: Durability::Batched,
+            // The bench measures throughput, not the shares: one tenant may
+            // use the whole node.
+            limits: LimitDefaults {
+                concurrency: 60,
+                rate_per_second: 1_000_000,
+                burst: 1_000_000,
+                ..LimitDefaults::for_instances(64)
+            },
         })
         .await
         .expect("platform");
-        let operator = operator(&platform).await;
-        let (author, _) = account(&platform, &operator, "fixtures", Role::Author).await;
-        let (tenant, token) = account(&platform, &operator, "bench", Role::Tenant).await;
+        let operator = common::operator(&platform).await;
+        let (author, _) = common::account(&platform, &operator, "fixtures", Role::Author).await;
+        let (tenant, token) = common::account(&platform, &operator, "bench", Role::Tenant).await;
         platform
             .publish(&author, bytes, None)
             .await
@@ -135,32 +146,4 @@ fn main() {
         ratio * 100.0,
         if ratio >= 0.6 { "met" } else { "MISSED" }
     );
-}
-
-/// The bootstrap operator, as `spleis serve` makes it.
-async fn operator(platform: &Platform) -> Actor {
-    const OPERATOR_TOKEN: &str = "spl_bench_operator";
-    platform
-        .bootstrap_operator(Some(OPERATOR_TOKEN))
-        .await
-        .expect("bootstrap");
-    platform
-        .authenticate(OPERATOR_TOKEN)
-        .await
-        .expect("authenticates")
-        .expect("the operator")
-}
-
-/// An account the operator creates, and its token.
-async fn account(platform: &Platform, operator: &Actor, id: &str, role: Role) -> (Actor, String) {
-    let created = platform
-        .create_account(operator, id, role, None)
-        .await
-        .expect("creates the account");
-    let actor = platform
-        .authenticate(&created.token)
-        .await
-        .expect("authenticates")
-        .expect("the new account");
-    (actor, created.token)
 }

@@ -8,6 +8,7 @@ use spleis_billing::MoneyError;
 use spleis_billing::bounds::InputError;
 use spleis_billing::period::CloseOrderError;
 use spleis_billing::rating::PlanError;
+use spleis_platform::shares::Throttled;
 use spleis_platform::{AccessError, CallFailure, PublishError};
 use spleis_registry::resolve::ResolveError;
 use spleis_runtime::InvokeError;
@@ -50,6 +51,8 @@ pub struct ApiError {
     pub code: String,
     /// Words for people.
     pub message: String,
+    /// Seconds after which a retry may succeed (`Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -59,6 +62,7 @@ impl ApiError {
             status,
             code: code.to_owned(),
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -85,7 +89,13 @@ impl IntoResponse for ApiError {
                 kind: None,
             },
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 
@@ -224,6 +234,19 @@ impl From<CallFailure> for ApiError {
             }
             CallFailure::Registry(e) => e.into(),
             CallFailure::Store(e) => e.into(),
+            CallFailure::Throttled(throttled) => {
+                let (status, code) = match throttled {
+                    Throttled::Rate { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate-limited"),
+                    Throttled::Concurrency { .. } => {
+                        (StatusCode::TOO_MANY_REQUESTS, "concurrency-limited")
+                    }
+                    Throttled::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "at-capacity"),
+                };
+                ApiError {
+                    retry_after: Some(throttled.retry_after_secs()),
+                    ..ApiError::new(status, code, message)
+                }
+            }
         }
     }
 }

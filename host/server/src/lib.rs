@@ -12,8 +12,10 @@
 mod auth;
 mod billing;
 mod error;
+mod limits;
 mod parties;
 mod routes;
+mod tokens;
 pub mod types;
 
 pub use error::ApiError;
@@ -124,6 +126,8 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::metrics))
         .routes(routes!(routes::create_account))
         .routes(routes!(routes::whoami))
+        .routes(routes!(tokens::tokens, tokens::create_token))
+        .routes(routes!(tokens::revoke_token))
         .routes(routes!(routes::publish, routes::catalog))
         .routes(routes!(routes::package))
         .routes(routes!(routes::yank, routes::unyank))
@@ -136,6 +140,8 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::pending_upgrades))
         .routes(routes!(routes::approve_upgrade, routes::decline_upgrade))
         .routes(routes!(routes::usage))
+        .routes(routes!(limits::my_limits))
+        .routes(routes!(limits::tenant_limits, limits::set_tenant_limits))
         .merge(calls)
         .routes(routes!(billing::settings, billing::set_settings))
         .routes(routes!(billing::close))

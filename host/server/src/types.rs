@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use utoipa::{IntoParams, ToSchema};
 
+pub use crate::tokens::{NewToken, Tokens};
 pub use spleis_platform::AccountCreated;
 pub use spleis_platform::Published;
 pub use spleis_platform::installs::InstallDetail;
@@ -262,6 +263,13 @@ pub enum Errors {
     /// Well-formed but refused (an invalid component, plan or period).
     #[response(status = 422)]
     Unprocessable(ErrorBody),
+    /// The tenant is over its rate or concurrency: retry after the
+    /// `Retry-After` header's seconds.
+    #[response(status = 429, headers(("Retry-After" = u64, description = "seconds to wait")))]
+    TooManyRequests(ErrorBody),
+    /// The platform is at capacity: retry after `Retry-After` seconds.
+    #[response(status = 503, headers(("Retry-After" = u64, description = "seconds to wait")))]
+    Unavailable(ErrorBody),
     /// The platform failed; nothing the caller did.
     #[response(status = 500)]
     Internal(ErrorBody),

@@ -77,7 +77,8 @@ pub enum AccountError {
     /// No such account.
     #[error("no account `{0}`")]
     Unknown(String),
-    /// The display name is longer than [`MAX_TEXT_CHARS`] characters.
+    /// A display name or token label longer than [`MAX_TEXT_CHARS`]
+    /// characters.
     #[error(transparent)]
     InvalidName(#[from] InputError),
     /// The database failed.
@@ -226,16 +227,102 @@ impl Store {
         Ok(())
     }
 
-    /// The account a bearer token belongs to, unless it is unknown or revoked.
+    /// The account a bearer token belongs to, unless it is unknown,
+    /// revoked or expired.
     pub async fn authenticate(&self, token: &str) -> Result<Option<Account>, StoreError> {
         let row = sqlx::query(
             "SELECT a.id, a.role, a.name FROM tokens t JOIN accounts a ON a.id = t.account_id \
-             WHERE t.hash = $1 AND t.revoked_at IS NULL",
+             WHERE t.hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2)",
         )
         .bind(token_hash(token))
+        .bind(now_ms())
         .fetch_optional(self.pool())
         .await?;
         row.map(|r| account_from_row(&r)).transpose()
+    }
+
+    /// Issues a named token for `account_id` that expires at `expires_at`
+    /// (unix ms; `None`: never); the token is returned once, with what is
+    /// kept of it.
+    pub async fn issue_named_token(
+        &self,
+        account_id: &str,
+        label: &str,
+        expires_at: Option<i64>,
+    ) -> Result<(String, TokenInfo), AccountError> {
+        let label = text("label", label, MAX_TEXT_CHARS)?;
+        if self.account(account_id).await?.is_none() {
+            return Err(AccountError::Unknown(account_id.to_owned()));
+        }
+        let token = new_token()?;
+        let hash = token_hash(&token);
+        let created_at = now_ms();
+        sqlx::query(
+            "INSERT INTO tokens (hash, account_id, label, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&hash)
+        .bind(account_id)
+        .bind(label)
+        .bind(created_at)
+        .bind(expires_at)
+        .execute(self.pool())
+        .await?;
+        let info = TokenInfo {
+            id: token_id(&hash),
+            account: account_id.to_owned(),
+            label: label.to_owned(),
+            created_at,
+            expires_at,
+            revoked_at: None,
+        };
+        Ok((token, info))
+    }
+
+    /// The tokens of `account_id`, newest first, without their secrets.
+    pub async fn tokens_of(&self, account_id: &str) -> Result<Vec<TokenInfo>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT hash, account_id, label, created_at, expires_at, revoked_at FROM tokens \
+             WHERE account_id = $1 ORDER BY created_at DESC, hash",
+        )
+        .bind(account_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let hash: String = r.try_get("hash")?;
+                Ok(TokenInfo {
+                    id: token_id(&hash),
+                    account: r.try_get("account_id")?,
+                    label: r.try_get("label")?,
+                    created_at: r.try_get("created_at")?,
+                    expires_at: r.try_get("expires_at")?,
+                    revoked_at: r.try_get("revoked_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Revokes the token of `account_id` whose id is `id`; its hash if it
+    /// was active (so caches keyed by it can be forgotten).
+    pub async fn revoke_token_id(
+        &self,
+        account_id: &str,
+        id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        if id.len() != TOKEN_ID_CHARS || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(None);
+        }
+        let row = sqlx::query(
+            "UPDATE tokens SET revoked_at = $1 WHERE account_id = $2 AND SUBSTR(hash, 1, CAST($3 AS INTEGER)) = $4 \
+             AND revoked_at IS NULL RETURNING hash",
+        )
+        .bind(now_ms())
+        .bind(account_id)
+        .bind(TOKEN_ID_CHARS as i64)
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.map(|r| r.try_get("hash")).transpose()?)
     }
 
     /// Revokes a token; whether it was active.
@@ -256,6 +343,32 @@ impl Store {
             .await?;
         Ok(row.try_get::<i64, _>("n")? > 0)
     }
+}
+
+/// Characters of a token's hash that name it: enough to be unique among
+/// an account's tokens, and no help in guessing the token.
+const TOKEN_ID_CHARS: usize = 16;
+
+/// A token's public id: the start of its hash.
+fn token_id(hash: &str) -> String {
+    hash.chars().take(TOKEN_ID_CHARS).collect()
+}
+
+/// What is kept of a token: never the token itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TokenInfo {
+    /// Its id (the start of its hash), to revoke it by.
+    pub id: String,
+    /// The account it belongs to.
+    pub account: String,
+    /// A name for people.
+    pub label: String,
+    /// When it was issued (unix ms).
+    pub created_at: i64,
+    /// When it stops working (unix ms); `None`: never.
+    pub expires_at: Option<i64>,
+    /// When it was revoked (unix ms).
+    pub revoked_at: Option<i64>,
 }
 
 fn account_from_row(row: &sqlx::any::AnyRow) -> Result<Account, StoreError> {

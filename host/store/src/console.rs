@@ -116,12 +116,13 @@ impl Store {
     }
 
     /// The live session whose id hashes to `id_hash`: not expired at `now`,
-    /// and made from a token that is not revoked.
+    /// and made from a token that is neither revoked nor expired.
     pub async fn session(&self, id_hash: &str, now: i64) -> Result<Option<SessionRow>, StoreError> {
         let row = sqlx::query(
             "SELECT a.id, a.role, a.name, s.csrf, s.expires_at FROM console_sessions s \
              JOIN tokens t ON t.hash = s.token_hash JOIN accounts a ON a.id = s.account_id \
-             WHERE s.id_hash = $1 AND s.expires_at > $2 AND t.revoked_at IS NULL",
+             WHERE s.id_hash = $1 AND s.expires_at > $2 AND t.revoked_at IS NULL \
+             AND (t.expires_at IS NULL OR t.expires_at > $2)",
         )
         .bind(id_hash)
         .bind(now)

@@ -412,11 +412,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         if purge {
-            sqlx::query("DELETE FROM kv WHERE tenant = $1 AND plugin = $2")
-                .bind(tenant)
-                .bind(package)
-                .execute(&mut *tx)
-                .await?;
+            crate::kv::purge_scope(&mut tx, tenant, package).await?;
         }
         let detail = if purge {
             "uninstalled; storage purged"
@@ -448,12 +444,10 @@ impl Store {
         for row in rows {
             let (tenant, package): (String, String) =
                 (row.try_get("tenant")?, row.try_get("package")?);
-            let done = sqlx::query("DELETE FROM kv WHERE tenant = $1 AND plugin = $2")
-                .bind(&tenant)
-                .bind(&package)
-                .execute(self.pool())
-                .await?;
-            if done.rows_affected() > 0 {
+            let mut tx = self.begin_write().await?;
+            let deleted = crate::kv::purge_scope(&mut tx, &tenant, &package).await?;
+            tx.commit().await?;
+            if deleted > 0 {
                 purged.push((tenant, package));
             }
         }

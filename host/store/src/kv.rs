@@ -38,7 +38,8 @@ impl Store {
     }
 
     /// Sets `key` unless the scope would then hold more than `quota` bytes;
-    /// `Ok(Err(..))` carries the refusal.
+    /// `Ok(Err(..))` carries the refusal. The check reads the scope's
+    /// running total: its cost does not grow with what the scope holds.
     pub async fn kv_set(
         &self,
         tenant: &str,
@@ -47,7 +48,7 @@ impl Store {
         value: &[u8],
         quota: u64,
     ) -> Result<Result<(), QuotaExceeded>, StoreError> {
-        let size = (key.len() + value.len()) as i64;
+        let size = i64::try_from(key.len() + value.len()).unwrap_or(i64::MAX);
         let mut tx = self.begin_write().await?;
         if self.backend() == super::Backend::Postgres {
             // Read committed would let two writers each see room for
@@ -58,7 +59,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        let used = used_bytes(&mut *tx, tenant, plugin).await?;
+        let used = scope_bytes(&mut *tx, tenant, plugin).await?;
         let old: i64 =
             sqlx::query("SELECT size FROM kv WHERE tenant = $1 AND plugin = $2 AND key = $3")
                 .bind(tenant)
@@ -69,11 +70,12 @@ impl Store {
                 .map(|r| r.try_get("size"))
                 .transpose()?
                 .unwrap_or(0);
-        if size > old && (used - old + size) as u64 > quota {
+        let after = used.saturating_sub(old).saturating_add(size);
+        if size > old && u64::try_from(after).unwrap_or(u64::MAX) > quota {
             return Ok(Err(QuotaExceeded {
-                used: used as u64,
+                used: u64::try_from(used).unwrap_or(0),
                 quota,
-                needed: (size - old) as u64,
+                needed: u64::try_from(size - old).unwrap_or(0),
             }));
         }
         sqlx::query(
@@ -87,6 +89,7 @@ impl Store {
         .bind(size)
         .execute(&mut *tx)
         .await?;
+        add_scope_bytes(&mut tx, tenant, plugin, size - old).await?;
         tx.commit().await?;
         Ok(Ok(()))
     }
@@ -98,13 +101,22 @@ impl Store {
         plugin: &str,
         key: &str,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM kv WHERE tenant = $1 AND plugin = $2 AND key = $3")
-            .bind(tenant)
-            .bind(plugin)
-            .bind(key)
-            .execute(self.pool())
-            .await?;
-        Ok(done.rows_affected() > 0)
+        let mut tx = self.begin_write().await?;
+        let removed = sqlx::query(
+            "DELETE FROM kv WHERE tenant = $1 AND plugin = $2 AND key = $3 RETURNING size",
+        )
+        .bind(tenant)
+        .bind(plugin)
+        .bind(key)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = removed else {
+            return Ok(false);
+        };
+        let size: i64 = row.try_get("size")?;
+        add_scope_bytes(&mut tx, tenant, plugin, -size).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Keys with `prefix`, ascending, after `start_after`, at most `limit`.
@@ -138,35 +150,73 @@ impl Store {
 
     /// Bytes the scope holds.
     pub async fn kv_used(&self, tenant: &str, plugin: &str) -> Result<u64, StoreError> {
-        Ok(used_bytes(self.pool(), tenant, plugin).await? as u64)
+        Ok(u64::try_from(scope_bytes(self.pool(), tenant, plugin).await?).unwrap_or(0))
     }
 
     /// Deletes everything the scope holds (an explicit purge); rows deleted.
     pub async fn kv_purge(&self, tenant: &str, plugin: &str) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM kv WHERE tenant = $1 AND plugin = $2")
-            .bind(tenant)
-            .bind(plugin)
-            .execute(self.pool())
-            .await?;
-        Ok(done.rows_affected())
+        let mut tx = self.begin_write().await?;
+        let rows = purge_scope(&mut tx, tenant, plugin).await?;
+        tx.commit().await?;
+        Ok(rows)
     }
 }
 
-/// Bytes the scope holds, read through `executor` (the pool, or the
-/// transaction a write checks its quota in).
-async fn used_bytes<'e, E>(executor: E, tenant: &str, plugin: &str) -> Result<i64, StoreError>
+/// Deletes a scope's entries and its running total, in `tx`; rows deleted.
+pub(crate) async fn purge_scope(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tenant: &str,
+    plugin: &str,
+) -> Result<u64, StoreError> {
+    let done = sqlx::query("DELETE FROM kv WHERE tenant = $1 AND plugin = $2")
+        .bind(tenant)
+        .bind(plugin)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM kv_scopes WHERE tenant = $1 AND plugin = $2")
+        .bind(tenant)
+        .bind(plugin)
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// The scope's running total, read through `executor` (the pool, or the
+/// transaction a write checks its quota in): one row, whatever the scope
+/// holds.
+async fn scope_bytes<'e, E>(executor: E, tenant: &str, plugin: &str) -> Result<i64, StoreError>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    // The cast: PostgreSQL sums BIGINT as NUMERIC, which `Any` cannot decode.
-    let row = sqlx::query(
-        "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS used FROM kv WHERE tenant = $1 AND plugin = $2",
+    let row = sqlx::query("SELECT bytes FROM kv_scopes WHERE tenant = $1 AND plugin = $2")
+        .bind(tenant)
+        .bind(plugin)
+        .fetch_optional(executor)
+        .await?;
+    Ok(row.map(|r| r.try_get("bytes")).transpose()?.unwrap_or(0))
+}
+
+/// Moves the scope's running total by `delta` bytes, in the write's
+/// transaction.
+async fn add_scope_bytes(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tenant: &str,
+    plugin: &str,
+    delta: i64,
+) -> Result<(), StoreError> {
+    if delta == 0 {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO kv_scopes (tenant, plugin, bytes) VALUES ($1, $2, $3) \
+         ON CONFLICT (tenant, plugin) DO UPDATE SET bytes = kv_scopes.bytes + excluded.bytes",
     )
     .bind(tenant)
     .bind(plugin)
-    .fetch_one(executor)
+    .bind(delta)
+    .execute(&mut **tx)
     .await?;
-    Ok(row.try_get("used")?)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -198,6 +248,44 @@ mod tests {
             // Each entry is 6 + 95 = 101 bytes: 4 fit in 500.
             assert_eq!(stored, 4);
             assert_eq!(store.kv_used("a", "acme/p").await.unwrap(), 404);
+        }
+    }
+
+    /// The running total is what the entries hold, after any mix of
+    /// writes, overwrites, deletes and purges, on either backend.
+    #[tokio::test]
+    async fn the_running_total_is_the_sum_of_the_entries() {
+        for (store, _guard) in testing::all().await {
+            let mut model = std::collections::BTreeMap::<String, usize>::new();
+            // A fixed pseudo-random walk over few keys: overwrites that grow
+            // and shrink, deletes of present and absent keys.
+            let mut x: u32 = 7;
+            for _ in 0..120 {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                let key = format!("k{}", (x >> 8) % 6);
+                if (x >> 4).is_multiple_of(4) {
+                    let existed = store.kv_delete("t", "acme/p", &key).await.unwrap();
+                    assert_eq!(existed, model.remove(&key).is_some());
+                } else {
+                    let len = ((x >> 12) % 50) as usize;
+                    store
+                        .kv_set("t", "acme/p", &key, &vec![1; len], 1 << 20)
+                        .await
+                        .unwrap()
+                        .unwrap();
+                    model.insert(key.clone(), key.len() + len);
+                }
+                let expected: usize = model.values().sum();
+                assert_eq!(store.kv_used("t", "acme/p").await.unwrap(), expected as u64);
+            }
+            store
+                .kv_set("t", "acme/q", "other", b"x", 100)
+                .await
+                .unwrap()
+                .unwrap();
+            store.kv_purge("t", "acme/p").await.unwrap();
+            assert_eq!(store.kv_used("t", "acme/p").await.unwrap(), 0);
+            assert_eq!(store.kv_used("t", "acme/q").await.unwrap(), 6);
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod console;
 pub mod events;
 pub mod installs;
 pub mod kv;
+pub mod limits;
 pub mod registry;
 pub mod usage;
 

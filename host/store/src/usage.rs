@@ -181,8 +181,8 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<UsageRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT tenant, id, plugin, version, digest, operation, fuel, wall_time_us, peak_memory, outcome, units, \
-             idempotency_key, recorded_at FROM usage_records WHERE tenant = $1 ORDER BY recorded_at DESC, id LIMIT $2",
+            "SELECT tenant, id, plugin, version, digest, operation, fuel, wall_time_us, host_time_us, peak_memory, outcome, \
+             units, idempotency_key, recorded_at FROM usage_records WHERE tenant = $1 ORDER BY recorded_at DESC, id LIMIT $2",
         )
         .bind(tenant)
         .bind(i64::from(limit))
@@ -195,7 +195,7 @@ impl Store {
 /// Rows per INSERT statement: one round trip for many records, well under
 /// both backends' limits on bound parameters.
 const ROWS_PER_STATEMENT: usize = 50;
-const COLUMNS: usize = 14;
+const COLUMNS: usize = 15;
 
 async fn insert_rows(
     store: &Store,
@@ -215,7 +215,7 @@ async fn insert_rows(
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO usage_records (tenant, id, plugin, version, digest, operation, fuel, wall_time_us, \
-             peak_memory, outcome, units, idempotency_key, recorded_at, period) VALUES {} ON CONFLICT (tenant, id) DO NOTHING",
+             host_time_us, peak_memory, outcome, units, idempotency_key, recorded_at, period) VALUES {} ON CONFLICT (tenant, id) DO NOTHING",
             store.values_list(chunk.len(), COLUMNS)
         );
         let mut query = sqlx::query(&sql);
@@ -229,9 +229,10 @@ async fn insert_rows(
                 .bind(row.version.clone())
                 .bind(row.usage.digest.clone())
                 .bind(row.usage.operation.clone())
-                .bind(row.usage.fuel_consumed as i64)
-                .bind(row.usage.wall_time_us as i64)
-                .bind(row.usage.peak_memory_bytes as i64)
+                .bind(saturating(row.usage.fuel_consumed))
+                .bind(saturating(row.usage.wall_time_us))
+                .bind(saturating(row.usage.host_time_us))
+                .bind(saturating(row.usage.peak_memory_bytes))
                 .bind(row.usage.outcome.as_str())
                 .bind(units)
                 .bind(row.idempotency_key.clone())
@@ -245,6 +246,12 @@ async fn insert_rows(
     })
     .await?;
     Ok(added)
+}
+
+/// A measurement as stored: the columns are signed, and a figure past
+/// `i64::MAX` (none is, in practice) keeps its magnitude instead of wrapping.
+fn saturating(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
 }
 
 /// A report's quantity as stored: at most [`MAX_REPORT_QUANTITY`], never
@@ -318,6 +325,7 @@ fn usage_from_row(row: &sqlx::any::AnyRow) -> Result<UsageRow, StoreError> {
             operation: row.try_get("operation")?,
             fuel_consumed: count("fuel")?,
             wall_time_us: count("wall_time_us")?,
+            host_time_us: count("host_time_us")?,
             peak_memory_bytes: count("peak_memory")?,
             outcome: outcome
                 .parse::<OutcomeKind>()
@@ -346,6 +354,7 @@ mod tests {
                 operation: "quote".into(),
                 fuel_consumed: 1234,
                 wall_time_us: 56,
+                host_time_us: 0,
                 peak_memory_bytes: 1 << 20,
                 outcome: OutcomeKind::OutOfFuel,
                 units: vec![MeterReport {

@@ -40,13 +40,18 @@ pub enum OutcomeKind {
     EventLimit,
     /// The plugin wrote more log than allowed.
     LogLimit,
+    /// The plugin exited (`std::process::exit`); the message has the code.
+    Exit,
+    /// The plugin reported more distinct keys of unique metrics than a
+    /// call may.
+    MeterLimit,
     /// The host failed (a bug or an unavailable backend): never billed.
     HostError,
 }
 
 impl OutcomeKind {
     /// Every kind, in declaration order.
-    pub const ALL: [OutcomeKind; 14] = [
+    pub const ALL: [OutcomeKind; 16] = [
         OutcomeKind::Ok,
         OutcomeKind::PluginError,
         OutcomeKind::OutOfFuel,
@@ -60,6 +65,8 @@ impl OutcomeKind {
         OutcomeKind::StorageQuota,
         OutcomeKind::EventLimit,
         OutcomeKind::LogLimit,
+        OutcomeKind::Exit,
+        OutcomeKind::MeterLimit,
         OutcomeKind::HostError,
     ];
 
@@ -79,6 +86,8 @@ impl OutcomeKind {
             OutcomeKind::StorageQuota => "storage-quota",
             OutcomeKind::EventLimit => "event-limit",
             OutcomeKind::LogLimit => "log-limit",
+            OutcomeKind::Exit => "exit",
+            OutcomeKind::MeterLimit => "meter-limit",
             OutcomeKind::HostError => "host-error",
         }
     }
@@ -144,6 +153,12 @@ pub struct Usage {
     pub fuel_consumed: u64,
     /// Wall time from instantiation to the result, in microseconds.
     pub wall_time_us: u64,
+    /// Of the wall time, how much the call spent inside host functions
+    /// (storage, WASI sleeps and streams, the contract's imports), in
+    /// microseconds: work fuel does not count. Records written before it
+    /// was measured read 0.
+    #[serde(default)]
+    pub host_time_us: u64,
     /// The highest total linear memory of the instance, in bytes.
     pub peak_memory_bytes: u64,
     /// How the call ended.

@@ -176,7 +176,7 @@ fn campaign_list(
                     h3 { (c.title) }
                     p.meta { (c.package) " · " (c.status) " · ends " (locale.date(c.deadline)) }
                     (progress(&format!("Pledged toward {}", c.title), c.pledged, c.goal))
-                    p { span.pledged { (money(locale, c.pledged, currency)) } " of " span.goal { (money(locale, c.goal, currency)) } " pledged by " (c.pledges.len()) " tenant(s); return " (locale.percent(c.return_bps)) }
+                    p { span.pledged { (money(locale, c.pledged, currency)) } " of " span.goal { (money(locale, c.goal, currency)) } " pledged by " (c.pledge_count) " tenant(s); return " (locale.percent(c.return_bps)) }
                     @if let Some(mine) = c.pledges.iter().find(|p| p.tenant == me) {
                         p { "Your pledge: " span.mine { (money(locale, mine.amount, currency)) } }
                     }

@@ -48,6 +48,7 @@ pub fn routes() -> Router<ConsoleState> {
         .route("/invoices/{number}/csv", get(tenant::invoice_csv))
         .route("/account", get(tenant::account))
         .route("/account/details", post(tenant::set_details))
+        .route("/account/tokens/{id}/revoke", post(tenant::revoke_token))
         .route("/investments", get(investor::investments))
         .route("/statements/{number}", get(investor::statement))
         .route(

@@ -467,10 +467,11 @@ pub async fn account(
             .next(),
         _ => None,
     };
-    let installs = match viewer.actor.role() {
-        Role::Tenant => state.platform.installs(&viewer.actor).await?,
-        _ => Vec::new(),
+    let limits = match viewer.actor.role() {
+        Role::Tenant => Some(state.platform.my_limits(&viewer.actor).await?),
+        _ => None,
     };
+    let tokens = state.platform.tokens(&viewer.actor, None).await?;
     let body = html! {
         dl {
             dt { "Account" } dd { (viewer.actor.id()) }
@@ -489,16 +490,56 @@ pub async fn account(
                     ul.plain { @for d in &t.terms.discounts { li { (discount_words(d, locale, &currency)) } } }
                 }
             }
+        }
+        @if let Some(v) = &limits {
             h2 { "Limits" }
-            p { "Each call runs under the platform's limits (fuel, a 5 s deadline, 64 MiB of memory); each install has a storage quota:" }
-            ul.plain { @for i in &installs { li { (i.package) ": " (locale.count(i64::try_from(i.storage_quota / 1024).unwrap_or(i64::MAX))) "\u{a0}KiB" } } }
+            p { "Set by the operator; each call also runs under the sandbox's limits (fuel, a deadline, memory)." }
+            dl #limits {
+                dt { "Calls at once" } dd { (locale.count(i64::from(v.limits.concurrency))) " (running now: " (locale.count(i64::from(v.current.running))) ")" }
+                dt { "Calls per second" } dd { (locale.count(i64::from(v.limits.rate_per_second))) ", bursts of " (locale.count(i64::from(v.limits.burst))) }
+                dt { "Storage per install" } dd { (locale.count(i64::try_from(v.limits.storage_quota_bytes / 1024).unwrap_or(i64::MAX))) "\u{a0}KiB" }
+                dt { "Event deliveries per call" } dd { (locale.count(i64::from(v.limits.fan_out))) }
+                dt { "Calls refused (this node)" } dd { (locale.count(i64::try_from(v.current.throttled_rate + v.current.throttled_concurrency).unwrap_or(i64::MAX))) }
+            }
         }
         h2 { "Tokens" }
-        p { "API tokens are shown once when the operator issues them and stored only as a hash; the platform does not list them. Ask the operator to issue or revoke one. Revoking the token you signed in with ends this session." }
+        p { "Stored only as a hash; a new token is shown once (create one with the API or `spleis client tokens create`). Revoking the token you signed in with ends this session." }
+        table.figures #tokens {
+            thead { tr { th scope="col" { "Id" } th scope="col" { "Label" } th scope="col" { "State" } th scope="col" { "Revoke" } } }
+            tbody {
+                @for t in &tokens {
+                    tr {
+                        td { code { (t.id) } }
+                        td { (t.label) }
+                        td { @if t.revoked_at.is_some() { "revoked" } @else if t.expires_at.is_some() { "expires" } @else { "active" } }
+                        td.actions {
+                            @if t.revoked_at.is_none() {
+                                form method="post" action=(format!("/account/tokens/{}/revoke", t.id)) {
+                                    (csrf(&viewer)) button.secondary type="submit" { "Revoke" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
         h2 { "Legal details for invoices" }
         (details_form(&viewer, "/account/details", &details, false))
     };
     Ok(page(&viewer, "Account", "/account", body))
+}
+
+/// POST `/account/tokens/{id}/revoke`: revokes one of the account's tokens.
+pub async fn revoke_token(
+    State(state): State<ConsoleState>,
+    Path(id): Path<String>,
+    posted: Posted,
+) -> Result<Response, PageError> {
+    state
+        .platform
+        .revoke_token(&posted.viewer.actor, None, &id)
+        .await?;
+    Ok(Redirect::to("/account").into_response())
 }
 
 /// A discount in words.

@@ -50,13 +50,33 @@ impl Platform {
 
     /// Every campaign with its pledges, newest first; open to every account
     /// (tenants decide whether to pledge).
-    pub async fn campaigns(&self, _actor: &Actor) -> Result<Vec<CampaignRecord>, Error> {
-        Ok(self.store.campaigns().await?)
+    pub async fn campaigns(&self, actor: &Actor) -> Result<Vec<CampaignRecord>, Error> {
+        let mut visible = Vec::new();
+        for campaign in self.store.campaigns().await? {
+            visible.push(self.as_seen_by(actor, campaign).await);
+        }
+        Ok(visible)
     }
 
-    /// One campaign with its pledges; open to every account.
-    pub async fn campaign(&self, _actor: &Actor, id: &str) -> Result<CampaignRecord, Error> {
-        Ok(self.store.campaign(id).await?)
+    /// One campaign, its total and count of pledges; who pledged what only
+    /// as [`Platform::as_seen_by`] allows.
+    pub async fn campaign(&self, actor: &Actor, id: &str) -> Result<CampaignRecord, Error> {
+        let campaign = self.store.campaign(id).await?;
+        Ok(self.as_seen_by(actor, campaign).await)
+    }
+
+    /// Pledges are private: every account sees a campaign's total and count;
+    /// who pledged what is for the operator and the plugin's owners, and a
+    /// tenant sees its own pledge only.
+    async fn as_seen_by(&self, actor: &Actor, mut campaign: CampaignRecord) -> CampaignRecord {
+        if self
+            .require_owner_or_operator(actor, &campaign.package)
+            .await
+            .is_err()
+        {
+            campaign.pledges.retain(|p| p.tenant == actor.id());
+        }
+        campaign
     }
 
     /// A tenant pledges `amount_minor` (or changes its pledge to it) before
@@ -68,10 +88,11 @@ impl Platform {
         amount_minor: i64,
     ) -> Result<CampaignRecord, Error> {
         let tenant = actor.require(&[Role::Tenant])?;
-        Ok(self
+        let campaign = self
             .store
             .pledge(id, &tenant.id, amount_minor, now_ms())
-            .await?)
+            .await?;
+        Ok(self.as_seen_by(actor, campaign).await)
     }
 
     /// An owner of the campaign's plugin, or the operator, closes it after
@@ -80,6 +101,7 @@ impl Platform {
         let campaign = self.store.campaign(id).await?;
         self.require_owner_or_operator(actor, &campaign.package)
             .await?;
-        Ok(self.store.close_campaign(id, now_ms()).await?)
+        let closed = self.store.close_campaign(id, now_ms()).await?;
+        Ok(self.as_seen_by(actor, closed).await)
     }
 }

@@ -92,6 +92,7 @@ fn call(id: &str, tenant: &str, contract: &str) -> UsageRow {
             operation: "quote".into(),
             fuel_consumed: 1_000,
             wall_time_us: 10,
+            host_time_us: 0,
             peak_memory_bytes: 1,
             outcome: OutcomeKind::Ok,
             units: vec![MeterReport {
@@ -244,8 +245,13 @@ async fn plans_agreements_and_campaigns_are_an_owners_or_the_operators() {
         let pledged = platform.pledge(&cast.a, &opened.id, 5_000).await.unwrap();
         assert_eq!(pledged.pledged, 5_000);
         assert_eq!(platform.campaigns(&cast.b).await.unwrap().len(), 1);
+        // Pledges are private: another account sees the total and the
+        // count, not who pledged what; the owner sees everything.
+        let seen = platform.campaign(&cast.rival, &opened.id).await.unwrap();
+        assert_eq!((seen.pledged, seen.pledge_count), (5_000, 1));
+        assert!(seen.pledges.is_empty());
         assert_eq!(
-            platform.campaign(&cast.rival, &opened.id).await.unwrap(),
+            platform.campaign(&cast.acme, &opened.id).await.unwrap(),
             pledged
         );
         refused(platform.close_campaign(&cast.rival, &opened.id).await);

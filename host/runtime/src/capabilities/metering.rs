@@ -3,8 +3,9 @@
 use super::CallCapabilities;
 use crate::bindings::HostError;
 use crate::bindings::latest::spleis::plugin::metering;
+use crate::limits::LimitBreach;
 use spleis_registry::{Aggregation, Capability};
-use spleis_usage::{MAX_REPORT_QUANTITY, MeterReport};
+use spleis_usage::MAX_REPORT_QUANTITY;
 
 /// Longest key of a unique metric, in bytes.
 pub const MAX_KEY_BYTES: usize = 256;
@@ -67,29 +68,34 @@ impl metering::Host for CallCapabilities {
             return Ok(Err(e));
         }
         // Reports of one metric and key within a call merge into one
-        // record. A keyed (unique) report counts its key once, whatever the
+        // record, found by key (not by scanning: a call may report many). A
+        // keyed (unique) report counts its key once, whatever the
         // repetitions; a summed report adds up.
-        match self
-            .reports
-            .iter_mut()
-            .find(|r| r.metric == metric && r.key == key)
-        {
-            Some(existing) if key.is_none() => {
+        let keyed = key.is_some();
+        let entry = (metric, key);
+        match self.reports.get_mut(&entry) {
+            Some(existing) if !keyed => {
                 // The bound holds for the merged record too, else many small
                 // reports in one call would make one too large to store.
-                match existing.quantity.checked_add(quantity) {
-                    Some(total) if total <= MAX_REPORT_QUANTITY => existing.quantity = total,
+                match existing.checked_add(quantity) {
+                    Some(total) if total <= MAX_REPORT_QUANTITY => *existing = total,
                     total => {
-                        return Ok(Err(too_many(&metric, total.unwrap_or(u64::MAX))));
+                        return Ok(Err(too_many(&entry.0, total.unwrap_or(u64::MAX))));
                     }
                 }
             }
             Some(_) => {}
-            None => self.reports.push(MeterReport {
-                metric,
-                quantity,
-                key,
-            }),
+            None => {
+                if keyed {
+                    if self.keys >= self.max_keys {
+                        return Err(wasmtime::Error::new(LimitBreach::MeterKeys {
+                            limit: self.max_keys,
+                        }));
+                    }
+                    self.keys += 1;
+                }
+                self.reports.insert(entry, quantity);
+            }
         }
         Ok(Ok(()))
     }

@@ -68,7 +68,11 @@ pub struct CallCapabilities {
     install: Arc<Install>,
     scope: storage::Scope,
     storage: Arc<dyn storage::KeyValueStore>,
-    reports: Vec<spleis_usage::MeterReport>,
+    /// Meter reports by (metric, key), merged as they come.
+    reports: BTreeMap<(String, Option<String>), u64>,
+    /// Distinct keys of unique metrics so far, and how many may be.
+    keys: u32,
+    max_keys: u32,
     events: events::Outbox,
     log: log::LogSink,
 }
@@ -85,7 +89,9 @@ impl CallCapabilities {
             scope: install.scope(),
             install,
             storage,
-            reports: Vec::new(),
+            reports: BTreeMap::new(),
+            keys: 0,
+            max_keys: limits.meter_keys,
             events: events::Outbox::new(limits),
             log,
         }
@@ -106,7 +112,16 @@ impl CallCapabilities {
 
     /// Takes what the call produced: meter reports and emitted events.
     pub fn finish(self) -> (Vec<spleis_usage::MeterReport>, Vec<events::EmittedEvent>) {
-        (self.reports, self.events.into_events())
+        let reports = self
+            .reports
+            .into_iter()
+            .map(|((metric, key), quantity)| spleis_usage::MeterReport {
+                metric,
+                quantity,
+                key,
+            })
+            .collect();
+        (reports, self.events.into_events())
     }
 }
 

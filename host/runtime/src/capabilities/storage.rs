@@ -46,16 +46,27 @@ pub enum StoreError {
 
 /// Key-value storage partitioned by [`Scope`]. The size of an entry is its
 /// key's length plus its value's length.
+///
+/// Async because a call waits on it: the database answers on the async
+/// runtime while the call's fiber is suspended, so no thread blocks and the
+/// call's deadline covers the wait.
+#[async_trait::async_trait]
 pub trait KeyValueStore: Send + Sync {
     /// The value under `key`.
-    fn get(&self, scope: &Scope, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    async fn get(&self, scope: &Scope, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Sets `key` to `value` unless the scope would then hold more than
     /// `quota` bytes.
-    fn set(&self, scope: &Scope, key: &str, value: &[u8], quota: u64) -> Result<(), StoreError>;
+    async fn set(
+        &self,
+        scope: &Scope,
+        key: &str,
+        value: &[u8],
+        quota: u64,
+    ) -> Result<(), StoreError>;
     /// Deletes `key`; whether it existed.
-    fn delete(&self, scope: &Scope, key: &str) -> Result<bool, StoreError>;
+    async fn delete(&self, scope: &Scope, key: &str) -> Result<bool, StoreError>;
     /// Keys with `prefix`, ascending, after `start_after`, at most `limit`.
-    fn list_keys(
+    async fn list_keys(
         &self,
         scope: &Scope,
         prefix: &str,
@@ -63,7 +74,7 @@ pub trait KeyValueStore: Send + Sync {
         limit: u32,
     ) -> Result<Vec<String>, StoreError>;
     /// Bytes the scope holds.
-    fn used_bytes(&self, scope: &Scope) -> Result<u64, StoreError>;
+    async fn used_bytes(&self, scope: &Scope) -> Result<u64, StoreError>;
 }
 
 #[derive(Default)]
@@ -162,12 +173,19 @@ fn entry_size(key: &str, value: &[u8]) -> u64 {
     (key.len() + value.len()) as u64
 }
 
+#[async_trait::async_trait]
 impl KeyValueStore for MemoryStore {
-    fn get(&self, scope: &Scope, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    async fn get(&self, scope: &Scope, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         self.with(|p| p.get(scope).and_then(|part| part.entries.get(key).cloned()))
     }
 
-    fn set(&self, scope: &Scope, key: &str, value: &[u8], quota: u64) -> Result<(), StoreError> {
+    async fn set(
+        &self,
+        scope: &Scope,
+        key: &str,
+        value: &[u8],
+        quota: u64,
+    ) -> Result<(), StoreError> {
         self.with(|p| {
             let part = p.entry(scope.clone()).or_default();
             let old = part.entries.get(key).map_or(0, |v| entry_size(key, v));
@@ -186,7 +204,7 @@ impl KeyValueStore for MemoryStore {
         })?
     }
 
-    fn delete(&self, scope: &Scope, key: &str) -> Result<bool, StoreError> {
+    async fn delete(&self, scope: &Scope, key: &str) -> Result<bool, StoreError> {
         self.with(|p| {
             let Some(part) = p.get_mut(scope) else {
                 return false;
@@ -201,7 +219,7 @@ impl KeyValueStore for MemoryStore {
         })
     }
 
-    fn list_keys(
+    async fn list_keys(
         &self,
         scope: &Scope,
         prefix: &str,
@@ -226,7 +244,7 @@ impl KeyValueStore for MemoryStore {
         })
     }
 
-    fn used_bytes(&self, scope: &Scope) -> Result<u64, StoreError> {
+    async fn used_bytes(&self, scope: &Scope) -> Result<u64, StoreError> {
         self.with(|p| p.get(scope).map_or(0, |part| part.bytes))
     }
 }
@@ -264,17 +282,21 @@ fn backend<T>(result: Result<T, StoreError>) -> wasmtime::Result<Result<T, HostE
 }
 
 impl storage::Host for CallCapabilities {
-    fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, HostError>> {
+    async fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, HostError>> {
         if let Err(e) = self
             .granted(Capability::Storage)
             .and_then(|()| check_key(&key))
         {
             return Ok(Err(e));
         }
-        backend(self.storage.get(&self.scope, &key))
+        backend(self.storage.get(&self.scope, &key).await)
     }
 
-    fn set(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), HostError>> {
+    async fn set(
+        &mut self,
+        key: String,
+        value: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), HostError>> {
         if let Err(e) = self
             .granted(Capability::Storage)
             .and_then(|()| check_key(&key))
@@ -282,20 +304,20 @@ impl storage::Host for CallCapabilities {
             return Ok(Err(e));
         }
         let quota = self.install.storage_quota_bytes;
-        backend(self.storage.set(&self.scope, &key, &value, quota))
+        backend(self.storage.set(&self.scope, &key, &value, quota).await)
     }
 
-    fn delete(&mut self, key: String) -> wasmtime::Result<Result<bool, HostError>> {
+    async fn delete(&mut self, key: String) -> wasmtime::Result<Result<bool, HostError>> {
         if let Err(e) = self
             .granted(Capability::Storage)
             .and_then(|()| check_key(&key))
         {
             return Ok(Err(e));
         }
-        backend(self.storage.delete(&self.scope, &key))
+        backend(self.storage.delete(&self.scope, &key).await)
     }
 
-    fn list_keys(
+    async fn list_keys(
         &mut self,
         prefix: String,
         start_after: Option<String>,
@@ -306,7 +328,8 @@ impl storage::Host for CallCapabilities {
         }
         backend(
             self.storage
-                .list_keys(&self.scope, &prefix, start_after.as_deref(), limit),
+                .list_keys(&self.scope, &prefix, start_after.as_deref(), limit)
+                .await,
         )
     }
 }
@@ -322,33 +345,34 @@ mod tests {
         }
     }
 
-    #[test]
-    fn scopes_are_separate() {
+    #[tokio::test]
+    async fn scopes_are_separate() {
         let store = MemoryStore::new();
-        store.set(&scope("a", "p"), "k", b"1", 100).unwrap();
+        store.set(&scope("a", "p"), "k", b"1", 100).await.unwrap();
         assert_eq!(
-            store.get(&scope("a", "p"), "k").unwrap(),
+            store.get(&scope("a", "p"), "k").await.unwrap(),
             Some(b"1".to_vec())
         );
-        assert_eq!(store.get(&scope("b", "p"), "k").unwrap(), None);
-        assert_eq!(store.get(&scope("a", "q"), "k").unwrap(), None);
+        assert_eq!(store.get(&scope("b", "p"), "k").await.unwrap(), None);
+        assert_eq!(store.get(&scope("a", "q"), "k").await.unwrap(), None);
         assert!(
             store
                 .list_keys(&scope("b", "p"), "", None, 10)
+                .await
                 .unwrap()
                 .is_empty()
         );
     }
 
-    #[test]
-    fn quota_counts_keys_and_values_and_refuses_without_writing() {
+    #[tokio::test]
+    async fn quota_counts_keys_and_values_and_refuses_without_writing() {
         let store = MemoryStore::new();
         let s = scope("a", "p");
-        store.set(&s, "k1", &[0; 8], 20).unwrap(); // 10 bytes
-        store.set(&s, "k1", &[0; 4], 20).unwrap(); // shrinks to 6
-        assert_eq!(store.used_bytes(&s).unwrap(), 6);
-        store.set(&s, "k2", &[0; 12], 20).unwrap(); // 14 more: 20
-        let err = store.set(&s, "k3", &[0; 1], 20).unwrap_err();
+        store.set(&s, "k1", &[0; 8], 20).await.unwrap(); // 10 bytes
+        store.set(&s, "k1", &[0; 4], 20).await.unwrap(); // shrinks to 6
+        assert_eq!(store.used_bytes(&s).await.unwrap(), 6);
+        store.set(&s, "k2", &[0; 12], 20).await.unwrap(); // 14 more: 20
+        let err = store.set(&s, "k3", &[0; 1], 20).await.unwrap_err();
         assert!(matches!(
             err,
             StoreError::QuotaExceeded {
@@ -357,23 +381,26 @@ mod tests {
                 needed: 3
             }
         ));
-        assert_eq!(store.get(&s, "k3").unwrap(), None);
+        assert_eq!(store.get(&s, "k3").await.unwrap(), None);
         // Shrinking or deleting is always allowed, even at the quota.
-        store.set(&s, "k2", &[0; 2], 20).unwrap();
-        assert!(store.delete(&s, "k2").unwrap());
-        assert!(!store.delete(&s, "k2").unwrap());
-        assert_eq!(store.used_bytes(&s).unwrap(), 6);
+        store.set(&s, "k2", &[0; 2], 20).await.unwrap();
+        assert!(store.delete(&s, "k2").await.unwrap());
+        assert!(!store.delete(&s, "k2").await.unwrap());
+        assert_eq!(store.used_bytes(&s).await.unwrap(), 6);
     }
 
-    #[test]
-    fn snapshot_round_trips() {
+    #[tokio::test]
+    async fn snapshot_round_trips() {
         let store = MemoryStore::new();
-        store.set(&scope("a", "p"), "k", &[0, 255], 100).unwrap();
-        store.set(&scope("b", "p"), "k", b"x", 100).unwrap();
+        store
+            .set(&scope("a", "p"), "k", &[0, 255], 100)
+            .await
+            .unwrap();
+        store.set(&scope("b", "p"), "k", b"x", 100).await.unwrap();
         let snap = store.snapshot().unwrap();
         let back = MemoryStore::from_snapshot(snap.clone()).unwrap();
         assert_eq!(back.snapshot().unwrap(), snap);
-        assert_eq!(back.used_bytes(&scope("a", "p")).unwrap(), 3);
+        assert_eq!(back.used_bytes(&scope("a", "p")).await.unwrap(), 3);
         let bad = vec![SnapshotEntry {
             value_hex: "zz".into(),
             ..snap[0].clone()
@@ -381,16 +408,22 @@ mod tests {
         assert!(MemoryStore::from_snapshot(bad).is_err());
     }
 
-    #[test]
-    fn lists_by_prefix_in_pages() {
+    #[tokio::test]
+    async fn lists_by_prefix_in_pages() {
         let store = MemoryStore::new();
         let s = scope("a", "p");
         for k in ["a/1", "a/2", "a/3", "b/1", "a"] {
-            store.set(&s, k, b"", 1000).unwrap();
+            store.set(&s, k, b"", 1000).await.unwrap();
         }
-        assert_eq!(store.list_keys(&s, "a/", None, 2).unwrap(), ["a/1", "a/2"]);
-        assert_eq!(store.list_keys(&s, "a/", Some("a/2"), 2).unwrap(), ["a/3"]);
-        assert_eq!(store.list_keys(&s, "", None, 10).unwrap().len(), 5);
-        assert!(store.list_keys(&s, "c", None, 10).unwrap().is_empty());
+        assert_eq!(
+            store.list_keys(&s, "a/", None, 2).await.unwrap(),
+            ["a/1", "a/2"]
+        );
+        assert_eq!(
+            store.list_keys(&s, "a/", Some("a/2"), 2).await.unwrap(),
+            ["a/3"]
+        );
+        assert_eq!(store.list_keys(&s, "", None, 10).await.unwrap().len(), 5);
+        assert!(store.list_keys(&s, "c", None, 10).await.unwrap().is_empty());
     }
 }

@@ -40,7 +40,11 @@ pub struct CampaignRecord {
     pub status: String,
     /// Pledged so far.
     pub pledged: i64,
-    /// The pledges, by time.
+    /// How many tenants pledged.
+    #[serde(default)]
+    pub pledge_count: u32,
+    /// The pledges, by time: all of them for the operator and the plugin's
+    /// owners, a tenant's own for a tenant.
     pub pledges: Vec<PledgeRecord>,
 }
 
@@ -165,6 +169,7 @@ impl Store {
             return_bps: cells.int("return_bps")?,
             status: cells.get("status")?,
             pledged,
+            pledge_count: u32::try_from(pledges.len()).unwrap_or(u32::MAX),
             pledges,
         })
     }

@@ -38,6 +38,7 @@ fn call(tenant: &str, id: &str, outcome: OutcomeKind, key: Option<&str>, when: i
             operation: "quote".into(),
             fuel_consumed: 1_000_000,
             wall_time_us: 10,
+            host_time_us: 0,
             peak_memory_bytes: 1,
             outcome,
             units: key

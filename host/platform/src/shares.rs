@@ -1,0 +1,412 @@
+//! Fair shares: every call of a tenant is admitted by the tenant's rate (a
+//! token bucket) and concurrency cap, then to the instance pool all tenants
+//! share. Over its share a tenant waits a bounded time, then is refused with
+//! [`Throttled`] (429 with `Retry-After`); a full pool is refused as busy
+//! (503), never as a fault. With each tenant capped below the pool's size,
+//! no one tenant holds every slot.
+
+use crate::limits::TenantLimits;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use utoipa::ToSchema;
+
+/// Instance slots kept for the load-time trials of new components, so
+/// publishes never take a call's slot and calls never starve a publish.
+pub const TRIAL_SLOTS: u32 = 4;
+
+/// Why a call was not admitted. Each says when to retry.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Throttled {
+    /// The tenant called faster than its rate.
+    #[error(
+        "too many calls: the tenant's rate is {rate} per second with bursts of {burst}; retry after {} s",
+        retry_secs(.retry_after)
+    )]
+    Rate {
+        /// The tenant's rate.
+        rate: u32,
+        /// The tenant's burst.
+        burst: u32,
+        /// When a call will be admitted again.
+        retry_after: Duration,
+    },
+    /// The tenant had its cap of calls running for the whole wait.
+    #[error(
+        "too many calls at once: the tenant may run {concurrency} at a time and all are busy; retry after {} s",
+        retry_secs(.retry_after)
+    )]
+    Concurrency {
+        /// The tenant's cap.
+        concurrency: u32,
+        /// A suggestion: the queue wait.
+        retry_after: Duration,
+    },
+    /// Every slot of the shared pool was busy for the whole wait.
+    #[error("the platform is at capacity ({slots} calls running); retry after {} s", retry_secs(.retry_after))]
+    Busy {
+        /// The pool's size.
+        slots: u32,
+        /// A suggestion.
+        retry_after: Duration,
+    },
+}
+
+fn retry_secs(d: &Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}
+
+impl Throttled {
+    /// Whole seconds to wait before retrying (at least 1): the value of a
+    /// `Retry-After` header.
+    pub fn retry_after_secs(&self) -> u64 {
+        let d = match self {
+            Throttled::Rate { retry_after, .. }
+            | Throttled::Concurrency { retry_after, .. }
+            | Throttled::Busy { retry_after, .. } => retry_after,
+        };
+        retry_secs(d).max(1)
+    }
+}
+
+/// A tenant's current use of its share, on this node.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+pub struct ShareUse {
+    /// Calls running now.
+    pub running: u32,
+    /// Calls that could start at once before the rate refuses (whole
+    /// tokens in the bucket).
+    pub calls_available: u32,
+    /// Calls refused over the rate since the node started.
+    pub throttled_rate: u64,
+    /// Calls refused over the concurrency cap since the node started.
+    pub throttled_concurrency: u64,
+}
+
+/// A call's admission: holds its tenant's slot and its pool slot until it
+/// is dropped.
+pub struct Admission {
+    _tenant: OwnedSemaphorePermit,
+    _pool: OwnedSemaphorePermit,
+}
+
+/// The token bucket of one tenant's rate.
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    fn full(burst: u32) -> Self {
+        Self {
+            tokens: f64::from(burst),
+            at: Instant::now(),
+        }
+    }
+
+    fn refill(&mut self, rate: u32, burst: u32, now: Instant) {
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * f64::from(rate)).min(f64::from(burst));
+        self.at = now;
+    }
+
+    /// Takes a token, or says how long until one is there.
+    fn take(&mut self, rate: u32, burst: u32, now: Instant) -> Result<(), Duration> {
+        self.refill(rate, burst, now);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64(
+                (1.0 - self.tokens) / f64::from(rate.max(1)),
+            ))
+        }
+    }
+}
+
+/// One tenant's share on this node.
+struct TenantShare {
+    limits: TenantLimits,
+    running: Arc<Semaphore>,
+    bucket: Mutex<Bucket>,
+    throttled_rate: AtomicU64,
+    throttled_concurrency: AtomicU64,
+}
+
+impl TenantShare {
+    fn new(limits: &TenantLimits) -> Self {
+        Self {
+            limits: limits.clone(),
+            running: Arc::new(Semaphore::new(limits.concurrency as usize)),
+            bucket: Mutex::new(Bucket::full(limits.burst)),
+            throttled_rate: AtomicU64::new(0),
+            throttled_concurrency: AtomicU64::new(0),
+        }
+    }
+
+    fn bucket(&self) -> std::sync::MutexGuard<'_, Bucket> {
+        self.bucket.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Every tenant's share and the pool they share.
+pub struct Shares {
+    pool: Arc<Semaphore>,
+    pool_size: u32,
+    trials: Arc<Semaphore>,
+    queue_wait: Duration,
+    tenants: Mutex<HashMap<String, Arc<TenantShare>>>,
+    busy: AtomicU64,
+}
+
+impl Shares {
+    /// Shares of a sandbox with `instances` slots, of which [`TRIAL_SLOTS`]
+    /// are kept for load-time trials; a call over its tenant's cap waits
+    /// `queue_wait` for a slot.
+    pub fn new(instances: u32, queue_wait: Duration) -> Self {
+        let trials = TRIAL_SLOTS.min(instances / 2);
+        let pool_size = instances - trials;
+        Self {
+            pool: Arc::new(Semaphore::new(pool_size as usize)),
+            pool_size,
+            trials: Arc::new(Semaphore::new(trials.max(1) as usize)),
+            queue_wait,
+            tenants: Mutex::new(HashMap::new()),
+            busy: AtomicU64::new(0),
+        }
+    }
+
+    /// The share of `tenant` under `limits`; a share whose limits changed
+    /// is replaced (calls already admitted keep their old slots).
+    fn share(&self, tenant: &str, limits: &TenantLimits) -> Arc<TenantShare> {
+        let mut tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
+        match tenants.get(tenant) {
+            Some(share) if share.limits == *limits => share.clone(),
+            _ => {
+                let share = Arc::new(TenantShare::new(limits));
+                tenants.insert(tenant.to_owned(), share.clone());
+                share
+            }
+        }
+    }
+
+    /// Admits one direct call of `tenant`: its rate, then its cap (waiting
+    /// up to the queue wait), then the pool (likewise).
+    pub async fn admit(&self, tenant: &str, limits: &TenantLimits) -> Result<Admission, Throttled> {
+        let share = self.share(tenant, limits);
+        if let Err(retry_after) =
+            share
+                .bucket()
+                .take(limits.rate_per_second, limits.burst, Instant::now())
+        {
+            share.throttled_rate.fetch_add(1, Ordering::Relaxed);
+            return Err(Throttled::Rate {
+                rate: limits.rate_per_second,
+                burst: limits.burst,
+                retry_after,
+            });
+        }
+        let tenant_slot = match tokio::time::timeout(
+            self.queue_wait,
+            share.running.clone().acquire_owned(),
+        )
+        .await
+        {
+            Ok(Ok(permit)) => permit,
+            _ => {
+                share.throttled_concurrency.fetch_add(1, Ordering::Relaxed);
+                return Err(Throttled::Concurrency {
+                    concurrency: limits.concurrency,
+                    retry_after: Duration::from_secs(1),
+                });
+            }
+        };
+        let pool_slot =
+            match tokio::time::timeout(self.queue_wait, self.pool.clone().acquire_owned()).await {
+                Ok(Ok(permit)) => permit,
+                _ => {
+                    self.busy.fetch_add(1, Ordering::Relaxed);
+                    return Err(Throttled::Busy {
+                        slots: self.pool_size,
+                        retry_after: Duration::from_secs(1),
+                    });
+                }
+            };
+        Ok(Admission {
+            _tenant: tenant_slot,
+            _pool: pool_slot,
+        })
+    }
+
+    /// Admits one event delivery of `tenant`: under the same rate, cap and
+    /// pool as its calls, but waiting for its turn instead of being refused
+    /// (nobody is there to retry a delivery).
+    pub async fn admit_waiting(&self, tenant: &str, limits: &TenantLimits) -> Admission {
+        let share = self.share(tenant, limits);
+        loop {
+            let wait = share
+                .bucket()
+                .take(limits.rate_per_second, limits.burst, Instant::now());
+            match wait {
+                Ok(()) => break,
+                Err(wait) => tokio::time::sleep(wait).await,
+            }
+        }
+        // The semaphores are never closed: acquiring only waits.
+        let tenant_slot = loop {
+            if let Ok(permit) = share.running.clone().acquire_owned().await {
+                break permit;
+            }
+        };
+        let pool_slot = loop {
+            if let Ok(permit) = self.pool.clone().acquire_owned().await {
+                break permit;
+            }
+        };
+        Admission {
+            _tenant: tenant_slot,
+            _pool: pool_slot,
+        }
+    }
+
+    /// A slot for a load-time trial (waiting for one): trials have their own
+    /// few slots, so a flood of publishes never takes a call's.
+    pub async fn trial_slot(&self) -> Option<OwnedSemaphorePermit> {
+        self.trials.clone().acquire_owned().await.ok()
+    }
+
+    /// The current use of `tenant`'s share on this node.
+    pub fn usage_of(&self, tenant: &str) -> ShareUse {
+        let tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(share) = tenants.get(tenant) else {
+            return ShareUse::default();
+        };
+        let mut bucket = share.bucket();
+        bucket.refill(
+            share.limits.rate_per_second,
+            share.limits.burst,
+            Instant::now(),
+        );
+        ShareUse {
+            running: share
+                .limits
+                .concurrency
+                .saturating_sub(u32::try_from(share.running.available_permits()).unwrap_or(0)),
+            calls_available: bucket.tokens.floor() as u32,
+            throttled_rate: share.throttled_rate.load(Ordering::Relaxed),
+            throttled_concurrency: share.throttled_concurrency.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Per-tenant use and throttling, for `/metrics`: (tenant, use), sorted.
+    pub fn all_usage(&self) -> Vec<(String, ShareUse)> {
+        let names: Vec<String> = {
+            let tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
+            tenants.keys().cloned().collect()
+        };
+        let mut all: Vec<(String, ShareUse)> = names
+            .into_iter()
+            .map(|t| {
+                let u = self.usage_of(&t);
+                (t, u)
+            })
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    }
+
+    /// Calls refused because the pool was full, since the node started.
+    pub fn busy_refusals(&self) -> u64 {
+        self.busy.load(Ordering::Relaxed)
+    }
+
+    /// The pool's size (call slots).
+    pub fn pool_size(&self) -> u32 {
+        self.pool_size
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(concurrency: u32, rate: u32, burst: u32) -> TenantLimits {
+        TenantLimits {
+            concurrency,
+            rate_per_second: rate,
+            burst,
+            storage_quota_bytes: 0,
+            fan_out: 0,
+        }
+    }
+
+    #[test]
+    fn the_bucket_refills_at_the_rate_up_to_the_burst() {
+        let start = Instant::now();
+        let mut bucket = Bucket {
+            tokens: 2.0,
+            at: start,
+        };
+        assert!(bucket.take(10, 2, start).is_ok());
+        assert!(bucket.take(10, 2, start).is_ok());
+        let wait = bucket.take(10, 2, start).unwrap_err();
+        assert_eq!(wait, Duration::from_millis(100));
+        assert!(
+            bucket
+                .take(10, 2, start + Duration::from_millis(100))
+                .is_ok()
+        );
+        // Long idle: no more than the burst.
+        bucket.refill(10, 2, start + Duration::from_secs(3600));
+        assert_eq!(bucket.tokens, 2.0);
+    }
+
+    #[tokio::test]
+    async fn a_tenant_over_its_cap_is_throttled_and_another_is_admitted() {
+        let shares = Shares::new(16, Duration::from_millis(20));
+        let a = limits(2, 1000, 1000);
+        let first = shares.admit("a", &a).await.unwrap();
+        let _second = shares.admit("a", &a).await.unwrap();
+        let refused = shares.admit("a", &a).await.err().unwrap();
+        assert!(matches!(
+            refused,
+            Throttled::Concurrency { concurrency: 2, .. }
+        ));
+        assert_eq!(refused.retry_after_secs(), 1);
+        // Another tenant is not held back by a's cap.
+        let _b = shares.admit("b", &a).await.unwrap();
+        assert_eq!(shares.usage_of("a").running, 2);
+        assert_eq!(shares.usage_of("a").throttled_concurrency, 1);
+        drop(first);
+        assert!(shares.admit("a", &a).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_tenant_over_its_rate_is_told_when_to_retry() {
+        let shares = Shares::new(16, Duration::from_millis(20));
+        let slow = limits(10, 1, 1);
+        let _one = shares.admit("a", &slow).await.unwrap();
+        let refused = shares.admit("a", &slow).await.err().unwrap();
+        assert!(
+            matches!(refused, Throttled::Rate { rate: 1, .. }),
+            "{refused}"
+        );
+        assert_eq!(refused.retry_after_secs(), 1);
+        assert!(refused.to_string().contains("rate is 1 per second"));
+    }
+
+    #[tokio::test]
+    async fn a_full_pool_is_busy_not_a_fault() {
+        let shares = Shares::new(4, Duration::from_millis(20));
+        assert_eq!(shares.pool_size(), 2);
+        let wide = limits(10, 1000, 1000);
+        let _x = shares.admit("a", &wide).await.unwrap();
+        let _y = shares.admit("b", &wide).await.unwrap();
+        let refused = shares.admit("c", &wide).await.err().unwrap();
+        assert!(matches!(refused, Throttled::Busy { slots: 2, .. }));
+        assert_eq!(shares.busy_refusals(), 1);
+    }
+}

@@ -1,0 +1,293 @@
+//! One tenant cannot slow down, stop or impersonate another, on the real
+//! server: a tenant over its share gets 429 with `Retry-After` while
+//! another's calls succeed; guests that wait for ever and components whose
+//! start blocks hold no slot past their deadline; limits are the operator's;
+//! tokens can be listed, created, expired and revoked.
+
+use serde_json::json;
+use spleis_tests::Server;
+use std::sync::Arc;
+
+/// An author publishes the hostile fixture and `tenants` install it.
+fn hostile_for(server: &Server, tenants: &[&str]) -> Vec<String> {
+    let author = server.account("fixtures", "author");
+    let (status, body) = server.publish(&author, "hostile");
+    assert_eq!(status, 201, "{body}");
+    tenants
+        .iter()
+        .map(|id| {
+            let token = server.account(id, "tenant");
+            let (status, body) = server.request(
+                "POST",
+                "/v1/installs",
+                &token,
+                Some(json!({"package": "fixtures/hostile",
+                    "grants": ["storage", "events", "log", "metering"]})),
+            );
+            assert_eq!(status, 201, "{body}");
+            token
+        })
+        .collect()
+}
+
+fn echo(server: &Server, token: &str) -> u16 {
+    server
+        .request(
+            "POST",
+            "/v1/plugins/fixtures/hostile/echo",
+            token,
+            Some(json!({"n": 1})),
+        )
+        .0
+}
+
+#[test]
+fn a_tenant_over_its_share_gets_429_and_another_tenant_is_served() {
+    let server = Arc::new(Server::start_with(&[
+        "--tenant-concurrency",
+        "2",
+        "--queue-wait-ms",
+        "50",
+    ]));
+    let tokens = hostile_for(&server, &["tenant-a", "tenant-b"]);
+    let (a, b) = (tokens[0].clone(), tokens[1].clone());
+
+    // A sends 8 calls that sleep past their deadline, 4 times its cap.
+    let slow: Vec<_> = (0..8)
+        .map(|_| {
+            let (server, a) = (server.clone(), a.clone());
+            std::thread::spawn(move || {
+                server.request_with_headers(
+                    "POST",
+                    "/v1/plugins/fixtures/hostile/sleep",
+                    &a,
+                    Some(json!({})),
+                )
+            })
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // Meanwhile B's calls succeed.
+    for _ in 0..10 {
+        assert_eq!(echo(&server, &b), 200);
+    }
+    let mut answers: Vec<(u16, serde_json::Value, Option<String>)> =
+        slow.into_iter().map(|t| t.join().unwrap()).collect();
+    answers.sort_by_key(|a| a.0);
+    let statuses: Vec<u16> = answers.iter().map(|a| a.0).collect();
+    // Two ran to their deadline (422, outcome `timeout`); six were refused.
+    assert_eq!(
+        statuses,
+        [422, 422, 429, 429, 429, 429, 429, 429],
+        "{answers:?}"
+    );
+    assert_eq!(answers[0].1["error"]["kind"], "timeout");
+    let (_, refused, retry_after) = &answers[7];
+    assert_eq!(refused["error"]["code"], "concurrency-limited");
+    assert_eq!(retry_after.as_deref(), Some("1"));
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("may run 2 at a time")
+    );
+
+    // Each sees its own limits and use; /metrics shows the throttling.
+    let (status, limits) = server.request("GET", "/v1/limits", &a, None);
+    assert_eq!(status, 200, "{limits}");
+    assert_eq!(limits["limits"]["concurrency"], 2);
+    assert_eq!(limits["current"]["throttled_concurrency"], 6);
+    let (_, _, metrics) = server.get_text("/metrics", "");
+    assert!(
+        metrics.contains("spleis_throttled_total{tenant=\"tenant-a\",reason=\"concurrency\"} 6"),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn limits_are_the_operators() {
+    let server = Server::start_with(&["--storage-quota-bytes", "1048576"]);
+    let a = server.account("tenant-a", "tenant");
+    // A tenant cannot set its own limits, nor read another's.
+    let (status, _) = server.request(
+        "PUT",
+        "/v1/tenants/tenant-a/limits",
+        &a,
+        Some(json!({"storage_quota_bytes": 1_000_000_000})),
+    );
+    assert_eq!(status, 403);
+    let (status, _) = server.request("GET", "/v1/tenants/tenant-b/limits", &a, None);
+    assert_eq!(status, 403);
+    // Nor install with more storage than its limit.
+    let author = server.account("fixtures", "author");
+    assert_eq!(server.publish(&author, "hostile").0, 201);
+    let (status, body) = server.request(
+        "POST",
+        "/v1/installs",
+        &a,
+        Some(json!({"package": "fixtures/hostile",
+            "grants": ["storage", "events", "log", "metering"],
+            "storage_quota_bytes": 18446744073709551615u64})),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 1048576, this tenant's storage limit"),
+        "{body}"
+    );
+    // The operator can raise it, within range; out of range is refused.
+    let (status, body) = server.request(
+        "PUT",
+        "/v1/tenants/tenant-a/limits",
+        &server.operator,
+        Some(json!({"storage_quota_bytes": 18446744073709551615u64})),
+    );
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = server.request(
+        "PUT",
+        "/v1/tenants/tenant-a/limits",
+        &server.operator,
+        Some(json!({"storage_quota_bytes": 4_194_304, "concurrency": 3})),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["limits"]["storage_quota_bytes"], 4_194_304);
+    assert_eq!(body["limits"]["concurrency"], 3);
+    assert_eq!(body["overrides"]["burst"], serde_json::Value::Null);
+    let (status, body) = server.request("GET", "/v1/limits", &a, None);
+    assert_eq!((status, &body["limits"]["concurrency"]), (200, &json!(3)));
+    // An unknown tenant is named as such.
+    let (status, _) = server.request("GET", "/v1/tenants/nobody/limits", &server.operator, None);
+    assert_eq!(status, 404);
+}
+
+#[test]
+fn blocking_calls_and_blocking_publishes_do_not_stop_other_tenants() {
+    let server = Arc::new(Server::start(None));
+    let tokens = hostile_for(&server, &["noisy", "quiet"]);
+    let (noisy, quiet) = (tokens[0].clone(), tokens[1].clone());
+    let author = server.account("mallory", "author");
+    // 64 calls that wait for ever, and 64 publishes of components whose
+    // start waits for ever, all at once.
+    let mut threads = Vec::new();
+    for _ in 0..64 {
+        let (server, noisy) = (server.clone(), noisy.clone());
+        threads.push(std::thread::spawn(move || {
+            server
+                .request(
+                    "POST",
+                    "/v1/plugins/fixtures/hostile/sleep-forever",
+                    &noisy,
+                    Some(json!({})),
+                )
+                .0
+        }));
+    }
+    for i in 0..64 {
+        let (server, author) = (server.clone(), author.clone());
+        threads.push(std::thread::spawn(move || {
+            let (status, body) =
+                server.publish_bytes(&author, &spleis_tests::blocking_start(u64::MAX - i));
+            if status == 422 {
+                assert!(
+                    body["error"]["message"]
+                        .as_str()
+                        .unwrap()
+                        .contains("did not finish within"),
+                    "{body}"
+                );
+            }
+            status
+        }));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // The quiet tenant is served meanwhile.
+    for _ in 0..10 {
+        assert_eq!(echo(&server, &quiet), 200);
+    }
+    let statuses: Vec<u16> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    // Calls: each ran to its deadline (422 timeout) or was refused (429);
+    // publishes: each refused (422) — never a 500.
+    assert!(
+        statuses.iter().all(|s| *s == 422 || *s == 429),
+        "{statuses:?}"
+    );
+    assert_eq!(statuses[64..].iter().filter(|s| **s == 422).count(), 64);
+    // And after all that, still.
+    assert_eq!(echo(&server, &quiet), 200);
+    assert_eq!(echo(&server, &noisy), 200);
+}
+
+#[test]
+fn tokens_are_named_listed_without_secrets_expired_and_revoked() {
+    let server = Server::start(None);
+    let first = server.account("tenant-a", "tenant");
+    let other = server.account("tenant-b", "tenant");
+    let (status, created) = server.request(
+        "POST",
+        "/v1/tokens",
+        &first,
+        Some(json!({"label": "ci deploys"})),
+    );
+    assert_eq!(status, 201, "{created}");
+    let second = created["token"].as_str().unwrap().to_owned();
+    let id = created["info"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(server.request("GET", "/v1/whoami", &second, None).0, 200);
+
+    // Listed without secrets, newest first.
+    let (_, listed) = server.request("GET", "/v1/tokens", &first, None);
+    let tokens = listed["tokens"].as_array().unwrap();
+    assert_eq!(tokens.len(), 2, "{listed}");
+    assert_eq!(tokens[0]["label"], "ci deploys");
+    assert!(!listed.to_string().contains(&second));
+    assert!(!listed.to_string().contains(&first));
+
+    // Another tenant cannot see or revoke them.
+    let (status, _) = server.request("GET", "/v1/tokens?account=tenant-a", &other, None);
+    assert_eq!(status, 403);
+    let (status, _) = server.request("DELETE", &format!("/v1/tokens/{id}"), &other, None);
+    assert_eq!(status, 404);
+
+    // Revoked: refused at once.
+    let (status, _) = server.request("DELETE", &format!("/v1/tokens/{id}"), &first, None);
+    assert_eq!(status, 204);
+    assert_eq!(server.request("GET", "/v1/whoami", &second, None).0, 401);
+    assert_eq!(server.request("GET", "/v1/whoami", &first, None).0, 200);
+
+    // The operator revokes any account's token.
+    let (_, theirs) = server.request("GET", "/v1/tokens?account=tenant-b", &server.operator, None);
+    let their_id = theirs["tokens"][0]["id"].as_str().unwrap().to_owned();
+    let (status, _) = server.request(
+        "DELETE",
+        &format!("/v1/tokens/{their_id}?account=tenant-b"),
+        &server.operator,
+        None,
+    );
+    assert_eq!(status, 204);
+    assert_eq!(server.request("GET", "/v1/whoami", &other, None).0, 401);
+
+    // Expiry: in the past is refused; a token that expires is refused after.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let (status, body) = server.request(
+        "POST",
+        "/v1/tokens",
+        &first,
+        Some(json!({"label": "old", "expires_at_ms": now - 1})),
+    );
+    assert_eq!(status, 400, "{body}");
+    let (_, short) = server.request(
+        "POST",
+        "/v1/tokens",
+        &first,
+        Some(json!({"label": "short", "expires_at_ms": now + 1500})),
+    );
+    let short = short["token"].as_str().unwrap().to_owned();
+    assert_eq!(server.request("GET", "/v1/whoami", &short, None).0, 200);
+    // Past its expiry and the auth cache's 2 s.
+    std::thread::sleep(std::time::Duration::from_millis(3600));
+    assert_eq!(server.request("GET", "/v1/whoami", &short, None).0, 401);
+}
