@@ -498,3 +498,15 @@ async fn waiting_calls_give_their_slots_back() {
         .unwrap();
     assert_eq!(echo.result.unwrap(), b"1");
 }
+
+/// A component whose code would take minutes to compile is refused before
+/// compiling, naming the bound (here: 5,000 locals in one function).
+#[tokio::test]
+async fn a_component_too_large_to_compile_is_refused_before_compiling() {
+    let locals = "i32 ".repeat(5000);
+    let bytes =
+        wat::parse_str(format!("(component (core module (func (local {locals}))))")).unwrap();
+    let error = refused(&bytes).await;
+    assert!(matches!(error, LoadError::OverBudget(_)), "{error}");
+    assert!(error.to_string().contains("has 5000 locals"), "{error}");
+}

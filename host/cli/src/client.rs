@@ -732,12 +732,13 @@ fn usage(client: &Client, limit: u32) -> anyhow::Result<()> {
         list(&u.records, "no usage yet", |r| {
             let usage = &r.usage;
             format!(
-                "{:<28} {:<18} {:<14} fuel={} {}µs units={}",
+                "{:<28} {:<18} {:<14} fuel={} {}µs (host {}µs) units={}",
                 usage.plugin,
                 usage.operation,
                 usage.outcome.as_str(),
                 usage.fuel_consumed,
                 usage.wall_time_us,
+                usage.host_time_us,
                 json_text(&usage.units)
             )
         })

@@ -385,12 +385,22 @@ impl Platform {
 
     /// Loads a component: compiling on the blocking pool (it takes a while
     /// and must not hold an async worker), the trial instantiation here.
+    /// One load per digest at a time on this node: a concurrent load of the
+    /// same bytes waits and then finds the component in memory.
     pub(crate) async fn load(
         &self,
         bytes: Vec<u8>,
     ) -> Result<Result<Arc<LoadedPlugin>, LoadError>, tokio::task::JoinError> {
-        let runtime = self.runtime.clone();
-        let compiled = tokio::task::spawn_blocking(move || runtime.compile(&bytes)).await?;
+        let digest = spleis_registry::Digest::of(&bytes);
+        let _turn = self.compiles.turn(&digest).await;
+        if let Some(plugin) = self.runtime.loaded(&digest) {
+            return Ok(Ok(plugin));
+        }
+        let compiled = {
+            let _slot = self.compiles.slot().await;
+            let runtime = self.runtime.clone();
+            tokio::task::spawn_blocking(move || runtime.compile(&bytes)).await?
+        };
         // Trials take their own few slots: a flood of publishes waits here
         // and never takes a call's slot.
         let _slot = self.shares.trial_slot().await;

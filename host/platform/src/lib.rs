@@ -18,6 +18,7 @@
 //! | [`usage`] | the usage pipeline and reading usage records |
 //! | [`caches`] | the cached lookups every call makes, forgotten on change |
 //! | [`console`] | console sessions, calls by day, the month so far, a close preview, accounts and terms, legal details |
+//! | [`compiles`] | one compile per digest at a time, a few at once |
 //! | [`limits`] | the operator's limits per tenant; a tenant's own limits and use |
 //! | [`shares`] | admission of calls by rate, concurrency cap and the shared pool |
 //! | [`maintenance`] | open, bootstrap the operator, retention purge, drain |
@@ -28,6 +29,7 @@ pub mod accounts;
 pub mod billing;
 pub mod caches;
 pub mod call;
+pub mod compiles;
 pub mod console;
 pub mod deliver;
 mod error;
@@ -72,6 +74,8 @@ pub struct Platform {
     pub(crate) caches: caches::Caches,
     /// Every tenant's share of the sandbox.
     pub(crate) shares: shares::Shares,
+    /// Compiles on this node: one per digest, a few at once.
+    pub(crate) compiles: compiles::Compiles,
     /// The limits tenants get unless the operator overrides them.
     pub(crate) limit_defaults: limits::LimitDefaults,
 }

@@ -83,6 +83,7 @@ impl Platform {
             usage: UsagePipeline::start(store.clone(), durability),
             shares: Shares::new(runtime.config().max_instances, defaults.queue_wait),
             limit_defaults: defaults,
+            compiles: Default::default(),
             store,
             runtime,
             metrics: Default::default(),

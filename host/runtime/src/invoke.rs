@@ -8,8 +8,9 @@ use crate::capabilities::events::EmittedEvent;
 use crate::capabilities::log::{LogLine, LogSink, Source};
 use crate::capabilities::storage::{KeyValueStore, MemoryStore};
 use crate::capabilities::{CallCapabilities, Install};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::sync::OwnedSemaphorePermit;
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime::{CallHook, Engine, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
@@ -71,7 +72,47 @@ pub(crate) struct CallState {
     limiter: CallLimiter,
     caps: CallCapabilities,
     host: HostClock,
+    lane: Lane,
 }
+
+/// A call's turn in a compute lane. A call computes its first epoch tick
+/// without one (short calls never queue); past it, it computes only while it
+/// holds a lane, for [`LANE_SLICE`] at a time, then queues again behind the
+/// other long calls. Inside a host call it holds none.
+#[derive(Default)]
+struct Lane {
+    held: Option<OwnedSemaphorePermit>,
+    /// Where the yield that waited for a lane leaves it.
+    arrived: Arc<Mutex<Option<OwnedSemaphorePermit>>>,
+    /// When the lane was taken.
+    since: Option<Instant>,
+}
+
+impl Lane {
+    fn arrived(&self) -> std::sync::MutexGuard<'_, Option<OwnedSemaphorePermit>> {
+        self.arrived.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Gives the lane back (entering a host call, or at the slice's end).
+    fn release(&mut self) {
+        self.held = None;
+        self.arrived().take();
+        self.since = None;
+    }
+
+    /// Whether the call may go on computing in its lane for another tick.
+    fn keep(&mut self) -> bool {
+        let arrived = self.arrived().take();
+        if arrived.is_some() {
+            self.held = arrived;
+            self.since = Some(Instant::now());
+        }
+        self.held.is_some() && self.since.is_some_and(|at| at.elapsed() < LANE_SLICE)
+    }
+}
+
+/// How long a long call computes in its lane before it queues again.
+const LANE_SLICE: Duration = Duration::from_millis(10);
 
 /// Wall time the call spent inside host functions (WASI and the contract's
 /// imports): fuel does not see it, so it is measured and recorded beside
@@ -148,23 +189,50 @@ fn new_store(
         limiter: CallLimiter::new(limits),
         caps: CallCapabilities::new(install, storage, limits, log.clone()),
         host: HostClock::default(),
+        lane: Lane::default(),
     };
     let mut store = Store::new(runtime.engine(), state);
     store.limiter(|s| &mut s.limiter);
     store.set_fuel(limits.fuel)?;
     store.call_hook(|mut cx, hook| {
-        cx.data_mut().host.hook(hook);
+        let data = cx.data_mut();
+        data.host.hook(hook);
+        if matches!(hook, CallHook::CallingHost) {
+            data.lane.release();
+        }
         Ok(())
     });
-    // Every tick the guest computes, it yields; past the deadline it traps.
-    // Waits inside host calls are ended by the timer around the call.
+    // Every tick the guest computes, it yields; past its first tick it
+    // computes in a lane; past the deadline it traps. Waits inside host
+    // calls (and for a lane) are ended by the timer around the call.
+    let lanes = runtime.lanes().clone();
     store.set_epoch_deadline(YIELD_TICKS);
-    store.epoch_deadline_callback(move |_| {
-        Ok(if Instant::now() >= deadline {
-            UpdateDeadline::Interrupt
-        } else {
-            UpdateDeadline::Yield(YIELD_TICKS)
-        })
+    store.epoch_deadline_callback(move |mut cx| {
+        if Instant::now() >= deadline {
+            return Ok(UpdateDeadline::Interrupt);
+        }
+        let lane = &mut cx.data_mut().lane;
+        if lane.keep() {
+            // tokio's own yield: to the back of the run queue, where a
+            // plain self-wake would take the worker's LIFO slot and run
+            // again before anything else.
+            return Ok(UpdateDeadline::YieldCustom(
+                YIELD_TICKS,
+                Box::pin(tokio::task::yield_now()),
+            ));
+        }
+        lane.release();
+        let (lanes, arrived) = (lanes.clone(), lane.arrived.clone());
+        Ok(UpdateDeadline::YieldCustom(
+            YIELD_TICKS,
+            Box::pin(async move {
+                tokio::task::yield_now().await;
+                // The semaphore is never closed; a dropped call drops this.
+                if let Ok(permit) = lanes.acquire_owned().await {
+                    *arrived.lock().unwrap_or_else(|e| e.into_inner()) = Some(permit);
+                }
+            }),
+        ))
     });
     Ok(store)
 }
