@@ -348,6 +348,20 @@ async fn every_role_sees_in_the_browser_what_the_api_shows() {
         .click()
         .await
         .unwrap();
+    // The old page's cards are there until the new page loads: wait for
+    // the search's address first.
+    for _ in 0..100 {
+        if client
+            .current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .contains("q=tariff")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     client
         .wait()
         .for_element(Locator::Css("li.card"))
@@ -413,7 +427,16 @@ async fn every_role_sees_in_the_browser_what_the_api_shows() {
         .for_element(Locator::Css("#terms"))
         .await
         .unwrap();
-    let details = api(&server, "/v1/parties/acme-energy", &demo.energy);
+    // `#terms` is on the page before the form is sent too: wait for the
+    // saved details rather than for the page.
+    let mut details = Value::Null;
+    for _ in 0..100 {
+        details = api(&server, "/v1/parties/acme-energy", &demo.energy);
+        if details["legal_name"] == "Acme Energy SE" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert_eq!(details["legal_name"], "Acme Energy SE");
     sign_out(&client).await;
     // Signed out, a page sends the browser to sign in.

@@ -510,3 +510,88 @@ async fn a_component_too_large_to_compile_is_refused_before_compiling() {
     assert!(matches!(error, LoadError::OverBudget(_)), "{error}");
     assert!(error.to_string().contains("has 5000 locals"), "{error}");
 }
+
+/// A component whose answer is malformed: the result at `ptr`, `data` at
+/// offset 16 (WAT string escapes).
+fn malformed_answer(ptr: &str, data: &str) -> Vec<u8> {
+    let path = spleis_tests::repo_root().join("tests/fixtures/malformed_answer.wat");
+    let text = std::fs::read_to_string(&path).expect("the fixture is there");
+    let text = text.replace("$PTR", ptr).replace("$DATA", data);
+    wat::parse_str(&text).expect("the fixture parses")
+}
+
+/// Each malformed value a guest can return is its own fault: a `trap`,
+/// blamed on the guest and billed, never a `host-error`; and the runtime
+/// serves the next call.
+#[tokio::test]
+async fn malformed_answers_are_the_guests_fault() {
+    let runtime = Runtime::new(RuntimeConfig::default()).unwrap();
+    let cases = [
+        // The result pointer is out of bounds.
+        ("a pointer out of bounds", "-16", ""),
+        // A result discriminant of 7 (only 0 and 1 exist).
+        ("a bad discriminant", "16", "\\07"),
+        // err(error { code: the 2 bytes at 36, ff fe, message: "" }).
+        (
+            "invalid UTF-8",
+            "16",
+            "\\01\\00\\00\\00\\24\\00\\00\\00\\02\\00\\00\\00\\24\\00\\00\\00\\00\\00\\00\\00\\ff\\fe",
+        ),
+        // ok(response { body: 100 bytes at 0xffff0000 }).
+        (
+            "a list out of bounds",
+            "16",
+            "\\00\\00\\00\\00\\00\\00\\ff\\ff\\64\\00\\00\\00",
+        ),
+    ];
+    let well = spleis_tests::plugin("hostile");
+    let (echo, echo_install) = install(&runtime, &well, "t").await;
+    for (case, ptr, data) in cases {
+        let plugin = runtime
+            .load(&malformed_answer(ptr, data))
+            .await
+            .unwrap_or_else(|e| panic!("{case}: {e}"));
+        let install = Arc::new(Install {
+            tenant: "t".into(),
+            plugin: "fixtures/malformed".into(),
+            grants: Default::default(),
+            config: Default::default(),
+            metrics: Default::default(),
+            storage_quota_bytes: 0,
+        });
+        let inv = runtime
+            .invoke(
+                &plugin,
+                install,
+                Arc::new(MemoryStore::new()),
+                Call::Handle {
+                    operation: "any".into(),
+                    body: vec![],
+                },
+                None,
+            )
+            .await
+            .unwrap();
+        let error = inv.result.expect_err(case);
+        assert_eq!(error.kind, OutcomeKind::Trap, "{case}: {error}");
+        assert_eq!(
+            inv.usage.outcome.blame(),
+            spleis_runtime::Blame::Guest,
+            "{case}"
+        );
+        let next = runtime
+            .invoke(
+                &echo,
+                echo_install.clone(),
+                Arc::new(MemoryStore::new()),
+                Call::Handle {
+                    operation: "echo".into(),
+                    body: b"1".to_vec(),
+                },
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(next.result.unwrap(), b"1", "after {case}");
+    }
+}
