@@ -380,6 +380,21 @@ pub fn blocking_start(start_ns: u64) -> Vec<u8> {
     wat::parse_str(&text).expect("the fixture parses")
 }
 
+/// The `answer` fixture: a component whose `handle` returns the result at
+/// `ptr` (the bytes `data`, WAT string escapes, at offset 16), with a memory
+/// image of `image_bytes` bytes at 64 KiB (0: none).
+pub fn answer(ptr: &str, data: &str, image_bytes: usize) -> Vec<u8> {
+    let path = repo_root().join("tests/fixtures/answer.wat");
+    let text = std::fs::read_to_string(&path).expect("the fixture is there");
+    let pages = 1 + image_bytes.div_ceil(65536);
+    let text = text
+        .replace("$PTR", ptr)
+        .replace("$DATA", data)
+        .replace("$PAGES", &pages.to_string())
+        .replace("$IMAGE", &"x".repeat(image_bytes));
+    wat::parse_str(&text).expect("the fixture parses")
+}
+
 /// Builds a small plugin `fixtures/versioned` at `version`, declaring
 /// `capabilities`; operation `version` answers its version. Fixtures share a
 /// target directory, so only the first build compiles the dependencies.

@@ -511,15 +511,6 @@ async fn a_component_too_large_to_compile_is_refused_before_compiling() {
     assert!(error.to_string().contains("has 5000 locals"), "{error}");
 }
 
-/// A component whose answer is malformed: the result at `ptr`, `data` at
-/// offset 16 (WAT string escapes).
-fn malformed_answer(ptr: &str, data: &str) -> Vec<u8> {
-    let path = spleis_tests::repo_root().join("tests/fixtures/malformed_answer.wat");
-    let text = std::fs::read_to_string(&path).expect("the fixture is there");
-    let text = text.replace("$PTR", ptr).replace("$DATA", data);
-    wat::parse_str(&text).expect("the fixture parses")
-}
-
 /// Each malformed value a guest can return is its own fault: a `trap`,
 /// blamed on the guest and billed, never a `host-error`; and the runtime
 /// serves the next call.
@@ -548,7 +539,7 @@ async fn malformed_answers_are_the_guests_fault() {
     let (echo, echo_install) = install(&runtime, &well, "t").await;
     for (case, ptr, data) in cases {
         let plugin = runtime
-            .load(&malformed_answer(ptr, data))
+            .load(&spleis_tests::answer(ptr, data, 0))
             .await
             .unwrap_or_else(|e| panic!("{case}: {e}"));
         let install = Arc::new(Install {
@@ -593,5 +584,41 @@ async fn malformed_answers_are_the_guests_fault() {
             .await
             .unwrap();
         assert_eq!(next.result.unwrap(), b"1", "after {case}");
+    }
+}
+
+/// A component with a 15 MiB memory image runs on the engine that maps
+/// images copy-on-write, answers, and leaves the next call a fresh memory.
+#[tokio::test]
+async fn a_large_memory_image_is_served() {
+    let runtime = Runtime::new(RuntimeConfig::default()).unwrap();
+    let plugin = runtime
+        .load(&spleis_tests::answer("16", "", 15 << 20))
+        .await
+        .unwrap();
+    let install = Arc::new(Install {
+        tenant: "t".into(),
+        plugin: "fixtures/large".into(),
+        grants: Default::default(),
+        config: Default::default(),
+        metrics: Default::default(),
+        storage_quota_bytes: 0,
+    });
+    for _ in 0..3 {
+        let inv = runtime
+            .invoke(
+                &plugin,
+                install.clone(),
+                Arc::new(MemoryStore::new()),
+                Call::Handle {
+                    operation: "any".into(),
+                    body: vec![],
+                },
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(inv.result.unwrap(), b"");
+        assert!(inv.usage.peak_memory_bytes >= 15 << 20);
     }
 }

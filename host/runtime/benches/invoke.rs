@@ -101,6 +101,49 @@ fn bench_calls(c: &mut Criterion) {
         })
     });
     group.finish();
+
+    // A component with a 15 MiB memory image: mapped copy-on-write (the
+    // default for large images) and copied at each call (as small ones are).
+    let large = spleis_tests::answer("16", "", 15 << 20);
+    let mut group = c.benchmark_group("large-image");
+    group.measurement_time(Duration::from_secs(8));
+    for (name, threshold) in [("cow", 1 << 20), ("copied", u64::MAX)] {
+        let runtime = Runtime::new(RuntimeConfig {
+            large_image_bytes: threshold,
+            ..RuntimeConfig::default()
+        })
+        .expect("runtime");
+        let plugin = rt.block_on(runtime.load(&large)).expect("loads");
+        let install = Arc::new(Install {
+            tenant: "bench".into(),
+            plugin: "fixtures/large".into(),
+            grants: Default::default(),
+            config: Default::default(),
+            metrics: Default::default(),
+            storage_quota_bytes: 0,
+        });
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                rt.block_on(async {
+                    let invocation = runtime
+                        .invoke(
+                            &plugin,
+                            install.clone(),
+                            storage.clone(),
+                            Call::Handle {
+                                operation: "any".into(),
+                                body: Vec::new(),
+                            },
+                            None,
+                        )
+                        .await
+                        .expect("runs");
+                    assert_eq!(invocation.result.as_deref().ok(), Some(&b""[..]));
+                })
+            })
+        });
+    }
+    group.finish();
 }
 
 fn bench_loads(c: &mut Criterion) {
@@ -171,6 +214,11 @@ fn main() {
     bench_calls(&mut c);
     bench_loads(&mut c);
     c.final_summary();
+    for id in ["cow", "copied"] {
+        if let Some(ns) = median_ns("large-image", id) {
+            println!("15 MiB image, {id:<6} (median): {:>8.2} µs", ns / 1000.0);
+        }
+    }
     if let (Some(bare), Some(spleis)) = (
         median_ns("calls", "bare-wasmtime"),
         median_ns("calls", "spleis-invoke"),

@@ -102,6 +102,25 @@ pub fn check(bytes: &[u8], budget: &CompileBudget) -> Result<(), LoadError> {
     Ok(())
 }
 
+/// Bytes of data segments, all core modules together: the size of the
+/// memory images instantiation initialises. Malformed bytes count 0 (the
+/// compiler refuses them).
+pub fn image_bytes(bytes: &[u8]) -> u64 {
+    let mut total: u64 = 0;
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload {
+            Ok(Payload::DataSection(reader)) => {
+                for data in reader.into_iter().flatten() {
+                    total = total.saturating_add(data.data.len() as u64);
+                }
+            }
+            Ok(_) => {}
+            Err(_) => return 0,
+        }
+    }
+    total
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,6 +146,16 @@ mod tests {
         assert!(error.to_string().contains("101 locals"), "{error}");
         let error = check(&module(50, 500), &budget).unwrap_err();
         assert!(error.to_string().contains("cost"), "{error}");
+    }
+
+    #[test]
+    fn data_segments_are_measured() {
+        let module = wat::parse_str(
+            "(module (memory 1) (data (i32.const 0) \"abcd\") (data (i32.const 8) \"ef\"))",
+        )
+        .unwrap();
+        assert_eq!(image_bytes(&module), 6);
+        assert_eq!(image_bytes(b"not wasm"), 0);
     }
 
     #[test]

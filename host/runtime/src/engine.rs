@@ -1,4 +1,5 @@
-//! The one `Engine` per process, and the epoch ticker that drives deadlines.
+//! The engines (one per kind of memory image) and the epoch ticker that
+//! drives deadlines.
 
 use super::RuntimeConfig;
 use std::sync::Arc;
@@ -20,9 +21,18 @@ const TABLES_PER_COMPONENT: u32 = 8;
 /// (Linux 6.7+) only the pages a call wrote are reset, not all of them.
 const KEEP_RESIDENT: usize = 2 << 20;
 
-/// Builds the engine: cranelift, component model, fuel, epoch interruption
-/// and a pooling allocator sized for `config.max_instances` concurrent calls.
-pub(crate) fn build(config: &RuntimeConfig) -> wasmtime::Result<Engine> {
+/// The default data segments from which a component's memory image is
+/// mapped copy-on-write instead of copied at every instantiation (measured
+/// in the invoke bench, both ways, for a 15 MiB image): below it a copy
+/// is cheaper (every call writes those pages, and each CoW break is a fault
+/// plus a TLB flush across cores); above it the copy dominates the call (a
+/// 15 MiB image: 11–15 ms per call).
+pub const LARGE_IMAGE_BYTES: u64 = 1 << 20;
+
+/// Builds an engine: cranelift, component model, fuel, epoch interruption
+/// and a pooling allocator sized for `config.max_instances` concurrent calls;
+/// with `cow`, memory images are mapped copy-on-write (for large images).
+pub(crate) fn build(config: &RuntimeConfig, cow: bool) -> wasmtime::Result<Engine> {
     let mut pool = PoolingAllocationConfig::default();
     let n = config.max_instances;
     pool.total_component_instances(n)
@@ -47,23 +57,22 @@ pub(crate) fn build(config: &RuntimeConfig) -> wasmtime::Result<Engine> {
         .cranelift_opt_level(OptLevel::Speed)
         .consume_fuel(true)
         .epoch_interruption(true)
-        // Copy data segments at instantiation instead of mapping the image
-        // copy-on-write: every call writes those pages, and each CoW break
-        // is a fault plus a TLB flush across cores.
-        .memory_init_cow(false)
+        // Small images are copied at instantiation (see LARGE_IMAGE_BYTES);
+        // large ones are mapped copy-on-write by their own engine.
+        .memory_init_cow(cow)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     Engine::new(&wasm)
 }
 
-/// Increments the engine's epoch every `tick` on its own thread, so a
-/// store's deadline of N ticks ends the call N ticks after it started.
+/// Increments the engines' epoch every `tick` on its own thread: the tick
+/// at which a computing call yields and its deadline is checked.
 pub(crate) struct EpochTicker {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl EpochTicker {
-    pub(crate) fn start(engine: Engine, tick: Duration) -> std::io::Result<Self> {
+    pub(crate) fn start(engines: Vec<Engine>, tick: Duration) -> std::io::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let thread = std::thread::Builder::new()
@@ -71,7 +80,9 @@ impl EpochTicker {
             .spawn(move || {
                 while !flag.load(Ordering::Relaxed) {
                     std::thread::sleep(tick);
-                    engine.increment_epoch();
+                    for engine in &engines {
+                        engine.increment_epoch();
+                    }
                 }
             })?;
         Ok(Self {

@@ -171,6 +171,7 @@ const YIELD_TICKS: u64 = 1;
 /// host clock and the deadline.
 fn new_store(
     runtime: &Runtime,
+    engine: &Engine,
     install: Arc<Install>,
     storage: Arc<dyn KeyValueStore>,
     limits: &Limits,
@@ -191,7 +192,7 @@ fn new_store(
         host: HostClock::default(),
         lane: Lane::default(),
     };
-    let mut store = Store::new(runtime.engine(), state);
+    let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limiter);
     store.set_fuel(limits.fuel)?;
     store.call_hook(|mut cx, hook| {
@@ -241,7 +242,11 @@ fn new_store(
 /// limits, so that exports whose types do not match the contract, and start
 /// functions that wait or loop, are refused at load rather than met at the
 /// first call. The trial has its own short deadline and fuel.
-pub(crate) async fn trial(runtime: &Runtime, pre: &PluginPre<CallState>) -> Result<(), LoadError> {
+pub(crate) async fn trial(
+    runtime: &Runtime,
+    engine: &Engine,
+    pre: &PluginPre<CallState>,
+) -> Result<(), LoadError> {
     let install = Arc::new(Install {
         tenant: String::new(),
         plugin: String::new(),
@@ -255,6 +260,7 @@ pub(crate) async fn trial(runtime: &Runtime, pre: &PluginPre<CallState>) -> Resu
     let deadline = Instant::now() + limits.timeout;
     let mut store = new_store(
         runtime,
+        engine,
         install,
         Arc::new(MemoryStore::new()),
         limits,
@@ -290,7 +296,15 @@ pub(crate) async fn run(
     let log = LogSink::new(limits.log_bytes);
     let tenant = install.tenant.clone();
     let plugin_name = install.plugin.clone();
-    let store = new_store(runtime, install, storage, limits, &log, deadline);
+    let store = new_store(
+        runtime,
+        &plugin.engine,
+        install,
+        storage,
+        limits,
+        &log,
+        deadline,
+    );
     let operation = call.operation();
     let mut store = match store {
         Ok(store) => store,

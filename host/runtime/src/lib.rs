@@ -56,6 +56,9 @@ pub struct RuntimeConfig {
     /// What a component may ask the compiler for; more is refused before
     /// compiling.
     pub compile_budget: budget::CompileBudget,
+    /// Data segments from which a component's memory image is mapped
+    /// copy-on-write rather than copied at each call.
+    pub large_image_bytes: u64,
     /// Calls that may compute past their first epoch tick at once, all
     /// tenants together: long calls take turns in these lanes, so the other
     /// cores stay free for short calls and the server. Default: the cores
@@ -77,6 +80,7 @@ impl Default for RuntimeConfig {
             limits: Limits::default(),
             trial: Limits::trial(),
             compile_budget: budget::CompileBudget::default(),
+            large_image_bytes: engine::LARGE_IMAGE_BYTES,
             compute_lanes: std::thread::available_parallelism()
                 .map_or(1, |n| u32::try_from(n.get()).unwrap_or(u32::MAX))
                 .saturating_sub(1)
@@ -225,6 +229,8 @@ pub struct LoadedPlugin {
     pub manifest: Option<Manifest>,
     /// `digest` as text, for every usage record (formatted once, not per call).
     digest_text: String,
+    /// The engine it was compiled for (by the size of its memory image).
+    engine: Engine,
     pre: PluginPre<CallState>,
 }
 
@@ -252,6 +258,8 @@ struct Fresh {
     plugin: LoadedPlugin,
     component: Component,
     from_disk: bool,
+    /// Whether it runs on the engine of large images.
+    large: bool,
 }
 
 impl Compiled {
@@ -264,12 +272,37 @@ impl Compiled {
     }
 }
 
-/// The runtime: one engine, one linker, the compiled components.
-pub struct Runtime {
+/// An engine with its linker and disk cache: one for components with a
+/// small memory image (copied per call), one for large ones (mapped
+/// copy-on-write).
+struct Flavor {
     engine: Engine,
     linker: Linker<CallState>,
-    loaded: RwLock<HashMap<Digest, Arc<LoadedPlugin>>>,
     disk: Option<DiskCache>,
+}
+
+impl Flavor {
+    fn new(config: &RuntimeConfig, cow: bool) -> Result<Self, RuntimeError> {
+        let engine =
+            engine::build(config, cow).map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
+        let linker = invoke::linker(&engine).map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
+        let disk = match &config.cache_dir {
+            Some(dir) => Some(DiskCache::open(dir, &engine).map_err(RuntimeError::Io)?),
+            None => None,
+        };
+        Ok(Self {
+            engine,
+            linker,
+            disk,
+        })
+    }
+}
+
+/// The runtime: the engines, their linkers, the compiled components.
+pub struct Runtime {
+    small: Flavor,
+    large: Flavor,
+    loaded: RwLock<HashMap<Digest, Arc<LoadedPlugin>>>,
     counters: CacheCounters,
     config: RuntimeConfig,
     /// The compute lanes of long calls.
@@ -286,19 +319,17 @@ impl Runtime {
                 max: config.max_memory_bytes,
             });
         }
-        let engine = engine::build(&config).map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
-        let linker = invoke::linker(&engine).map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
-        let disk = match &config.cache_dir {
-            Some(dir) => Some(DiskCache::open(dir, &engine).map_err(RuntimeError::Io)?),
-            None => None,
-        };
-        let ticker = engine::EpochTicker::start(engine.clone(), config.epoch_tick)
-            .map_err(RuntimeError::Io)?;
+        let small = Flavor::new(&config, false)?;
+        let large = Flavor::new(&config, true)?;
+        let ticker = engine::EpochTicker::start(
+            vec![small.engine.clone(), large.engine.clone()],
+            config.epoch_tick,
+        )
+        .map_err(RuntimeError::Io)?;
         Ok(Self {
-            engine,
-            linker,
+            small,
+            large,
             loaded: RwLock::new(HashMap::new()),
-            disk,
             counters: CacheCounters::default(),
             lanes: Arc::new(tokio::sync::Semaphore::new(
                 config.compute_lanes.max(1) as usize
@@ -308,9 +339,10 @@ impl Runtime {
         })
     }
 
-    /// The engine (for benchmarks and tools).
+    /// The engine of components with a small memory image, which is most
+    /// (for benchmarks and tools).
     pub fn engine(&self) -> &Engine {
-        &self.engine
+        &self.small.engine
     }
 
     /// The compute lanes long calls take turns in.
@@ -348,11 +380,16 @@ impl Runtime {
         }
         contract::check_format(bytes)?;
         let manifest = embedded::manifest(bytes).map_err(LoadError::Manifest)?;
+        let flavor = if budget::image_bytes(bytes) >= self.config.large_image_bytes {
+            &self.large
+        } else {
+            &self.small
+        };
 
-        let (component, from_disk) = match self
+        let (component, from_disk) = match flavor
             .disk
             .as_ref()
-            .and_then(|d| d.load(&self.engine, &digest))
+            .and_then(|d| d.load(&flavor.engine, &digest))
         {
             Some(component) => {
                 self.counters.disk_load();
@@ -360,14 +397,14 @@ impl Runtime {
             }
             None => {
                 budget::check(bytes, &self.config.compile_budget)?;
-                let component = Component::new(&self.engine, bytes)
+                let component = Component::new(&flavor.engine, bytes)
                     .map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
                 self.counters.compiled();
                 (component, false)
             }
         };
 
-        let shape = contract::check_shape(&self.engine, &component)?;
+        let shape = contract::check_shape(&flavor.engine, &component)?;
         if let Some(manifest) = &manifest
             && let Some(capability) = shape
                 .capabilities
@@ -383,13 +420,14 @@ impl Runtime {
                     .collect(),
             });
         }
-        let instance_pre = self
+        let instance_pre = flavor
             .linker
             .instantiate_pre(&component)
             .map_err(|e| LoadError::Link(format!("{e:#}")))?;
         let pre = PluginPre::new(instance_pre).map_err(|e| LoadError::Link(format!("{e:#}")))?;
         Ok(Compiled(Stage::Fresh(Box::new(Fresh {
             plugin: LoadedPlugin {
+                engine: flavor.engine.clone(),
                 digest,
                 digest_text: digest.to_string(),
                 shape,
@@ -398,6 +436,7 @@ impl Runtime {
             },
             component,
             from_disk,
+            large: std::ptr::eq(flavor, &self.large),
         }))))
     }
 
@@ -409,9 +448,14 @@ impl Runtime {
             Stage::Loaded(plugin) => return Ok(plugin),
             Stage::Fresh(fresh) => fresh,
         };
-        invoke::trial(self, &fresh.plugin.pre).await?;
+        invoke::trial(self, &fresh.plugin.engine, &fresh.plugin.pre).await?;
+        let flavor = if fresh.large {
+            &self.large
+        } else {
+            &self.small
+        };
         if !fresh.from_disk
-            && let Some(disk) = &self.disk
+            && let Some(disk) = &flavor.disk
         {
             // A cache that cannot be written costs a compile on the next
             // start, nothing more.
