@@ -45,6 +45,13 @@ pub enum Meter {
         /// Fuel per billed unit.
         per: u64,
     },
+    /// Time the calls spent inside host functions (storage, WASI waits,
+    /// the contract's imports), which fuel does not count, in blocks of
+    /// `per_ms` milliseconds: a plugin that waits on the host is not free.
+    HostTime {
+        /// Milliseconds per billed unit.
+        per_ms: u64,
+    },
     /// A flat monthly fee per install, prorated by days installed. A struct
     /// variant, not a unit one: serde lets a unit variant of a tagged enum
     /// ignore extra fields even under `deny_unknown_fields`, and
@@ -95,6 +102,13 @@ pub struct PeriodUsage {
     /// charges failed calls.
     #[serde(default)]
     pub failed_fuel: u128,
+    /// Host time of the successful calls, in microseconds.
+    #[serde(default)]
+    pub host_us: u128,
+    /// Host time of the failed calls (guest's fault), in microseconds;
+    /// counted only when the plan charges failed calls.
+    #[serde(default)]
+    pub failed_host_us: u128,
     /// Days the install existed in the period.
     pub days_installed: u32,
     /// Days in the period.
@@ -131,6 +145,10 @@ pub enum RatingError {
     Overflow(&'static str),
 }
 
+/// The longest host-time block a plan may bill by: a day, in ms (so the
+/// block in µs never overflows).
+pub const MAX_HOST_TIME_BLOCK_MS: u64 = 86_400_000;
+
 /// Why a plan was refused when it was set.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum PlanError {
@@ -143,6 +161,12 @@ pub enum PlanError {
     /// A fuel block of zero.
     #[error("charge {charge}: a fuel block must be at least 1")]
     EmptyFuelBlock {
+        /// The charge, counted from 1.
+        charge: usize,
+    },
+    /// A host-time block outside 1 ms to a day.
+    #[error("charge {charge}: a host-time block is 1 to {MAX_HOST_TIME_BLOCK_MS} ms")]
+    HostTimeBlock {
         /// The charge, counted from 1.
         charge: usize,
     },
@@ -263,6 +287,9 @@ pub fn validate_plan(plan: &PricePlan) -> Result<(), PlanError> {
         }
         match &charge.meter {
             Meter::Fuel { per: 0 } => return Err(PlanError::EmptyFuelBlock { charge: n }),
+            Meter::HostTime { per_ms } if !(1..=MAX_HOST_TIME_BLOCK_MS).contains(per_ms) => {
+                return Err(PlanError::HostTimeBlock { charge: n });
+            }
             Meter::Metric { metric } if metric.is_empty() => {
                 return Err(PlanError::UnnamedMetric { charge: n });
             }
@@ -415,6 +442,28 @@ fn quantity(
                 .ok_or(RatingError::Overflow("fuel"))?;
             (format!("compute (per {per} fuel)"), fuel, *per)
         }
+        Meter::HostTime { per_ms } => {
+            if !(1..=MAX_HOST_TIME_BLOCK_MS).contains(per_ms) {
+                return Err(RatingError::Invalid("a host-time block is 1 ms to a day"));
+            }
+            let mut host_us = usage.host_us;
+            if plan.charge_failed_calls {
+                host_us = host_us
+                    .checked_add(usage.failed_host_us)
+                    .ok_or(RatingError::Overflow("host time"))?;
+            }
+            let host_us = i128::try_from(host_us)
+                .ok()
+                .and_then(|us| Decimal::try_from_i128_with_scale(us, 0).ok())
+                .ok_or(RatingError::Overflow("host time"))?;
+            // Blocks of `per_ms` ms, counted in µs: the exact fraction
+            // host_us / (per_ms × 1000), rounded once with the amount.
+            (
+                format!("host time (per {per_ms} ms)"),
+                host_us,
+                per_ms * 1000,
+            )
+        }
         Meter::Monthly {} => {
             if usage.days_in_period == 0 {
                 return Err(RatingError::Invalid("a period has at least one day"));
@@ -517,9 +566,25 @@ mod tests {
             metrics: [("active-contract".to_owned(), 42)].into(),
             fuel: 2_500_000_000,
             failed_fuel: 500_000_000,
+            host_us: 1_234_567,
+            failed_host_us: 100_000,
             days_installed: 10,
             days_in_period: 30,
         }
+    }
+
+    #[test]
+    fn host_time_is_billed_in_blocks_from_the_exact_fraction() {
+        // 1,234,567 µs in blocks of 100 ms at 0.01: 12.34567 blocks →
+        // 0.1234567 → 0.12; with failed calls, 1,334,567 µs → 0.13.
+        let mut p = plan(vec![unit(Meter::HostTime { per_ms: 100 }, "0.01", "0")]);
+        let lines = rate(&p, &usage()).unwrap();
+        assert_eq!(lines[0].amount.minor, 12);
+        assert_eq!(lines[0].description, "host time (per 100 ms)");
+        p.charge_failed_calls = true;
+        assert_eq!(rate(&p, &usage()).unwrap()[0].amount.minor, 13);
+        let zero = plan(vec![unit(Meter::HostTime { per_ms: 0 }, "0.01", "0")]);
+        assert!(rate(&zero, &usage()).is_err());
     }
 
     #[test]

@@ -35,6 +35,8 @@ pub struct CallsAggregate {
     pub calls: u64,
     /// Their fuel.
     pub fuel: u128,
+    /// Their time inside host functions, in microseconds.
+    pub host_us: u128,
 }
 
 /// Units of one metric of one install: a sum, or distinct keys.
@@ -118,9 +120,13 @@ impl PeriodTally {
     /// apart (the plan decides); the platform's failures are dropped.
     pub fn add_calls(&mut self, row: CallsAggregate) -> Result<(), UsageOverflow> {
         let usage = self.usage(&row.tenant, &row.plugin);
-        let (calls, fuel) = match row.end {
-            CallEnd::Succeeded => (&mut usage.calls, &mut usage.fuel),
-            CallEnd::PluginFailed => (&mut usage.failed_calls, &mut usage.failed_fuel),
+        let (calls, fuel, host) = match row.end {
+            CallEnd::Succeeded => (&mut usage.calls, &mut usage.fuel, &mut usage.host_us),
+            CallEnd::PluginFailed => (
+                &mut usage.failed_calls,
+                &mut usage.failed_fuel,
+                &mut usage.failed_host_us,
+            ),
             // A host fault is never the tenant's cost; the install still
             // appears (it was used), with nothing to bill for these calls.
             CallEnd::HostFailed => return Ok(()),
@@ -128,7 +134,8 @@ impl PeriodTally {
         let install = (row.tenant.as_str(), row.plugin.as_str());
         let count = calls.entry(row.operation).or_default();
         add(count, row.calls, u64::checked_add, install, "calls")?;
-        add(fuel, row.fuel, u128::checked_add, install, "fuel")
+        add(fuel, row.fuel, u128::checked_add, install, "fuel")?;
+        add(host, row.host_us, u128::checked_add, install, "host time")
     }
 
     /// Adds units of a metric.
@@ -197,6 +204,7 @@ mod tests {
             end,
             calls,
             fuel,
+            host_us: fuel / 10,
         }
     }
 

@@ -102,6 +102,8 @@ fn meter() -> impl Strategy<Value = Meter> {
         }),
         prop_oneof![3 => 1u64..1_000_000, 1 => Just(0u64), 1 => any::<u64>()]
             .prop_map(|per| Meter::Fuel { per }),
+        prop_oneof![3 => 1u64..100_000, 1 => Just(0u64), 1 => any::<u64>()]
+            .prop_map(|per_ms| Meter::HostTime { per_ms }),
         Just(Meter::Monthly {}),
     ]
 }
@@ -181,6 +183,10 @@ fn usage() -> impl Strategy<Value = PeriodUsage> {
                     calls,
                     failed_calls,
                     metrics,
+                    // Host time follows the fuel: any size, including
+                    // past what fits a decimal.
+                    host_us: fuel / 7,
+                    failed_host_us: failed_fuel / 3,
                     fuel,
                     failed_fuel,
                     days_installed,
@@ -366,6 +372,7 @@ fn plan_in_force() -> impl Strategy<Value = Option<PlanInForce>> {
         .prop_map(|(price, scale, free_units, meter)| {
             let meter = match meter {
                 Meter::Fuel { .. } => Meter::Fuel { per: 1000 },
+                Meter::HostTime { .. } => Meter::HostTime { per_ms: 100 },
                 Meter::Metric { .. } => Meter::Metric { metric: "m".into() },
                 other => other,
             };

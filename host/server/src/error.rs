@@ -306,6 +306,7 @@ fn plan_code(e: &PlanError) -> &'static str {
         PlanError::Currency { .. } => "plan-currency",
         PlanError::NegativeFreeUnits { .. }
         | PlanError::EmptyFuelBlock { .. }
+        | PlanError::HostTimeBlock { .. }
         | PlanError::UnnamedMetric { .. }
         | PlanError::NegativePrice { .. }
         | PlanError::OutOfRange { .. }

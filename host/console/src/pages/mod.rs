@@ -124,6 +124,10 @@ fn charge_in_words(charge: &Charge, currency: Currency, locale: Locale) -> Strin
             "each {} units of compute (fuel)",
             locale.count(i64::try_from(*per).unwrap_or(i64::MAX))
         ),
+        Meter::HostTime { per_ms } => format!(
+            "each {} ms its calls wait on the platform (host time)",
+            locale.count(i64::try_from(*per_ms).unwrap_or(i64::MAX))
+        ),
         Meter::Monthly {} => {
             "the monthly fee per install (prorated by the days installed)".to_owned()
         }

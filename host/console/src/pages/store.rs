@@ -94,7 +94,7 @@ pub async fn catalog(
 
 /// The sample month of the worked example: a tenant that had the plugin
 /// installed all month and called each operation 500 times, reporting 100
-/// units of each metric, using 5 billion units of fuel.
+/// units of each metric, using 5 billion units of fuel and 20 s in the host.
 pub fn sample_month(manifest: &Manifest) -> PeriodUsage {
     PeriodUsage {
         calls: manifest
@@ -106,6 +106,8 @@ pub fn sample_month(manifest: &Manifest) -> PeriodUsage {
         metrics: manifest.metrics.keys().map(|m| (m.clone(), 100)).collect(),
         fuel: 5_000_000_000,
         failed_fuel: 0,
+        host_us: 20_000_000,
+        failed_host_us: 0,
         days_installed: 30,
         days_in_period: 30,
     }

@@ -269,10 +269,17 @@ fn calls_aggregate(row: CallsRow) -> Result<CallsAggregate> {
         .map_err(|_| corrupt("COUNT(*)", format!("{} calls", row.calls)))?;
     let fuel =
         u128::try_from(row.fuel).map_err(|_| corrupt("fuel", format!("{} fuel", row.fuel)))?;
+    let host_us = u128::try_from(row.host_time_us).map_err(|_| {
+        corrupt(
+            "host_time_us",
+            format!("{} µs in the host", row.host_time_us),
+        )
+    })?;
     Ok(CallsAggregate {
         end: call_end(outcome),
         calls,
         fuel,
+        host_us,
         tenant: row.tenant,
         plugin: row.plugin,
         operation: row.operation,

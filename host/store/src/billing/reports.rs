@@ -26,6 +26,8 @@ pub struct CallsRow {
     pub calls: i64,
     /// Fuel.
     pub fuel: i64,
+    /// Time inside host functions, in microseconds.
+    pub host_time_us: i64,
 }
 
 impl CallsRow {
@@ -86,8 +88,8 @@ pub(crate) async fn aggregate_calls(
     period: Period,
 ) -> Result<Vec<CallsRow>> {
     let rows = sqlx::query(
-        "SELECT tenant, plugin, operation, outcome, version, COUNT(*) AS calls, CAST(SUM(fuel) AS BIGINT) AS fuel \
-         FROM usage_records WHERE period = $1 GROUP BY tenant, plugin, operation, outcome, version",
+        "SELECT tenant, plugin, operation, outcome, version, COUNT(*) AS calls, CAST(SUM(fuel) AS BIGINT) AS fuel, \
+         CAST(SUM(host_time_us) AS BIGINT) AS host_time_us FROM usage_records WHERE period = $1 GROUP BY tenant, plugin, operation, outcome, version",
     )
     .bind(period.to_string())
     .fetch_all(&mut *conn)
@@ -102,6 +104,7 @@ pub(crate) async fn aggregate_calls(
                 version: r.try_get("version")?,
                 calls: r.try_get("calls")?,
                 fuel: r.try_get("fuel")?,
+                host_time_us: r.try_get("host_time_us")?,
             })
         })
         .collect()
