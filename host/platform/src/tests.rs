@@ -47,7 +47,17 @@ async fn world() -> World {
 
 /// A world on the given store (the races run on both backends).
 pub(crate) async fn world_on(store: spleis_store::Store, guard: Guard) -> World {
-    let platform = Arc::new(Platform::new(store, runtime(), Durability::Sync));
+    // The operations under test, not the shares: a tenant may use the pool
+    // and wait for its turn (the shares have their own tests).
+    let platform = Arc::new(
+        Platform::new(store, runtime(), Durability::Sync).with_limits(
+            crate::limits::LimitDefaults {
+                concurrency: 32,
+                queue_wait: std::time::Duration::from_secs(30),
+                ..crate::limits::LimitDefaults::for_instances(64)
+            },
+        ),
+    );
     platform
         .bootstrap_operator(Some(OPERATOR_TOKEN))
         .await

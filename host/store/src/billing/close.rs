@@ -1,7 +1,12 @@
-//! The period close, in one database transaction: take the billing lock,
-//! check the order ([`spleis_billing::period::check_close`]), gather the
-//! period's usage and terms, run [`spleis_billing::close::close`], write
-//! its documents, transactions, payback state and summary.
+//! The period close, in two transactions. The first, short, takes the
+//! billing row, checks the order ([`spleis_billing::period::check_close`])
+//! and fixes the boundary (`billing_state.closing`): usage writers put the
+//! period's late records into the next one from then on, without waiting.
+//! The second, under the money lock the writers never take, gathers the
+//! period's usage and terms, runs [`spleis_billing::close::close`], writes
+//! its documents, transactions, payback state and summary, and marks the
+//! period closed. A close that fails leaves the boundary where it was, and
+//! closing again finishes it.
 
 use super::agreements::{AgreementRecord, agreement_in};
 use super::documents::{write_invoices, write_statements};
@@ -68,10 +73,26 @@ impl Store {
         early: bool,
         now: i64,
     ) -> Result<(CloseSummary, bool)> {
+        if let Some(summary) = self.fix_close_boundary(period, early, now).await? {
+            return Ok((summary, false));
+        }
+        self.finish_close(period, by, now).await
+    }
+
+    /// The first step of a close, in a short transaction: checks the order
+    /// and fixes the boundary, so usage writers put what comes for `period`
+    /// from now on into the next one instead of waiting for the close. The
+    /// summary if the period is closed already.
+    pub(crate) async fn fix_close_boundary(
+        &self,
+        period: Period,
+        early: bool,
+        now: i64,
+    ) -> Result<Option<CloseSummary>> {
         let mut tx = self.begin_write().await?;
         let settings = self.lock_periods_exclusive(&mut tx).await?;
         if let Some(summary) = closed_summary(&mut tx, period).await? {
-            return Ok((summary, false));
+            return Ok(Some(summary));
         }
         let earliest = match settings.last_closed {
             Some(_) => None,
@@ -88,6 +109,33 @@ impl Store {
             }
         };
         check_close(period, now, early, settings.last_closed, earliest)?;
+        sqlx::query("UPDATE billing_state SET closing = $1 WHERE id = 1")
+            .bind(period.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(None)
+    }
+
+    /// The close itself, after [`Store::fix_close_boundary`]: under the
+    /// money lock (no credit, plan or investment changes meanwhile, no
+    /// second close) but not the row the usage writers share, until the last
+    /// statement marks the period closed.
+    pub(crate) async fn finish_close(
+        &self,
+        period: Period,
+        by: &str,
+        now: i64,
+    ) -> Result<(CloseSummary, bool)> {
+        let mut tx = self.begin_write().await?;
+        self.lock_money(&mut tx).await?;
+        if let Some(summary) = closed_summary(&mut tx, period).await? {
+            // Another node closed it meanwhile.
+            return Ok((summary, false));
+        }
+        let settings = settings_in(&mut tx, "").await?;
+        // The order the first step checked still holds: only this period
+        // could have been closed since, and that was just ruled out.
         let (input, records) = gather(&mut tx, period, &settings).await?;
         let closed = close(&input)?;
         let written = Written {
@@ -412,7 +460,7 @@ async fn write_close(
     .bind(to_json("the close summary", &summary)?)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("UPDATE billing_state SET last_closed = $1 WHERE id = 1")
+    sqlx::query("UPDATE billing_state SET last_closed = $1, closing = NULL WHERE id = 1")
         .bind(closed.period.to_string())
         .execute(&mut *conn)
         .await?;

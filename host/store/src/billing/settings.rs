@@ -9,7 +9,7 @@ use spleis_billing::Currency;
 use spleis_billing::bounds::bps;
 use spleis_billing::discounts::Period;
 use spleis_billing::period::billing_period;
-use sqlx::AnyConnection;
+use sqlx::{AnyConnection, Row};
 
 /// The platform's billing settings.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -48,10 +48,17 @@ pub(crate) async fn settings_in(conn: &mut AnyConnection, lock: &str) -> Result<
     })
 }
 
+/// The PostgreSQL advisory lock of money: held by a close while it
+/// computes and by every change that books money.
+pub(crate) const MONEY_LOCK: i64 = 0x5350_4c45_4953_0001;
+
 impl Store {
-    /// Takes the billing lock shared (usage writers) and returns the last
-    /// closed period. On SQLite the transaction already is the one writer
-    /// ([`Store::begin_write`]); PostgreSQL locks the row.
+    /// Takes the billing row shared (usage writers) and returns the last
+    /// period no record may enter any more: the last closed one, or the one
+    /// a close is under way for. On SQLite the transaction already is the
+    /// one writer ([`Store::begin_write`]); PostgreSQL locks the row, which a
+    /// close holds only to fix its boundary and to finish, never while it
+    /// computes.
     pub(crate) async fn lock_periods_shared(
         &self,
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
@@ -60,11 +67,34 @@ impl Store {
             Backend::Sqlite => "",
             Backend::Postgres => " FOR SHARE",
         };
-        match settings_in(tx, lock).await {
-            Ok(settings) => Ok(settings.last_closed),
-            Err(BillingError::Store(e)) => Err(e),
-            Err(e) => Err(StoreError::Corrupt(e.to_string())),
+        let row = sqlx::query(&format!(
+            "SELECT last_closed, closing FROM billing_state WHERE id = 1{lock}"
+        ))
+        .fetch_one(&mut **tx)
+        .await?;
+        let period = |column: &str| -> std::result::Result<Option<Period>, StoreError> {
+            let text: Option<String> = row.try_get(column)?;
+            text.map(|t| {
+                t.parse().map_err(|e| {
+                    StoreError::Corrupt(format!("billing_state, column `{column}`: {e}"))
+                })
+            })
+            .transpose()
+        };
+        Ok(period("last_closed")?.max(period("closing")?))
+    }
+
+    /// Takes the money lock: the close while it computes, and every change
+    /// that books money or must not race a close. Usage writers never take
+    /// it. (On SQLite the write transaction already is the one writer.)
+    pub(crate) async fn lock_money(&self, conn: &mut AnyConnection) -> Result<()> {
+        if self.backend() == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(MONEY_LOCK)
+                .execute(&mut *conn)
+                .await?;
         }
+        Ok(())
     }
 
     /// Takes the billing lock exclusively (the close, and every change that
@@ -73,6 +103,9 @@ impl Store {
         &self,
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     ) -> Result<BillingSettings> {
+        // The money lock first, then the row: the order the close takes
+        // them in too, so the two never wait on each other in a circle.
+        self.lock_money(tx).await?;
         let lock = match self.backend() {
             Backend::Sqlite => "",
             Backend::Postgres => " FOR UPDATE",

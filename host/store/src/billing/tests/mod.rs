@@ -512,4 +512,77 @@ async fn usage_written_during_a_close_is_billed_once() {
     }
 }
 
+/// A close fixes its boundary first: usage for the period that arrives
+/// while the close computes goes to the next period at once, without
+/// waiting for the close (on PostgreSQL the close then holds only the money
+/// lock, which writers never take). Nothing is lost or counted twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_close_under_way_does_not_hold_usage_writers() {
+    let Some((store, _guard)) = testing::postgres().await else {
+        return;
+    };
+    setup(&store).await;
+    store
+        .set_plan("acme/tariff", &plan(), "acme", at(10, 1))
+        .await
+        .unwrap();
+    store
+        .insert_usage(&[call(
+            "tenant-a",
+            "before",
+            OutcomeKind::Ok,
+            None,
+            at(10, 20),
+        )])
+        .await
+        .unwrap();
+    assert!(
+        store
+            .fix_close_boundary(p("2026-10"), false, at(11, 1))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // A close computing for as long as this transaction holds the money
+    // lock.
+    let mut computing = store.pool().begin().await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(crate::billing::settings::MONEY_LOCK)
+        .execute(&mut *computing)
+        .await
+        .unwrap();
+    let close = {
+        let store = store.clone();
+        tokio::spawn(async move { store.finish_close(p("2026-10"), "op", at(11, 1)).await })
+    };
+    // Meanwhile a late record of October is written, without waiting.
+    let late = [call("tenant-a", "late", OutcomeKind::Ok, None, at(10, 31))];
+    let written = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        store.insert_usage(&late),
+    )
+    .await
+    .expect("a usage writer does not wait for the close")
+    .unwrap();
+    assert_eq!(written, 1);
+    assert_eq!(
+        calls_in(&store, "2026-11").await,
+        1,
+        "late usage lands in November"
+    );
+    assert!(!close.is_finished(), "the close is still computing");
+    computing.rollback().await.unwrap();
+    let (summary, closed) = close.await.unwrap().unwrap();
+    assert!(closed);
+    assert_eq!(summary.records, 1, "the close billed what October held");
+    assert_eq!(calls_in(&store, "2026-10").await, 1);
+    // The boundary is cleared: the next close starts from it.
+    let (again, closed) = store
+        .close_period(p("2026-10"), "op", false, at(11, 2))
+        .await
+        .unwrap();
+    assert!(!closed);
+    assert_eq!(again, summary);
+}
+
 mod errors;
