@@ -125,6 +125,21 @@ impl Server {
         Self::start_in(tempfile::tempdir().expect("tempdir"), None, args)
     }
 
+    /// Starts a server on the database `database_url` names (a node of a
+    /// cluster) with extra `spleis serve` arguments.
+    pub fn start_on(database_url: &str, args: &[&str]) -> Self {
+        Self::start_in(
+            tempfile::tempdir().expect("tempdir"),
+            Some(database_url),
+            args,
+        )
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The server's data directory (SQLite database, compile cache).
     pub fn data_dir(&self) -> &Path {
         self._data.path()
