@@ -8,8 +8,15 @@
 //! settings, one after the other, and the bench prints both rates and their
 //! ratio. Target: spleis at least 40% of the ceiling.
 //!
+//! With `SPLEIS_BENCH_WASMTIME` (a `wasmtime` 48.0.8 binary) and
+//! `SPLEIS_BENCH_PEER` (the `bench/peer-proxy` component), it also drives
+//! the peer: `wasmtime serve -Scli --max-instance-reuse-count 1` (one fresh
+//! instance per request, like spleis) serving a wasi:http handler that
+//! answers `{}`. Target: spleis at least 3× the peer.
+//!
 //! `cargo bench -p spleis-server --bench http` (installs nothing: run
-//! `apt-get install wrk` first, as scripts/bench does).
+//! `scripts/bench http`, which installs wrk and wasmtime-cli and builds the
+//! peer).
 
 mod common;
 
@@ -138,6 +145,7 @@ fn main() {
     };
     println!("== spleis: trivial plugin call, {spleis_url}");
     let spleis = wrk(&spleis_url, &token, &script);
+    let peer = peer(&token, &script);
     let ratio = spleis / ceiling;
     println!("ceiling (axum no-op):       {ceiling:>10.0} requests/s");
     println!("spleis (echo plugin call):  {spleis:>10.0} requests/s");
@@ -146,4 +154,42 @@ fn main() {
         ratio * 100.0,
         if ratio >= 0.4 { "met" } else { "MISSED" }
     );
+    if let Some(peer) = peer {
+        println!("peer (wasmtime serve):      {peer:>10.0} requests/s");
+        println!(
+            "spleis / peer:              {:>10.2}×   target ≥ 3×: {}",
+            spleis / peer,
+            if spleis >= 3.0 * peer { "met" } else { "MISSED" }
+        );
+    }
+}
+
+/// The peer's rate: `wasmtime serve` of the peer component, when both are
+/// given, driven like spleis.
+fn peer(token: &str, script: &std::path::Path) -> Option<f64> {
+    let wasmtime = std::env::var_os("SPLEIS_BENCH_WASMTIME")?;
+    let component = std::env::var_os("SPLEIS_BENCH_PEER")?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let mut serve = Command::new(wasmtime)
+        .args(["serve", "-Scli", "--max-instance-reuse-count", "1", "--addr"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg(component)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("wasmtime serve starts");
+    let url = format!("http://127.0.0.1:{port}/");
+    let ready = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    assert!(ready, "wasmtime serve did not listen on {url}");
+    println!("== peer: wasmtime serve, one instance per request, {url}");
+    let rate = wrk(&url, token, script);
+    let _ = serve.kill();
+    let _ = serve.wait();
+    Some(rate)
 }
