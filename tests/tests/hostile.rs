@@ -30,6 +30,43 @@ fn limits() -> Limits {
     }
 }
 
+/// Runs `operation` with `body` for `install`, on empty storage, under
+/// `limits` (the runtime's own when `None`).
+async fn call(
+    runtime: &Runtime,
+    plugin: &spleis_runtime::LoadedPlugin,
+    install: &Arc<Install>,
+    operation: &str,
+    body: &[u8],
+    limits: Option<&Limits>,
+) -> spleis_runtime::Invocation {
+    runtime
+        .invoke(
+            plugin,
+            install.clone(),
+            Arc::new(MemoryStore::new()),
+            Call::Handle {
+                operation: operation.into(),
+                body: body.to_vec(),
+            },
+            limits,
+        )
+        .await
+        .unwrap()
+}
+
+/// An install of a fixture that has no manifest: nothing granted.
+fn bare_install(plugin: &str) -> Arc<Install> {
+    Arc::new(Install {
+        tenant: "t".into(),
+        plugin: plugin.into(),
+        grants: Default::default(),
+        config: Default::default(),
+        metrics: Default::default(),
+        storage_quota_bytes: 0,
+    })
+}
+
 #[tokio::test]
 async fn every_hostile_plugin_gets_its_own_outcome_and_the_host_serves_on() {
     let runtime = Runtime::new(RuntimeConfig::default()).unwrap();
@@ -134,19 +171,7 @@ async fn every_call_starts_from_a_fresh_memory() {
     let runtime = Runtime::new(RuntimeConfig::default()).unwrap();
     let (plugin, install) = install(&runtime, &spleis_tests::plugin("hostile"), "t").await;
     for _ in 0..50 {
-        let inv = runtime
-            .invoke(
-                &plugin,
-                install.clone(),
-                Arc::new(MemoryStore::new()),
-                Call::Handle {
-                    operation: "remember".into(),
-                    body: vec![],
-                },
-                None,
-            )
-            .await
-            .unwrap();
+        let inv = call(&runtime, &plugin, &install, "remember", b"", None).await;
         let body = inv.result.expect("answers");
         assert_eq!(
             String::from_utf8_lossy(&body),
@@ -164,19 +189,7 @@ async fn a_deadline_ends_an_endless_loop_with_a_timeout() {
         timeout: Duration::from_millis(50),
         ..Limits::default()
     };
-    let inv = runtime
-        .invoke(
-            &plugin,
-            install,
-            Arc::new(MemoryStore::new()),
-            Call::Handle {
-                operation: "loop".into(),
-                body: vec![],
-            },
-            Some(&limits),
-        )
-        .await
-        .unwrap();
+    let inv = call(&runtime, &plugin, &install, "loop", b"", Some(&limits)).await;
     assert_eq!(inv.usage.outcome, OutcomeKind::Timeout);
 }
 
@@ -184,19 +197,7 @@ async fn a_deadline_ends_an_endless_loop_with_a_timeout() {
 async fn undeclared_metrics_are_refused_to_the_plugin() {
     let runtime = Runtime::new(RuntimeConfig::default()).unwrap();
     let (plugin, install) = install(&runtime, &spleis_tests::plugin("hostile"), "t").await;
-    let inv = runtime
-        .invoke(
-            &plugin,
-            install,
-            Arc::new(MemoryStore::new()),
-            Call::Handle {
-                operation: "undeclared-metric".into(),
-                body: vec![],
-            },
-            None,
-        )
-        .await
-        .unwrap();
+    let inv = call(&runtime, &plugin, &install, "undeclared-metric", b"", None).await;
     let error = inv.result.unwrap_err();
     assert_eq!(error.code, "invalid-argument");
     assert!(error.message.contains("`not-declared` is not declared"));
@@ -414,19 +415,7 @@ async fn a_deadline_holds_whatever_the_guest_waits_on() {
         ..Limits::default()
     };
     for op in ["sleep", "sleep-forever", "host-loop"] {
-        let inv = runtime
-            .invoke(
-                &plugin,
-                install.clone(),
-                Arc::new(MemoryStore::new()),
-                Call::Handle {
-                    operation: op.into(),
-                    body: vec![],
-                },
-                Some(&limits),
-            )
-            .await
-            .unwrap();
+        let inv = call(&runtime, &plugin, &install, op, b"", Some(&limits)).await;
         assert_eq!(inv.usage.outcome, OutcomeKind::Timeout, "{op}");
         // Host time is most of the call: the guest waited, not computed.
         assert!(
@@ -464,38 +453,22 @@ async fn waiting_calls_give_their_slots_back() {
                 limits.clone(),
             );
             tokio::spawn(async move {
-                runtime
-                    .invoke(
-                        &plugin,
-                        install,
-                        Arc::new(MemoryStore::new()),
-                        Call::Handle {
-                            operation: "sleep-forever".into(),
-                            body: vec![],
-                        },
-                        Some(&limits),
-                    )
-                    .await
-                    .unwrap()
+                call(
+                    &runtime,
+                    &plugin,
+                    &install,
+                    "sleep-forever",
+                    b"",
+                    Some(&limits),
+                )
+                .await
             })
         })
         .collect();
-    for call in calls {
-        assert_eq!(call.await.unwrap().usage.outcome, OutcomeKind::Timeout);
+    for waiting in calls {
+        assert_eq!(waiting.await.unwrap().usage.outcome, OutcomeKind::Timeout);
     }
-    let echo = runtime
-        .invoke(
-            &plugin,
-            install,
-            Arc::new(MemoryStore::new()),
-            Call::Handle {
-                operation: "echo".into(),
-                body: b"1".to_vec(),
-            },
-            None,
-        )
-        .await
-        .unwrap();
+    let echo = call(&runtime, &plugin, &install, "echo", b"1", None).await;
     assert_eq!(echo.result.unwrap(), b"1");
 }
 
@@ -542,27 +515,15 @@ async fn malformed_answers_are_the_guests_fault() {
             .load(&spleis_tests::answer(ptr, data, 0))
             .await
             .unwrap_or_else(|e| panic!("{case}: {e}"));
-        let install = Arc::new(Install {
-            tenant: "t".into(),
-            plugin: "fixtures/malformed".into(),
-            grants: Default::default(),
-            config: Default::default(),
-            metrics: Default::default(),
-            storage_quota_bytes: 0,
-        });
-        let inv = runtime
-            .invoke(
-                &plugin,
-                install,
-                Arc::new(MemoryStore::new()),
-                Call::Handle {
-                    operation: "any".into(),
-                    body: vec![],
-                },
-                None,
-            )
-            .await
-            .unwrap();
+        let inv = call(
+            &runtime,
+            &plugin,
+            &bare_install("fixtures/malformed"),
+            "any",
+            b"",
+            None,
+        )
+        .await;
         let error = inv.result.expect_err(case);
         assert_eq!(error.kind, OutcomeKind::Trap, "{case}: {error}");
         assert_eq!(
@@ -570,19 +531,7 @@ async fn malformed_answers_are_the_guests_fault() {
             spleis_runtime::Blame::Guest,
             "{case}"
         );
-        let next = runtime
-            .invoke(
-                &echo,
-                echo_install.clone(),
-                Arc::new(MemoryStore::new()),
-                Call::Handle {
-                    operation: "echo".into(),
-                    body: b"1".to_vec(),
-                },
-                None,
-            )
-            .await
-            .unwrap();
+        let next = call(&runtime, &echo, &echo_install, "echo", b"1", None).await;
         assert_eq!(next.result.unwrap(), b"1", "after {case}");
     }
 }
@@ -596,28 +545,9 @@ async fn a_large_memory_image_is_served() {
         .load(&spleis_tests::answer("16", "", 15 << 20))
         .await
         .unwrap();
-    let install = Arc::new(Install {
-        tenant: "t".into(),
-        plugin: "fixtures/large".into(),
-        grants: Default::default(),
-        config: Default::default(),
-        metrics: Default::default(),
-        storage_quota_bytes: 0,
-    });
+    let install = bare_install("fixtures/large");
     for _ in 0..3 {
-        let inv = runtime
-            .invoke(
-                &plugin,
-                install.clone(),
-                Arc::new(MemoryStore::new()),
-                Call::Handle {
-                    operation: "any".into(),
-                    body: vec![],
-                },
-                None,
-            )
-            .await
-            .unwrap();
+        let inv = call(&runtime, &plugin, &install, "any", b"", None).await;
         assert_eq!(inv.result.unwrap(), b"");
         assert!(inv.usage.peak_memory_bytes >= 15 << 20);
     }

@@ -22,14 +22,9 @@ mod common;
 
 use axum::Router;
 use axum::routing::post;
-use spleis_platform::Platform;
-use spleis_platform::installs::InstallRequest;
 use spleis_platform::limits::LimitDefaults;
-use spleis_platform::maintenance::{Database, PlatformConfig};
-use spleis_platform::usage::Durability;
 use spleis_runtime::RuntimeConfig;
 use spleis_server as api;
-use spleis_server::types::Role;
 use std::process::Command;
 
 const CONNECTIONS: &str = "32";
@@ -67,40 +62,19 @@ fn main() {
         .build()
         .expect("tokio");
     let data = tempfile::tempdir().expect("tempdir");
-    let bytes = spleis_tests::plugin("hostile");
     let (spleis_url, token, ceiling_url) = runtime.block_on(async {
-        let platform = Platform::open(PlatformConfig {
-            database: Database::DataDir(data.path().to_path_buf()),
-            runtime: RuntimeConfig::default(),
-            durability: Durability::Batched,
-            // The bench measures throughput, not the shares: one tenant may
-            // use the whole node.
-            limits: LimitDefaults {
-                concurrency: 60,
-                rate_per_second: 1_000_000,
-                burst: 1_000_000,
-                ..LimitDefaults::for_instances(64)
-            },
-        })
-        .await
-        .expect("platform");
-        let operator = common::operator(&platform).await;
-        let (author, _) = common::account(&platform, &operator, "fixtures", Role::Author).await;
-        let (tenant, token) = common::account(&platform, &operator, "bench", Role::Tenant).await;
-        platform
-            .publish(&author, bytes, None)
-            .await
-            .expect("publishes");
-        let install = InstallRequest {
-            package: "fixtures/hostile".into(),
-            grants: ["storage", "events", "log", "metering"]
-                .iter()
-                .map(|c| c.parse().expect("capability"))
-                .collect(),
-            storage_quota_bytes: Some(1 << 20),
-            ..Default::default()
+        // The bench measures throughput, not the shares: one tenant may use
+        // the whole node.
+        let limits = LimitDefaults {
+            concurrency: 60,
+            rate_per_second: 1_000_000,
+            burst: 1_000_000,
+            ..LimitDefaults::for_instances(64)
         };
-        platform.install(&tenant, &install).await.expect("installs");
+        let (platform, mut tenants) =
+            common::hostile_platform(data.path(), RuntimeConfig::default(), limits, &["bench"])
+                .await;
+        let (tenant, token) = tenants.remove(0);
 
         // Without HTTP: the platform's own cost of a call, for comparison.
         let n = 20_000;
@@ -159,7 +133,11 @@ fn main() {
         println!(
             "spleis / peer:              {:>10.2}×   target ≥ 3×: {}",
             spleis / peer,
-            if spleis >= 3.0 * peer { "met" } else { "MISSED" }
+            if spleis >= 3.0 * peer {
+                "met"
+            } else {
+                "MISSED"
+            }
         );
     }
 }
@@ -174,7 +152,13 @@ fn peer(token: &str, script: &std::path::Path) -> Option<f64> {
         .expect("a free port")
         .port();
     let mut serve = Command::new(wasmtime)
-        .args(["serve", "-Scli", "--max-instance-reuse-count", "1", "--addr"])
+        .args([
+            "serve",
+            "-Scli",
+            "--max-instance-reuse-count",
+            "1",
+            "--addr",
+        ])
         .arg(format!("127.0.0.1:{port}"))
         .arg(component)
         .stdout(std::process::Stdio::null())

@@ -13,14 +13,9 @@
 
 mod common;
 
-use spleis_platform::Platform;
-use spleis_platform::installs::InstallRequest;
 use spleis_platform::limits::LimitDefaults;
-use spleis_platform::maintenance::{Database, PlatformConfig};
-use spleis_platform::usage::Durability;
 use spleis_runtime::{Limits, RuntimeConfig};
 use spleis_server as api;
-use spleis_server::types::Role;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -36,49 +31,25 @@ fn main() {
         .build()
         .expect("tokio");
     let data = tempfile::tempdir().expect("tempdir");
-    let bytes = spleis_tests::plugin("hostile");
     let (base, a, b) = runtime.block_on(async {
-        let platform = Platform::open(PlatformConfig {
-            database: Database::DataDir(data.path().to_path_buf()),
-            runtime: RuntimeConfig {
-                // A slow call: a loop that computes for about a second.
-                limits: Limits {
-                    fuel: 2_000_000_000,
-                    timeout: Duration::from_secs(1),
-                    ..Limits::default()
-                },
-                ..RuntimeConfig::default()
+        let config = RuntimeConfig {
+            // A slow call: a loop that computes for about a second.
+            limits: Limits {
+                fuel: 2_000_000_000,
+                timeout: Duration::from_secs(1),
+                ..Limits::default()
             },
-            durability: Durability::Batched,
-            limits: LimitDefaults {
-                concurrency: CAP,
-                rate_per_second: 100_000,
-                burst: 100_000,
-                ..LimitDefaults::for_instances(64)
-            },
-        })
-        .await
-        .expect("platform");
-        let operator = common::operator(&platform).await;
-        let (author, _) = common::account(&platform, &operator, "fixtures", Role::Author).await;
-        platform
-            .publish(&author, bytes, None)
-            .await
-            .expect("publishes");
-        let mut tokens = Vec::new();
-        for id in ["tenant-a", "tenant-b"] {
-            let (tenant, token) = common::account(&platform, &operator, id, Role::Tenant).await;
-            let install = InstallRequest {
-                package: "fixtures/hostile".into(),
-                grants: ["storage", "events", "log", "metering"]
-                    .iter()
-                    .map(|c| c.parse().expect("capability"))
-                    .collect(),
-                ..Default::default()
-            };
-            platform.install(&tenant, &install).await.expect("installs");
-            tokens.push(token);
-        }
+            ..RuntimeConfig::default()
+        };
+        let limits = LimitDefaults {
+            concurrency: CAP,
+            rate_per_second: 100_000,
+            burst: 100_000,
+            ..LimitDefaults::for_instances(64)
+        };
+        let (platform, tenants) =
+            common::hostile_platform(data.path(), config, limits, &["tenant-a", "tenant-b"]).await;
+        let tokens: Vec<String> = tenants.into_iter().map(|(_, token)| token).collect();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

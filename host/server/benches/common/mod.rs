@@ -1,7 +1,55 @@
-//! What the HTTP benches share: accounts made as `spleis serve` makes them.
+//! What the HTTP benches share: a platform on SQLite with the hostile
+//! fixture installed for some tenants, accounts made as `spleis serve`
+//! makes them.
 
+use spleis_platform::installs::InstallRequest;
+use spleis_platform::limits::LimitDefaults;
+use spleis_platform::maintenance::{Database, PlatformConfig};
+use spleis_platform::usage::Durability;
 use spleis_platform::{Actor, Platform};
+use spleis_runtime::RuntimeConfig;
 use spleis_server::types::Role;
+use std::sync::Arc;
+
+/// A platform on SQLite in `data` with the hostile fixture published and
+/// installed for each of `tenants` (their actors and tokens, in order).
+pub async fn hostile_platform(
+    data: &std::path::Path,
+    runtime: RuntimeConfig,
+    limits: LimitDefaults,
+    tenants: &[&str],
+) -> (Arc<Platform>, Vec<(Actor, String)>) {
+    let platform = Platform::open(PlatformConfig {
+        database: Database::DataDir(data.to_path_buf()),
+        runtime,
+        durability: Durability::Batched,
+        limits,
+    })
+    .await
+    .expect("platform");
+    let operator = operator(&platform).await;
+    let (author, _) = account(&platform, &operator, "fixtures", Role::Author).await;
+    platform
+        .publish(&author, spleis_tests::plugin("hostile"), None)
+        .await
+        .expect("publishes");
+    let mut accounts = Vec::new();
+    for id in tenants {
+        let (tenant, token) = account(&platform, &operator, id, Role::Tenant).await;
+        let install = InstallRequest {
+            package: "fixtures/hostile".into(),
+            grants: ["storage", "events", "log", "metering"]
+                .iter()
+                .map(|c| c.parse().expect("capability"))
+                .collect(),
+            storage_quota_bytes: Some(1 << 20),
+            ..Default::default()
+        };
+        platform.install(&tenant, &install).await.expect("installs");
+        accounts.push((tenant, token));
+    }
+    (platform, accounts)
+}
 
 /// The bootstrap operator, as `spleis serve` makes it.
 pub async fn operator(platform: &Platform) -> Actor {
