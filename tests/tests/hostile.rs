@@ -191,6 +191,13 @@ async fn a_deadline_ends_an_endless_loop_with_a_timeout() {
     };
     let inv = call(&runtime, &plugin, &install, "loop", b"", Some(&limits)).await;
     assert_eq!(inv.usage.outcome, OutcomeKind::Timeout);
+    // It computed: its yields and turns for a lane are not host time.
+    assert!(
+        inv.usage.host_time_us * 10 < inv.usage.wall_time_us,
+        "{} µs in the host of {} µs",
+        inv.usage.host_time_us,
+        inv.usage.wall_time_us
+    );
 }
 
 #[tokio::test]

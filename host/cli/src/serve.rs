@@ -35,8 +35,9 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 30)]
     retention_days: u32,
     /// Calls that may run at once on this node (instance slots), all
-    /// tenants together.
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(2..=10_000))]
+    /// tenants together (at most 1,000: the async fiber stacks wasmtime
+    /// keeps per engine).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(2..=1000))]
     max_instances: u32,
     /// Calls of one tenant running at once, unless the operator sets
     /// another for the tenant (default: a quarter of --max-instances).

@@ -8,6 +8,7 @@
 
 use crate::kv::DbKeyValue;
 use crate::limits::TenantLimits;
+use crate::shares::Admission;
 use crate::{Actor, Error, Platform};
 use spleis_registry::Manifest;
 use spleis_runtime::capabilities::Install;
@@ -164,14 +165,23 @@ impl Platform {
         let idempotency_key = idempotency_key.map(self::idempotency_key).transpose()?;
         let limits = self.limits_of(tenant).await?;
         // Admitted by the tenant's rate and cap and the shared pool; held
-        // until the answer is stored.
-        let _admission = self
+        // until the answer is stored (by the task that runs a claimed call,
+        // which outlives a client that goes away).
+        let admission = self
             .shares
             .admit(tenant, &limits)
             .await
             .map_err(CallFailure::from)?;
         let (answer, events) = self
-            .call_install(tenant, package, operation, body, idempotency_key, &limits)
+            .call_install(
+                tenant,
+                package,
+                operation,
+                body,
+                idempotency_key,
+                &limits,
+                admission,
+            )
             .await?;
         if !events.is_empty() {
             self.deliver_later(actor.clone(), events);
@@ -179,8 +189,10 @@ impl Platform {
         Ok(answer)
     }
 
-    /// One call of `tenant`'s install. With an idempotency key, the key is
-    /// claimed before the plugin runs (see `call_claimed`).
+    /// One call of `tenant`'s install, holding its `admission` until done.
+    /// With an idempotency key, the key is claimed before the plugin runs
+    /// (see `call_claimed`).
+    #[allow(clippy::too_many_arguments)]
     async fn call_install(
         self: &Arc<Self>,
         tenant: &str,
@@ -189,6 +201,7 @@ impl Platform {
         body: Vec<u8>,
         idempotency_key: Option<String>,
         limits: &TenantLimits,
+        admission: Admission,
     ) -> Result<(Answer, Vec<EmittedEvent>), CallFailure> {
         let Some(key) = idempotency_key else {
             let (called, row) = self
@@ -235,6 +248,7 @@ impl Platform {
             (tenant.to_owned(), package.to_owned(), operation.to_owned());
         let quota = limits.storage_quota_bytes;
         tokio::spawn(async move {
+            let _admission = admission;
             let ran = platform
                 .call_claimed(&tenant, &package, &operation, body, &key, &claim, quota)
                 .await;
@@ -396,11 +410,15 @@ impl Platform {
         if let Some(plugin) = self.runtime.loaded(&digest) {
             return Ok(Ok(plugin));
         }
-        let compiled = {
-            let _slot = self.compiles.slot().await;
-            let runtime = self.runtime.clone();
-            tokio::task::spawn_blocking(move || runtime.compile(&bytes)).await?
-        };
+        // The slot goes with the compile: a client that goes away does not
+        // free it while the compile runs on.
+        let slot = self.compiles.slot().await;
+        let runtime = self.runtime.clone();
+        let compiled = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            runtime.compile(&bytes)
+        })
+        .await?;
         // Trials take their own few slots: a flood of publishes waits here
         // and never takes a call's slot.
         let _slot = self.shares.trial_slot().await;

@@ -113,6 +113,20 @@ impl Bucket {
         self.at = now;
     }
 
+    /// Takes a token even if there is none (a delivery, which waits rather
+    /// than being refused): the bucket goes into debt, which direct calls
+    /// then wait out too, so deliveries are not starved by a tenant calling
+    /// at its full rate. How long until the debt is paid.
+    fn borrow(&mut self, rate: u32, burst: u32, now: Instant) -> Duration {
+        self.refill(rate, burst, now);
+        self.tokens -= 1.0;
+        if self.tokens >= 0.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64(-self.tokens / f64::from(rate.max(1)))
+        }
+    }
+
     /// Takes a token, or says how long until one is there.
     fn take(&mut self, rate: u32, burst: u32, now: Instant) -> Result<(), Duration> {
         self.refill(rate, burst, now);
@@ -246,14 +260,11 @@ impl Shares {
     /// (nobody is there to retry a delivery).
     pub async fn admit_waiting(&self, tenant: &str, limits: &TenantLimits) -> Admission {
         let share = self.share(tenant, limits);
-        loop {
-            let wait = share
-                .bucket()
-                .take(limits.rate_per_second, limits.burst, Instant::now());
-            match wait {
-                Ok(()) => break,
-                Err(wait) => tokio::time::sleep(wait).await,
-            }
+        let wait = share
+            .bucket()
+            .borrow(limits.rate_per_second, limits.burst, Instant::now());
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
         }
         // The semaphores are never closed: acquiring only waits.
         let tenant_slot = loop {
@@ -362,6 +373,25 @@ mod tests {
         // Long idle: no more than the burst.
         bucket.refill(10, 2, start + Duration::from_secs(3600));
         assert_eq!(bucket.tokens, 2.0);
+    }
+
+    #[test]
+    fn a_delivery_borrows_and_direct_calls_wait_out_the_debt() {
+        let start = Instant::now();
+        let mut bucket = Bucket {
+            tokens: 0.0,
+            at: start,
+        };
+        assert_eq!(bucket.borrow(10, 2, start), Duration::from_millis(100));
+        assert_eq!(bucket.borrow(10, 2, start), Duration::from_millis(200));
+        // A direct call is refused until the debt is paid and a token is
+        // there: 300 ms at 10 per second.
+        assert_eq!(bucket.take(10, 2, start), Err(Duration::from_millis(300)));
+        assert!(
+            bucket
+                .take(10, 2, start + Duration::from_millis(300))
+                .is_ok()
+        );
     }
 
     #[tokio::test]

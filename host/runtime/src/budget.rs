@@ -36,7 +36,9 @@ impl Default for CompileBudget {
 }
 
 /// Refuses `bytes` if compiling it would exceed `budget`, naming the bound.
-/// Malformed bytes are left to the compiler, which refuses them itself.
+/// A function body that cannot be read is refused here too: the compiler
+/// validates bodies in parallel and would compile every other function
+/// before it reported the bad one.
 pub fn check(bytes: &[u8], budget: &CompileBudget) -> Result<(), LoadError> {
     let over = |what: String| Err(LoadError::OverBudget(what));
     let mut functions: u64 = 0;
@@ -63,15 +65,22 @@ pub fn check(bytes: &[u8], budget: &CompileBudget) -> Result<(), LoadError> {
                 budget.code_bytes
             ));
         }
+        let unreadable = |e: wasmparser::BinaryReaderError| {
+            Err(LoadError::Invalid(format!(
+                "function {} cannot be read: {e}",
+                functions - 1
+            )))
+        };
         let mut locals: u64 = 0;
-        let Ok(reader) = body.get_locals_reader() else {
-            return Ok(());
+        let reader = match body.get_locals_reader() {
+            Ok(reader) => reader,
+            Err(e) => return unreadable(e),
         };
         for local in reader {
-            let Ok((count, _)) = local else {
-                return Ok(());
-            };
-            locals += u64::from(count);
+            match local {
+                Ok((count, _)) => locals += u64::from(count),
+                Err(e) => return unreadable(e),
+            }
         }
         if locals > u64::from(budget.locals_per_function) {
             return over(format!(
@@ -80,13 +89,14 @@ pub fn check(bytes: &[u8], budget: &CompileBudget) -> Result<(), LoadError> {
                 budget.locals_per_function
             ));
         }
-        let Ok(mut operators) = body.get_operators_reader() else {
-            return Ok(());
+        let mut operators = match body.get_operators_reader() {
+            Ok(operators) => operators,
+            Err(e) => return unreadable(e),
         };
         let mut count: u64 = 0;
         while !operators.eof() {
-            if operators.read().is_err() {
-                return Ok(());
+            if let Err(e) = operators.read() {
+                return unreadable(e);
             }
             count += 1;
         }

@@ -76,49 +76,40 @@ pub(crate) struct CallState {
 }
 
 /// A call's turn in a compute lane. A call computes its first epoch tick
-/// without one (short calls never queue); past it, it computes only while it
-/// holds a lane, for [`LANE_SLICE`] at a time, then queues again behind the
-/// other long calls. Inside a host call it holds none.
+/// without one (short calls never queue); from then on it computes only
+/// with a lane, taken one tick at a time (at every tick it queues again
+/// behind the other long calls), and given up whenever it enters the host:
+/// back from a host call, it takes a lane again before it computes further.
 #[derive(Default)]
 struct Lane {
-    held: Option<OwnedSemaphorePermit>,
-    /// Where the yield that waited for a lane leaves it.
-    arrived: Arc<Mutex<Option<OwnedSemaphorePermit>>>,
-    /// When the lane was taken.
-    since: Option<Instant>,
+    /// The lane, left here by the yield that waited for it.
+    held: Arc<Mutex<Option<OwnedSemaphorePermit>>>,
+    /// Past its first tick: it computes only with a lane.
+    long: bool,
 }
 
 impl Lane {
-    fn arrived(&self) -> std::sync::MutexGuard<'_, Option<OwnedSemaphorePermit>> {
-        self.arrived.lock().unwrap_or_else(|e| e.into_inner())
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<OwnedSemaphorePermit>> {
+        self.held.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Gives the lane back (entering a host call, or at the slice's end).
-    fn release(&mut self) {
-        self.held = None;
-        self.arrived().take();
-        self.since = None;
+    /// Gives the lane back.
+    fn release(&self) {
+        self.slot().take();
     }
 
-    /// Whether the call may go on computing in its lane for another tick.
-    fn keep(&mut self) -> bool {
-        let arrived = self.arrived().take();
-        if arrived.is_some() {
-            self.held = arrived;
-            self.since = Some(Instant::now());
-        }
-        self.held.is_some() && self.since.is_some_and(|at| at.elapsed() < LANE_SLICE)
+    fn holds(&self) -> bool {
+        self.slot().is_some()
     }
 }
 
-/// How long a long call computes in its lane before it queues again.
-const LANE_SLICE: Duration = Duration::from_millis(10);
-
 /// Wall time the call spent inside host functions (WASI and the contract's
 /// imports): fuel does not see it, so it is measured and recorded beside
-/// fuel. Fed by the store's call hook.
+/// fuel. Fed by the store's call hook; only the outermost host call counts
+/// (the guest's `cabi_realloc` may run inside one, and call the host again).
 #[derive(Default)]
 struct HostClock {
+    depth: u32,
     entered: Option<Instant>,
     total: Duration,
 }
@@ -126,13 +117,29 @@ struct HostClock {
 impl HostClock {
     fn hook(&mut self, hook: CallHook) {
         match hook {
-            CallHook::CallingHost => self.entered = Some(Instant::now()),
+            CallHook::CallingHost => {
+                if self.depth == 0 {
+                    self.entered = Some(Instant::now());
+                }
+                self.depth += 1;
+            }
             CallHook::ReturningFromHost => {
-                if let Some(entered) = self.entered.take() {
+                self.depth = self.depth.saturating_sub(1);
+                if self.depth == 0
+                    && let Some(entered) = self.entered.take()
+                {
                     self.total += entered.elapsed();
                 }
             }
             CallHook::CallingWasm | CallHook::ReturningFromWasm => {}
+        }
+    }
+
+    /// The host call under way is wasmtime's epoch check, not a plugin's
+    /// import: its yield and its wait for a lane are not host time.
+    fn not_an_import(&mut self) {
+        if self.depth == 1 {
+            self.entered = None;
         }
     }
 
@@ -195,42 +202,49 @@ fn new_store(
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limiter);
     store.set_fuel(limits.fuel)?;
-    store.call_hook(|mut cx, hook| {
+    let lanes = runtime.lanes().clone();
+    let free_lanes = lanes.clone();
+    store.call_hook(move |mut cx, hook| {
         let data = cx.data_mut();
         data.host.hook(hook);
-        if matches!(hook, CallHook::CallingHost) {
-            data.lane.release();
+        match hook {
+            // No lane while in the host: a call that waits holds none.
+            CallHook::CallingHost => data.lane.release(),
+            // Back without a lane, a long call takes a free one at once, or
+            // queues for one before it computes further (the next epoch
+            // check asks for it).
+            CallHook::ReturningFromHost if data.lane.long && !data.lane.holds() => {
+                match free_lanes.clone().try_acquire_owned() {
+                    Ok(permit) => *data.lane.slot() = Some(permit),
+                    Err(_) => cx.set_epoch_deadline(0),
+                }
+            }
+            _ => {}
         }
         Ok(())
     });
-    // Every tick the guest computes, it yields; past its first tick it
-    // computes in a lane; past the deadline it traps. Waits inside host
+    // Every tick the guest computes, it yields and, past its first tick,
+    // queues for a lane; past the deadline it traps. Waits inside host
     // calls (and for a lane) are ended by the timer around the call.
-    let lanes = runtime.lanes().clone();
     store.set_epoch_deadline(YIELD_TICKS);
     store.epoch_deadline_callback(move |mut cx| {
+        let data = cx.data_mut();
+        data.host.not_an_import();
         if Instant::now() >= deadline {
             return Ok(UpdateDeadline::Interrupt);
         }
-        let lane = &mut cx.data_mut().lane;
-        if lane.keep() {
-            // tokio's own yield: to the back of the run queue, where a
-            // plain self-wake would take the worker's LIFO slot and run
-            // again before anything else.
-            return Ok(UpdateDeadline::YieldCustom(
-                YIELD_TICKS,
-                Box::pin(tokio::task::yield_now()),
-            ));
-        }
-        lane.release();
-        let (lanes, arrived) = (lanes.clone(), lane.arrived.clone());
+        data.lane.long = true;
+        data.lane.release();
+        let (lanes, slot) = (lanes.clone(), data.lane.held.clone());
         Ok(UpdateDeadline::YieldCustom(
             YIELD_TICKS,
             Box::pin(async move {
+                // tokio's own yield, to the back of the run queue (a plain
+                // self-wake would take the worker's LIFO slot and run first).
                 tokio::task::yield_now().await;
                 // The semaphore is never closed; a dropped call drops this.
                 if let Ok(permit) = lanes.acquire_owned().await {
-                    *arrived.lock().unwrap_or_else(|e| e.into_inner()) = Some(permit);
+                    *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(permit);
                 }
             }),
         ))

@@ -312,6 +312,8 @@ impl Store {
         if id.len() != TOKEN_ID_CHARS || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Ok(None);
         }
+        // Hashes are stored in lowercase hex.
+        let id = id.to_ascii_lowercase();
         let row = sqlx::query(
             "UPDATE tokens SET revoked_at = $1 WHERE account_id = $2 AND SUBSTR(hash, 1, CAST($3 AS INTEGER)) = $4 \
              AND revoked_at IS NULL RETURNING hash",
@@ -319,7 +321,7 @@ impl Store {
         .bind(now_ms())
         .bind(account_id)
         .bind(TOKEN_ID_CHARS as i64)
-        .bind(id)
+        .bind(&id)
         .fetch_optional(self.pool())
         .await?;
         Ok(row.map(|r| r.try_get("hash")).transpose()?)

@@ -412,7 +412,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         if purge {
-            crate::kv::purge_scope(&mut tx, tenant, package).await?;
+            self.purge_scope(&mut tx, tenant, package).await?;
         }
         let detail = if purge {
             "uninstalled; storage purged"
@@ -445,7 +445,7 @@ impl Store {
             let (tenant, package): (String, String) =
                 (row.try_get("tenant")?, row.try_get("package")?);
             let mut tx = self.begin_write().await?;
-            let deleted = crate::kv::purge_scope(&mut tx, &tenant, &package).await?;
+            let deleted = self.purge_scope(&mut tx, &tenant, &package).await?;
             tx.commit().await?;
             if deleted > 0 {
                 purged.push((tenant, package));

@@ -50,15 +50,7 @@ impl Store {
     ) -> Result<Result<(), QuotaExceeded>, StoreError> {
         let size = i64::try_from(key.len() + value.len()).unwrap_or(i64::MAX);
         let mut tx = self.begin_write().await?;
-        if self.backend() == super::Backend::Postgres {
-            // Read committed would let two writers each see room for
-            // themselves; one writer per scope at a time keeps the quota.
-            // (SQLite's IMMEDIATE transaction is already the one writer.)
-            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-                .bind(format!("kv {tenant}/{plugin}"))
-                .execute(&mut *tx)
-                .await?;
-        }
+        self.lock_scope(&mut tx, tenant, plugin).await?;
         let used = scope_bytes(&mut *tx, tenant, plugin).await?;
         let old: i64 =
             sqlx::query("SELECT size FROM kv WHERE tenant = $1 AND plugin = $2 AND key = $3")
@@ -102,6 +94,7 @@ impl Store {
         key: &str,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
+        self.lock_scope(&mut tx, tenant, plugin).await?;
         let removed = sqlx::query(
             "DELETE FROM kv WHERE tenant = $1 AND plugin = $2 AND key = $3 RETURNING size",
         )
@@ -156,14 +149,47 @@ impl Store {
     /// Deletes everything the scope holds (an explicit purge); rows deleted.
     pub async fn kv_purge(&self, tenant: &str, plugin: &str) -> Result<u64, StoreError> {
         let mut tx = self.begin_write().await?;
-        let rows = purge_scope(&mut tx, tenant, plugin).await?;
+        let rows = self.purge_scope(&mut tx, tenant, plugin).await?;
         tx.commit().await?;
         Ok(rows)
     }
 }
 
-/// Deletes a scope's entries and its running total, in `tx`; rows deleted.
-pub(crate) async fn purge_scope(
+impl Store {
+    /// One writer per scope at a time, so the running total stays the sum
+    /// of the entries: read committed would let two writers each see room
+    /// for themselves, or a delete and a write each count the same old
+    /// entry. (SQLite's IMMEDIATE transaction is already the one writer.)
+    async fn lock_scope(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        tenant: &str,
+        plugin: &str,
+    ) -> Result<(), StoreError> {
+        if self.backend() == super::Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind(format!("kv {tenant}/{plugin}"))
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Deletes a scope's entries and its running total, in `tx`; rows
+    /// deleted.
+    pub(crate) async fn purge_scope(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        tenant: &str,
+        plugin: &str,
+    ) -> Result<u64, StoreError> {
+        self.lock_scope(tx, tenant, plugin).await?;
+        purge_rows(tx, tenant, plugin).await
+    }
+}
+
+/// Deletes a scope's entries and its running total, in `tx`.
+async fn purge_rows(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     tenant: &str,
     plugin: &str,

@@ -9,7 +9,7 @@ use spleis_billing::Currency;
 use spleis_billing::bounds::bps;
 use spleis_billing::discounts::Period;
 use spleis_billing::period::billing_period;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 /// The platform's billing settings.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -20,30 +20,38 @@ pub struct BillingSettings {
     pub platform_fee_bps: u32,
     /// The last closed period.
     pub last_closed: Option<Period>,
+    /// The period a close is under way for (or failed midway and awaits
+    /// closing again): no usage, credit or plan enters it any more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closing: Option<Period>,
 }
 
 impl BillingSettings {
     /// The first period still open at `now_ms`: usage recorded now lands here.
     pub fn open_period(&self, now_ms: i64) -> Period {
-        billing_period(now_ms, self.last_closed)
+        billing_period(now_ms, self.last_closed.max(self.closing))
     }
 }
 
 /// Reads the settings row; `lock` is the row lock clause (or nothing).
 pub(crate) async fn settings_in(conn: &mut AnyConnection, lock: &str) -> Result<BillingSettings> {
     let row = sqlx::query(&format!(
-        "SELECT id, currency, platform_fee_bps, last_closed FROM billing_state WHERE id = 1{lock}"
+        "SELECT id, currency, platform_fee_bps, last_closed, closing FROM billing_state WHERE id = 1{lock}"
     ))
     .fetch_one(&mut *conn)
     .await?;
     let cells = Cells::new(&row, "billing_state", &["id"]);
     let currency: String = cells.get("currency")?;
     let last_closed: Option<String> = cells.get("last_closed")?;
+    let closing: Option<String> = cells.get("closing")?;
     Ok(BillingSettings {
         currency: Currency::new(&currency).map_err(|e| cells.corrupt("currency", e))?,
         platform_fee_bps: cells.int("platform_fee_bps")?,
         last_closed: last_closed
             .map(|text| text.parse().map_err(|e| cells.corrupt("last_closed", e)))
+            .transpose()?,
+        closing: closing
+            .map(|text| text.parse().map_err(|e| cells.corrupt("closing", e)))
             .transpose()?,
     })
 }
@@ -67,21 +75,11 @@ impl Store {
             Backend::Sqlite => "",
             Backend::Postgres => " FOR SHARE",
         };
-        let row = sqlx::query(&format!(
-            "SELECT last_closed, closing FROM billing_state WHERE id = 1{lock}"
-        ))
-        .fetch_one(&mut **tx)
-        .await?;
-        let period = |column: &str| -> std::result::Result<Option<Period>, StoreError> {
-            let text: Option<String> = row.try_get(column)?;
-            text.map(|t| {
-                t.parse().map_err(|e| {
-                    StoreError::Corrupt(format!("billing_state, column `{column}`: {e}"))
-                })
-            })
-            .transpose()
-        };
-        Ok(period("last_closed")?.max(period("closing")?))
+        match settings_in(tx, lock).await {
+            Ok(settings) => Ok(settings.last_closed.max(settings.closing)),
+            Err(BillingError::Store(e)) => Err(e),
+            Err(e) => Err(StoreError::Corrupt(e.to_string())),
+        }
     }
 
     /// Takes the money lock: the close while it computes, and every change
