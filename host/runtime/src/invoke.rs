@@ -93,9 +93,11 @@ impl Lane {
         self.held.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Gives the lane back.
+    /// Gives the lane back (a short call never had one: no lock taken).
     fn release(&self) {
-        self.slot().take();
+        if self.long {
+            self.slot().take();
+        }
     }
 
     fn holds(&self) -> bool {
