@@ -42,11 +42,11 @@ fn main() {
             "grants": ["storage", "events", "log", "metering"]})),
     );
     assert_eq!(status, 201, "{body}");
-    let month = |back: u32| month_before(back);
+    let month = spleis_tests::month_before;
     let (older, newer) = (month(2), month(1));
     println!("loading {records} usage records into each of {older} and {newer} …");
     for period in [&older, &newer] {
-        bulk_usage(&url, period, records);
+        spleis_tests::bulk_usage(&url, period, records);
     }
 
     // 1. Sync-mode calls on B, alone and during A's close.
@@ -71,7 +71,7 @@ fn main() {
 
     // 2. Batched calls on B, killed with -9 during A's close.
     let b = Arc::new(Server::start_on(&url, &[]));
-    let before = stored_calls(&url);
+    let before = spleis_tests::usage_records_of(&url, "caller");
     let acknowledged = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let clients: Vec<_> = (0..4)
@@ -110,53 +110,11 @@ fn main() {
     }
     let acked = acknowledged.load(Ordering::Relaxed).max(acked_at_kill);
     closing.join().expect("close thread");
-    let stored = stored_calls(&url) - before;
+    let stored = spleis_tests::usage_records_of(&url, "caller") - before;
     let lost = acked.saturating_sub(stored);
     println!(
         "batched calls on node B, kill -9 during A's close: {acked} acknowledged, {stored} recorded, {lost} lost (target: at most the last 100 ms flush window)"
     );
-}
-
-/// `YYYY-MM`, `back` months before this one.
-fn month_before(back: u32) -> String {
-    let out = Command::new("date")
-        .args(["-u", "-d", &format!("-{back} month -5 days"), "+%Y-%m"])
-        .output()
-        .expect("date runs");
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-/// `n` usage records of tenant `bulk` in `period`, written by SQL.
-fn bulk_usage(url: &str, period: &str, n: u64) {
-    let sql = format!(
-        "INSERT INTO usage_records (tenant, id, plugin, version, digest, operation, fuel, wall_time_us, \
-         host_time_us, peak_memory, outcome, units, idempotency_key, recorded_at, period) \
-         SELECT 'bulk', '{period}-' || g, 'fixtures/hostile', '0.1.0', 'sha256:00', 'echo', 1000, 10, 0, 1, \
-         'ok', '[]', NULL, EXTRACT(EPOCH FROM to_date('{period}-10', 'YYYY-MM-DD')) * 1000, '{period}' \
-         FROM generate_series(1, {n}) g"
-    );
-    let status = Command::new("psql")
-        .args([url, "-q", "-c", &sql])
-        .status()
-        .expect("psql runs");
-    assert!(status.success(), "bulk insert failed");
-}
-
-/// Usage records of tenant `caller` in the database.
-fn stored_calls(url: &str) -> u64 {
-    let out = Command::new("psql")
-        .args([
-            url,
-            "-At",
-            "-c",
-            "SELECT COUNT(*) FROM usage_records WHERE tenant = 'caller'",
-        ])
-        .output()
-        .expect("psql runs");
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .expect("a count")
 }
 
 fn close_in_background(a: &Server, period: &str) -> std::thread::JoinHandle<Duration> {

@@ -385,6 +385,49 @@ pub fn backends() -> Vec<Option<String>> {
     all
 }
 
+/// `YYYY-MM`, `back` months before this one (UTC).
+pub fn month_before(back: u32) -> String {
+    let out = Command::new("date")
+        .args(["-u", "-d", &format!("-{back} month -5 days"), "+%Y-%m"])
+        .output()
+        .expect("date runs");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// `n` usage records of tenant `bulk` in `period`, written by SQL into the
+/// PostgreSQL database `url` (a large month to close, in seconds).
+pub fn bulk_usage(url: &str, period: &str, n: u64) {
+    let sql = format!(
+        "INSERT INTO usage_records (tenant, id, plugin, version, digest, operation, fuel, wall_time_us, \
+         host_time_us, peak_memory, outcome, units, idempotency_key, recorded_at, period) \
+         SELECT 'bulk', '{period}-' || g, 'fixtures/hostile', '0.1.0', 'sha256:00', 'echo', 1000, 10, 0, 1, \
+         'ok', '[]', NULL, EXTRACT(EPOCH FROM to_date('{period}-10', 'YYYY-MM-DD')) * 1000, '{period}' \
+         FROM generate_series(1, {n}) g"
+    );
+    let status = Command::new("psql")
+        .args([url, "-q", "-c", &sql])
+        .status()
+        .expect("psql runs");
+    assert!(status.success(), "bulk insert failed");
+}
+
+/// Usage records of `tenant` in the PostgreSQL database `url`.
+pub fn usage_records_of(url: &str, tenant: &str) -> u64 {
+    let out = Command::new("psql")
+        .args([
+            url,
+            "-At",
+            "-c",
+            &format!("SELECT COUNT(*) FROM usage_records WHERE tenant = '{tenant}'"),
+        ])
+        .output()
+        .expect("psql runs");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("a count")
+}
+
 /// The hostile fixture whose start blocks on a pollable for `start_ns`
 /// nanoseconds (`u64::MAX`: for ever; each value makes different bytes).
 pub fn blocking_start(start_ns: u64) -> Vec<u8> {

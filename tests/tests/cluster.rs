@@ -165,4 +165,120 @@ fn two_nodes_start_together_and_agree_under_concurrency() {
         ROUNDS as u64,
         "the plugin ran once per key"
     );
+
+    // Different versions published to the two nodes at once: every install
+    // of `^0.1` ends on the highest, and its history never moves down.
+    let versions: Vec<Vec<u8>> = (0..7)
+        .map(|n| spleis_tests::versioned_fixture(&format!("0.1.{n}"), &["storage"]))
+        .collect();
+    let (status, body) = a.publish_bytes(&author, &versions[0]);
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = a.request(
+        "POST",
+        "/v1/installs",
+        &tenant,
+        Some(
+            json!({"package": "fixtures/versioned", "requirement": "^0.1", "grants": ["storage"]}),
+        ),
+    );
+    assert_eq!(status, 201, "{body}");
+    let versions = Arc::new(versions);
+    for round in 0..3 {
+        let statuses = at_once(&nodes, 2, {
+            let (author, versions) = (author.clone(), versions.clone());
+            move |node, i| node.publish_bytes(&author, &versions[1 + 2 * round + i]).0
+        });
+        assert_eq!(statuses, [201, 201], "round {round}");
+        let highest = format!("0.1.{}", 2 + 2 * round);
+        for node in &nodes {
+            let (_, detail) = node.request("GET", "/v1/installs/fixtures/versioned", &tenant, None);
+            assert_eq!(
+                detail["install"]["version"],
+                highest.as_str(),
+                "round {round}: {detail}"
+            );
+        }
+    }
+    let (_, detail) = b.request("GET", "/v1/installs/fixtures/versioned", &tenant, None);
+    let mut last = semver::Version::new(0, 0, 0);
+    for entry in detail["history"].as_array().expect("history") {
+        if let Some(to) = entry["to_version"].as_str() {
+            let to: semver::Version = to.parse().expect("a version");
+            assert!(
+                to >= last,
+                "the install moved down to {to} after {last}: {detail}"
+            );
+            last = to;
+        }
+    }
+
+    // A close on node A while node B takes sync-mode calls and is killed
+    // with -9 in the middle: the close completes, and every call B
+    // acknowledged has its usage record (sync mode: durable before the
+    // answer), in exactly one period.
+    let b_sync = Arc::new(Server::start_on(&url, &["--usage-durability", "sync"]));
+    let caller = a.account("caller", "tenant");
+    let (status, body) = a.request(
+        "POST",
+        "/v1/installs",
+        &caller,
+        Some(json!({"package": "fixtures/hostile", "grants": ["storage", "events", "log", "metering"]})),
+    );
+    assert_eq!(status, 201, "{body}");
+    let month = spleis_tests::month_before(1);
+    spleis_tests::bulk_usage(&url, &month, 20_000);
+    let acknowledged = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let clients: Vec<_> = (0..2)
+        .map(|_| {
+            let (node, caller, acknowledged) =
+                (b_sync.clone(), caller.clone(), acknowledged.clone());
+            thread::spawn(move || {
+                // Until the node is killed: then requests fail to connect.
+                loop {
+                    let answer =
+                        ureq::post(&format!("{}/v1/plugins/fixtures/hostile/echo", node.url))
+                            .set("Authorization", &format!("Bearer {caller}"))
+                            .send_string("{}");
+                    match answer {
+                        Ok(r) if r.status() == 200 => {
+                            acknowledged.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        }
+                        Ok(_) | Err(ureq::Error::Status(..)) => {}
+                        Err(_) => break,
+                    }
+                }
+            })
+        })
+        .collect();
+    thread::sleep(std::time::Duration::from_millis(300));
+    let closing = {
+        let (node, month) = (a.clone(), month.clone());
+        thread::spawn(move || {
+            node.request(
+                "POST",
+                "/v1/billing/close",
+                &node.operator,
+                Some(json!({"period": month})),
+            )
+        })
+    };
+    thread::sleep(std::time::Duration::from_millis(50));
+    let _ = std::process::Command::new("kill")
+        .args(["-9", &b_sync.pid().to_string()])
+        .status();
+    for client in clients {
+        client.join().expect("client");
+    }
+    let (status, closed) = closing.join().expect("close");
+    assert_eq!(status, 201, "{closed}");
+    assert_eq!(closed["summary"]["records"], 20_000, "{closed}");
+    let recorded = spleis_tests::usage_records_of(&url, "caller");
+    let acked = acknowledged.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(acked > 0, "node B answered calls before it died");
+    // A call can be recorded and then killed before its answer left: more
+    // records than acknowledgements is allowed, fewer is not.
+    assert!(
+        recorded >= acked,
+        "{acked} acknowledged, {recorded} recorded"
+    );
 }
