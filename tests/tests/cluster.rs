@@ -168,7 +168,7 @@ fn two_nodes_start_together_and_agree_under_concurrency() {
 
     // Different versions published to the two nodes at once: every install
     // of `^0.1` ends on the highest, and its history never moves down.
-    let versions: Vec<Vec<u8>> = (0..7)
+    let versions: Vec<Vec<u8>> = (0..13)
         .map(|n| spleis_tests::versioned_fixture(&format!("0.1.{n}"), &["storage"]))
         .collect();
     let (status, body) = a.publish_bytes(&author, &versions[0]);
@@ -183,7 +183,7 @@ fn two_nodes_start_together_and_agree_under_concurrency() {
     );
     assert_eq!(status, 201, "{body}");
     let versions = Arc::new(versions);
-    for round in 0..3 {
+    for round in 0..6 {
         let statuses = at_once(&nodes, 2, {
             let (author, versions) = (author.clone(), versions.clone());
             move |node, i| node.publish_bytes(&author, &versions[1 + 2 * round + i]).0

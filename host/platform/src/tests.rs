@@ -428,3 +428,40 @@ async fn a_change_forgets_the_cached_install() {
         .expect("installs again");
     w.echo("{}", None).await.expect("calls the new install");
 }
+
+/// A node that still caches an install (for the caches' TTL) cannot write
+/// into its storage after another node uninstalled and purged it: the write
+/// would survive the purge and reappear on a reinstall.
+#[tokio::test]
+async fn a_purged_scope_takes_no_write_from_a_node_that_still_caches_the_install() {
+    use spleis_runtime::capabilities::storage::{self, KeyValueStore, Scope};
+    let w = world().await;
+    w.installed().await;
+    let kv = crate::kv::DbKeyValue::new(w.platform.store.clone());
+    let scope = Scope {
+        tenant: "tenant-a".into(),
+        plugin: HOSTILE.into(),
+    };
+    kv.set(&scope, "k", b"v", 1 << 20)
+        .await
+        .expect("writes while installed");
+    w.platform
+        .uninstall(&w.tenant, HOSTILE, true)
+        .await
+        .expect("uninstalls");
+    // What the node with the stale cache does next.
+    let refused = kv.set(&scope, "late", b"v", 1 << 20).await;
+    assert!(
+        matches!(&refused, Err(storage::StoreError::Unavailable(m)) if m.contains("uninstalled")),
+        "{refused:?}"
+    );
+    assert_eq!(kv.used_bytes(&scope).await.unwrap(), 0);
+    w.platform
+        .install(&w.tenant, &hostile_install())
+        .await
+        .expect("installs again");
+    assert_eq!(kv.get(&scope, "late").await.unwrap(), None);
+    kv.set(&scope, "again", b"v", 1 << 20)
+        .await
+        .expect("writes after the reinstall");
+}

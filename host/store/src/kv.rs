@@ -51,6 +51,21 @@ impl Store {
         let size = i64::try_from(key.len() + value.len()).unwrap_or(i64::MAX);
         let mut tx = self.begin_write().await?;
         self.lock_scope(&mut tx, tenant, plugin).await?;
+        // A node whose cache still has the install (for up to its TTL) must
+        // not write into a scope another node uninstalled and purged: the
+        // write would survive the purge and reappear on a reinstall. The
+        // purge holds the scope's lock, so this sees it once it committed.
+        let uninstalled: Option<Option<i64>> =
+            sqlx::query("SELECT uninstalled_at FROM installs WHERE tenant = $1 AND package = $2")
+                .bind(tenant)
+                .bind(plugin)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| r.try_get("uninstalled_at"))
+                .transpose()?;
+        if let Some(Some(_)) = uninstalled {
+            return Err(StoreError::Uninstalled(format!("{tenant}/{plugin}")));
+        }
         let used = scope_bytes(&mut *tx, tenant, plugin).await?;
         let old: i64 =
             sqlx::query("SELECT size FROM kv WHERE tenant = $1 AND plugin = $2 AND key = $3")

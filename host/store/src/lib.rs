@@ -53,6 +53,10 @@ pub enum StoreError {
     /// Stored data is not what it should be (a bug or tampering).
     #[error("corrupt data in the database: {0}")]
     Corrupt(String),
+    /// A write to the storage of an install that was uninstalled (by
+    /// another node, within its cache's lifetime).
+    #[error("`{0}` was uninstalled: its storage takes no more writes")]
+    Uninstalled(String),
 }
 
 impl From<sqlx::Error> for StoreError {
