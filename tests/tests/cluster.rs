@@ -168,7 +168,7 @@ fn two_nodes_start_together_and_agree_under_concurrency() {
 
     // Different versions published to the two nodes at once: every install
     // of `^0.1` ends on the highest, and its history never moves down.
-    let versions: Vec<Vec<u8>> = (0..13)
+    let versions: Vec<Vec<u8>> = (0..19)
         .map(|n| spleis_tests::versioned_fixture(&format!("0.1.{n}"), &["storage"]))
         .collect();
     let (status, body) = a.publish_bytes(&author, &versions[0]);
@@ -210,6 +210,36 @@ fn two_nodes_start_together_and_agree_under_concurrency() {
             );
             last = to;
         }
+    }
+
+    // An install made on one node while the other publishes a higher
+    // version ends on the highest: made before the roll-out, it is moved;
+    // made after the roll-out read the installs, it catches up itself.
+    for round in 0..6 {
+        let newcomer = a.account(&format!("newcomer-{round}"), "tenant");
+        let answers = at_once(&nodes, 2, {
+            let (author, newcomer, versions) = (author.clone(), newcomer.clone(), versions.clone());
+            move |node, i| {
+                if i == 0 {
+                    node.request(
+                        "POST",
+                        "/v1/installs",
+                        &newcomer,
+                        Some(json!({"package": "fixtures/versioned", "requirement": "^0.1", "grants": ["storage"]})),
+                    )
+                    .0
+                } else {
+                    node.publish_bytes(&author, &versions[13 + round]).0
+                }
+            }
+        });
+        assert_eq!(answers, [201, 201], "round {round}");
+        let (_, detail) = b.request("GET", "/v1/installs/fixtures/versioned", &newcomer, None);
+        assert_eq!(
+            detail["install"]["version"],
+            format!("0.1.{}", 13 + round).as_str(),
+            "round {round}: {detail}"
+        );
     }
 
     // A close on node A while node B takes sync-mode calls and is killed

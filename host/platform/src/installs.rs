@@ -75,8 +75,9 @@ impl Platform {
                 quota,
             )
             .await?;
-        // A failed call may have cached "not installed".
-        self.forget_install(&tenant.id, &request.package);
+        // A failed call may have cached "not installed"; a catch-up with a
+        // version published meanwhile may have moved other installs too.
+        self.forget_package(&request.package);
         Ok(record)
     }
 

@@ -219,6 +219,14 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        // A version published while this install was being made may have
+        // rolled out before this row existed: catch up now, by the
+        // roll-out's own rules (upward only, under its locks).
+        if let Ok(latest) = self.resolve(package, requirement).await
+            && latest.version > version.version
+        {
+            self.apply_published(&latest).await?;
+        }
         self.install_of(&tenant.id, package)
             .await?
             .ok_or_else(|| InstallError::NotInstalled(package.to_owned()))
