@@ -465,3 +465,44 @@ async fn a_purged_scope_takes_no_write_from_a_node_that_still_caches_the_install
         .await
         .expect("writes after the reinstall");
 }
+
+/// Events one platform event causes share one budget of deliveries across
+/// all depths (the tenant's fan-out limit, the operator's): past it the
+/// rest are recorded as `fan-out-limit` and not run.
+#[tokio::test]
+async fn a_fan_out_past_the_budget_is_recorded_and_not_run() {
+    let w = world().await;
+    w.installed().await;
+    let limits = crate::limits::LimitOverrides {
+        fan_out: Some(2),
+        ..Default::default()
+    };
+    w.platform
+        .set_tenant_limits(&w.operator, "tenant-a", &limits)
+        .await
+        .expect("the operator sets the tenant's fan-out");
+    // The fixture answers every `loop.ping` with another: a chain.
+    let deliveries = w
+        .platform
+        .emit(&w.tenant, "loop.ping", b"{}".to_vec())
+        .await
+        .expect("emits");
+    let outcomes: Vec<&str> = deliveries.iter().map(|d| d.outcome.as_str()).collect();
+    assert_eq!(outcomes, ["ok", "ok", "fan-out-limit"], "{deliveries:?}");
+    assert!(deliveries[2].message.contains("at most 2 deliveries"));
+    // Without the override, the chain runs to the depth limit.
+    w.platform
+        .set_tenant_limits(&w.operator, "tenant-a", &Default::default())
+        .await
+        .expect("back to the defaults");
+    let deliveries = w
+        .platform
+        .emit(&w.tenant, "loop.ping", b"{}".to_vec())
+        .await
+        .expect("emits");
+    assert_eq!(
+        deliveries.last().map(|d| d.outcome.as_str()),
+        Some("depth-limit"),
+        "{deliveries:?}"
+    );
+}
