@@ -158,6 +158,23 @@ fn eur(minor: i64) -> String {
     format!("EUR {sign}{grouped}.{:02}", m % 100)
 }
 
+/// Clicks the element `css`.
+async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Clicks `button` and waits until `then` is on the page.
+async fn click_and_wait(client: &Client, button: &str, then: &str) {
+    click(client, button).await;
+    client.wait().for_element(Locator::Css(then)).await.unwrap();
+}
+
 async fn sign_in(client: &Client, base: &str, token: &str) {
     // The one-click link: the token rides in the fragment.
     goto(client, base, &format!("/sign-in#token={token}")).await;
@@ -221,30 +238,20 @@ async fn every_role_sees_in_the_browser_what_the_api_shows() {
     for inv in &list {
         let id = inv["id"].as_str().expect("an id");
         let at = |class: &str| format!("#investment-{id} .{class} .amount");
-        assert_eq!(
-            minor(&client, &at("invested")).await,
-            inv["principal"].as_i64().unwrap()
-        );
-        assert_eq!(
-            minor(&client, &at("cap")).await,
-            inv["cap"].as_i64().unwrap()
-        );
-        assert_eq!(
-            minor(&client, &at("paid")).await,
-            inv["paid"].as_i64().unwrap()
-        );
-        assert_eq!(
-            minor(&client, &at("remaining")).await,
-            inv["remaining"].as_i64().unwrap()
-        );
-        assert_eq!(
-            minor(&client, &at("projected-revenue")).await,
-            inv["projected_revenue"].as_i64().unwrap()
-        );
-        assert_eq!(
-            minor(&client, &at("projected-payout")).await,
-            inv["projected_payout"].as_i64().unwrap()
-        );
+        for (class, field) in [
+            ("invested", "principal"),
+            ("cap", "cap"),
+            ("paid", "paid"),
+            ("remaining", "remaining"),
+            ("projected-revenue", "projected_revenue"),
+            ("projected-payout", "projected_payout"),
+        ] {
+            assert_eq!(
+                minor(&client, &at(class)).await,
+                inv[field].as_i64().unwrap(),
+                "{class}"
+            );
+        }
         assert_eq!(
             text(&client, &at("paid")).await,
             eur(inv["paid"].as_i64().unwrap())
@@ -341,13 +348,7 @@ async fn every_role_sees_in_the_browser_what_the_api_shows() {
         .send_keys("tariff")
         .await
         .unwrap();
-    client
-        .find(Locator::Css("form.search button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "form.search button").await;
     // The old page's cards are there until the new page loads: wait for
     // the search's address first.
     for _ in 0..100 {
@@ -415,18 +416,7 @@ async fn every_role_sees_in_the_browser_what_the_api_shows() {
     let name = client.find(Locator::Css("#legal_name")).await.unwrap();
     name.clear().await.unwrap();
     name.send_keys("Acme Energy SE").await.unwrap();
-    client
-        .find(Locator::Css("form[action='/account/details'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    client
-        .wait()
-        .for_element(Locator::Css("#terms"))
-        .await
-        .unwrap();
+    click_and_wait(&client, "form[action='/account/details'] button", "#terms").await;
     // `#terms` is on the page before the form is sent too: wait for the
     // saved details rather than for the page.
     let mut details = Value::Null;
@@ -501,18 +491,7 @@ async fn every_role_sees_in_the_browser_what_the_api_shows() {
     shoot(&client, "author-earnings").await;
     // The plan editor previews what a sample tenant would pay.
     goto(&client, &base, "/plugins/examples/energy-tariff").await;
-    client
-        .find(Locator::Css("button[value=preview]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    client
-        .wait()
-        .for_element(Locator::Css("#preview #example-total"))
-        .await
-        .unwrap();
+    click_and_wait(&client, "button[value=preview]", "#preview #example-total").await;
     shoot(&client, "author-plan").await;
     sign_out(&client).await;
 
