@@ -184,7 +184,7 @@ impl Platform {
             )
             .await?;
         if !events.is_empty() {
-            self.deliver_later(actor.clone(), events);
+            self.deliver_later(actor.clone(), events, answer.usage_id.clone());
         }
         Ok(answer)
     }

@@ -14,6 +14,9 @@ use spleis_store::events::Delivery;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+/// The outcome of a delivery the fan-out budget dropped.
+pub const FAN_OUT_LIMIT: &str = "fan-out-limit";
+
 /// The deepest chain of plugin-emitted events that is still delivered: a
 /// platform event is depth 0, what its handlers emit depth 1, and so on.
 pub const MAX_EVENT_DEPTH: u32 = 4;
@@ -78,7 +81,7 @@ impl Platform {
                     message: format!("not delivered: events nest at most {MAX_EVENT_DEPTH} deep"),
                 };
                 if depth <= MAX_EVENT_DEPTH && budget == 0 {
-                    delivery.outcome = "fan-out-limit".into();
+                    delivery.outcome = FAN_OUT_LIMIT.into();
                     delivery.message = format!(
                         "not delivered: one call or platform event may cause at most {} deliveries",
                         limits.fan_out
@@ -117,12 +120,49 @@ impl Platform {
 
     /// Delivers the events a call emitted off the call's path: the caller
     /// has its answer already, so a failure is logged.
-    pub(crate) fn deliver_later(self: &Arc<Self>, actor: Actor, events: Vec<EmittedEvent>) {
+    /// The deliveries the fan-out budget dropped are noted on the record of
+    /// the call that emitted the events (`usage_id`).
+    pub(crate) fn deliver_later(
+        self: &Arc<Self>,
+        actor: Actor,
+        events: Vec<EmittedEvent>,
+        usage_id: String,
+    ) {
         let platform = self.clone();
         tokio::spawn(async move {
-            if let Err(error) = platform.deliver(&actor, events, 1).await {
-                tracing::error!(tenant = %actor.id(), %error, "delivering emitted events failed");
+            match platform.deliver(&actor, events, 1).await {
+                Ok(deliveries) => {
+                    let dropped = deliveries
+                        .iter()
+                        .filter(|d| d.outcome == FAN_OUT_LIMIT)
+                        .count() as u64;
+                    if dropped > 0 {
+                        platform.note_dropped(actor.id(), &usage_id, dropped).await;
+                    }
+                }
+                Err(error) => {
+                    tracing::error!(tenant = %actor.id(), %error, "delivering emitted events failed");
+                }
             }
         });
+    }
+
+    /// Notes `dropped` deliveries on the call's usage record, written first
+    /// if it still waits in the pipeline's queue.
+    async fn note_dropped(&self, tenant: &str, usage_id: &str, dropped: u64) {
+        self.usage.flush().await;
+        match self
+            .store
+            .set_deliveries_dropped(tenant, usage_id, dropped)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(%tenant, %usage_id, "no usage record to note dropped deliveries on")
+            }
+            Err(error) => {
+                tracing::warn!(%tenant, %usage_id, %error, "cannot note dropped deliveries")
+            }
+        }
     }
 }

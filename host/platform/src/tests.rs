@@ -506,3 +506,43 @@ async fn a_fan_out_past_the_budget_is_recorded_and_not_run() {
         "{deliveries:?}"
     );
 }
+
+/// A call whose events the fan-out budget cut short says so on its own
+/// usage record.
+#[tokio::test]
+async fn the_calls_record_says_how_many_deliveries_were_dropped() {
+    let w = world().await;
+    w.installed().await;
+    let limits = crate::limits::LimitOverrides {
+        fan_out: Some(2),
+        ..Default::default()
+    };
+    w.platform
+        .set_tenant_limits(&w.operator, "tenant-a", &limits)
+        .await
+        .expect("the operator sets the tenant's fan-out");
+    // `emit` sends one `loop.ping`; each delivery answers with another.
+    let answer = w
+        .platform
+        .call(&w.tenant, HOSTILE, "emit", b"{}".to_vec(), None)
+        .await
+        .expect("calls");
+    let mut dropped = 0;
+    for _ in 0..100 {
+        let usage = w
+            .platform
+            .usage_records(&w.tenant, None, Some(100))
+            .await
+            .expect("reads usage");
+        dropped = usage
+            .records
+            .iter()
+            .find(|r| r.id == answer.usage_id)
+            .map_or(0, |r| r.usage.deliveries_dropped);
+        if dropped > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(dropped, 1, "two deliveries ran, the third was dropped");
+}

@@ -223,6 +223,7 @@ mod tests {
                 host_time_us: 0,
                 peak_memory_bytes: 1,
                 outcome: OutcomeKind::Ok,
+                deliveries_dropped: 0,
                 units: vec![],
             },
             idempotency_key: None,

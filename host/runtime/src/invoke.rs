@@ -381,6 +381,7 @@ pub(crate) async fn run(
             host_time_us: micros(host_time),
             peak_memory_bytes,
             outcome,
+            deliveries_dropped: 0,
             // Units of a failed call are not billed: the record keeps none,
             // so a call that fails cannot leave a large one.
             units: if result.is_ok() { units } else { Vec::new() },
@@ -417,6 +418,7 @@ fn host_failure(
             host_time_us: 0,
             peak_memory_bytes: 0,
             outcome: OutcomeKind::HostError,
+            deliveries_dropped: 0,
             units: Vec::new(),
         },
         log: Vec::new(),

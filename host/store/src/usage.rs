@@ -174,6 +174,25 @@ impl Store {
         }))
     }
 
+    /// Notes on a call's record how many of the deliveries it set off were
+    /// dropped by the fan-out budget; whether the record was there.
+    pub async fn set_deliveries_dropped(
+        &self,
+        tenant: &str,
+        id: &str,
+        dropped: u64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE usage_records SET deliveries_dropped = $1 WHERE tenant = $2 AND id = $3",
+        )
+        .bind(saturating(dropped))
+        .bind(tenant)
+        .bind(id)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// The tenant's usage records, newest first, at most `limit`.
     pub async fn usage_of_tenant(
         &self,
@@ -182,7 +201,7 @@ impl Store {
     ) -> Result<Vec<UsageRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT tenant, id, plugin, version, digest, operation, fuel, wall_time_us, host_time_us, peak_memory, outcome, \
-             units, idempotency_key, recorded_at FROM usage_records WHERE tenant = $1 ORDER BY recorded_at DESC, id LIMIT $2",
+             units, idempotency_key, recorded_at, deliveries_dropped FROM usage_records WHERE tenant = $1 ORDER BY recorded_at DESC, id LIMIT $2",
         )
         .bind(tenant)
         .bind(i64::from(limit))
@@ -326,6 +345,7 @@ fn usage_from_row(row: &sqlx::any::AnyRow) -> Result<UsageRow, StoreError> {
             fuel_consumed: count("fuel")?,
             wall_time_us: count("wall_time_us")?,
             host_time_us: count("host_time_us")?,
+            deliveries_dropped: count("deliveries_dropped")?,
             peak_memory_bytes: count("peak_memory")?,
             outcome: outcome
                 .parse::<OutcomeKind>()
@@ -357,6 +377,7 @@ mod tests {
                 host_time_us: 0,
                 peak_memory_bytes: 1 << 20,
                 outcome: OutcomeKind::OutOfFuel,
+                deliveries_dropped: 0,
                 units: vec![MeterReport {
                     metric: "active-contract".into(),
                     quantity: 1,

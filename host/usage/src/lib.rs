@@ -163,6 +163,10 @@ pub struct Usage {
     pub peak_memory_bytes: u64,
     /// How the call ended.
     pub outcome: OutcomeKind,
+    /// Event deliveries this call set off that its tenant's fan-out budget
+    /// dropped (filled in after the deliveries ran).
+    #[serde(default)]
+    pub deliveries_dropped: u64,
     /// Units of declared metrics the plugin reported.
     pub units: Vec<MeterReport>,
 }

@@ -95,6 +95,7 @@ fn call(id: &str, tenant: &str, contract: &str) -> UsageRow {
             host_time_us: 0,
             peak_memory_bytes: 1,
             outcome: OutcomeKind::Ok,
+            deliveries_dropped: 0,
             units: vec![MeterReport {
                 metric: "active-contract".into(),
                 quantity: 1,

@@ -41,6 +41,7 @@ fn call(tenant: &str, id: &str, outcome: OutcomeKind, key: Option<&str>, when: i
             host_time_us: 0,
             peak_memory_bytes: 1,
             outcome,
+            deliveries_dropped: 0,
             units: key
                 .map(|k| MeterReport {
                     metric: "active-contract".into(),
