@@ -559,3 +559,58 @@ async fn a_large_memory_image_is_served() {
         assert!(inv.usage.peak_memory_bytes >= 15 << 20);
     }
 }
+
+/// Each wrong use of an import is the guest's fault, a `trap` billed like
+/// any failed call, never a `host-error`: invalid UTF-8 passed to an
+/// import, a forged resource handle, an empty or out-of-bounds poll list.
+#[tokio::test]
+async fn wrong_calls_of_imports_are_the_guests_fault() {
+    let runtime = Runtime::new(RuntimeConfig::default()).unwrap();
+    let path = spleis_tests::repo_root().join("tests/fixtures/bad_imports.wat");
+    let text = std::fs::read_to_string(&path).expect("the fixture is there");
+    for (case, code, why) in [
+        (
+            "invalid UTF-8",
+            "(call $log_write (i32.const 2) (i32.const 256) (i32.const 2))",
+            "invalid utf-8",
+        ),
+        (
+            "a forged handle",
+            "(call $drop_pollable (i32.const 12345))",
+            "unknown handle index 12345",
+        ),
+        (
+            "an empty poll list",
+            "(call $poll (i32.const 0) (i32.const 0) (i32.const 512))",
+            "empty poll list",
+        ),
+        (
+            "a poll list out of bounds",
+            "(call $poll (i32.const 65000) (i32.const 100000) (i32.const 512))",
+            "out of bounds",
+        ),
+    ] {
+        let bytes = wat::parse_str(text.replace("$CASE", code)).expect("the fixture parses");
+        let plugin = runtime
+            .load(&bytes)
+            .await
+            .unwrap_or_else(|e| panic!("{case}: {e}"));
+        let inv = call(
+            &runtime,
+            &plugin,
+            &bare_install("fixtures/bad-imports"),
+            "any",
+            b"",
+            None,
+        )
+        .await;
+        let error = inv.result.expect_err(case);
+        assert_eq!(error.kind, OutcomeKind::Trap, "{case}: {error}");
+        assert!(error.message.contains(why), "{case}: {}", error.message);
+        assert_eq!(
+            inv.usage.outcome.blame(),
+            spleis_runtime::Blame::Guest,
+            "{case}"
+        );
+    }
+}
