@@ -184,7 +184,14 @@ impl Platform {
             )
             .await?;
         if !events.is_empty() {
-            self.deliver_later(actor.clone(), events, answer.usage_id.clone());
+            match self.shares.pending_delivery(tenant, &limits) {
+                Some(place) => {
+                    self.deliver_later(actor.clone(), events, answer.usage_id.clone(), place)
+                }
+                // Too many of this tenant's deliveries wait already: this
+                // call delivers its own before it answers.
+                None => self.deliver_and_note(actor, events, &answer.usage_id).await,
+            }
         }
         Ok(answer)
     }

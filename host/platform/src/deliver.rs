@@ -122,29 +122,45 @@ impl Platform {
     /// has its answer already, so a failure is logged.
     /// The deliveries the fan-out budget dropped are noted on the record of
     /// the call that emitted the events (`usage_id`).
+    /// `place` is the tenant's place among its pending deliveries, held
+    /// until they ran.
     pub(crate) fn deliver_later(
         self: &Arc<Self>,
         actor: Actor,
         events: Vec<EmittedEvent>,
         usage_id: String,
+        place: tokio::sync::OwnedSemaphorePermit,
     ) {
         let platform = self.clone();
         tokio::spawn(async move {
-            match platform.deliver(&actor, events, 1).await {
-                Ok(deliveries) => {
-                    let dropped = deliveries
-                        .iter()
-                        .filter(|d| d.outcome == FAN_OUT_LIMIT)
-                        .count() as u64;
-                    if dropped > 0 {
-                        platform.note_dropped(actor.id(), &usage_id, dropped).await;
-                    }
-                }
-                Err(error) => {
-                    tracing::error!(tenant = %actor.id(), %error, "delivering emitted events failed");
+            let _place = place;
+            platform.deliver_and_note(&actor, events, &usage_id).await;
+        });
+    }
+
+    /// Delivers the events a call emitted and notes on its usage record how
+    /// many the fan-out budget dropped; a failure is logged (the caller has
+    /// its answer).
+    pub(crate) async fn deliver_and_note(
+        &self,
+        actor: &Actor,
+        events: Vec<EmittedEvent>,
+        usage_id: &str,
+    ) {
+        match self.deliver(actor, events, 1).await {
+            Ok(deliveries) => {
+                let dropped = deliveries
+                    .iter()
+                    .filter(|d| d.outcome == FAN_OUT_LIMIT)
+                    .count() as u64;
+                if dropped > 0 {
+                    self.note_dropped(actor.id(), usage_id, dropped).await;
                 }
             }
-        });
+            Err(error) => {
+                tracing::error!(tenant = %actor.id(), %error, "delivering emitted events failed");
+            }
+        }
     }
 
     /// Notes `dropped` deliveries on the call's usage record, written first

@@ -14,6 +14,11 @@ use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use utoipa::ToSchema;
 
+/// Event deliveries one tenant may have waiting in the background; past
+/// it, the tenant's next call delivers its events before it answers, so a
+/// tenant that emits faster than its deliveries run slows only itself.
+pub const MAX_PENDING_DELIVERIES: usize = 1000;
+
 /// Instance slots kept for the load-time trials of new components, so
 /// publishes never take a call's slot and calls never starve a publish.
 pub const TRIAL_SLOTS: u32 = 4;
@@ -146,6 +151,7 @@ struct TenantShare {
     limits: TenantLimits,
     running: Arc<Semaphore>,
     bucket: Mutex<Bucket>,
+    pending: Arc<Semaphore>,
     throttled_rate: AtomicU64,
     throttled_concurrency: AtomicU64,
 }
@@ -156,6 +162,7 @@ impl TenantShare {
             limits: limits.clone(),
             running: Arc::new(Semaphore::new(limits.concurrency as usize)),
             bucket: Mutex::new(Bucket::full(limits.burst)),
+            pending: Arc::new(Semaphore::new(MAX_PENDING_DELIVERIES)),
             throttled_rate: AtomicU64::new(0),
             throttled_concurrency: AtomicU64::new(0),
         }
@@ -281,6 +288,20 @@ impl Shares {
             _tenant: tenant_slot,
             _pool: pool_slot,
         }
+    }
+
+    /// A place for one more of `tenant`'s deliveries in the background, if
+    /// it has fewer than [`MAX_PENDING_DELIVERIES`] waiting.
+    pub fn pending_delivery(
+        &self,
+        tenant: &str,
+        limits: &TenantLimits,
+    ) -> Option<OwnedSemaphorePermit> {
+        self.share(tenant, limits)
+            .pending
+            .clone()
+            .try_acquire_owned()
+            .ok()
     }
 
     /// A slot for a load-time trial (waiting for one): trials have their own
