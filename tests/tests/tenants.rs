@@ -287,6 +287,20 @@ fn tokens_are_named_listed_without_secrets_expired_and_revoked() {
     );
     let short = short["token"].as_str().unwrap().to_owned();
     assert_eq!(server.request("GET", "/v1/whoami", &short, None).0, 200);
+    // A token that expires cannot make one that outlives it.
+    let (status, body) = server.request(
+        "POST",
+        "/v1/tokens",
+        &short,
+        Some(json!({"label": "forever"})),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("must expire by then")
+    );
     // Past its expiry and the auth cache's 2 s.
     std::thread::sleep(std::time::Duration::from_millis(3600));
     assert_eq!(server.request("GET", "/v1/whoami", &short, None).0, 401);

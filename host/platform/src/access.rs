@@ -7,7 +7,7 @@ use spleis_store::accounts::{Account, Role};
 /// one (from a token, or for its own maintenance), so holding an `Actor`
 /// proves who asks.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Actor(Account);
+pub struct Actor(Account, Option<i64>);
 
 /// Why an actor may not do what it asked.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -30,7 +30,19 @@ pub enum AccessError {
 impl Actor {
     /// The actor for `account`; only the platform authenticates.
     pub(crate) fn new(account: Account) -> Self {
-        Self(account)
+        Self(account, None)
+    }
+
+    /// The actor for `account` by a token that expires at `expires_at`
+    /// (unix ms; `None`: never).
+    pub(crate) fn by_token(account: Account, expires_at: Option<i64>) -> Self {
+        Self(account, expires_at)
+    }
+
+    /// When the token this actor came with stops working, if it does: what
+    /// it creates may not outlive it.
+    pub fn token_expires_at(&self) -> Option<i64> {
+        self.1
     }
 
     /// Its account.

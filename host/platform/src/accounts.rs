@@ -24,12 +24,12 @@ impl Platform {
         let account = match self.caches.accounts.get(&key) {
             Some(account) => account,
             None => {
-                let account = self.store.authenticate(token).await?;
+                let account = self.store.authenticate_expiring(token).await?;
                 self.caches.accounts.put(key, account.clone());
                 account
             }
         };
-        Ok(account.map(Actor::new))
+        Ok(account.map(|(account, expires_at)| Actor::by_token(account, expires_at)))
     }
 
     /// The operator creates an account (named `name`, default its id) and
@@ -100,6 +100,15 @@ impl Platform {
                     "`expires_at_ms` must be in the future and at most ten years ahead, not {at}"
                 )));
             }
+        }
+        // A token that expires cannot make one that outlives it: expiry
+        // would contain nothing.
+        if let Some(limit) = actor.token_expires_at()
+            && expires_at.is_none_or(|at| at > limit)
+        {
+            return Err(Error::Invalid(format!(
+                "this token expires at {limit} (unix ms): a token it creates must expire by then too (`expires_at_ms`)"
+            )));
         }
         let (token, info) = self
             .store

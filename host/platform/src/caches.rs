@@ -30,7 +30,7 @@ pub(crate) type Installed = Arc<(InstallRecord, VersionRecord)>;
 #[derive(Default)]
 pub struct Caches {
     /// Accounts by token hash.
-    pub(crate) accounts: TtlCache<String, Option<Account>>,
+    pub(crate) accounts: TtlCache<String, Option<(Account, Option<i64>)>>,
     /// Active installs by (tenant, package).
     installs: TtlCache<(String, String), Option<Installed>>,
     /// The operator's limit overrides by tenant.

@@ -230,15 +230,28 @@ impl Store {
     /// The account a bearer token belongs to, unless it is unknown,
     /// revoked or expired.
     pub async fn authenticate(&self, token: &str) -> Result<Option<Account>, StoreError> {
+        Ok(self
+            .authenticate_expiring(token)
+            .await?
+            .map(|(account, _)| account))
+    }
+
+    /// The account a bearer token belongs to and when the token expires
+    /// (unix ms), unless it is unknown, revoked or expired.
+    pub async fn authenticate_expiring(
+        &self,
+        token: &str,
+    ) -> Result<Option<(Account, Option<i64>)>, StoreError> {
         let row = sqlx::query(
-            "SELECT a.id, a.role, a.name FROM tokens t JOIN accounts a ON a.id = t.account_id \
+            "SELECT a.id, a.role, a.name, t.expires_at FROM tokens t JOIN accounts a ON a.id = t.account_id \
              WHERE t.hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2)",
         )
         .bind(token_hash(token))
         .bind(now_ms())
         .fetch_optional(self.pool())
         .await?;
-        row.map(|r| account_from_row(&r)).transpose()
+        row.map(|r| Ok((account_from_row(&r)?, r.try_get("expires_at")?)))
+            .transpose()
     }
 
     /// Issues a named token for `account_id` that expires at `expires_at`
