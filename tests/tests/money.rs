@@ -273,3 +273,98 @@ fn no_single_request_wedges_billing() {
         still_bills(server, &op, "idempotency keys");
     }
 }
+
+/// A plan within every bound can still rate a month out of range (fuel
+/// priced high, failed calls charged, calls that burn their whole fuel).
+/// The close then refuses, naming the tenant and the plugin, and bills
+/// nothing; the operator corrects the plan for that period and the month
+/// closes. The author's own change would apply only from the next month.
+#[test]
+fn a_close_the_plan_cannot_rate_is_resolved_by_the_operators_correction() {
+    let server = Server::start(None);
+    let op = server.operator.clone();
+    let author = server.account("fixtures", "author");
+    let tenant = server.account("tenant-a", "tenant");
+    assert_eq!(server.publish(&author, "hostile").0, 201);
+    let (status, body) = server.request(
+        "POST",
+        "/v1/installs",
+        &tenant,
+        Some(json!({"package": "fixtures/hostile", "grants": ["storage", "events", "log", "metering"]})),
+    );
+    assert_eq!(status, 201, "{body}");
+    // 100 charges of EUR 1,000,000 per unit of fuel: each line is in range,
+    // their sum is not.
+    let charge = json!({"meter": {"on": "fuel", "per": 1},
+                        "pricing": {"kind": "unit", "price": "1000000"}});
+    let ruinous = json!({
+        "currency": "EUR",
+        "charges": vec![charge; 100],
+        "charge_failed_calls": true
+    });
+    let (status, body) = server.request(
+        "PUT",
+        "/v1/packages/fixtures/hostile/plan",
+        &author,
+        Some(ruinous),
+    );
+    assert_eq!(status, 201, "{body}");
+    // Two calls that compute until their fuel (500 M each) runs out: 10^9
+    // fuel at EUR 1,000,000 is 10^17 cents a line, 10^19 for the invoice,
+    // past what an amount can hold.
+    for _ in 0..2 {
+        let (status, body) = server.request(
+            "POST",
+            "/v1/plugins/fixtures/hostile/loop",
+            &tenant,
+            Some(json!({})),
+        );
+        assert_eq!(status, 422, "{body}");
+    }
+    let period = open_period();
+    let close = json!({"period": period, "early": true});
+    let (status, body) = server.request("POST", "/v1/billing/close", &op, Some(close.clone()));
+    assert!((400..500).contains(&status), "{status} {body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("fixtures/hostile") && message.contains("tenant-a"),
+        "the refusal names the tenant and the plugin: {body}"
+    );
+    // Nothing was billed, and the ledger still answers.
+    let (status, invoices) = server.request("GET", "/v1/invoices", &op, None);
+    assert_eq!(status, 200, "{invoices}");
+    assert_eq!(
+        invoices["invoices"].as_array().map(Vec::len),
+        Some(0),
+        "{invoices}"
+    );
+    assert_eq!(
+        server.request("GET", "/v1/billing/ledger", &op, None).0,
+        200
+    );
+    // Only the operator corrects a period that is not closed.
+    let sane = json!({
+        "currency": "EUR",
+        "charges": [{"meter": {"on": "calls"}, "pricing": {"kind": "unit", "price": "0.01"}}],
+        "charge_failed_calls": true
+    });
+    let path = format!("/v1/packages/fixtures/hostile/plan?from={period}");
+    let (status, _) = server.request("PUT", &path, &author, Some(sane.clone()));
+    assert_eq!(status, 403);
+    let (status, body) = server.request("PUT", &path, &op, Some(sane));
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["effective_from"], period.as_str());
+    let (status, body) = server.request("POST", "/v1/billing/close", &op, Some(close));
+    assert_eq!(status, 201, "the corrected month closes: {body}");
+    // Two failed calls, charged at 0.01 each.
+    assert_eq!(body["summary"]["charged"], 2, "{body}");
+    // A closed period never changes: no correction reaches it.
+    let (status, body) = server.request(
+        "PUT",
+        &path,
+        &op,
+        Some(json!({"currency": "EUR", "charges": []})),
+    );
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["code"], "period-out-of-range", "{body}");
+}

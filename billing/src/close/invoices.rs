@@ -4,7 +4,7 @@
 
 use super::{CloseError, Invoice, Line, PeriodInput, TenantTerms};
 use crate::discounts::{apply_credit, discount_lines};
-use crate::money::{Currency, Money, MoneyError};
+use crate::money::{Currency, Money};
 use crate::period::Period;
 use crate::rating::{InvoiceLine, minimum_top_up, rate};
 use crate::split::{LedgerAccount, Transaction};
@@ -48,7 +48,13 @@ pub(super) fn rate_installs(input: &PeriodInput) -> Result<Rated<'_>, CloseError
                 .or_default()
                 .entry(install.tenant.clone())
                 .or_default();
-            *charged = charged.checked_add(amount).ok_or(MoneyError::Overflow)?;
+            *charged = charged
+                .checked_add(amount)
+                .ok_or_else(|| CloseError::InvoiceOverflow {
+                    tenant: install.tenant.clone(),
+                    plugins: vec![install.plugin.clone()],
+                    what: "the plugin's charges",
+                })?;
             tenant_lines.push(Line {
                 plugin: Some(install.plugin.clone()),
                 versions: install.versions.clone(),
@@ -93,6 +99,18 @@ struct Books<'a> {
 }
 
 impl Books<'_> {
+    /// The tenant's invoice overflows: say whose, and of which plugins.
+    fn overflow(&self, lines: &[Line], what: &'static str) -> CloseError {
+        let mut plugins: Vec<String> = lines.iter().filter_map(|l| l.plugin.clone()).collect();
+        plugins.sort();
+        plugins.dedup();
+        CloseError::InvoiceOverflow {
+            tenant: self.tenant.to_owned(),
+            plugins,
+            what,
+        }
+    }
+
     /// Usage → subtotal → top-up → discounts → total → credit → due.
     fn invoice(
         &self,
@@ -104,7 +122,8 @@ impl Books<'_> {
             .iter()
             .try_fold(Money::zero(self.currency), |sum, l| {
                 sum.checked_add(l.line.amount)
-            })?;
+            })
+            .map_err(|_| self.overflow(&lines, "the subtotal"))?;
         let mut total = subtotal;
         if let Some(top_up) = minimum_top_up(subtotal, Money::new(terms.minimum, self.currency))? {
             total = total.checked_add(top_up.amount)?;

@@ -227,6 +227,20 @@ pub enum CloseError {
         /// The line's amount.
         minor: i64,
     },
+    /// A tenant's amounts are out of range: its invoice cannot be made. The
+    /// operator corrects the plans of the plugins named (for the period).
+    #[error(
+        "the invoice of `{tenant}` overflows ({what}); its lines are of {}: correct their plans for the period",
+        plugins.join(", ")
+    )]
+    InvoiceOverflow {
+        /// The tenant.
+        tenant: String,
+        /// The plugins on its invoice.
+        plugins: Vec<String>,
+        /// What overflowed.
+        what: &'static str,
+    },
     /// Rating failed.
     #[error("rating `{plugin}` for `{tenant}`: {source}")]
     Rating {

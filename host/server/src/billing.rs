@@ -13,7 +13,7 @@ use super::types::billing::{
     AgreementChange, Campaigns, CloseRequest, Closed, CreditGranted, DiscountAdded, FormatQuery,
     Investments, InvestmentsQuery, Invoices, InvoicesQuery, Ledger, MinimumSet, NewCampaign,
     NewCredit, NewDiscount, NewInvestment, NewMinimum, NewPledge, NewSettings, PeriodQuery,
-    Periods, Plans, Statements, StatementsQuery, UsageQuery,
+    Periods, PlanQuery, Plans, Statements, StatementsQuery, UsageQuery,
 };
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -173,19 +173,30 @@ pub async fn plans(
 /// An owner of the namespace (or the operator) sets a new price plan.
 ///
 /// The first plan applies from the open period, a change from the next.
+/// The operator may put a plan in force from a period not closed yet
+/// (`?from=YYYY-MM`): how a close the plugin's plan cannot rate is resolved.
 #[utoipa::path(put, path = "/v1/packages/{namespace}/{name}/plan", tag = "billing",
     params(("namespace" = String, Path, description = "the package's namespace"),
-           ("name" = String, Path, description = "the package's name in it")),
+           ("name" = String, Path, description = "the package's name in it"), PlanQuery),
     request_body = PricePlan,
     responses((status = 201, description = "the plan and the period it applies from", body = PlanRecord), Errors))]
 pub async fn set_plan(
     State(state): State<AppState>,
     caller: Caller,
     Path((namespace, name)): Path<(String, String)>,
+    Query(query): Query<PlanQuery>,
     Body(plan): Body<PricePlan>,
 ) -> Result<(StatusCode, Json<PlanRecord>)> {
     let package = package_name(&namespace, &name);
-    let record = state.platform.set_plan(&caller.0, &package, &plan).await?;
+    let record = match query.from {
+        Some(from) => {
+            state
+                .platform
+                .correct_plan(&caller.0, &package, &plan, period(&from)?)
+                .await?
+        }
+        None => state.platform.set_plan(&caller.0, &package, &plan).await?,
+    };
     Ok((StatusCode::CREATED, Json(record)))
 }
 

@@ -56,6 +56,10 @@ pub enum BillingCommand {
         /// A price plan, JSON (see the README), or @FILE.
         #[arg(long)]
         set: Option<String>,
+        /// Operator: put the plan in force from this period, one not closed
+        /// yet (resolves a close the current plan cannot rate).
+        #[arg(long, requires = "set")]
+        from: Option<String>,
     },
     /// Show or change a plugin's revenue agreement (operator).
     Agreement(plans::AgreementArgs),
@@ -204,7 +208,9 @@ pub fn billing(command: BillingCommand, connection: Connection) -> anyhow::Resul
             currency,
             platform_fee_bps,
         } => settings::settings(&client, currency, platform_fee_bps)?,
-        BillingCommand::Plan { package, set } => plans::plan(&client, &package, set)?,
+        BillingCommand::Plan { package, set, from } => {
+            plans::plan(&client, &package, set, from.as_deref())?
+        }
         BillingCommand::Agreement(args) => plans::agreement(&client, args)?,
         BillingCommand::Invest {
             package,

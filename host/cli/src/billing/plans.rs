@@ -9,10 +9,19 @@ use spleis_server::types::billing::{AgreementChange, Plans};
 use spleis_server::types::billing::{AgreementRecord, PlanRecord};
 
 /// Shows a plugin's plans, or sets a new one from JSON (inline or @FILE).
-pub(super) fn plan(client: &Client, package: &str, set: Option<String>) -> anyhow::Result<()> {
+pub(super) fn plan(
+    client: &Client,
+    package: &str,
+    set: Option<String>,
+    from: Option<&str>,
+) -> anyhow::Result<()> {
     let path = format!("/v1/packages/{package}/plan");
     match set {
         Some(plan) => {
+            let path = match from {
+                Some(from) => format!("{path}?from={from}"),
+                None => path,
+            };
             // Sent as written: the server says what is wrong with a plan.
             let answer = client.send::<PlanRecord>("PUT", &path, &read_json(&plan)?)?;
             answer.print(client, |p| {

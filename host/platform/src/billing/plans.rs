@@ -2,6 +2,7 @@
 
 use crate::{Actor, Error, Platform};
 use spleis_billing::rating::PricePlan;
+use spleis_store::accounts::Role;
 use spleis_store::billing::PlanRecord;
 use spleis_store::now_ms;
 
@@ -24,6 +25,22 @@ impl Platform {
         Ok(self
             .store
             .set_plan(package, plan, actor.id(), now_ms())
+            .await?)
+    }
+
+    /// The operator puts `plan` in force from `from`, a period not closed
+    /// yet: how a close that the plugin's plan cannot rate is resolved.
+    pub async fn correct_plan(
+        &self,
+        actor: &Actor,
+        package: &str,
+        plan: &PricePlan,
+        from: spleis_billing::discounts::Period,
+    ) -> Result<PlanRecord, Error> {
+        actor.require(&[Role::Operator])?;
+        Ok(self
+            .store
+            .correct_plan(package, plan, actor.id(), now_ms(), from)
             .await?)
     }
 }

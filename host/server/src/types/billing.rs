@@ -156,6 +156,16 @@ pub struct Statements {
     pub statements: Vec<StatementDocument>,
 }
 
+/// `?from=` of a plan: the operator's correction from a period not closed
+/// yet (how a close the plan cannot rate is resolved).
+#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PlanQuery {
+    /// `YYYY-MM` (operator only); default: the open period for a first
+    /// plan, the next one for a change.
+    pub from: Option<String>,
+}
+
 /// `?period=`: one period's transactions only.
 #[derive(Clone, Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

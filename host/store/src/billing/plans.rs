@@ -5,6 +5,7 @@
 use super::{Cells, Result, package_exists, to_json};
 use crate::Store;
 use serde::{Deserialize, Serialize};
+use spleis_billing::bounds::period_in;
 use spleis_billing::close::PlanInForce;
 use spleis_billing::discounts::Period;
 use spleis_billing::rating::{Declared, PricePlan, check_currency, check_declared, validate_plan};
@@ -90,6 +91,32 @@ impl Store {
         by: &str,
         now: i64,
     ) -> Result<PlanRecord> {
+        self.insert_plan(package, plan, by, now, None).await
+    }
+
+    /// The operator's correction: `plan` in force from `from`, a period not
+    /// closed yet, up to the open one. This is how a close that a plan
+    /// cannot rate is resolved: the period gets a plan that rates, and
+    /// closes again. A closed period never changes.
+    pub async fn correct_plan(
+        &self,
+        package: &str,
+        plan: &PricePlan,
+        by: &str,
+        now: i64,
+        from: Period,
+    ) -> Result<PlanRecord> {
+        self.insert_plan(package, plan, by, now, Some(from)).await
+    }
+
+    async fn insert_plan(
+        &self,
+        package: &str,
+        plan: &PricePlan,
+        by: &str,
+        now: i64,
+        from: Option<Period>,
+    ) -> Result<PlanRecord> {
         validate_plan(plan)?;
         let mut tx = self.begin_write().await?;
         let settings = self.lock_periods_exclusive(&mut tx).await?;
@@ -103,7 +130,21 @@ impl Store {
                 .await?
                 .try_get("seq")?;
         let open = settings.open_period(now);
-        let effective_from = if last.is_some() { open.next() } else { open };
+        let effective_from = match from {
+            Some(from) => {
+                // The first period a correction may start: one a failed
+                // close left `closing` (not closed), else the first after
+                // the last closed.
+                let first = match (settings.closing, settings.last_closed) {
+                    (Some(closing), _) => closing,
+                    (None, Some(closed)) => closed.next(),
+                    (None, None) => from.min(open),
+                };
+                period_in("from", from, first, open)?
+            }
+            None if last.is_some() => open.next(),
+            None => open,
+        };
         let seq = last.map_or(Some(1), |last| last.checked_add(1));
         let seq = seq.ok_or(super::BillingError::Overflow("the plan number"))?;
         sqlx::query(
