@@ -55,6 +55,32 @@ async fn call(
         .unwrap()
 }
 
+/// Loads `bytes` (a fixture without a manifest), calls it, and checks the
+/// call ended as a trap blamed on the guest; the error, for more checks.
+async fn guest_trap(runtime: &Runtime, bytes: &[u8], case: &str) -> spleis_runtime::CallError {
+    let plugin = runtime
+        .load(bytes)
+        .await
+        .unwrap_or_else(|e| panic!("{case}: {e}"));
+    let inv = call(
+        runtime,
+        &plugin,
+        &bare_install("fixtures/guest"),
+        "any",
+        b"",
+        None,
+    )
+    .await;
+    assert_eq!(
+        inv.usage.outcome.blame(),
+        spleis_runtime::Blame::Guest,
+        "{case}"
+    );
+    let error = inv.result.expect_err(case);
+    assert_eq!(error.kind, OutcomeKind::Trap, "{case}: {error}");
+    error
+}
+
 /// An install of a fixture that has no manifest: nothing granted.
 fn bare_install(plugin: &str) -> Arc<Install> {
     Arc::new(Install {
@@ -518,26 +544,7 @@ async fn malformed_answers_are_the_guests_fault() {
     let well = spleis_tests::plugin("hostile");
     let (echo, echo_install) = install(&runtime, &well, "t").await;
     for (case, ptr, data) in cases {
-        let plugin = runtime
-            .load(&spleis_tests::answer(ptr, data, 0))
-            .await
-            .unwrap_or_else(|e| panic!("{case}: {e}"));
-        let inv = call(
-            &runtime,
-            &plugin,
-            &bare_install("fixtures/malformed"),
-            "any",
-            b"",
-            None,
-        )
-        .await;
-        let error = inv.result.expect_err(case);
-        assert_eq!(error.kind, OutcomeKind::Trap, "{case}: {error}");
-        assert_eq!(
-            inv.usage.outcome.blame(),
-            spleis_runtime::Blame::Guest,
-            "{case}"
-        );
+        guest_trap(&runtime, &spleis_tests::answer(ptr, data, 0), case).await;
         let next = call(&runtime, &echo, &echo_install, "echo", b"1", None).await;
         assert_eq!(next.result.unwrap(), b"1", "after {case}");
     }
@@ -591,26 +598,7 @@ async fn wrong_calls_of_imports_are_the_guests_fault() {
         ),
     ] {
         let bytes = wat::parse_str(text.replace("$CASE", code)).expect("the fixture parses");
-        let plugin = runtime
-            .load(&bytes)
-            .await
-            .unwrap_or_else(|e| panic!("{case}: {e}"));
-        let inv = call(
-            &runtime,
-            &plugin,
-            &bare_install("fixtures/bad-imports"),
-            "any",
-            b"",
-            None,
-        )
-        .await;
-        let error = inv.result.expect_err(case);
-        assert_eq!(error.kind, OutcomeKind::Trap, "{case}: {error}");
+        let error = guest_trap(&runtime, &bytes, case).await;
         assert!(error.message.contains(why), "{case}: {}", error.message);
-        assert_eq!(
-            inv.usage.outcome.blame(),
-            spleis_runtime::Blame::Guest,
-            "{case}"
-        );
     }
 }

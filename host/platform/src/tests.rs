@@ -466,6 +466,20 @@ async fn a_purged_scope_takes_no_write_from_a_node_that_still_caches_the_install
         .expect("writes after the reinstall");
 }
 
+impl World {
+    /// The operator sets the tenant's fan-out budget (`None`: the default).
+    async fn fan_out(&self, fan_out: Option<u32>) {
+        let limits = crate::limits::LimitOverrides {
+            fan_out,
+            ..Default::default()
+        };
+        self.platform
+            .set_tenant_limits(&self.operator, "tenant-a", &limits)
+            .await
+            .expect("the operator sets the tenant's fan-out");
+    }
+}
+
 /// Events one platform event causes share one budget of deliveries across
 /// all depths (the tenant's fan-out limit, the operator's): past it the
 /// rest are recorded as `fan-out-limit` and not run.
@@ -473,14 +487,7 @@ async fn a_purged_scope_takes_no_write_from_a_node_that_still_caches_the_install
 async fn a_fan_out_past_the_budget_is_recorded_and_not_run() {
     let w = world().await;
     w.installed().await;
-    let limits = crate::limits::LimitOverrides {
-        fan_out: Some(2),
-        ..Default::default()
-    };
-    w.platform
-        .set_tenant_limits(&w.operator, "tenant-a", &limits)
-        .await
-        .expect("the operator sets the tenant's fan-out");
+    w.fan_out(Some(2)).await;
     // The fixture answers every `loop.ping` with another: a chain.
     let deliveries = w
         .platform
@@ -491,10 +498,7 @@ async fn a_fan_out_past_the_budget_is_recorded_and_not_run() {
     assert_eq!(outcomes, ["ok", "ok", "fan-out-limit"], "{deliveries:?}");
     assert!(deliveries[2].message.contains("at most 2 deliveries"));
     // Without the override, the chain runs to the depth limit.
-    w.platform
-        .set_tenant_limits(&w.operator, "tenant-a", &Default::default())
-        .await
-        .expect("back to the defaults");
+    w.fan_out(None).await;
     let deliveries = w
         .platform
         .emit(&w.tenant, "loop.ping", b"{}".to_vec())
@@ -513,14 +517,7 @@ async fn a_fan_out_past_the_budget_is_recorded_and_not_run() {
 async fn the_calls_record_says_how_many_deliveries_were_dropped() {
     let w = world().await;
     w.installed().await;
-    let limits = crate::limits::LimitOverrides {
-        fan_out: Some(2),
-        ..Default::default()
-    };
-    w.platform
-        .set_tenant_limits(&w.operator, "tenant-a", &limits)
-        .await
-        .expect("the operator sets the tenant's fan-out");
+    w.fan_out(Some(2)).await;
     // `emit` sends one `loop.ping`; each delivery answers with another.
     let answer = w
         .platform

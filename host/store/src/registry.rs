@@ -198,16 +198,7 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(row) = existing {
-            let record = version_from_row(&row)?;
-            return if record.digest == digest {
-                Ok(PublishOutcome::Unchanged(record))
-            } else {
-                Err(RegistryError::VersionExists {
-                    package: package.to_owned(),
-                    version: manifest.version.to_string(),
-                    existing: record.digest,
-                })
-            };
+            return already_published(version_from_row(&row)?, digest);
         }
 
         sqlx::query(
@@ -249,15 +240,7 @@ impl Store {
         if inserted.rows_affected() == 0 {
             drop(tx);
             let record = self.version(package, &manifest.version.to_string()).await?;
-            return if record.digest == digest {
-                Ok(PublishOutcome::Unchanged(record))
-            } else {
-                Err(RegistryError::VersionExists {
-                    package: package.to_owned(),
-                    version: manifest.version.to_string(),
-                    existing: record.digest,
-                })
-            };
+            return already_published(record, digest);
         }
         tx.commit().await?;
         Ok(PublishOutcome::Published(VersionRecord {
@@ -453,6 +436,23 @@ impl Store {
             return Err(RegistryError::Integrity(*digest));
         }
         Ok(bytes)
+    }
+}
+
+/// Publishing a version that exists: the same bytes are the documented
+/// no-op, other bytes are refused (a published version is immutable).
+fn already_published(
+    record: VersionRecord,
+    digest: Digest,
+) -> Result<PublishOutcome, RegistryError> {
+    if record.digest == digest {
+        Ok(PublishOutcome::Unchanged(record))
+    } else {
+        Err(RegistryError::VersionExists {
+            package: record.package.clone(),
+            version: record.version.to_string(),
+            existing: record.digest,
+        })
     }
 }
 
