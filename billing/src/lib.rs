@@ -19,6 +19,7 @@ pub mod allocate;
 pub mod bounds;
 pub mod close;
 pub mod cofunding;
+pub mod commitments;
 pub mod discounts;
 pub mod money;
 pub mod payback;

@@ -484,38 +484,91 @@ fn quantity(
 pub fn rate(plan: &PricePlan, usage: &PeriodUsage) -> Result<Vec<InvoiceLine>, RatingError> {
     let mut lines = Vec::new();
     for charge in &plan.charges {
-        let (description, num, den) = quantity(&charge.meter, plan, usage)?;
-        if charge.free_units.is_sign_negative() {
-            return Err(RatingError::Invalid("free units cannot be negative"));
-        }
-        let free = exact_mul(charge.free_units, Decimal::from(den))
-            .map_err(|_| RatingError::Overflow("free units"))?;
-        let billed = num
-            .checked_sub(free)
-            .ok_or(RatingError::Overflow("quantity"))?
-            .max(Decimal::ZERO);
-        if billed.is_zero() {
-            continue;
-        }
-        let (unit_price, amount) = price(billed, den, &charge.pricing, plan.currency)?;
-        // A line that rounds to nothing (a free price, 1 call at 0.001) is
-        // not written: an invoice shows only what it charges.
-        if amount.minor == 0 {
-            continue;
-        }
-        // The quantity shown: the fraction, to the decimal type's precision.
-        let quantity = billed
-            .checked_div(Decimal::from(den))
-            .ok_or(RatingError::Overflow("quantity"))?
-            .normalize();
-        lines.push(InvoiceLine {
-            description,
-            quantity,
-            unit_price,
-            amount,
-        });
+        lines.extend(rate_charge(charge, plan, usage)?);
     }
     Ok(lines)
+}
+
+/// One charge of `plan` on `usage`: its line, or none when it rounds to
+/// nothing.
+fn rate_charge(
+    charge: &Charge,
+    plan: &PricePlan,
+    usage: &PeriodUsage,
+) -> Result<Option<InvoiceLine>, RatingError> {
+    let (description, num, den) = quantity(&charge.meter, plan, usage)?;
+    if charge.free_units.is_sign_negative() {
+        return Err(RatingError::Invalid("free units cannot be negative"));
+    }
+    let free = exact_mul(charge.free_units, Decimal::from(den))
+        .map_err(|_| RatingError::Overflow("free units"))?;
+    let billed = num
+        .checked_sub(free)
+        .ok_or(RatingError::Overflow("quantity"))?
+        .max(Decimal::ZERO);
+    if billed.is_zero() {
+        return Ok(None);
+    }
+    let (unit_price, amount) = price(billed, den, &charge.pricing, plan.currency)?;
+    // A line that rounds to nothing (a free price, 1 call at 0.001) is
+    // not written: an invoice shows only what it charges.
+    if amount.minor == 0 {
+        return Ok(None);
+    }
+    // The quantity shown: the fraction, to the decimal type's precision.
+    let quantity = billed
+        .checked_div(Decimal::from(den))
+        .ok_or(RatingError::Overflow("quantity"))?
+        .normalize();
+    Ok(Some(InvoiceLine {
+        description,
+        quantity,
+        unit_price,
+        amount,
+    }))
+}
+
+/// The line that bills a tenant's shortfall against a commitment of
+/// `units` of `metric` a period: what the plan's charges on that metric
+/// would add had `units` been used, each charge rounded as its usage line
+/// is, so usage line plus shortfall equals the line of `units`. None when
+/// enough was used, or the plan does not charge the metric.
+pub fn units_top_up(
+    plan: &PricePlan,
+    usage: &PeriodUsage,
+    metric: &str,
+    units: u64,
+) -> Result<Option<InvoiceLine>, RatingError> {
+    let used = usage.metrics.get(metric).copied().unwrap_or(0);
+    if used >= units {
+        return Ok(None);
+    }
+    let mut committed = usage.clone();
+    committed.metrics.insert(metric.to_owned(), units);
+    let amount_of = |charge: &Charge, usage: &PeriodUsage| {
+        Ok::<_, RatingError>(rate_charge(charge, plan, usage)?.map_or(0, |line| line.amount.minor))
+    };
+    let mut short: i64 = 0;
+    for charge in plan
+        .charges
+        .iter()
+        .filter(|c| matches!(&c.meter, Meter::Metric { metric: m } if m == metric))
+    {
+        let more = amount_of(charge, &committed)?
+            .checked_sub(amount_of(charge, usage)?)
+            .ok_or(RatingError::Overflow("a commitment's shortfall"))?;
+        short = short
+            .checked_add(more)
+            .ok_or(RatingError::Overflow("a commitment's shortfall"))?;
+    }
+    Ok((short > 0).then(|| InvoiceLine {
+        description: format!(
+            "minimum commitment of {units} units of `{metric}` a month ({used} used)"
+        ),
+        quantity: Decimal::from(units - used),
+        unit_price: None,
+        amount: Money::new(short, plan.currency),
+    }))
 }
 
 /// The line that tops an invoice up to the tenant's minimum monthly
@@ -919,6 +972,67 @@ mod tests {
         // 250/3 − 0.5 blocks = 248.5/3 → × 0.0333 = 2.75835 → 2.76.
         let p = plan(vec![unit(Meter::Fuel { per: 3 }, "0.0333", "0.5")]);
         assert_eq!(rate(&p, &usage).unwrap()[0].amount.minor, 276);
+    }
+
+    #[test]
+    fn a_commitment_in_units_bills_the_shortfall_as_if_it_were_used() {
+        let metric = |m: &str| Meter::Metric { metric: m.into() };
+        let contracts = |n: u64| PeriodUsage {
+            metrics: BTreeMap::from([("contracts".to_owned(), n)]),
+            ..PeriodUsage::default()
+        };
+        // 0.0125 per contract after 100 free; a second metric is untouched.
+        let p = plan(vec![
+            unit(metric("contracts"), "0.0125", "100"),
+            unit(metric("meters"), "1", "0"),
+        ]);
+        let line = units_top_up(&p, &contracts(4_210), "contracts", 5_000)
+            .unwrap()
+            .unwrap();
+        // 4,900 × 0.0125 = 61.25; 4,110 × 0.0125 = 51.375 → 51.38; the
+        // shortfall is what makes the two lines 61.25.
+        assert_eq!(line.amount.minor, 6_125 - 5_138);
+        assert_eq!(line.quantity, Decimal::from(790));
+        assert_eq!(
+            line.description,
+            "minimum commitment of 5000 units of `contracts` a month (4210 used)"
+        );
+        let used = rate(&p, &contracts(4_210)).unwrap()[0].amount.minor;
+        let committed = rate(&p, &contracts(5_000)).unwrap()[0].amount.minor;
+        assert_eq!(used + line.amount.minor, committed);
+        // Enough used, or a metric the plan does not charge: nothing.
+        assert_eq!(
+            units_top_up(&p, &contracts(5_000), "contracts", 5_000),
+            Ok(None)
+        );
+        assert_eq!(units_top_up(&p, &contracts(0), "sites", 5_000), Ok(None));
+        // Within the free units: nothing either.
+        assert_eq!(units_top_up(&p, &contracts(0), "contracts", 100), Ok(None));
+        // Volume tiers: 5,000 units fall in the cheaper tier, so the
+        // shortfall can be below the price of the missing units alone.
+        let volume = plan(vec![Charge {
+            meter: metric("contracts"),
+            pricing: Pricing::Tiered {
+                tiers: vec![
+                    Tier {
+                        up_to: Some(d("4999")),
+                        unit_price: d("0.02"),
+                        flat_fee: d("0"),
+                    },
+                    Tier {
+                        up_to: None,
+                        unit_price: d("0.01"),
+                        flat_fee: d("0"),
+                    },
+                ],
+                mode: TierMode::Volume,
+            },
+            free_units: d("0"),
+        }]);
+        let line = units_top_up(&volume, &contracts(2_400), "contracts", 5_000)
+            .unwrap()
+            .unwrap();
+        assert_eq!(line.amount.minor, 5_000 - 4_800);
     }
 
     #[test]

@@ -1,14 +1,16 @@
-//! The close's first steps: rate every install, then build each tenant's
-//! invoice (usage → top-up → discounts → credit) with the transactions that
-//! book the top-up, the discounts and the credit used.
+//! The close's first steps: rate every install (with any shortfall against
+//! a commitment in units), then build each tenant's invoice (usage → money
+//! top-up → discounts → credit) with the transactions that book the top-up,
+//! the discounts and the credit used.
 
 use super::{CloseError, Invoice, Line, PeriodInput, TenantTerms};
+use crate::commitments::{Commitment, committed_plugins, money_minimum, unit_minimums};
 use crate::discounts::{apply_credit, discount_lines};
 use crate::money::{Currency, Money};
 use crate::period::Period;
-use crate::rating::{InvoiceLine, minimum_top_up, rate};
+use crate::rating::{InvoiceLine, PeriodUsage, minimum_top_up, rate, units_top_up};
 use crate::split::{LedgerAccount, Transaction};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What rating gave: lines per tenant, and what each plugin charged each
 /// tenant (minor units) for the split.
@@ -20,53 +22,106 @@ pub(super) struct Rated<'a> {
     pub charges: BTreeMap<&'a str, BTreeMap<String, u64>>,
 }
 
-/// Rates every install under its plugin's plan.
+/// Rates every install under its plugin's plan, with the shortfall against
+/// any commitment in units; a commitment to a plugin the tenant has no
+/// install of in the period is rated on no usage.
 pub(super) fn rate_installs(input: &PeriodInput) -> Result<Rated<'_>, CloseError> {
-    let mut lines: BTreeMap<&str, Vec<Line>> = BTreeMap::new();
-    let mut charges: BTreeMap<&str, BTreeMap<String, u64>> = BTreeMap::new();
+    let mut rated = Rated {
+        lines: BTreeMap::new(),
+        charges: BTreeMap::new(),
+    };
+    let none = TenantTerms::default();
+    let mut installed: BTreeSet<(&str, &str)> = BTreeSet::new();
     for install in &input.installs {
+        installed.insert((&install.tenant, &install.plugin));
+        let commitments = &input
+            .tenants
+            .get(&install.tenant)
+            .unwrap_or(&none)
+            .commitments;
+        rated.install(
+            input,
+            &install.tenant,
+            &install.plugin,
+            &install.versions,
+            &install.usage,
+            commitments,
+        )?;
+    }
+    // Usage of nothing: no calls, no days installed, the period's days.
+    let idle = PeriodUsage {
+        days_in_period: input.period.days(),
+        ..PeriodUsage::default()
+    };
+    for (tenant, terms) in &input.tenants {
+        rated.lines.entry(tenant).or_default();
+        for plugin in committed_plugins(&terms.commitments, input.period) {
+            if !installed.contains(&(tenant.as_str(), plugin)) {
+                rated.install(input, tenant, plugin, &[], &idle, &terms.commitments)?;
+            }
+        }
+    }
+    Ok(rated)
+}
+
+impl<'a> Rated<'a> {
+    /// Rates one tenant's use of one plugin: its usage lines, then its
+    /// shortfall against each commitment in units of the plugin's metrics.
+    fn install(
+        &mut self,
+        input: &'a PeriodInput,
+        tenant: &'a str,
+        plugin: &'a str,
+        versions: &[String],
+        usage: &PeriodUsage,
+        commitments: &[Commitment],
+    ) -> Result<(), CloseError> {
         let terms = input
             .plugins
-            .get(&install.plugin)
-            .ok_or_else(|| CloseError::NoTerms(install.plugin.clone()))?;
-        let tenant_lines = lines.entry(&install.tenant).or_default();
-        let Some(plan) = &terms.plan else { continue };
-        let rated = rate(&plan.plan, &install.usage).map_err(|source| CloseError::Rating {
-            tenant: install.tenant.clone(),
-            plugin: install.plugin.clone(),
+            .get(plugin)
+            .ok_or_else(|| CloseError::NoTerms(plugin.to_owned()))?;
+        let tenant_lines = self.lines.entry(tenant).or_default();
+        let Some(plan) = &terms.plan else {
+            return Ok(());
+        };
+        let failed = |source| CloseError::Rating {
+            tenant: tenant.to_owned(),
+            plugin: plugin.to_owned(),
             source,
-        })?;
+        };
+        let mut rated = rate(&plan.plan, usage).map_err(failed)?;
+        for (metric, units) in unit_minimums(commitments, plugin, input.period) {
+            rated.extend(units_top_up(&plan.plan, usage, metric, units).map_err(failed)?);
+        }
         for line in rated {
             let amount =
                 u64::try_from(line.amount.minor).map_err(|_| CloseError::NegativeLine {
-                    tenant: install.tenant.clone(),
-                    plugin: install.plugin.clone(),
+                    tenant: tenant.to_owned(),
+                    plugin: plugin.to_owned(),
                     minor: line.amount.minor,
                 })?;
-            let charged = charges
-                .entry(&install.plugin)
+            let charged = self
+                .charges
+                .entry(plugin)
                 .or_default()
-                .entry(install.tenant.clone())
+                .entry(tenant.to_owned())
                 .or_default();
             *charged = charged
                 .checked_add(amount)
                 .ok_or_else(|| CloseError::InvoiceOverflow {
-                    tenant: install.tenant.clone(),
-                    plugins: vec![install.plugin.clone()],
+                    tenant: tenant.to_owned(),
+                    plugins: vec![plugin.to_owned()],
                     what: "the plugin's charges",
                 })?;
             tenant_lines.push(Line {
-                plugin: Some(install.plugin.clone()),
-                versions: install.versions.clone(),
+                plugin: Some(plugin.to_owned()),
+                versions: versions.to_vec(),
                 plan: Some(plan.id.clone()),
                 line,
             });
         }
+        Ok(())
     }
-    for tenant in input.tenants.keys() {
-        lines.entry(tenant).or_default();
-    }
-    Ok(Rated { lines, charges })
 }
 
 /// Every tenant's invoice, by tenant; a tenant with no line at all gets none.
@@ -125,7 +180,13 @@ impl Books<'_> {
             })
             .map_err(|_| self.overflow(&lines, "the subtotal"))?;
         let mut total = subtotal;
-        if let Some(top_up) = minimum_top_up(subtotal, Money::new(terms.minimum, self.currency))? {
+        if let Some(top_up) = minimum_top_up(
+            subtotal,
+            Money::new(
+                money_minimum(&terms.commitments, self.period),
+                self.currency,
+            ),
+        )? {
             total = total.checked_add(top_up.amount)?;
             transactions.push(self.top_up(&top_up)?);
             lines.push(adjustment(top_up));

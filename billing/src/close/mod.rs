@@ -4,8 +4,9 @@
 //! ledger transaction. The host gathers the inputs from its database and
 //! stores the result in one database transaction.
 //!
-//! Order of an invoice: usage lines (rounded once each) → subtotal → the
-//! minimum-commitment top-up → discounts (borne by the platform) → total →
+//! Order of an invoice: usage lines (rounded once each; a shortfall against
+//! a commitment in units is a usage line of its plugin) → subtotal → the
+//! money-minimum top-up → discounts (borne by the platform) → total →
 //! prepaid credit consumed → amount due.
 //!
 //! The steps live in their own modules: `invoices` (rating and each
@@ -18,6 +19,7 @@ pub mod numbering;
 mod settlement;
 pub mod summary;
 
+use crate::commitments::Commitment;
 use crate::discounts::Discount;
 use crate::money::{Currency, MoneyError};
 use crate::payback::PaybackState;
@@ -71,8 +73,10 @@ pub struct PluginTerms {
 /// What governs one tenant's invoice.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TenantTerms {
-    /// The minimum monthly commitment, minor units (0: none).
-    pub minimum: i64,
+    /// Its minimum commitments, in money or units (only those covering
+    /// the period apply).
+    #[serde(default)]
+    pub commitments: Vec<Commitment>,
     /// Its discounts (only those covering the period apply).
     pub discounts: Vec<Discount>,
     /// Prepaid credit available, minor units.

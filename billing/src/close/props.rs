@@ -1,7 +1,8 @@
 //! "Any input" properties (issue 9, item 8): random plans — structurally
 //! valid ones with hostile numbers, arbitrary JSON, and valid plans with one
 //! part replaced by arbitrary JSON — through parsing, validation and rating;
-//! random periods (installs, plans, investors, discounts, credits, minimums)
+//! random periods (installs, plans, investors, discounts, credits, minimum
+//! commitments in money and in units)
 //! through the close, over a few consecutive months. Nothing may panic, and
 //! whatever is accepted must add up to the cent.
 //!
@@ -9,6 +10,7 @@
 //! case counts fixed so the crate's whole test run stays well under 30 s.
 
 use super::*;
+use crate::commitments::{Commitment, Minimum};
 use crate::discounts::DiscountAmount;
 use crate::payback::{Investor, caps};
 use crate::rating::{Charge, Meter, Pricing, rate, validate_plan};
@@ -482,13 +484,38 @@ fn tenant_terms() -> impl Strategy<Value = TenantTerms> {
             from: period(a.min(b)),
             to: period(a.max(b)),
         });
-    (minor(), proptest::collection::vec(discount, 0..3), minor()).prop_map(
-        |(minimum, discounts, credit)| TenantTerms {
+    let commitment = (
+        prop_oneof![
+            minor().prop_map(|minor| Minimum::Money { minor }),
+            (
+                prop_oneof![9 => proptest::sample::select(PLUGINS), 1 => Just("acme/none")],
+                prop_oneof![Just("m"), Just("n")],
+                count(),
+            )
+                .prop_map(|(plugin, metric, units)| Minimum::Units {
+                    plugin: plugin.to_owned(),
+                    metric: metric.to_owned(),
+                    units,
+                }),
+        ],
+        1u8..=12,
+        proptest::option::of(1u8..=12),
+    )
+        .prop_map(move |(minimum, from, to)| Commitment {
             minimum,
+            from: period(from),
+            to: to.map(period),
+        });
+    (
+        proptest::collection::vec(commitment, 0..3),
+        proptest::collection::vec(discount, 0..3),
+        minor(),
+    )
+        .prop_map(|(commitments, discounts, credit)| TenantTerms {
+            commitments,
             discounts,
             credit,
-        },
-    )
+        })
 }
 
 fn install() -> impl Strategy<Value = InstallUsage> {

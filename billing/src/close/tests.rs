@@ -1,4 +1,5 @@
 use super::*;
+use crate::commitments::{Commitment, Minimum};
 use crate::discounts::DiscountAmount;
 use crate::payback::Investor;
 use crate::rating::{Charge, Meter, Pricing};
@@ -58,6 +59,15 @@ fn terms(plan: PlanInForce, investors: Vec<(Investor, &str)>, share_bps: u32) ->
         },
         payback: PaybackState::default(),
     }
+}
+
+/// A money minimum in force from 2026-01 on.
+fn minimum(minor: i64) -> Vec<Commitment> {
+    vec![Commitment {
+        minimum: Minimum::Money { minor },
+        from: "2026-01".parse().unwrap(),
+        to: None,
+    }]
 }
 
 fn input(installs: Vec<InstallUsage>, plugin: PluginTerms) -> PeriodInput {
@@ -249,7 +259,7 @@ fn a_minimum_commitment_tops_up_a_small_month_then_discounts_then_credit() {
     input.tenants.insert(
         "tenant-a".into(),
         TenantTerms {
-            minimum: 5_000,
+            commitments: minimum(5_000),
             discounts: vec![Discount {
                 reason: "contributor".into(),
                 amount: DiscountAmount::Percent { bps: 1000 },
@@ -263,7 +273,7 @@ fn a_minimum_commitment_tops_up_a_small_month_then_discounts_then_credit() {
     input.tenants.insert(
         "tenant-idle".into(),
         TenantTerms {
-            minimum: 2_000,
+            commitments: minimum(2_000),
             ..TenantTerms::default()
         },
     );
@@ -282,6 +292,110 @@ fn a_minimum_commitment_tops_up_a_small_month_then_discounts_then_credit() {
     // The author's part comes from usage only: 80% of 10.00.
     assert_eq!(closed.statements[0].total, 800);
     assert_conserved(&closed);
+}
+
+#[test]
+fn a_commitment_in_units_bills_the_shortfall_to_the_plugin_even_without_an_install() {
+    // 0.01 per contract; tenant-a used 4,210 of its 5,000, tenant-idle has
+    // no install this month but committed to 1,000; tenant-b used more
+    // than its 100.
+    let mut plan = per_call("0.01");
+    plan.plan.charges[0].meter = Meter::Metric {
+        metric: "contracts".into(),
+    };
+    let used = |tenant: &str, n: u64| {
+        let mut install = calls(tenant, "acme/tariff", 0);
+        install.usage.metrics.insert("contracts".into(), n);
+        install
+    };
+    let mut input = input(
+        vec![used("tenant-a", 4_210), used("tenant-b", 300)],
+        terms(plan, vec![], 0),
+    );
+    let units = |units: u64, from: &str, to: Option<&str>| Commitment {
+        minimum: Minimum::Units {
+            plugin: "acme/tariff".into(),
+            metric: "contracts".into(),
+            units,
+        },
+        from: from.parse().unwrap(),
+        to: to.map(|to| to.parse().unwrap()),
+    };
+    for (tenant, commitments) in [
+        // The first year's lower minimum, then the standing one.
+        (
+            "tenant-a",
+            vec![
+                units(5_000, "2026-01", Some("2026-11")),
+                units(9_000, "2026-12", None),
+            ],
+        ),
+        ("tenant-b", vec![units(100, "2026-01", None)]),
+        (
+            "tenant-idle",
+            vec![units(1_000, "2026-11", Some("2026-11"))],
+        ),
+        // Ended before this month: nothing.
+        (
+            "tenant-gone",
+            vec![units(1_000, "2026-01", Some("2026-10"))],
+        ),
+    ] {
+        input.tenants.insert(
+            tenant.into(),
+            TenantTerms {
+                commitments,
+                ..TenantTerms::default()
+            },
+        );
+    }
+    let closed = close(&input).unwrap();
+    let lines = |tenant: &str| -> Vec<(i64, Option<String>)> {
+        closed
+            .invoices
+            .iter()
+            .find(|i| i.tenant == tenant)
+            .map(|i| {
+                i.lines
+                    .iter()
+                    .map(|l| (l.line.amount.minor, l.plugin.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let tariff = Some("acme/tariff".to_owned());
+    assert_eq!(
+        lines("tenant-a"),
+        [(4_210, tariff.clone()), (790, tariff.clone())]
+    );
+    assert_eq!(lines("tenant-b"), [(300, tariff.clone())]);
+    assert_eq!(lines("tenant-idle"), [(1_000, tariff.clone())]);
+    assert!(lines("tenant-gone").is_empty());
+    let a = closed
+        .invoices
+        .iter()
+        .find(|i| i.tenant == "tenant-a")
+        .unwrap();
+    assert_eq!(
+        a.lines[1].line.description,
+        "minimum commitment of 5000 units of `contracts` a month (4210 used)"
+    );
+    assert_eq!(a.subtotal, 5_000, "the shortfall is usage of the plugin");
+    // The plugin earns the shortfalls: 50.00 + 3.00 + 10.00, of which the
+    // author has 80%.
+    assert_eq!(closed.settlements[0].charged, 6_300);
+    assert_eq!(closed.statements[0].total, 5_040);
+    assert_conserved(&closed);
+    // In December the standing 9,000 holds.
+    input.period = "2026-12".parse().unwrap();
+    let december = close(&input).unwrap();
+    let a = december
+        .invoices
+        .iter()
+        .find(|i| i.tenant == "tenant-a")
+        .unwrap();
+    assert_eq!(a.total, 9_000);
+    assert!(december.invoices.iter().all(|i| i.tenant != "tenant-idle"));
 }
 
 #[test]
@@ -308,7 +422,7 @@ fn zero_amount_lines_are_not_written_and_a_tenant_charged_nothing_gets_no_invoic
     input.tenants.insert(
         "t-min".into(),
         TenantTerms {
-            minimum: 500,
+            commitments: minimum(500),
             ..TenantTerms::default()
         },
     );
@@ -341,7 +455,7 @@ fn a_close_whose_totals_overflow_is_refused_not_left_to_the_ledger() {
     input.tenants.insert(
         "t1".into(),
         TenantTerms {
-            minimum: i64::MAX,
+            commitments: minimum(i64::MAX),
             ..TenantTerms::default()
         },
     );
@@ -393,7 +507,7 @@ prop_compose! {
             usage.usage.metrics.insert("contract".into(), contracts);
             input.installs.push(usage);
             input.tenants.insert(tenant, TenantTerms {
-                minimum,
+                commitments: self::minimum(minimum),
                 credit,
                 discounts: vec![Discount {
                     reason: "r".into(),
