@@ -50,6 +50,19 @@ pub enum InputError {
         /// The open month.
         open: Period,
     },
+    /// A term that would start in a period already closed: closed periods
+    /// never change.
+    #[error(
+        "{field} starts in {period}, which is closed; closed periods never change, so it must start in {open} (the open period) or later"
+    )]
+    Closed {
+        /// What the term is, in words.
+        field: &'static str,
+        /// The period given.
+        period: Period,
+        /// The open period.
+        open: Period,
+    },
     /// A range of periods that ends before it starts.
     #[error("{field} runs from {from} to {to}: the end is before the start")]
     Reversed {
@@ -164,6 +177,19 @@ pub fn period_in(
             field,
             period,
             first,
+            open,
+        });
+    }
+    Ok(period)
+}
+
+/// A period that is `open` or later: terms change only periods not yet
+/// closed.
+pub fn not_closed(field: &'static str, period: Period, open: Period) -> Result<Period, InputError> {
+    if period < open {
+        return Err(InputError::Closed {
+            field,
+            period,
             open,
         });
     }

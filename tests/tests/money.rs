@@ -368,3 +368,161 @@ fn a_close_the_plan_cannot_rate_is_resolved_by_the_operators_correction() {
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["error"]["code"], "period-out-of-range", "{body}");
 }
+
+#[test]
+fn commitments_in_money_and_units_over_periods_end_to_end() {
+    for database in backends() {
+        let (server, op, author, tenant) = platform(database.as_deref());
+        let other = server.account("tenant-b", "tenant");
+        // 0.10 per active contract.
+        let plan = json!({
+            "currency": "EUR",
+            "charges": [{"meter": {"on": "metric", "metric": "active-contract"},
+                         "pricing": {"kind": "unit", "price": "0.10"}}]
+        });
+        let (status, body) = server.request(
+            "PUT",
+            "/v1/packages/examples/energy-tariff/plan",
+            &author,
+            Some(plan),
+        );
+        assert_eq!(status, 201, "{body}");
+        let period = open_period();
+        let path = "/v1/tenants/tenant-a/commitments";
+        let units = |units: u64, metric: &str| {
+            json!({"minimum": {"kind": "units", "plugin": "examples/energy-tariff",
+                               "metric": metric, "units": units},
+                   "from": period})
+        };
+        // At least 50 contracts a month from now on, and 10.00 this month.
+        let (status, contracts) =
+            server.request("POST", path, &op, Some(units(50, "active-contract")));
+        assert_eq!(status, 201, "{contracts}");
+        let money =
+            json!({"minimum": {"kind": "money", "minor": 1_000}, "from": period, "to": period});
+        let (status, body) = server.request("POST", path, &op, Some(money));
+        assert_eq!(status, 201, "{body}");
+        // Refusals, each naming what was wrong.
+        refused(
+            server.request("POST", path, &op, Some(units(60, "active-contract"))),
+            409,
+            "commitment-overlap",
+            "the same metric twice",
+        );
+        refused(
+            server.request("POST", path, &op, Some(units(5, "sites"))),
+            422,
+            "undeclared-metric",
+            "a metric the plugin does not declare",
+        );
+        refused(
+            server.request(
+                "POST",
+                path,
+                &op,
+                Some(json!({"minimum": {"kind": "money", "minor": -5}, "from": period})),
+            ),
+            422,
+            "out-of-range",
+            "a negative minimum",
+        );
+        refused(
+            server.request(
+                "POST",
+                path,
+                &op,
+                Some(json!({"minimum": {"kind": "money", "minor": 5}, "from": "0001-01"})),
+            ),
+            422,
+            "period-closed",
+            "a commitment in a closed period",
+        );
+        let (status, body) = server.request(
+            "POST",
+            path,
+            &op,
+            Some(json!({"minimum": {"kind": "money", "minor": 5}, "from": period, "x": 1})),
+        );
+        assert!(
+            (400..500).contains(&status),
+            "an unknown field: {status} {body}"
+        );
+        assert_eq!(
+            server
+                .request("POST", path, &tenant, Some(units(1, "active-contract")))
+                .0,
+            403
+        );
+        // The tenant reads its own; another tenant does not.
+        let (status, own) = server.request("GET", path, &tenant, None);
+        assert_eq!(status, 200, "{own}");
+        assert_eq!(
+            own["commitments"].as_array().map(Vec::len),
+            Some(2),
+            "{own}"
+        );
+        assert_eq!(server.request("GET", path, &other, None).0, 403);
+
+        // Three contracts priced: 0.30; the shortfall of 47 is 4.70 for the
+        // plugin; the money minimum tops 5.00 up to 10.00.
+        for id in ["C-1", "C-2", "C-3"] {
+            let mut request = quote();
+            request["contract_id"] = json!(id);
+            let (status, body) = server.call(&tenant, "examples/energy-tariff", "quote", &request);
+            assert_eq!(status, 200, "{body}");
+        }
+        let (status, body) = server.request(
+            "POST",
+            "/v1/billing/close",
+            &op,
+            Some(json!({"period": period, "early": true})),
+        );
+        assert_eq!(status, 201, "{body}");
+        let (status, invoices) = server.request("GET", "/v1/invoices?tenant=tenant-a", &op, None);
+        assert_eq!(status, 200, "{invoices}");
+        let invoice = &invoices["invoices"][0];
+        let amounts: Vec<i64> = invoice["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["amount"]["minor"].as_i64().unwrap_or_default())
+            .collect();
+        assert_eq!(amounts, [30, 470, 500], "{invoice}");
+        assert_eq!(invoice["total"], 1_000, "{invoice}");
+        assert_eq!(invoice["lines"][1]["plugin"], "examples/energy-tariff");
+
+        // Ending the contracts commitment keeps the closed month as it was.
+        let id = contracts["id"].as_str().unwrap();
+        let (status, ended) = server.request("DELETE", &format!("{path}/{id}"), &op, None);
+        assert_eq!(status, 200, "{ended}");
+        assert_eq!(
+            (ended["removed"].clone(), ended["to"].clone()),
+            (json!(false), json!(period))
+        );
+        refused(
+            server.request("DELETE", &format!("{path}/{id}"), &op, None),
+            409,
+            "commitment-ended",
+            "ending it twice",
+        );
+        // The CLI lists them in words.
+        let connection = ["--server", server.url.as_str(), "--token", op.as_str()];
+        let (code, out, err) = spleis_tests::spleis(
+            &[
+                &["billing", "commitment", "list", "tenant-a"][..],
+                &connection[..],
+            ]
+            .concat(),
+        );
+        assert_eq!(code, 0, "{err}");
+        assert!(
+            out.contains(&format!("at least 50 units of `active-contract` of examples/energy-tariff a month, from {period} to {period}")),
+            "{out}"
+        );
+        assert_eq!(
+            server.request("GET", "/v1/billing/ledger", &op, None).0,
+            200
+        );
+        assert!(server.stop());
+    }
+}

@@ -11,6 +11,7 @@ use crate::{AccessError, Actor, Error, Platform};
 use serde::{Deserialize, Serialize};
 use spleis_billing::Currency;
 use spleis_billing::close::{Invoice, PeriodClose, Settlement, Statement, TenantTerms, totals};
+use spleis_billing::commitments::money_minimum;
 use spleis_billing::discounts::Period;
 use spleis_billing::projection::{days_elapsed, extrapolate};
 use spleis_billing::rating::{InvoiceLine, PeriodUsage, PricePlan, rate, validate_plan};
@@ -115,13 +116,23 @@ pub struct ClosePreview {
     pub statements: usize,
 }
 
-/// A tenant and its terms (minimum, discounts, prepaid credit).
+/// A tenant and its terms (commitments, discounts, prepaid credit) as they
+/// stand for the open period.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TenantWithTerms {
     /// The account.
     pub account: Account,
     /// Its terms; the defaults (none) when it has none.
     pub terms: TenantTerms,
+    /// The open period, which the terms are read for.
+    pub period: Period,
+}
+
+impl TenantWithTerms {
+    /// The money minimum in force in the open period, minor units.
+    pub fn minimum(&self) -> i64 {
+        money_minimum(&self.terms.commitments, self.period)
+    }
 }
 
 /// The parties of an invoice and when it is due.
@@ -387,12 +398,14 @@ impl Platform {
                 .into());
             }
         };
-        let input = self.store.period_input(self.open_period().await?).await?;
+        let period = self.open_period().await?;
+        let input = self.store.period_input(period).await?;
         Ok(tenants
             .into_iter()
             .map(|account| TenantWithTerms {
                 terms: input.tenants.get(&account.id).cloned().unwrap_or_default(),
                 account,
+                period,
             })
             .collect())
     }

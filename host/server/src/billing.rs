@@ -10,10 +10,10 @@ use super::error::{ApiError, Body};
 use super::routes::package_name;
 use super::types::Errors;
 use super::types::billing::{
-    AgreementChange, Campaigns, CloseRequest, Closed, CreditGranted, DiscountAdded, FormatQuery,
-    Investments, InvestmentsQuery, Invoices, InvoicesQuery, Ledger, MinimumSet, NewCampaign,
-    NewCredit, NewDiscount, NewInvestment, NewMinimum, NewPledge, NewSettings, PeriodQuery,
-    Periods, PlanQuery, Plans, Statements, StatementsQuery, UsageQuery,
+    AgreementChange, Campaigns, CloseRequest, Closed, CommitmentEnded, Commitments, CreditGranted,
+    DiscountAdded, FormatQuery, Investments, InvestmentsQuery, Invoices, InvoicesQuery, Ledger,
+    MinimumSet, NewCampaign, NewCredit, NewDiscount, NewInvestment, NewMinimum, NewPledge,
+    NewSettings, PeriodQuery, Periods, PlanQuery, Plans, Statements, StatementsQuery, UsageQuery,
 };
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -21,12 +21,13 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use spleis_billing::Currency;
+use spleis_billing::commitments::Commitment;
 use spleis_billing::discounts::{Discount, DiscountAmount, Period};
 use spleis_billing::rating::PricePlan;
 use spleis_platform::billing::Rendered;
 use spleis_store::billing::{
-    AgreementRecord, BillingSettings, CampaignRecord, InvestmentRecord, InvoiceDocument,
-    PlanRecord, StatementDocument, UsageReport,
+    AgreementRecord, BillingSettings, CampaignRecord, CommitmentRecord, InvestmentRecord,
+    InvoiceDocument, PlanRecord, StatementDocument, UsageReport,
 };
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -332,7 +333,9 @@ pub async fn close_campaign(
     Ok(Json(state.platform.close_campaign(&caller.0, &id).await?))
 }
 
-/// Operator: a tenant's minimum monthly commitment.
+/// Operator: a tenant's standing money minimum from the open period on (0
+/// removes it). Money commitments reaching into the open period end;
+/// commitments in units stay.
 #[utoipa::path(put, path = "/v1/tenants/{tenant}/minimum", tag = "billing",
     params(("tenant" = String, Path, description = "the tenant")),
     request_body = NewMinimum,
@@ -350,6 +353,73 @@ pub async fn set_minimum(
     Ok(Json(MinimumSet {
         tenant,
         minimum_minor: body.minimum_minor,
+    }))
+}
+
+/// Operator: a minimum commitment over a range of periods, in money
+/// (`{"kind":"money","minor":…}`) or in units of a plugin's metric
+/// (`{"kind":"units","plugin":…,"metric":…,"units":…}`); `to` may be left
+/// out for one that runs until ended.
+///
+/// It starts in the open period or later, and may not overlap one to the
+/// same thing (409 `commitment-overlap` names it).
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/commitments", tag = "billing",
+    params(("tenant" = String, Path, description = "the tenant")),
+    request_body = Commitment,
+    responses((status = 201, description = "the commitment with its id", body = CommitmentRecord), Errors))]
+pub async fn add_commitment(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+    Body(commitment): Body<Commitment>,
+) -> Result<(StatusCode, Json<CommitmentRecord>)> {
+    let id = state
+        .platform
+        .add_commitment(&caller.0, &tenant, &commitment)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CommitmentRecord {
+            id,
+            tenant,
+            commitment,
+        }),
+    ))
+}
+
+/// A tenant's commitments: the operator any tenant's, a tenant its own.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/commitments", tag = "billing",
+    params(("tenant" = String, Path, description = "the tenant")),
+    responses((status = 200, description = "its commitments, oldest first", body = Commitments), Errors))]
+pub async fn commitments(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+) -> Result<Json<Commitments>> {
+    let commitments = state.platform.commitments(&caller.0, Some(&tenant)).await?;
+    Ok(Json(Commitments { commitments }))
+}
+
+/// Operator: end a commitment. It no longer applies to any period not yet
+/// closed: removed if it never applied to a closed one, else cut to the last
+/// closed period.
+#[utoipa::path(delete, path = "/v1/tenants/{tenant}/commitments/{id}", tag = "billing",
+    params(("tenant" = String, Path, description = "the tenant"),
+        ("id" = String, Path, description = "the commitment")),
+    responses((status = 200, description = "what ending it did", body = CommitmentEnded), Errors))]
+pub async fn end_commitment(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((tenant, id)): Path<(String, String)>,
+) -> Result<Json<CommitmentEnded>> {
+    let ended = state
+        .platform
+        .end_commitment(&caller.0, &tenant, &id)
+        .await?;
+    Ok(Json(CommitmentEnded {
+        id,
+        removed: ended.is_none(),
+        to: ended.and_then(|c| c.commitment.to),
     }))
 }
 

@@ -276,6 +276,11 @@ impl From<BillingError> for ApiError {
             BillingError::NoInvestorShare { .. } => (StatusCode::CONFLICT, "no-investor-share"),
             BillingError::CampaignClosed { .. } => (StatusCode::CONFLICT, "campaign-closed"),
             BillingError::CampaignRunning { .. } => (StatusCode::CONFLICT, "campaign-running"),
+            BillingError::CommitmentOverlap { .. } => (StatusCode::CONFLICT, "commitment-overlap"),
+            BillingError::CommitmentEnded { .. } => (StatusCode::CONFLICT, "commitment-ended"),
+            BillingError::UndeclaredMetric { .. } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "undeclared-metric")
+            }
             BillingError::CloseOrder(e) => (StatusCode::CONFLICT, close_order_code(&e)),
             BillingError::Close(_) => (StatusCode::UNPROCESSABLE_ENTITY, "cannot-close"),
             BillingError::Corrupt(_) => (StatusCode::INTERNAL_SERVER_ERROR, "corrupt-data"),
@@ -295,6 +300,7 @@ fn input_code(e: &InputError) -> &'static str {
         InputError::Reversed { .. } => "reversed-period-range",
         InputError::TooLong { .. } => "too-long",
         InputError::Period { .. } => "period-out-of-range",
+        InputError::Closed { .. } => "period-closed",
     }
 }
 

@@ -155,6 +155,8 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(billing::pledge))
         .routes(routes!(billing::close_campaign))
         .routes(routes!(billing::set_minimum))
+        .routes(routes!(billing::add_commitment, billing::commitments))
+        .routes(routes!(billing::end_commitment))
         .routes(routes!(billing::add_discount))
         .routes(routes!(billing::grant_credit))
         .routes(routes!(billing::invoices))
@@ -324,6 +326,9 @@ mod tests {
             "POST /v1/campaigns/{id}/pledges",
             "POST /v1/campaigns/{id}/close",
             "PUT /v1/tenants/{tenant}/minimum",
+            "POST /v1/tenants/{tenant}/commitments",
+            "GET /v1/tenants/{tenant}/commitments",
+            "DELETE /v1/tenants/{tenant}/commitments/{id}",
             "POST /v1/tenants/{tenant}/discounts",
             "POST /v1/tenants/{tenant}/credit",
             "GET /v1/invoices",

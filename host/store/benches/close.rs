@@ -126,6 +126,7 @@ async fn main() -> anyhow::Result<()> {
             .set_minimum(
                 &format!("t{t}"),
                 Money::new(10_000, Currency::new("EUR")?).minor,
+                before,
             )
             .await?;
     }

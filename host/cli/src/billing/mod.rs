@@ -80,7 +80,8 @@ pub enum BillingCommand {
     /// Co-funding campaigns.
     #[command(subcommand)]
     Campaign(CampaignCommand),
-    /// Set a tenant's minimum monthly commitment (operator).
+    /// Set a tenant's standing money minimum from the open period on
+    /// (operator); `commitment` schedules minimums over periods and in units.
     Minimum {
         /// The tenant.
         tenant: String,
@@ -88,6 +89,10 @@ pub enum BillingCommand {
         #[arg(long)]
         amount: String,
     },
+    /// A tenant's minimum commitments over ranges of periods, in money or
+    /// in units of a plugin's metric.
+    #[command(subcommand)]
+    Commitment(terms::CommitmentCommand),
     /// Give a tenant a discount over a range of periods (operator).
     Discount(terms::DiscountArgs),
     /// Book prepaid credit for a tenant (operator).
@@ -220,6 +225,7 @@ pub fn billing(command: BillingCommand, connection: Connection) -> anyhow::Resul
         } => investments::invest(&client, package, investor, &principal, return_bps)?,
         BillingCommand::Campaign(command) => campaigns::campaign(&client, command)?,
         BillingCommand::Minimum { tenant, amount } => terms::minimum(&client, &tenant, &amount)?,
+        BillingCommand::Commitment(command) => terms::commitment(&client, command)?,
         BillingCommand::Discount(args) => terms::discount(&client, args)?,
         BillingCommand::Credit { tenant, amount } => terms::credit(&client, &tenant, &amount)?,
     }

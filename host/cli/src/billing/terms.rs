@@ -1,12 +1,16 @@
-//! `billing minimum`, `discount`, `credit`: a tenant's terms (operator).
+//! `billing minimum`, `commitment`, `discount`, `credit`: a tenant's terms
+//! (operator; a tenant may list its own commitments).
 
 use super::amounts::Amounts;
 use crate::client::Client;
 use anyhow::{Context, bail};
-use clap::Args;
+use clap::{Args, Subcommand};
 use rust_decimal::Decimal;
+use spleis_billing::commitments::{Commitment, Minimum};
+use spleis_billing::discounts::Period;
 use spleis_server::types::billing::{
-    CreditGranted, DiscountAdded, MinimumSet, NewCredit, NewDiscount, NewMinimum,
+    CommitmentEnded, CommitmentRecord, Commitments, CreditGranted, DiscountAdded, MinimumSet,
+    NewCredit, NewDiscount, NewMinimum,
 };
 use std::str::FromStr;
 
@@ -25,6 +29,118 @@ pub(super) fn minimum(client: &Client, tenant: &str, amount: &str) -> anyhow::Re
             money.show(m.minimum_minor)
         )
     })
+}
+
+/// `billing commitment …`.
+#[derive(Subcommand)]
+pub enum CommitmentCommand {
+    /// Commit a tenant to a minimum from a period on: money (`--amount`)
+    /// or units of a plugin's metric (`--units --plugin --metric`).
+    Add {
+        /// The tenant.
+        tenant: String,
+        /// At least this much a month, major units.
+        #[arg(long, conflicts_with_all = ["units", "plugin", "metric"], required_unless_present = "units")]
+        amount: Option<String>,
+        /// At least this many units a month.
+        #[arg(long, requires_all = ["plugin", "metric"])]
+        units: Option<u64>,
+        /// The plugin, `namespace/name`.
+        #[arg(long)]
+        plugin: Option<String>,
+        /// The metric, as the plugin declares it.
+        #[arg(long)]
+        metric: Option<String>,
+        /// The first period, `YYYY-MM` (the open one or later).
+        #[arg(long)]
+        from: Period,
+        /// The last period; left out, it runs until ended.
+        #[arg(long)]
+        to: Option<Period>,
+    },
+    /// List a tenant's commitments.
+    List {
+        /// The tenant.
+        tenant: String,
+    },
+    /// End a commitment: it no longer applies to periods not yet closed.
+    End {
+        /// The tenant.
+        tenant: String,
+        /// The commitment, `com-…`.
+        id: String,
+    },
+}
+
+/// Runs a `billing commitment` command.
+pub(super) fn commitment(client: &Client, command: CommitmentCommand) -> anyhow::Result<()> {
+    let money = Amounts::of(client)?;
+    let words = |c: &CommitmentRecord| {
+        let what = match &c.commitment.minimum {
+            Minimum::Money { minor } => money.show(*minor),
+            Minimum::Units {
+                plugin,
+                metric,
+                units,
+            } => format!("{units} units of `{metric}` of {plugin}"),
+        };
+        let until = c
+            .commitment
+            .to
+            .map_or("until ended".to_owned(), |to| format!("to {to}"));
+        format!(
+            "{} {}: at least {what} a month, from {} {until}",
+            c.id, c.tenant, c.commitment.from
+        )
+    };
+    match command {
+        CommitmentCommand::Add {
+            tenant,
+            amount,
+            units,
+            plugin,
+            metric,
+            from,
+            to,
+        } => {
+            let minimum = match (amount, units, plugin, metric) {
+                (Some(amount), None, None, None) => Minimum::Money {
+                    minor: money.minor(&amount)?,
+                },
+                (None, Some(units), Some(plugin), Some(metric)) => Minimum::Units {
+                    plugin,
+                    metric,
+                    units,
+                },
+                _ => bail!("give --amount, or --units with --plugin and --metric"),
+            };
+            let body = Commitment { minimum, from, to };
+            let path = format!("/v1/tenants/{tenant}/commitments");
+            let answer = client.send::<CommitmentRecord>("POST", &path, &body)?;
+            answer.print(client, |c| words(c))
+        }
+        CommitmentCommand::List { tenant } => {
+            let answer = client.get::<Commitments>(&format!("/v1/tenants/{tenant}/commitments"))?;
+            answer.print(client, |list| {
+                if list.commitments.is_empty() {
+                    return format!("{tenant} has no commitments");
+                }
+                list.commitments
+                    .iter()
+                    .map(words)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
+        CommitmentCommand::End { tenant, id } => {
+            let path = format!("/v1/tenants/{tenant}/commitments/{id}");
+            let answer = client.request::<CommitmentEnded>("DELETE", &path, None::<&()>)?;
+            answer.print(client, |e| match e.to {
+                Some(to) => format!("{} now ends with {to}, the last closed period", e.id),
+                None => format!("{} removed; it had not applied to a closed period", e.id),
+            })
+        }
+    }
 }
 
 /// `billing discount`: a tenant, why, how much and for which periods.

@@ -2,7 +2,7 @@
 //! totals previewed first), tenants and their terms, agreements, the
 //! ledger, and the platform's legal details.
 
-use super::tenant::{details_form, discount_words, posted_details, tile};
+use super::tenant::{commitment_words, details_form, discount_words, posted_details, tile};
 use super::{currency, investor::parse_amount};
 use crate::ConsoleState;
 use crate::chart::{Bar, bars};
@@ -130,7 +130,8 @@ pub async fn close(
     Ok(Redirect::to("/").into_response())
 }
 
-/// `/operator/tenants`: tenants with their minimum, credit and discounts.
+/// `/operator/tenants`: tenants with their minimum, commitments, credit and
+/// discounts.
 pub async fn tenants(
     State(state): State<ConsoleState>,
     viewer: Viewer,
@@ -141,12 +142,13 @@ pub async fn tenants(
     let body = html! {
         @if tenants.is_empty() { (empty("No tenants.")) }
         table.figures #tenants {
-            thead { tr { th scope="col" { "Tenant" } th.num scope="col" { "Minimum per month" } th.num scope="col" { "Prepaid credit" } th scope="col" { "Discounts" } th scope="col" { "Change" } } }
+            thead { tr { th scope="col" { "Tenant" } th.num scope="col" { "Minimum per month" } th scope="col" { "Commitments" } th.num scope="col" { "Prepaid credit" } th scope="col" { "Discounts" } th scope="col" { "Change" } } }
             tbody {
                 @for t in &tenants {
                     tr data-tenant=(t.account.id) {
                         th scope="row" { (t.account.name) " (" (t.account.id) ")" }
-                        td.num.minimum { (money(locale, t.terms.minimum, &c)) }
+                        td.num.minimum { (money(locale, t.minimum(), &c)) }
+                        td.commitments { @for m in &t.terms.commitments { (commitment_words(m, locale, &c)) br; } }
                         td.num.credit { (money(locale, t.terms.credit, &c)) }
                         td { @for d in &t.terms.discounts { (discount_words(d, locale, &c)) br; } }
                         td {

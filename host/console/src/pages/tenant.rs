@@ -14,6 +14,7 @@ use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use spleis_billing::Currency;
+use spleis_billing::commitments::{Commitment, Minimum};
 use spleis_billing::discounts::DiscountAmount;
 use spleis_platform::billing::Rendered;
 use spleis_platform::billing::render::Format;
@@ -482,7 +483,12 @@ pub async fn account(
         @if let Some(t) = &terms {
             h2 { "Your terms" }
             dl #terms {
-                dt { "Minimum per month" } dd { (money(locale, t.terms.minimum, &currency)) }
+                dt { "Minimum per month" } dd { (money(locale, t.minimum(), &currency)) }
+                dt { "Commitments" }
+                dd #commitments {
+                    @if t.terms.commitments.is_empty() { "none" }
+                    ul.plain { @for c in &t.terms.commitments { li { (commitment_words(c, locale, &currency)) } } }
+                }
                 dt { "Prepaid credit" } dd #credit { (money(locale, t.terms.credit, &currency)) }
                 dt { "Discounts" }
                 dd {
@@ -557,6 +563,29 @@ pub fn discount_words(
         locale.period(d.from),
         locale.period(d.to),
         d.reason
+    )
+}
+
+/// A commitment in words: "at least 5,000 units of `contracts` of
+/// acme/energy-tariff a month, from Jan 2027 to Dec 2027".
+pub fn commitment_words(c: &Commitment, locale: Locale, currency: &Currency) -> String {
+    let what = match &c.minimum {
+        Minimum::Money { minor } => locale.money(*minor, currency),
+        Minimum::Units {
+            plugin,
+            metric,
+            units,
+        } => format!(
+            "{} units of `{metric}` of {plugin}",
+            locale.count(i64::try_from(*units).unwrap_or(i64::MAX))
+        ),
+    };
+    let until = c.to.map_or("until ended".to_owned(), |to| {
+        format!("to {}", locale.period(to))
+    });
+    format!(
+        "at least {what} a month, from {} {until}",
+        locale.period(c.from)
     )
 }
 

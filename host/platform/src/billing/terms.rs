@@ -1,14 +1,16 @@
-//! A tenant's terms: a minimum monthly commitment, discounts, prepaid
-//! credit. The operator sets them all.
+//! A tenant's terms: minimum commitments, discounts, prepaid credit. The
+//! operator sets them all; a tenant reads its own commitments.
 
-use crate::{Actor, Error, Platform};
+use crate::{AccessError, Actor, Error, Platform};
+use spleis_billing::commitments::Commitment;
 use spleis_billing::discounts::Discount;
 use spleis_store::accounts::Role;
+use spleis_store::billing::CommitmentRecord;
 use spleis_store::now_ms;
 
 impl Platform {
-    /// Operator: the tenant's minimum monthly commitment, minor units (0
-    /// removes it).
+    /// Operator: the tenant's standing money minimum from the open period
+    /// on, minor units (0 removes it).
     pub async fn set_minimum(
         &self,
         actor: &Actor,
@@ -16,7 +18,59 @@ impl Platform {
         minimum_minor: i64,
     ) -> Result<(), Error> {
         actor.require(&[Role::Operator])?;
-        Ok(self.store.set_minimum(tenant, minimum_minor).await?)
+        Ok(self
+            .store
+            .set_minimum(tenant, minimum_minor, now_ms())
+            .await?)
+    }
+
+    /// Operator: gives the tenant a minimum commitment, in money or in
+    /// units of a plugin's metric, from a period not yet closed; answers
+    /// its id.
+    pub async fn add_commitment(
+        &self,
+        actor: &Actor,
+        tenant: &str,
+        commitment: &Commitment,
+    ) -> Result<String, Error> {
+        actor.require(&[Role::Operator])?;
+        Ok(self
+            .store
+            .add_commitment(tenant, commitment, now_ms())
+            .await?)
+    }
+
+    /// The tenant's commitments, oldest first: the operator any tenant's
+    /// (every tenant's for `None`), a tenant its own.
+    pub async fn commitments(
+        &self,
+        actor: &Actor,
+        tenant: Option<&str>,
+    ) -> Result<Vec<CommitmentRecord>, Error> {
+        let tenant = match actor.role() {
+            Role::Operator => tenant,
+            Role::Tenant if tenant.is_none_or(|t| t == actor.id()) => Some(actor.id()),
+            _ => {
+                return Err(AccessError::Forbidden(
+                    "commitments are seen by their tenant and the operator".into(),
+                )
+                .into());
+            }
+        };
+        Ok(self.store.commitments(tenant).await?)
+    }
+
+    /// Operator: ends a commitment; it no longer applies to any period not
+    /// yet closed. Answers it as it stands, or `None` if it never applied
+    /// and was removed.
+    pub async fn end_commitment(
+        &self,
+        actor: &Actor,
+        tenant: &str,
+        id: &str,
+    ) -> Result<Option<CommitmentRecord>, Error> {
+        actor.require(&[Role::Operator])?;
+        Ok(self.store.end_commitment(tenant, id, now_ms()).await?)
     }
 
     /// Operator: gives the tenant a discount over a range of periods;

@@ -9,7 +9,8 @@
 //! malformed one is a `bad-request` like any other malformed field.
 
 use serde::{Deserialize, Serialize};
-use spleis_billing::discounts::Discount;
+use spleis_billing::discounts::{Discount, Period};
+pub use spleis_store::billing::CommitmentRecord;
 use utoipa::{IntoParams, ToSchema};
 
 pub use spleis_store::billing::{
@@ -93,6 +94,24 @@ pub struct MinimumSet {
     pub tenant: String,
     /// Minor units.
     pub minimum_minor: i64,
+}
+
+/// A tenant's commitments, oldest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Commitments {
+    /// Each with its id.
+    pub commitments: Vec<CommitmentRecord>,
+}
+
+/// `DELETE /v1/tenants/{tenant}/commitments/{id}`: what ending it did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CommitmentEnded {
+    /// The commitment.
+    pub id: String,
+    /// Whether it was removed (it had not applied to a closed period).
+    pub removed: bool,
+    /// Otherwise its last period now, the last closed one.
+    pub to: Option<Period>,
 }
 
 /// `POST /v1/tenants/{tenant}/discounts`: exactly one of `percent_bps` and

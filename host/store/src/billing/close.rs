@@ -23,6 +23,7 @@ use spleis_billing::bounds::period_in;
 use spleis_billing::close::{
     PeriodClose, PeriodInput, PlanInForce, PluginTerms, close, totals, transaction_id,
 };
+use spleis_billing::commitments::committed_plugins;
 use spleis_billing::discounts::Period;
 use spleis_billing::payback::PaybackState;
 use spleis_billing::period::check_close;
@@ -239,8 +240,18 @@ async fn gather(
     settings: &BillingSettings,
 ) -> Result<(PeriodInput, i64)> {
     let usage = read_usage(conn, period).await?;
-    let plugins = plugin_terms(conn, period, settings, usage.tally.plugins()).await?;
     let tenants = tenant_terms(conn).await?;
+    // A commitment in units is rated under its plugin's terms even in a
+    // month without usage of it.
+    let mut rated = usage.tally.plugins();
+    for terms in tenants.values() {
+        rated.extend(
+            committed_plugins(&terms.commitments, period)
+                .into_iter()
+                .map(str::to_owned),
+        );
+    }
+    let plugins = plugin_terms(conn, period, settings, rated).await?;
     let mut versions = usage.versions;
     let installs = usage.tally.into_installs(|tenant, plugin| {
         versions

@@ -33,6 +33,7 @@ pub use plans::PlanRecord;
 pub use reports::{Balance, CallsRow, MetricRow, UsageReport};
 pub use settings::BillingSettings;
 pub use spleis_billing::period::billing_period;
+pub use terms::CommitmentRecord;
 
 use super::StoreError;
 use super::accounts::Role;
@@ -40,7 +41,7 @@ use spleis_billing::MoneyError;
 use spleis_billing::bounds::InputError;
 use spleis_billing::close::CloseError;
 use spleis_billing::discounts::ParsePeriodError;
-use spleis_billing::period::CloseOrderError;
+use spleis_billing::period::{CloseOrderError, Period};
 use spleis_billing::rating::PlanError;
 use spleis_billing::split::LedgerError;
 use spleis_billing::usage::UsageOverflow;
@@ -123,6 +124,39 @@ pub enum BillingError {
         id: String,
         /// Its deadline (unix ms).
         deadline: i64,
+    },
+    /// A commitment to the same thing (money, or one plugin's metric) as
+    /// one already in force in some of its periods.
+    #[error(
+        "the tenant already has commitment {existing} to {what} from {from} to {to}; end it first (spleis billing commitment end) or choose periods outside it"
+    )]
+    CommitmentOverlap {
+        /// The commitment in the way.
+        existing: String,
+        /// What both commit to, in words.
+        what: String,
+        /// Its first period.
+        from: Period,
+        /// Its last period, or `open` for none.
+        to: String,
+    },
+    /// A commitment that ended before the open period: nothing to end.
+    #[error("the commitment {id} ended in {to}, a closed period; there is nothing left to end")]
+    CommitmentEnded {
+        /// The commitment.
+        id: String,
+        /// Its last period.
+        to: Period,
+    },
+    /// A commitment in units of a metric the plugin does not declare.
+    #[error("{package} declares no metric `{metric}` (declared: {declared})")]
+    UndeclaredMetric {
+        /// The plugin.
+        package: String,
+        /// The metric named.
+        metric: String,
+        /// The metrics it declares, comma-separated.
+        declared: String,
     },
     /// A period that may not close now: not started, under way, passed, or
     /// out of order.

@@ -40,7 +40,7 @@ fn plan_id(package: &str, seq: i64) -> String {
 }
 
 /// What the published versions of `package` declare, together.
-async fn declared(conn: &mut AnyConnection, package: &str) -> Result<Declared> {
+pub(crate) async fn declared(conn: &mut AnyConnection, package: &str) -> Result<Declared> {
     let mut declared = Declared::default();
     for row in sqlx::query("SELECT package, version, manifest FROM versions WHERE package = $1")
         .bind(package)

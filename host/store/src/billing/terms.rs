@@ -1,30 +1,76 @@
-//! A tenant's terms: its minimum monthly commitment, its discounts over
-//! ranges of periods, and its prepaid credit (booked in the ledger).
+//! A tenant's terms: its minimum commitments and its discounts over ranges
+//! of periods, and its prepaid credit (booked in the ledger).
 
 use super::ledger::{new_transaction_id, write_transaction};
-use super::{BillingError, Cells, Result, account_with_role, to_json};
+use super::plans::declared;
+use super::{BillingError, Cells, Result, account_with_role, package_exists, to_json};
 use crate::Store;
 use crate::accounts::{Role, new_id};
-use spleis_billing::bounds::{non_negative, positive};
+use serde::{Deserialize, Serialize};
+use spleis_billing::bounds::{non_negative, not_closed, positive};
 use spleis_billing::close::TenantTerms;
+use spleis_billing::commitments::{self, Commitment, Minimum};
 use spleis_billing::discounts::{self, Discount};
+use spleis_billing::period::Period;
 use spleis_billing::split::{LedgerAccount, Transaction};
 use sqlx::AnyConnection;
 use std::collections::BTreeMap;
 
-/// Every tenant's terms as the close reads them: minimum, discounts in the
-/// order they were given, and the credit balance.
+/// A tenant's commitment as stored, with its id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CommitmentRecord {
+    /// Its id, `com-…`.
+    pub id: String,
+    /// The tenant.
+    pub tenant: String,
+    /// What, from when, until when.
+    #[serde(flatten)]
+    pub commitment: Commitment,
+}
+
+/// Every tenant's commitments, oldest first.
+async fn all_commitments(
+    conn: &mut AnyConnection,
+    tenant: Option<&str>,
+) -> Result<Vec<CommitmentRecord>> {
+    let rows = sqlx::query(
+        "SELECT id, tenant, minimum, from_period, to_period FROM commitments \
+         WHERE $1 IS NULL OR tenant = $1 ORDER BY created_at, id",
+    )
+    .bind(tenant)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut found = Vec::with_capacity(rows.len());
+    for row in rows {
+        let cells = Cells::new(&row, "commitments", &["id"]);
+        let to: Option<String> = cells.get("to_period")?;
+        found.push(CommitmentRecord {
+            id: cells.get("id")?,
+            tenant: cells.get("tenant")?,
+            commitment: Commitment {
+                minimum: cells.json("minimum")?,
+                from: cells.parse("from_period")?,
+                to: to
+                    .map(|to| to.parse().map_err(|e| cells.corrupt("to_period", e)))
+                    .transpose()?,
+            },
+        });
+    }
+    Ok(found)
+}
+
+/// Every tenant's terms as the close reads them: commitments and discounts
+/// in the order they were given, and the credit balance.
 pub(crate) async fn tenant_terms(
     conn: &mut AnyConnection,
 ) -> Result<BTreeMap<String, TenantTerms>> {
     let mut tenants: BTreeMap<String, TenantTerms> = BTreeMap::new();
-    for row in sqlx::query("SELECT tenant, minimum FROM tenant_terms")
-        .fetch_all(&mut *conn)
-        .await?
-    {
-        let cells = Cells::new(&row, "tenant_terms", &["tenant"]);
-        let _: u64 = cells.int("minimum")?;
-        tenants.entry(cells.get("tenant")?).or_default().minimum = cells.get("minimum")?;
+    for record in all_commitments(conn, None).await? {
+        tenants
+            .entry(record.tenant)
+            .or_default()
+            .commitments
+            .push(record.commitment);
     }
     for row in sqlx::query(
         "SELECT id, tenant, reason, amount, from_period, to_period FROM discounts ORDER BY created_at, id",
@@ -64,18 +110,104 @@ pub(crate) async fn tenant_terms(
 }
 
 impl Store {
-    /// Sets a tenant's minimum monthly commitment (0 removes it).
-    pub async fn set_minimum(&self, tenant: &str, minimum: i64) -> Result<()> {
-        non_negative("the minimum commitment", minimum)?;
+    /// Gives a tenant a minimum commitment from a period not yet closed;
+    /// answers its id. One commitment to the same thing (money, or one
+    /// plugin's metric) per period: an overlap is refused with the one in
+    /// the way.
+    pub async fn add_commitment(
+        &self,
+        tenant: &str,
+        commitment: &Commitment,
+        now: i64,
+    ) -> Result<String> {
+        commitments::validate(commitment)?;
+        let mut tx = self.begin_write().await?;
+        let settings = self.lock_periods_exclusive(&mut tx).await?;
+        account_with_role(&mut tx, tenant, Role::Tenant).await?;
+        let open = settings.open_period(now);
+        not_closed("the commitment", commitment.from, open)?;
+        if let Minimum::Units { plugin, metric, .. } = &commitment.minimum {
+            package_exists(&mut tx, plugin).await?;
+            let declared = declared(&mut tx, plugin).await?;
+            if !declared.metrics.contains(metric) {
+                return Err(BillingError::UndeclaredMetric {
+                    package: plugin.clone(),
+                    metric: metric.clone(),
+                    declared: declared.metrics.into_iter().collect::<Vec<_>>().join(", "),
+                });
+            }
+        }
+        for existing in all_commitments(&mut tx, Some(tenant)).await? {
+            if existing.commitment.overlaps(commitment) {
+                return Err(overlap(&existing));
+            }
+        }
+        let id = format!("com-{}", &new_id()?[..12]);
+        insert_commitment(&mut tx, &id, tenant, commitment, now).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// A tenant's commitments (every tenant's for `None`), oldest first.
+    pub async fn commitments(&self, tenant: Option<&str>) -> Result<Vec<CommitmentRecord>> {
         let mut conn = self.pool().acquire().await?;
-        account_with_role(&mut conn, tenant, Role::Tenant).await?;
-        sqlx::query(
-            "INSERT INTO tenant_terms (tenant, minimum) VALUES ($1, $2) ON CONFLICT (tenant) DO UPDATE SET minimum = excluded.minimum",
-        )
-        .bind(tenant)
-        .bind(minimum)
-        .execute(&mut *conn)
-        .await?;
+        if let Some(tenant) = tenant {
+            account_with_role(&mut conn, tenant, Role::Tenant).await?;
+        }
+        all_commitments(&mut conn, tenant).await
+    }
+
+    /// Ends a tenant's commitment: it no longer applies to any period not
+    /// yet closed. One that never applied to a closed period is removed;
+    /// one that did ends with the last closed period, which keeps what was
+    /// invoiced under it. Answers it as it now stands (`None`: removed).
+    pub async fn end_commitment(
+        &self,
+        tenant: &str,
+        id: &str,
+        now: i64,
+    ) -> Result<Option<CommitmentRecord>> {
+        let mut tx = self.begin_write().await?;
+        let settings = self.lock_periods_exclusive(&mut tx).await?;
+        let record = all_commitments(&mut tx, Some(tenant))
+            .await?
+            .into_iter()
+            .find(|c| c.id == id)
+            .ok_or_else(|| BillingError::NotFound {
+                what: "commitment",
+                id: id.to_owned(),
+            })?;
+        let ended = end_in(&mut tx, record, settings.open_period(now)).await?;
+        tx.commit().await?;
+        Ok(ended)
+    }
+
+    /// Sets a tenant's standing money minimum from the open period on (0
+    /// removes it): every money commitment reaching into the open period or
+    /// later ends, and an open-ended one of `minimum` starts. Commitments in
+    /// units are untouched.
+    pub async fn set_minimum(&self, tenant: &str, minimum: i64, now: i64) -> Result<()> {
+        non_negative("the minimum commitment", minimum)?;
+        let mut tx = self.begin_write().await?;
+        let settings = self.lock_periods_exclusive(&mut tx).await?;
+        account_with_role(&mut tx, tenant, Role::Tenant).await?;
+        let open = settings.open_period(now);
+        for record in all_commitments(&mut tx, Some(tenant)).await? {
+            let money = matches!(record.commitment.minimum, Minimum::Money { .. });
+            if money && record.commitment.to.is_none_or(|to| to >= open) {
+                end_in(&mut tx, record, open).await?;
+            }
+        }
+        if minimum > 0 {
+            let commitment = Commitment {
+                minimum: Minimum::Money { minor: minimum },
+                from: open,
+                to: None,
+            };
+            let id = format!("com-{}", &new_id()?[..12]);
+            insert_commitment(&mut tx, &id, tenant, &commitment, now).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -135,4 +267,71 @@ impl Store {
             .checked_neg()
             .ok_or(BillingError::Overflow("a credit balance"))
     }
+}
+
+/// The refusal for a commitment that overlaps `existing`.
+fn overlap(existing: &CommitmentRecord) -> BillingError {
+    let what = match &existing.commitment.minimum {
+        Minimum::Money { .. } => "a money minimum".to_owned(),
+        Minimum::Units { plugin, metric, .. } => format!("units of `{metric}` of {plugin}"),
+    };
+    BillingError::CommitmentOverlap {
+        existing: existing.id.clone(),
+        what,
+        from: existing.commitment.from,
+        to: existing
+            .commitment
+            .to
+            .map_or("open".to_owned(), |to| to.to_string()),
+    }
+}
+
+async fn insert_commitment(
+    conn: &mut AnyConnection,
+    id: &str,
+    tenant: &str,
+    commitment: &Commitment,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO commitments (id, tenant, minimum, from_period, to_period, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(id)
+    .bind(tenant)
+    .bind(to_json("the commitment", &commitment.minimum)?)
+    .bind(commitment.from.to_string())
+    .bind(commitment.to.map(|to| to.to_string()))
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Ends `record` before `open`: removed if it starts there or later, else
+/// cut to the last closed period.
+async fn end_in(
+    conn: &mut AnyConnection,
+    mut record: CommitmentRecord,
+    open: Period,
+) -> Result<Option<CommitmentRecord>> {
+    if let Some(to) = record.commitment.to
+        && to < open
+    {
+        return Err(BillingError::CommitmentEnded { id: record.id, to });
+    }
+    if record.commitment.from >= open {
+        sqlx::query("DELETE FROM commitments WHERE id = $1")
+            .bind(&record.id)
+            .execute(&mut *conn)
+            .await?;
+        return Ok(None);
+    }
+    let last_closed = open.previous();
+    sqlx::query("UPDATE commitments SET to_period = $1 WHERE id = $2")
+        .bind(last_closed.to_string())
+        .bind(&record.id)
+        .execute(&mut *conn)
+        .await?;
+    record.commitment.to = Some(last_closed);
+    Ok(Some(record))
 }

@@ -289,8 +289,8 @@ async fn investments_credit_and_terms_flow_into_the_close() {
                 .unwrap(),
             100
         );
-        store.set_minimum("tenant-b", 500).await.unwrap();
-        assert!(store.set_minimum("tenant-b", -1).await.is_err());
+        store.set_minimum("tenant-b", 500, at(10, 1)).await.unwrap();
+        assert!(store.set_minimum("tenant-b", -1, at(10, 1)).await.is_err());
 
         // 100 calls and 100 contracts for A: 0.04 + 150.00.
         let rows: Vec<UsageRow> = (0..100)
@@ -434,7 +434,7 @@ proptest::proptest! {
             let (store, _guard) = testing::sqlite().await;
             setup(&store).await;
             store.set_plan("acme/tariff", &plan(), "acme", at(10, 1)).await.unwrap();
-            store.set_minimum("tenant-b", minimum).await.unwrap();
+            store.set_minimum("tenant-b", minimum, at(10, 1)).await.unwrap();
             if credit > 0 {
                 store.grant_credit("tenant-a", credit, at(10, 1)).await.unwrap();
             }
@@ -587,3 +587,184 @@ async fn a_close_under_way_does_not_hold_usage_writers() {
 }
 
 mod errors;
+
+#[tokio::test]
+async fn commitments_in_money_and_units_over_periods_close_and_end() {
+    use super::BillingError;
+    use spleis_billing::commitments::{Commitment, Minimum};
+    let units = |metric: &str, units: u64, from: &str, to: Option<&str>| Commitment {
+        minimum: Minimum::Units {
+            plugin: "acme/tariff".into(),
+            metric: metric.into(),
+            units,
+        },
+        from: p(from),
+        to: to.map(p),
+    };
+    let money = |minor: i64, from: &str, to: Option<&str>| Commitment {
+        minimum: Minimum::Money { minor },
+        from: p(from),
+        to: to.map(p),
+    };
+    for (store, _guard) in testing::all().await {
+        setup(&store).await;
+        store
+            .set_plan("acme/tariff", &plan(), "acme", at(10, 2))
+            .await
+            .unwrap();
+        let now = at(10, 3);
+        let contracts = store
+            .add_commitment(
+                "tenant-b",
+                &units("active-contract", 10, "2026-10", None),
+                now,
+            )
+            .await
+            .unwrap();
+        // The same metric in a period it covers: refused, naming it.
+        let overlap = store
+            .add_commitment(
+                "tenant-b",
+                &units("active-contract", 5, "2026-12", None),
+                now,
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&overlap, BillingError::CommitmentOverlap { existing, .. } if *existing == contracts),
+            "{overlap}"
+        );
+        let undeclared = store
+            .add_commitment("tenant-b", &units("sites", 5, "2026-10", None), now)
+            .await
+            .unwrap_err();
+        assert!(
+            undeclared
+                .to_string()
+                .contains("declares no metric `sites`"),
+            "{undeclared}"
+        );
+        let mut unknown = units("active-contract", 5, "2026-10", None);
+        unknown.minimum = Minimum::Units {
+            plugin: "acme/nope".into(),
+            metric: "active-contract".into(),
+            units: 5,
+        };
+        assert!(matches!(
+            store.add_commitment("tenant-b", &unknown, now).await,
+            Err(BillingError::UnknownPackage(_))
+        ));
+        assert!(matches!(
+            store
+                .add_commitment("acme", &money(100, "2026-10", None), now)
+                .await,
+            Err(BillingError::UnknownAccount { .. })
+        ));
+        // A lower money minimum in the first month, then the standing one.
+        store
+            .add_commitment(
+                "tenant-b",
+                &money(2_000, "2026-10", Some("2026-10")),
+                now + 1,
+            )
+            .await
+            .unwrap();
+        let standing = store
+            .add_commitment("tenant-b", &money(5_000, "2026-11", None), now + 2)
+            .await
+            .unwrap();
+
+        // A used one contract (1.50); B used nothing: 10 contracts at 1.50
+        // = 15.00 for the plugin, then a top-up of 5.00 to its 20.00.
+        store
+            .insert_usage(&[call(
+                "tenant-a",
+                "1",
+                OutcomeKind::Ok,
+                Some("C-1"),
+                at(10, 9),
+            )])
+            .await
+            .unwrap();
+        store
+            .close_period(p("2026-10"), "op", false, at(11, 1))
+            .await
+            .unwrap();
+        let b = store.invoices(Some("tenant-b"), None).await.unwrap();
+        let lines: Vec<(i64, Option<&str>)> = b[0]
+            .invoice
+            .lines
+            .iter()
+            .map(|l| (l.line.amount.minor, l.plugin.as_deref()))
+            .collect();
+        assert_eq!(lines, [(1_500, Some("acme/tariff")), (500, None)]);
+        assert_eq!(b[0].invoice.total, 2_000);
+        // The author's statement carries its share of the shortfall: 80%
+        // of 16.50.
+        let statements = store.statements(None, Some(p("2026-10"))).await.unwrap();
+        assert_eq!(statements[0].statement.total, 1_320);
+
+        // October is closed now: nothing may start there.
+        let now = at(11, 2);
+        let closed = store
+            .add_commitment(
+                "tenant-b",
+                &units("active-contract", 1, "2026-10", Some("2026-10")),
+                now,
+            )
+            .await
+            .unwrap_err();
+        assert!(closed.to_string().contains("which is closed"), "{closed}");
+        // Ending: the one that applied to October is cut there; the one
+        // that never applied is removed; an ended one is refused.
+        let cut = store
+            .end_commitment("tenant-b", &contracts, now)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(cut.commitment.to, Some(p("2026-10")));
+        assert!(matches!(
+            store.end_commitment("tenant-b", &contracts, now).await,
+            Err(BillingError::CommitmentEnded { .. })
+        ));
+        assert_eq!(
+            store
+                .end_commitment("tenant-b", &standing, now)
+                .await
+                .unwrap(),
+            None
+        );
+        assert!(matches!(
+            store.end_commitment("tenant-a", &contracts, now).await,
+            Err(BillingError::NotFound { .. })
+        ));
+        // The standing minimum through the shorthand: from November on.
+        store.set_minimum("tenant-b", 700, now).await.unwrap();
+        store.set_minimum("tenant-b", 900, now).await.unwrap();
+        let list = store.commitments(Some("tenant-b")).await.unwrap();
+        let shown: Vec<(Minimum, Period, Option<Period>)> = list
+            .into_iter()
+            .map(|c| (c.commitment.minimum, c.commitment.from, c.commitment.to))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                (
+                    Minimum::Units {
+                        plugin: "acme/tariff".into(),
+                        metric: "active-contract".into(),
+                        units: 10
+                    },
+                    p("2026-10"),
+                    Some(p("2026-10"))
+                ),
+                (
+                    Minimum::Money { minor: 2_000 },
+                    p("2026-10"),
+                    Some(p("2026-10"))
+                ),
+                (Minimum::Money { minor: 900 }, p("2026-11"), None),
+            ]
+        );
+    }
+}
