@@ -491,7 +491,7 @@ pub fn rate(plan: &PricePlan, usage: &PeriodUsage) -> Result<Vec<InvoiceLine>, R
 
 /// One charge of `plan` on `usage`: its line, or none when it rounds to
 /// nothing.
-fn rate_charge(
+pub fn rate_charge(
     charge: &Charge,
     plan: &PricePlan,
     usage: &PeriodUsage,

@@ -279,20 +279,26 @@ fn no_single_request_wedges_billing() {
 /// The close then refuses, naming the tenant and the plugin, and bills
 /// nothing; the operator corrects the plan for that period and the month
 /// closes. The author's own change would apply only from the next month.
-#[test]
-fn a_close_the_plan_cannot_rate_is_resolved_by_the_operators_correction() {
+/// A platform whose open month no plan can rate: `fixtures/hostile` charges
+/// EUR 1,000,000 per unit of fuel 100 times over, and tenant-a made two
+/// calls that burn all their fuel; tenant-b made one ordinary call.
+/// (server, operator, author, tenant-a, tenant-b).
+fn wedged_platform() -> (Server, String, String, String, String) {
     let server = Server::start(None);
     let op = server.operator.clone();
     let author = server.account("fixtures", "author");
     let tenant = server.account("tenant-a", "tenant");
+    let other = server.account("tenant-b", "tenant");
     assert_eq!(server.publish(&author, "hostile").0, 201);
-    let (status, body) = server.request(
-        "POST",
-        "/v1/installs",
-        &tenant,
-        Some(json!({"package": "fixtures/hostile", "grants": ["storage", "events", "log", "metering"]})),
-    );
-    assert_eq!(status, 201, "{body}");
+    for token in [&tenant, &other] {
+        let (status, body) = server.request(
+            "POST",
+            "/v1/installs",
+            token,
+            Some(json!({"package": "fixtures/hostile", "grants": ["storage", "events", "log", "metering"]})),
+        );
+        assert_eq!(status, 201, "{body}");
+    }
     // 100 charges of EUR 1,000,000 per unit of fuel: each line is in range,
     // their sum is not.
     let charge = json!({"meter": {"on": "fuel", "per": 1},
@@ -321,6 +327,19 @@ fn a_close_the_plan_cannot_rate_is_resolved_by_the_operators_correction() {
         );
         assert_eq!(status, 422, "{body}");
     }
+    let (status, body) = server.request(
+        "POST",
+        "/v1/plugins/fixtures/hostile/echo",
+        &other,
+        Some(json!({})),
+    );
+    assert_eq!(status, 200, "{body}");
+    (server, op, author, tenant, other)
+}
+
+#[test]
+fn a_close_the_plan_cannot_rate_is_resolved_by_the_operators_correction() {
+    let (server, op, author, _tenant, _other) = wedged_platform();
     let period = open_period();
     let close = json!({"period": period, "early": true});
     let (status, body) = server.request("POST", "/v1/billing/close", &op, Some(close.clone()));
@@ -356,8 +375,8 @@ fn a_close_the_plan_cannot_rate_is_resolved_by_the_operators_correction() {
     assert_eq!(body["effective_from"], period.as_str());
     let (status, body) = server.request("POST", "/v1/billing/close", &op, Some(close));
     assert_eq!(status, 201, "the corrected month closes: {body}");
-    // Two failed calls, charged at 0.01 each.
-    assert_eq!(body["summary"]["charged"], 2, "{body}");
+    // Two failed calls and tenant-b's call, charged at 0.01 each.
+    assert_eq!(body["summary"]["charged"], 3, "{body}");
     // A closed period never changes: no correction reaches it.
     let (status, body) = server.request(
         "PUT",
@@ -525,4 +544,114 @@ fn commitments_in_money_and_units_over_periods_end_to_end() {
         );
         assert!(server.stop());
     }
+}
+
+#[test]
+fn a_close_one_install_wedges_is_resolved_by_voiding_that_line() {
+    let (server, op, _author, tenant, _other) = wedged_platform();
+    let period = open_period();
+    let close = json!({"period": period, "early": true});
+    let (status, body) = server.request("POST", "/v1/billing/close", &op, Some(close.clone()));
+    assert!((400..500).contains(&status), "{status} {body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("void the line"), "{body}");
+    // Only the operator voids; a void says why; a month closed or far back
+    // takes none.
+    let path = format!("/v1/billing/periods/{period}/voids");
+    let void = json!({"tenant": "tenant-a", "plugin": "fixtures/hostile",
+                      "reason": "a runaway loop, waived"});
+    assert_eq!(
+        server.request("POST", &path, &tenant, Some(void.clone())).0,
+        403
+    );
+    refused(
+        server.request(
+            "POST",
+            &path,
+            &op,
+            Some(json!({"tenant": "tenant-a", "plugin": "fixtures/hostile", "reason": " "})),
+        ),
+        422,
+        "empty-field",
+        "a void without a reason",
+    );
+    refused(
+        server.request(
+            "POST",
+            "/v1/billing/periods/0001-01/voids",
+            &op,
+            Some(void.clone()),
+        ),
+        422,
+        "period-out-of-range",
+        "a void before the platform's first month",
+    );
+    refused(
+        server.request(
+            "POST",
+            &path,
+            &op,
+            Some(json!({"tenant": "tenant-a", "plugin": "fixtures/nope", "reason": "r"})),
+        ),
+        404,
+        "unknown-package",
+        "a void of an unknown plugin",
+    );
+    // Through the CLI.
+    let connection = ["--server", server.url.as_str(), "--token", op.as_str()];
+    let (code, out, err) = spleis_tests::spleis(
+        &[
+            &[
+                "billing",
+                "void",
+                &period,
+                "--tenant",
+                "tenant-a",
+                "--plugin",
+                "fixtures/hostile",
+                "--reason",
+                "a runaway loop, waived",
+            ][..],
+            &connection[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("voided"), "{out}");
+    let (status, voids) = server.request("GET", &path, &op, None);
+    assert_eq!(status, 200, "{voids}");
+    assert_eq!(
+        voids["voids"][0]["reason"], "a runaway loop, waived",
+        "{voids}"
+    );
+    assert!(
+        voids["voids"][0]["created_by"]
+            .as_str()
+            .is_some_and(|by| !by.is_empty()),
+        "{voids}"
+    );
+    // The month closes; tenant-a's line is not billed, tenant-b's is.
+    let (status, body) = server.request("POST", "/v1/billing/close", &op, Some(close));
+    assert_eq!(
+        status, 201,
+        "the month closes once the line is voided: {body}"
+    );
+    let (_, invoices) = server.request("GET", "/v1/invoices", &op, None);
+    let billed: Vec<&str> = invoices["invoices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["tenant"].as_str())
+        .collect();
+    assert_eq!(billed, ["tenant-b"], "{invoices}");
+    assert_eq!(
+        server.request("GET", "/v1/billing/ledger", &op, None).0,
+        200
+    );
+    refused(
+        server.request("POST", &path, &op, Some(void)),
+        422,
+        "period-out-of-range",
+        "a void of a closed month",
+    );
 }

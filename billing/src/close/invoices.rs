@@ -8,7 +8,7 @@ use crate::commitments::{Commitment, committed_plugins, money_minimum, unit_mini
 use crate::discounts::{apply_credit, discount_lines};
 use crate::money::{Currency, Money};
 use crate::period::Period;
-use crate::rating::{InvoiceLine, PeriodUsage, minimum_top_up, rate, units_top_up};
+use crate::rating::{InvoiceLine, PeriodUsage, minimum_top_up, rate_charge, units_top_up};
 use crate::split::{LedgerAccount, Transaction};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -34,6 +34,9 @@ pub(super) fn rate_installs(input: &PeriodInput) -> Result<Rated<'_>, CloseError
     let mut installed: BTreeSet<(&str, &str)> = BTreeSet::new();
     for install in &input.installs {
         installed.insert((&install.tenant, &install.plugin));
+        if input.voided(&install.tenant, &install.plugin) {
+            continue;
+        }
         let commitments = &input
             .tenants
             .get(&install.tenant)
@@ -56,7 +59,7 @@ pub(super) fn rate_installs(input: &PeriodInput) -> Result<Rated<'_>, CloseError
     for (tenant, terms) in &input.tenants {
         rated.lines.entry(tenant).or_default();
         for plugin in committed_plugins(&terms.commitments, input.period) {
-            if !installed.contains(&(tenant.as_str(), plugin)) {
+            if !installed.contains(&(tenant.as_str(), plugin)) && !input.voided(tenant, plugin) {
                 rated.install(input, tenant, plugin, &[], &idle, &terms.commitments)?;
             }
         }
@@ -84,14 +87,26 @@ impl<'a> Rated<'a> {
         let Some(plan) = &terms.plan else {
             return Ok(());
         };
-        let failed = |source| CloseError::Rating {
-            tenant: tenant.to_owned(),
-            plugin: plugin.to_owned(),
-            source,
+        let failed = |charge: String| {
+            move |source| CloseError::Rating {
+                tenant: tenant.to_owned(),
+                plugin: plugin.to_owned(),
+                charge,
+                source,
+            }
         };
-        let mut rated = rate(&plan.plan, usage).map_err(failed)?;
+        let mut rated = Vec::new();
+        for (i, charge) in plan.plan.charges.iter().enumerate() {
+            rated.extend(
+                rate_charge(charge, &plan.plan, usage)
+                    .map_err(failed(format!("charge {}", i + 1)))?,
+            );
+        }
         for (metric, units) in unit_minimums(commitments, plugin, input.period) {
-            rated.extend(units_top_up(&plan.plan, usage, metric, units).map_err(failed)?);
+            let commitment = format!("the commitment to {units} units of `{metric}`");
+            rated.extend(
+                units_top_up(&plan.plan, usage, metric, units).map_err(failed(commitment))?,
+            );
         }
         for line in rated {
             let amount =

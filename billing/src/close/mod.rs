@@ -83,6 +83,36 @@ pub struct TenantTerms {
     pub credit: i64,
 }
 
+/// A tenant's use of a plugin that the operator voided for the period: it
+/// is not rated (no usage line, no shortfall against a commitment), and the
+/// close records why in the ledger. It resolves a close that one install's
+/// charges would wedge, without changing the plan for every tenant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Void {
+    /// The tenant.
+    pub tenant: String,
+    /// The plugin, `namespace/name`.
+    pub plugin: String,
+    /// Why, for the ledger.
+    pub reason: String,
+}
+
+/// Checks a void where it enters: its names and its reason say something,
+/// within bounds.
+pub fn validate_void(void: &Void) -> Result<(), crate::bounds::InputError> {
+    use crate::bounds::{MAX_TEXT_CHARS, not_empty, text};
+    not_empty(
+        "the tenant",
+        &void.tenant,
+        "name the tenant whose line is voided",
+    )?;
+    not_empty("the plugin", &void.plugin, "name it as namespace/name")?;
+    not_empty("the reason", &void.reason, "say why the line is voided")?;
+    text("the reason", &void.reason, MAX_TEXT_CHARS)?;
+    Ok(())
+}
+
 /// Everything a close needs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PeriodInput {
@@ -96,6 +126,18 @@ pub struct PeriodInput {
     pub plugins: BTreeMap<String, PluginTerms>,
     /// Terms per tenant; a tenant missing here has none.
     pub tenants: BTreeMap<String, TenantTerms>,
+    /// Lines the operator voided for the period.
+    #[serde(default)]
+    pub voids: Vec<Void>,
+}
+
+impl PeriodInput {
+    /// Whether `tenant`'s use of `plugin` was voided for the period.
+    fn voided(&self, tenant: &str, plugin: &str) -> bool {
+        self.voids
+            .iter()
+            .any(|v| v.tenant == tenant && v.plugin == plugin)
+    }
 }
 
 /// One line of an invoice.
@@ -234,7 +276,7 @@ pub enum CloseError {
     /// A tenant's amounts are out of range: its invoice cannot be made. The
     /// operator corrects the plans of the plugins named (for the period).
     #[error(
-        "the invoice of `{tenant}` overflows ({what}); its lines are of {}: correct their plans for the period",
+        "the invoice of `{tenant}` overflows ({what}); its lines are of {}: correct their plans for the period, or void the line",
         plugins.join(", ")
     )]
     InvoiceOverflow {
@@ -246,12 +288,16 @@ pub enum CloseError {
         what: &'static str,
     },
     /// Rating failed.
-    #[error("rating `{plugin}` for `{tenant}`: {source}")]
+    #[error(
+        "rating {charge} of `{plugin}` for `{tenant}`: {source}; correct the plan for the period, or void the line"
+    )]
     Rating {
         /// The tenant.
         tenant: String,
         /// The plugin.
         plugin: String,
+        /// Which charge of the plan (`charge 2`), or the commitment, in words.
+        charge: String,
         /// Why.
         source: RatingError,
     },
@@ -272,7 +318,21 @@ pub enum CloseError {
 pub fn close(input: &PeriodInput) -> Result<PeriodClose, CloseError> {
     check_terms(input)?;
     let rated = invoices::rate_installs(input)?;
-    let mut transactions = Vec::new();
+    // A void moves no money; its transaction has no entries and keeps the
+    // reason in the ledger.
+    let mut transactions = input
+        .voids
+        .iter()
+        .map(|v| {
+            Transaction::new(
+                format!(
+                    "{} {}: {} voided by the operator: {}",
+                    v.tenant, input.period, v.plugin, v.reason
+                ),
+                Vec::new(),
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let invoices = invoices::invoice_tenants(input, rated.lines, &mut transactions)?;
     let settled = settlement::settle_plugins(input, &rated.charges, &mut transactions)?;
     let closed = PeriodClose {

@@ -538,8 +538,15 @@ fn period_input() -> impl Strategy<Value = PeriodInput> {
         proptest::collection::vec(plugin_terms(), PLUGINS.len()),
         proptest::collection::btree_map(proptest::sample::select(TENANTS), tenant_terms(), 0..3),
         1u8..=12,
+        proptest::collection::vec(
+            (
+                proptest::sample::select(TENANTS),
+                proptest::sample::select(PLUGINS),
+            ),
+            0..2,
+        ),
     )
-        .prop_map(|(installs, plugins, tenants, month)| PeriodInput {
+        .prop_map(|(installs, plugins, tenants, month, voids)| PeriodInput {
             period: Period { year: 2026, month },
             currency: Currency::new("EUR").unwrap(),
             installs,
@@ -551,6 +558,14 @@ fn period_input() -> impl Strategy<Value = PeriodInput> {
             tenants: tenants
                 .into_iter()
                 .map(|(t, terms)| (t.to_owned(), terms))
+                .collect(),
+            voids: voids
+                .into_iter()
+                .map(|(tenant, plugin)| Void {
+                    tenant: tenant.to_owned(),
+                    plugin: plugin.to_owned(),
+                    reason: "r".into(),
+                })
                 .collect(),
         })
 }

@@ -77,6 +77,7 @@ fn input(installs: Vec<InstallUsage>, plugin: PluginTerms) -> PeriodInput {
         installs,
         plugins: [("acme/tariff".to_owned(), plugin)].into(),
         tenants: BTreeMap::new(),
+        voids: Vec::new(),
     }
 }
 
@@ -396,6 +397,70 @@ fn a_commitment_in_units_bills_the_shortfall_to_the_plugin_even_without_an_insta
         .unwrap();
     assert_eq!(a.total, 9_000);
     assert!(december.invoices.iter().all(|i| i.tenant != "tenant-idle"));
+}
+
+#[test]
+fn a_voided_line_is_not_rated_and_its_reason_is_in_the_ledger() {
+    let mut input = input(
+        vec![
+            calls("tenant-a", "acme/tariff", 1_000),
+            calls("tenant-b", "acme/tariff", 500),
+        ],
+        terms(per_call("0.01"), vec![], 0),
+    );
+    // A unit commitment of the voided tenant is not billed either.
+    input.tenants.insert(
+        "tenant-a".into(),
+        TenantTerms {
+            commitments: vec![Commitment {
+                minimum: Minimum::Units {
+                    plugin: "acme/tariff".into(),
+                    metric: "contracts".into(),
+                    units: 10,
+                },
+                from: "2026-01".parse().unwrap(),
+                to: None,
+            }],
+            ..TenantTerms::default()
+        },
+    );
+    input.voids.push(Void {
+        tenant: "tenant-a".into(),
+        plugin: "acme/tariff".into(),
+        reason: "a runaway loop, waived".into(),
+    });
+    let closed = close(&input).unwrap();
+    let tenants: Vec<&str> = closed.invoices.iter().map(|i| i.tenant.as_str()).collect();
+    assert_eq!(tenants, ["tenant-b"]);
+    assert_eq!(closed.settlements[0].charged, 500);
+    let note = closed
+        .transactions
+        .iter()
+        .find(|t| t.memo.contains("voided"))
+        .unwrap();
+    assert_eq!(
+        note.memo,
+        "tenant-a 2026-11: acme/tariff voided by the operator: a runaway loop, waived"
+    );
+    assert!(note.entries.is_empty(), "a void moves no money");
+    assert_conserved(&closed);
+}
+
+#[test]
+fn a_rating_failure_names_the_tenant_the_plugin_and_the_charge() {
+    let mut plan = per_call("0.01");
+    plan.plan.charges.push(Charge {
+        meter: Meter::Fuel { per: 1 },
+        pricing: Pricing::Unit { price: d("1") },
+        free_units: Decimal::ZERO,
+    });
+    let mut install = calls("tenant-a", "acme/tariff", 1);
+    install.usage.fuel = 1 << 100;
+    let error = close(&input(vec![install], terms(plan, vec![], 0))).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "rating charge 2 of `acme/tariff` for `tenant-a`: the fuel to rate overflows; correct the plan for the period, or void the line"
+    );
 }
 
 #[test]

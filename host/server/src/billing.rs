@@ -14,6 +14,7 @@ use super::types::billing::{
     DiscountAdded, FormatQuery, Investments, InvestmentsQuery, Invoices, InvoicesQuery, Ledger,
     MinimumSet, NewCampaign, NewCredit, NewDiscount, NewInvestment, NewMinimum, NewPledge,
     NewSettings, PeriodQuery, Periods, PlanQuery, Plans, Statements, StatementsQuery, UsageQuery,
+    VoidRecord, Voids,
 };
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -21,6 +22,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use spleis_billing::Currency;
+use spleis_billing::close::Void;
 use spleis_billing::commitments::Commitment;
 use spleis_billing::discounts::{Discount, DiscountAmount, Period};
 use spleis_billing::rating::PricePlan;
@@ -142,6 +144,42 @@ pub async fn close(
     responses((status = 200, description = "the open and the closed periods", body = Periods), Errors))]
 pub async fn periods(State(state): State<AppState>, caller: Caller) -> Result<Json<Periods>> {
     Ok(Json(state.platform.billing_periods(&caller.0).await?))
+}
+
+/// Operator: void a tenant's use of a plugin for a period not yet closed.
+///
+/// The close does not rate it (no usage line, no shortfall against a
+/// commitment) and records the reason in the ledger: it resolves a close one
+/// install's charges would wedge, for that tenant only. Voiding again
+/// replaces the reason.
+#[utoipa::path(post, path = "/v1/billing/periods/{period}/voids", tag = "billing",
+    params(("period" = String, Path, description = "the period, `YYYY-MM`")),
+    request_body = Void,
+    responses((status = 201, description = "the void", body = VoidRecord), Errors))]
+pub async fn void_line(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(text): Path<String>,
+    Body(void): Body<Void>,
+) -> Result<(StatusCode, Json<VoidRecord>)> {
+    let void = state
+        .platform
+        .void_line(&caller.0, period(&text)?, &void)
+        .await?;
+    Ok((StatusCode::CREATED, Json(void)))
+}
+
+/// Operator: the lines voided for a period.
+#[utoipa::path(get, path = "/v1/billing/periods/{period}/voids", tag = "billing",
+    params(("period" = String, Path, description = "the period, `YYYY-MM`")),
+    responses((status = 200, description = "the voids", body = Voids), Errors))]
+pub async fn voids(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(text): Path<String>,
+) -> Result<Json<Voids>> {
+    let voids = state.platform.voids(&caller.0, period(&text)?).await?;
+    Ok(Json(Voids { voids }))
 }
 
 /// Operator: ledger balances per account, over all periods or `?period=`.

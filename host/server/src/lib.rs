@@ -154,6 +154,7 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(billing::campaign))
         .routes(routes!(billing::pledge))
         .routes(routes!(billing::close_campaign))
+        .routes(routes!(billing::void_line, billing::voids))
         .routes(routes!(billing::set_minimum))
         .routes(routes!(billing::add_commitment, billing::commitments))
         .routes(routes!(billing::end_commitment))
@@ -325,6 +326,8 @@ mod tests {
             "GET /v1/campaigns/{id}",
             "POST /v1/campaigns/{id}/pledges",
             "POST /v1/campaigns/{id}/close",
+            "POST /v1/billing/periods/{period}/voids",
+            "GET /v1/billing/periods/{period}/voids",
             "PUT /v1/tenants/{tenant}/minimum",
             "POST /v1/tenants/{tenant}/commitments",
             "GET /v1/tenants/{tenant}/commitments",

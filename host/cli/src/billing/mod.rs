@@ -34,6 +34,26 @@ pub enum BillingCommand {
     },
     /// The open period and the closed ones.
     Periods,
+    /// Void a tenant's use of a plugin for a period not yet closed: the
+    /// close does not rate it and records the reason in the ledger.
+    Void {
+        /// The period, `YYYY-MM`.
+        period: String,
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        /// The plugin, `namespace/name`.
+        #[arg(long)]
+        plugin: String,
+        /// Why, for the ledger.
+        #[arg(long)]
+        reason: String,
+    },
+    /// The lines voided for a period.
+    Voids {
+        /// The period, `YYYY-MM`.
+        period: String,
+    },
     /// Ledger balances per account.
     Ledger {
         /// Only this period's transactions.
@@ -208,6 +228,13 @@ pub fn billing(command: BillingCommand, connection: Connection) -> anyhow::Resul
     match command {
         BillingCommand::Close { period, early } => settings::close(&client, period, early)?,
         BillingCommand::Periods => settings::periods(&client)?,
+        BillingCommand::Void {
+            period,
+            tenant,
+            plugin,
+            reason,
+        } => settings::void(&client, &period, tenant, plugin, reason)?,
+        BillingCommand::Voids { period } => settings::voids(&client, &period)?,
         BillingCommand::Ledger { period } => settings::ledger(&client, period)?,
         BillingCommand::Settings {
             currency,

@@ -1,10 +1,13 @@
-//! `billing close`, `periods`, `ledger`, `settings`.
+//! `billing close`, `periods`, `void`, `voids`, `ledger`, `settings`.
 
 use super::amounts::Amounts;
 use super::query;
 use crate::client::Client;
+use spleis_billing::close::Void;
 use spleis_server::types::billing::BillingSettings;
-use spleis_server::types::billing::{CloseRequest, Closed, Ledger, NewSettings, Periods};
+use spleis_server::types::billing::{
+    CloseRequest, Closed, Ledger, NewSettings, Periods, VoidRecord, Voids,
+};
 
 /// Closes a period (or shows the summary of its earlier close).
 pub(super) fn close(client: &Client, period: String, early: bool) -> anyhow::Result<()> {
@@ -30,6 +33,49 @@ pub(super) fn close(client: &Client, period: String, early: bool) -> anyhow::Res
             money.show(s.authors),
             money.show(s.investors),
         )
+    })
+}
+
+/// Voids a tenant's use of a plugin for a period not yet closed.
+pub(super) fn void(
+    client: &Client,
+    period: &str,
+    tenant: String,
+    plugin: String,
+    reason: String,
+) -> anyhow::Result<()> {
+    let body = Void {
+        tenant,
+        plugin,
+        reason,
+    };
+    let path = format!("/v1/billing/periods/{period}/voids");
+    let answer = client.send::<VoidRecord>("POST", &path, &body)?;
+    answer.print(client, |v| {
+        format!(
+            "{} of {} is voided for {}: {}",
+            v.void.plugin, v.void.tenant, v.period, v.void.reason
+        )
+    })
+}
+
+/// The lines voided for a period.
+pub(super) fn voids(client: &Client, period: &str) -> anyhow::Result<()> {
+    let answer = client.get::<Voids>(&format!("/v1/billing/periods/{period}/voids"))?;
+    answer.print(client, |list| {
+        if list.voids.is_empty() {
+            return format!("no lines voided for {period}");
+        }
+        list.voids
+            .iter()
+            .map(|v| {
+                format!(
+                    "{} {}: {} (by {})",
+                    v.void.tenant, v.void.plugin, v.void.reason, v.created_by
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
     })
 }
 

@@ -1,11 +1,13 @@
-//! The platform's billing settings, its periods and the ledger.
+//! The platform's billing settings, its periods, the lines voided in them,
+//! and the ledger.
 
 use crate::{Actor, Error, Platform};
 use serde::{Deserialize, Serialize};
 use spleis_billing::Currency;
+use spleis_billing::close::Void;
 use spleis_billing::discounts::Period;
 use spleis_store::accounts::Role;
-use spleis_store::billing::{Balance, BillingSettings, CloseSummary};
+use spleis_store::billing::{Balance, BillingSettings, CloseSummary, VoidRecord};
 use spleis_store::now_ms;
 
 /// The open period and the closed ones.
@@ -56,6 +58,28 @@ impl Platform {
             open: settings.open_period(now_ms()),
             closed: self.store.closed_periods().await?,
         })
+    }
+
+    /// Operator: voids a tenant's use of a plugin for a period not yet
+    /// closed, with a reason the close records in the ledger. It resolves a
+    /// close one install's charges would wedge, for that tenant only.
+    pub async fn void_line(
+        &self,
+        actor: &Actor,
+        period: Period,
+        void: &Void,
+    ) -> Result<VoidRecord, Error> {
+        actor.require(&[Role::Operator])?;
+        Ok(self
+            .store
+            .void_line(period, void, actor.id(), now_ms())
+            .await?)
+    }
+
+    /// Operator: the lines voided for `period`.
+    pub async fn voids(&self, actor: &Actor, period: Period) -> Result<Vec<VoidRecord>, Error> {
+        actor.require(&[Role::Operator])?;
+        Ok(self.store.voids(period).await?)
     }
 
     /// Operator: ledger balances per account, over all periods or one.

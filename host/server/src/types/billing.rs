@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 use spleis_billing::discounts::{Discount, Period};
-pub use spleis_store::billing::CommitmentRecord;
+pub use spleis_store::billing::{CommitmentRecord, VoidRecord};
 use utoipa::{IntoParams, ToSchema};
 
 pub use spleis_store::billing::{
@@ -94,6 +94,13 @@ pub struct MinimumSet {
     pub tenant: String,
     /// Minor units.
     pub minimum_minor: i64,
+}
+
+/// The lines voided for a period, by tenant and plugin.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Voids {
+    /// Each with who voided it, when and why.
+    pub voids: Vec<VoidRecord>,
 }
 
 /// A tenant's commitments, oldest first.

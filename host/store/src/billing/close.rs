@@ -15,7 +15,7 @@ use super::ledger::write_transaction;
 use super::plans::plans_in_force;
 use super::reports::{CallsRow, MetricRow, aggregate_calls, aggregate_metrics};
 use super::settings::{BillingSettings, settings_in};
-use super::terms::tenant_terms;
+use super::terms::{tenant_terms, voids_in};
 use super::{BillingError, Cells, Corrupt, Result, to_json};
 use crate::Store;
 use serde::{Deserialize, Serialize};
@@ -265,6 +265,11 @@ async fn gather(
         installs,
         plugins,
         tenants,
+        voids: voids_in(conn, period)
+            .await?
+            .into_iter()
+            .map(|v| v.void)
+            .collect(),
     };
     Ok((input, usage.records))
 }

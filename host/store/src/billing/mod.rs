@@ -33,7 +33,7 @@ pub use plans::PlanRecord;
 pub use reports::{Balance, CallsRow, MetricRow, UsageReport};
 pub use settings::BillingSettings;
 pub use spleis_billing::period::billing_period;
-pub use terms::CommitmentRecord;
+pub use terms::{CommitmentRecord, VoidRecord};
 
 use super::StoreError;
 use super::accounts::Role;

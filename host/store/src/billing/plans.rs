@@ -132,14 +132,7 @@ impl Store {
         let open = settings.open_period(now);
         let effective_from = match from {
             Some(from) => {
-                // The first period a correction may start: one a failed
-                // close left `closing` (not closed), else the first after
-                // the last closed.
-                let first = match (settings.closing, settings.last_closed) {
-                    (Some(closing), _) => closing,
-                    (None, Some(closed)) => closed.next(),
-                    (None, None) => from.min(open),
-                };
+                let first = settings.first_unclosed().unwrap_or(from.min(open));
                 period_in("from", from, first, open)?
             }
             None if last.is_some() => open.next(),

@@ -31,6 +31,17 @@ impl BillingSettings {
     pub fn open_period(&self, now_ms: i64) -> Period {
         billing_period(now_ms, self.last_closed.max(self.closing))
     }
+
+    /// The first period not closed: one a failed close left `closing`, else
+    /// the one after the last closed (`None` before any close). Corrections
+    /// and voids may reach back to it, never further.
+    pub fn first_unclosed(&self) -> Option<Period> {
+        match (self.closing, self.last_closed) {
+            (Some(closing), _) => Some(closing),
+            (None, Some(closed)) => Some(closed.next()),
+            (None, None) => None,
+        }
+    }
 }
 
 /// Reads the settings row; `lock` is the row lock clause (or nothing).

@@ -1,5 +1,6 @@
 //! A tenant's terms: its minimum commitments and its discounts over ranges
-//! of periods, and its prepaid credit (booked in the ledger).
+//! of periods, and its prepaid credit (booked in the ledger); and the lines
+//! the operator voided for a period not yet closed.
 
 use super::ledger::{new_transaction_id, write_transaction};
 use super::plans::declared;
@@ -7,8 +8,9 @@ use super::{BillingError, Cells, Result, account_with_role, package_exists, to_j
 use crate::Store;
 use crate::accounts::{Role, new_id};
 use serde::{Deserialize, Serialize};
+use spleis_billing::bounds::period_in;
 use spleis_billing::bounds::{non_negative, not_closed, positive};
-use spleis_billing::close::TenantTerms;
+use spleis_billing::close::{TenantTerms, Void, validate_void};
 use spleis_billing::commitments::{self, Commitment, Minimum};
 use spleis_billing::discounts::{self, Discount};
 use spleis_billing::period::Period;
@@ -26,6 +28,46 @@ pub struct CommitmentRecord {
     /// What, from when, until when.
     #[serde(flatten)]
     pub commitment: Commitment,
+}
+
+/// A void as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct VoidRecord {
+    /// The period it applies to.
+    pub period: Period,
+    /// Whose line, of which plugin, and why.
+    #[serde(flatten)]
+    pub void: Void,
+    /// The operator who voided it.
+    pub created_by: String,
+    /// When (unix ms).
+    pub created_at: i64,
+}
+
+/// The voids of `period`, by tenant and plugin.
+pub(crate) async fn voids_in(conn: &mut AnyConnection, period: Period) -> Result<Vec<VoidRecord>> {
+    let rows = sqlx::query(
+        "SELECT period, tenant, plugin, reason, created_by, created_at FROM voids \
+         WHERE period = $1 ORDER BY tenant, plugin",
+    )
+    .bind(period.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut found = Vec::with_capacity(rows.len());
+    for row in rows {
+        let cells = Cells::new(&row, "voids", &["period", "tenant", "plugin"]);
+        found.push(VoidRecord {
+            period: cells.parse("period")?,
+            void: Void {
+                tenant: cells.get("tenant")?,
+                plugin: cells.get("plugin")?,
+                reason: cells.get("reason")?,
+            },
+            created_by: cells.get("created_by")?,
+            created_at: cells.get("created_at")?,
+        });
+    }
+    Ok(found)
 }
 
 /// Every tenant's commitments, oldest first.
@@ -209,6 +251,51 @@ impl Store {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Voids a tenant's use of a plugin for a period not yet closed (the
+    /// first unclosed to the open one): the close does not rate it and
+    /// records the reason in the ledger. Voiding again replaces the reason.
+    pub async fn void_line(
+        &self,
+        period: Period,
+        void: &Void,
+        by: &str,
+        now: i64,
+    ) -> Result<VoidRecord> {
+        validate_void(void)?;
+        let mut tx = self.begin_write().await?;
+        let settings = self.lock_periods_exclusive(&mut tx).await?;
+        let open = settings.open_period(now);
+        let first = settings.first_unclosed().unwrap_or(period.min(open));
+        period_in("the voided period", period, first, open)?;
+        account_with_role(&mut tx, &void.tenant, Role::Tenant).await?;
+        package_exists(&mut tx, &void.plugin).await?;
+        sqlx::query(
+            "INSERT INTO voids (period, tenant, plugin, reason, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (period, tenant, plugin) DO UPDATE SET reason = excluded.reason, created_by = excluded.created_by, created_at = excluded.created_at",
+        )
+        .bind(period.to_string())
+        .bind(&void.tenant)
+        .bind(&void.plugin)
+        .bind(&void.reason)
+        .bind(by)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(VoidRecord {
+            period,
+            void: void.clone(),
+            created_by: by.to_owned(),
+            created_at: now,
+        })
+    }
+
+    /// The lines voided for `period`.
+    pub async fn voids(&self, period: Period) -> Result<Vec<VoidRecord>> {
+        let mut conn = self.pool().acquire().await?;
+        voids_in(&mut conn, period).await
     }
 
     /// Gives a tenant a discount over a range of periods.
