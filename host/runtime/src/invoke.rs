@@ -1,5 +1,6 @@
 //! One call: a fresh store and instance, limits, classification, usage.
 
+use super::lanes::{Lane, run_in_lanes};
 use super::limits::CallLimiter;
 use super::{CallError, LimitBreach, Limits, LoadError, LoadedPlugin, OutcomeKind, Runtime, Usage};
 use crate::bindings::latest::{Plugin, PluginPre};
@@ -8,9 +9,8 @@ use crate::capabilities::events::EmittedEvent;
 use crate::capabilities::log::{LogLine, LogSink, Source};
 use crate::capabilities::storage::{KeyValueStore, MemoryStore};
 use crate::capabilities::{CallCapabilities, Install};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::OwnedSemaphorePermit;
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime::{CallHook, Engine, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
@@ -73,36 +73,6 @@ pub(crate) struct CallState {
     caps: CallCapabilities,
     host: HostClock,
     lane: Lane,
-}
-
-/// A call's turn in a compute lane. A call computes its first epoch tick
-/// without one (short calls never queue); from then on it computes only
-/// with a lane, taken one tick at a time (at every tick it queues again
-/// behind the other long calls), and given up whenever it enters the host:
-/// back from a host call, it takes a lane again before it computes further.
-#[derive(Default)]
-struct Lane {
-    /// The lane, left here by the yield that waited for it.
-    held: Arc<Mutex<Option<OwnedSemaphorePermit>>>,
-    /// Past its first tick: it computes only with a lane.
-    long: bool,
-}
-
-impl Lane {
-    fn slot(&self) -> std::sync::MutexGuard<'_, Option<OwnedSemaphorePermit>> {
-        self.held.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Gives the lane back (a short call never had one: no lock taken).
-    fn release(&self) {
-        if self.long {
-            self.slot().take();
-        }
-    }
-
-    fn holds(&self) -> bool {
-        self.slot().is_some()
-    }
 }
 
 /// Wall time the call spent inside host functions (WASI and the contract's
@@ -217,7 +187,7 @@ fn new_store(
             // check asks for it).
             CallHook::ReturningFromHost if data.lane.long && !data.lane.holds() => {
                 match free_lanes.clone().try_acquire_owned() {
-                    Ok(permit) => *data.lane.slot() = Some(permit),
+                    Ok(permit) => data.lane.hold(permit),
                     Err(_) => cx.set_epoch_deadline(0),
                 }
             }
@@ -235,20 +205,9 @@ fn new_store(
         if Instant::now() >= deadline {
             return Ok(UpdateDeadline::Interrupt);
         }
-        data.lane.long = true;
-        data.lane.release();
-        let (lanes, slot) = (lanes.clone(), data.lane.held.clone());
         Ok(UpdateDeadline::YieldCustom(
             YIELD_TICKS,
-            Box::pin(async move {
-                // tokio's own yield, to the back of the run queue (a plain
-                // self-wake would take the worker's LIFO slot and run first).
-                tokio::task::yield_now().await;
-                // The semaphore is never closed; a dropped call drops this.
-                if let Ok(permit) = lanes.acquire_owned().await {
-                    *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(permit);
-                }
-            }),
+            Box::pin(data.lane.tick(&lanes)),
         ))
     });
     Ok(store)
@@ -336,12 +295,31 @@ pub(crate) async fn run(
         }
     };
     // The timer ends a call that waits (a sleep, a pollable, a slow query):
-    // dropping the future unwinds the guest's fiber and frees its slot.
-    let raw = match tokio::time::timeout_at(deadline.into(), call_plugin(&mut store, plugin, call))
-        .await
-    {
-        Ok(raw) => raw,
-        Err(_) => Err(Failure::Ran(Trap::Interrupt.into())),
+    // dropping the future unwinds the guest's fiber and frees its slot. The
+    // call owns its store, so it can move to the lane pool at its first
+    // tick and hand the store back at its end.
+    let moving = store.data().lane.moving();
+    let pre = plugin.pre.clone();
+    let work = async move {
+        let raw =
+            match tokio::time::timeout_at(deadline.into(), call_plugin(&mut store, &pre, call))
+                .await
+            {
+                Ok(raw) => raw,
+                Err(_) => Err(Failure::Ran(Trap::Interrupt.into())),
+            };
+        (raw, store)
+    };
+    let Some((raw, store)) = run_in_lanes(runtime.lane_pool(), moving, Box::pin(work)).await else {
+        let error = wasmtime::Error::msg("the compute lanes shut down during the call");
+        return host_failure(
+            &plugin.digest,
+            tenant,
+            plugin_name,
+            operation,
+            started,
+            error,
+        );
     };
     let fuel_consumed = limits.fuel - store.get_fuel().unwrap_or(0).min(limits.fuel);
     let host_time = store.data().host.total();
@@ -438,9 +416,8 @@ enum Failure {
 /// The plugin's own answer: body or plugin error; `Err` is how it failed.
 type Raw = Result<Result<Vec<u8>, crate::bindings::GuestError>, Failure>;
 
-async fn call_plugin(store: &mut Store<CallState>, plugin: &LoadedPlugin, call: Call) -> Raw {
-    let instance = plugin
-        .pre
+async fn call_plugin(store: &mut Store<CallState>, pre: &PluginPre<CallState>, call: Call) -> Raw {
+    let instance = pre
         .instantiate_async(&mut *store)
         .await
         .map_err(Failure::Instantiating)?;

@@ -12,6 +12,7 @@ pub mod capabilities;
 pub mod contract;
 mod engine;
 mod invoke;
+mod lanes;
 mod limits;
 mod outcome;
 
@@ -307,6 +308,8 @@ pub struct Runtime {
     config: RuntimeConfig,
     /// The compute lanes of long calls.
     lanes: Arc<tokio::sync::Semaphore>,
+    /// The threads they compute on.
+    lane_pool: lanes::LanePool,
     _ticker: engine::EpochTicker,
 }
 
@@ -334,6 +337,8 @@ impl Runtime {
             lanes: Arc::new(tokio::sync::Semaphore::new(
                 config.compute_lanes.max(1) as usize
             )),
+            lane_pool: lanes::LanePool::start(config.compute_lanes.max(1) as usize)
+                .map_err(RuntimeError::Io)?,
             config,
             _ticker: ticker,
         })
@@ -348,6 +353,11 @@ impl Runtime {
     /// The compute lanes long calls take turns in.
     pub(crate) fn lanes(&self) -> &Arc<tokio::sync::Semaphore> {
         &self.lanes
+    }
+
+    /// The threads long calls compute on.
+    pub(crate) fn lane_pool(&self) -> &lanes::LanePool {
+        &self.lane_pool
     }
 
     /// The configuration the runtime was built with.
