@@ -53,15 +53,15 @@ pub enum InputError {
     /// A term that would start in a period already closed: closed periods
     /// never change.
     #[error(
-        "{field} starts in {period}, which is closed; closed periods never change, so it must start in {open} (the open period) or later"
+        "{field} starts in {period}; it must start in {first} (the first period not closed) or later: closed periods never change"
     )]
     Closed {
         /// What the term is, in words.
         field: &'static str,
         /// The period given.
         period: Period,
-        /// The open period.
-        open: Period,
+        /// The first period not closed.
+        first: Period,
     },
     /// A range of periods that ends before it starts.
     #[error("{field} runs from {from} to {to}: the end is before the start")]
@@ -183,14 +183,18 @@ pub fn period_in(
     Ok(period)
 }
 
-/// A period that is `open` or later: terms change only periods not yet
-/// closed.
-pub fn not_closed(field: &'static str, period: Period, open: Period) -> Result<Period, InputError> {
-    if period < open {
+/// A period that is `first` (the first period not closed) or later: terms
+/// change only periods not yet closed.
+pub fn not_closed(
+    field: &'static str,
+    period: Period,
+    first: Period,
+) -> Result<Period, InputError> {
+    if period < first {
         return Err(InputError::Closed {
             field,
             period,
-            open,
+            first,
         });
     }
     Ok(period)

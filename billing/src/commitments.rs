@@ -12,8 +12,12 @@ use crate::period::Period;
 use serde::{Deserialize, Serialize};
 
 /// The most units a commitment may name per period: far above any real
-/// contract, and small enough that rating the shortfall stays exact.
-pub const MAX_COMMITTED_UNITS: u64 = 1_000_000_000_000;
+/// contract. At the highest unit price (`MAX_PRICE`, 10^6) a charge's
+/// shortfall is at most 10^17 minor units, within an amount; a plan with
+/// many charges on the metric can still overflow an invoice, which the
+/// close refuses naming the commitment, and the operator ends it or voids
+/// the line.
+pub const MAX_COMMITTED_UNITS: u64 = 1_000_000_000;
 
 /// What a tenant commits to each period.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -49,7 +53,44 @@ pub struct Commitment {
     pub to: Option<Period>,
 }
 
+impl Minimum {
+    /// What it commits to, in words: `a money minimum`, `units of
+    /// \`contracts\` of acme/tariff`.
+    pub fn subject(&self) -> String {
+        match self {
+            Minimum::Money { .. } => "a money minimum".to_owned(),
+            Minimum::Units { plugin, metric, .. } => format!("units of `{metric}` of {plugin}"),
+        }
+    }
+}
+
 impl Commitment {
+    /// The commitment in words, with amounts, counts and periods as the
+    /// caller shows them: "at least 5,000 units of `contracts` of
+    /// acme/tariff a month, from Jan 2027 until ended".
+    pub fn words(
+        &self,
+        money: impl Fn(i64) -> String,
+        count: impl Fn(u64) -> String,
+        period: impl Fn(Period) -> String,
+    ) -> String {
+        let what = match &self.minimum {
+            Minimum::Money { minor } => money(*minor),
+            Minimum::Units {
+                plugin,
+                metric,
+                units,
+            } => format!("{} units of `{metric}` of {plugin}", count(*units)),
+        };
+        let until = self
+            .to
+            .map_or("until ended".to_owned(), |to| format!("to {}", period(to)));
+        format!(
+            "at least {what} a month, from {} {until}",
+            period(self.from)
+        )
+    }
+
     /// Whether it applies to `period`.
     pub fn covers(&self, period: Period) -> bool {
         self.from <= period && self.to.is_none_or(|to| period <= to)
@@ -261,12 +302,28 @@ mod tests {
             validate(&units("contracts", 0, "2027-01", None))
                 .unwrap_err()
                 .to_string(),
-            "a minimum commitment is 0 units; it must be 1 to 1000000000000"
+            "a minimum commitment is 0 units; it must be 1 to 1000000000"
         );
         assert!(validate(&units("contracts", u64::MAX, "2027-01", None)).is_err());
         assert!(validate(&units(" ", 1, "2027-01", None)).is_err());
         assert!(validate(&units(&"m".repeat(201), 1, "2027-01", None)).is_err());
         assert!(validate(&units("contracts", 5_000, "2027-01", None)).is_ok());
+        assert_eq!(
+            units("contracts", 5_000, "2027-01", None).words(
+                |m| m.to_string(),
+                |n| n.to_string(),
+                |p| p.to_string()
+            ),
+            "at least 5000 units of `contracts` of acme/tariff a month, from 2027-01 until ended"
+        );
+        assert_eq!(
+            money(250, "2027-01", Some("2027-12")).words(
+                |m| format!("{m} cents"),
+                |n| n.to_string(),
+                |p| p.to_string()
+            ),
+            "at least 250 cents a month, from 2027-01 to 2027-12"
+        );
         // Unknown fields are refused, as in plans.
         let extra = r#"{"minimum":{"kind":"money","minor":1,"x":1},"from":"2027-01"}"#;
         assert!(serde_json::from_str::<Commitment>(extra).is_err());

@@ -482,16 +482,24 @@ fn quantity(
 /// amount (after rounding). Each amount is computed from the exact product (a fraction of
 /// a month or of a fuel block is never rounded first) and rounded once.
 pub fn rate(plan: &PricePlan, usage: &PeriodUsage) -> Result<Vec<InvoiceLine>, RatingError> {
+    rate_charges(plan, usage).map_err(|(_, error)| error)
+}
+
+/// [`rate`], with the number of the charge (from 1) that failed.
+pub fn rate_charges(
+    plan: &PricePlan,
+    usage: &PeriodUsage,
+) -> Result<Vec<InvoiceLine>, (usize, RatingError)> {
     let mut lines = Vec::new();
-    for charge in &plan.charges {
-        lines.extend(rate_charge(charge, plan, usage)?);
+    for (i, charge) in plan.charges.iter().enumerate() {
+        lines.extend(rate_charge(charge, plan, usage).map_err(|error| (i + 1, error))?);
     }
     Ok(lines)
 }
 
 /// One charge of `plan` on `usage`: its line, or none when it rounds to
 /// nothing.
-pub fn rate_charge(
+fn rate_charge(
     charge: &Charge,
     plan: &PricePlan,
     usage: &PeriodUsage,
@@ -554,9 +562,12 @@ pub fn units_top_up(
         .iter()
         .filter(|c| matches!(&c.meter, Meter::Metric { metric: m } if m == metric))
     {
+        // A volume tier can make more units cost less: that charge adds
+        // nothing, it never takes from another charge's shortfall.
         let more = amount_of(charge, &committed)?
             .checked_sub(amount_of(charge, usage)?)
-            .ok_or(RatingError::Overflow("a commitment's shortfall"))?;
+            .ok_or(RatingError::Overflow("a commitment's shortfall"))?
+            .max(0);
         short = short
             .checked_add(more)
             .ok_or(RatingError::Overflow("a commitment's shortfall"))?;
@@ -1033,6 +1044,11 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(line.amount.minor, 5_000 - 4_800);
+        // 4,999 units cost 99.98, 5,000 only 50.00: no shortfall to bill.
+        assert_eq!(
+            units_top_up(&volume, &contracts(4_999), "contracts", 5_000),
+            Ok(None)
+        );
     }
 
     #[test]

@@ -630,6 +630,22 @@ fn a_close_one_install_wedges_is_resolved_by_voiding_that_line() {
             .is_some_and(|by| !by.is_empty()),
         "{voids}"
     );
+    // A void can be withdrawn while its month is open (by the operator
+    // only), and given again.
+    let one = format!("{path}/tenant-a/fixtures/hostile");
+    assert_eq!(server.request("DELETE", &one, &tenant, None).0, 403);
+    let (status, body) = server.request("DELETE", &one, &op, None);
+    assert_eq!(status, 204, "{body}");
+    let (_, voids) = server.request("GET", &path, &op, None);
+    assert_eq!(voids["voids"].as_array().map(Vec::len), Some(0), "{voids}");
+    refused(
+        server.request("DELETE", &one, &op, None),
+        404,
+        "not-found",
+        "withdrawing twice",
+    );
+    let (status, body) = server.request("POST", &path, &op, Some(void.clone()));
+    assert_eq!(status, 201, "{body}");
     // The month closes; tenant-a's line is not billed, tenant-b's is.
     let (status, body) = server.request("POST", "/v1/billing/close", &op, Some(close));
     assert_eq!(
@@ -653,5 +669,11 @@ fn a_close_one_install_wedges_is_resolved_by_voiding_that_line() {
         422,
         "period-out-of-range",
         "a void of a closed month",
+    );
+    refused(
+        server.request("DELETE", &one, &op, None),
+        422,
+        "period-out-of-range",
+        "withdrawing a void of a closed month",
     );
 }

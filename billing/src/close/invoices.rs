@@ -8,7 +8,7 @@ use crate::commitments::{Commitment, committed_plugins, money_minimum, unit_mini
 use crate::discounts::{apply_credit, discount_lines};
 use crate::money::{Currency, Money};
 use crate::period::Period;
-use crate::rating::{InvoiceLine, PeriodUsage, minimum_top_up, rate_charge, units_top_up};
+use crate::rating::{InvoiceLine, PeriodUsage, minimum_top_up, rate_charges, units_top_up};
 use crate::split::{LedgerAccount, Transaction};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -95,13 +95,8 @@ impl<'a> Rated<'a> {
                 source,
             }
         };
-        let mut rated = Vec::new();
-        for (i, charge) in plan.plan.charges.iter().enumerate() {
-            rated.extend(
-                rate_charge(charge, &plan.plan, usage)
-                    .map_err(failed(format!("charge {}", i + 1)))?,
-            );
-        }
+        let mut rated = rate_charges(&plan.plan, usage)
+            .map_err(|(charge, source)| failed(format!("charge {charge}"))(source))?;
         for (metric, units) in unit_minimums(commitments, plugin, input.period) {
             let commitment = format!("the commitment to {units} units of `{metric}`");
             rated.extend(

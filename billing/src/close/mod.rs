@@ -132,6 +132,20 @@ pub struct PeriodInput {
 }
 
 impl PeriodInput {
+    /// Whether the close would rate `tenant`'s use of `plugin` but for a
+    /// void: an install, or a commitment in units of it in the period. A
+    /// void of anything else voids nothing, and the ledger does not say it
+    /// did.
+    fn would_rate(&self, tenant: &str, plugin: &str) -> bool {
+        self.installs
+            .iter()
+            .any(|i| i.tenant == tenant && i.plugin == plugin)
+            || self.tenants.get(tenant).is_some_and(|terms| {
+                crate::commitments::committed_plugins(&terms.commitments, self.period)
+                    .contains(&plugin)
+            })
+    }
+
     /// Whether `tenant`'s use of `plugin` was voided for the period.
     fn voided(&self, tenant: &str, plugin: &str) -> bool {
         self.voids
@@ -323,6 +337,7 @@ pub fn close(input: &PeriodInput) -> Result<PeriodClose, CloseError> {
     let mut transactions = input
         .voids
         .iter()
+        .filter(|v| input.would_rate(&v.tenant, &v.plugin))
         .map(|v| {
             Transaction::new(
                 format!(

@@ -429,6 +429,12 @@ fn a_voided_line_is_not_rated_and_its_reason_is_in_the_ledger() {
         plugin: "acme/tariff".into(),
         reason: "a runaway loop, waived".into(),
     });
+    // A void of what the tenant did not use voids nothing: no ledger note.
+    input.voids.push(Void {
+        tenant: "tenant-c".into(),
+        plugin: "acme/tariff".into(),
+        reason: "nothing to void".into(),
+    });
     let closed = close(&input).unwrap();
     let tenants: Vec<&str> = closed.invoices.iter().map(|i| i.tenant.as_str()).collect();
     assert_eq!(tenants, ["tenant-b"]);
@@ -443,6 +449,12 @@ fn a_voided_line_is_not_rated_and_its_reason_is_in_the_ledger() {
         "tenant-a 2026-11: acme/tariff voided by the operator: a runaway loop, waived"
     );
     assert!(note.entries.is_empty(), "a void moves no money");
+    assert!(
+        !closed
+            .transactions
+            .iter()
+            .any(|t| t.memo.contains("nothing to void"))
+    );
     assert_conserved(&closed);
 }
 

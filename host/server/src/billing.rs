@@ -169,6 +169,31 @@ pub async fn void_line(
     Ok((StatusCode::CREATED, Json(void)))
 }
 
+/// Operator: withdraw a void of a period not yet closed; the close rates
+/// the line again.
+#[utoipa::path(delete, path = "/v1/billing/periods/{period}/voids/{tenant}/{namespace}/{name}", tag = "billing",
+    params(("period" = String, Path, description = "the period, `YYYY-MM`"),
+        ("tenant" = String, Path, description = "the tenant"),
+        ("namespace" = String, Path, description = "the plugin's namespace"),
+        ("name" = String, Path, description = "the plugin's name in it")),
+    responses((status = 204, description = "withdrawn"), Errors))]
+pub async fn remove_void(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((text, tenant, namespace, name)): Path<(String, String, String, String)>,
+) -> Result<StatusCode> {
+    state
+        .platform
+        .remove_void(
+            &caller.0,
+            period(&text)?,
+            &tenant,
+            &format!("{namespace}/{name}"),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Operator: the lines voided for a period.
 #[utoipa::path(get, path = "/v1/billing/periods/{period}/voids", tag = "billing",
     params(("period" = String, Path, description = "the period, `YYYY-MM`")),

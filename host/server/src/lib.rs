@@ -155,6 +155,7 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(billing::pledge))
         .routes(routes!(billing::close_campaign))
         .routes(routes!(billing::void_line, billing::voids))
+        .routes(routes!(billing::remove_void))
         .routes(routes!(billing::set_minimum))
         .routes(routes!(billing::add_commitment, billing::commitments))
         .routes(routes!(billing::end_commitment))
@@ -328,6 +329,7 @@ mod tests {
             "POST /v1/campaigns/{id}/close",
             "POST /v1/billing/periods/{period}/voids",
             "GET /v1/billing/periods/{period}/voids",
+            "DELETE /v1/billing/periods/{period}/voids/{tenant}/{namespace}/{name}",
             "PUT /v1/tenants/{tenant}/minimum",
             "POST /v1/tenants/{tenant}/commitments",
             "GET /v1/tenants/{tenant}/commitments",

@@ -49,6 +49,17 @@ pub enum BillingCommand {
         #[arg(long)]
         reason: String,
     },
+    /// Withdraw a void of a period not yet closed.
+    Unvoid {
+        /// The period, `YYYY-MM`.
+        period: String,
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        /// The plugin, `namespace/name`.
+        #[arg(long)]
+        plugin: String,
+    },
     /// The lines voided for a period.
     Voids {
         /// The period, `YYYY-MM`.
@@ -234,6 +245,11 @@ pub fn billing(command: BillingCommand, connection: Connection) -> anyhow::Resul
             plugin,
             reason,
         } => settings::void(&client, &period, tenant, plugin, reason)?,
+        BillingCommand::Unvoid {
+            period,
+            tenant,
+            plugin,
+        } => settings::unvoid(&client, &period, &tenant, &plugin)?,
         BillingCommand::Voids { period } => settings::voids(&client, &period)?,
         BillingCommand::Ledger { period } => settings::ledger(&client, period)?,
         BillingCommand::Settings {

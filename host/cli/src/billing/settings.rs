@@ -1,4 +1,5 @@
-//! `billing close`, `periods`, `void`, `voids`, `ledger`, `settings`.
+//! `billing close`, `periods`, `void`, `unvoid`, `voids`, `ledger`,
+//! `settings`.
 
 use super::amounts::Amounts;
 use super::query;
@@ -57,6 +58,23 @@ pub(super) fn void(
             v.void.plugin, v.void.tenant, v.period, v.void.reason
         )
     })
+}
+
+/// Withdraws a void of a period not yet closed.
+pub(super) fn unvoid(
+    client: &Client,
+    period: &str,
+    tenant: &str,
+    plugin: &str,
+) -> anyhow::Result<()> {
+    client.send_empty(
+        "DELETE",
+        &format!("/v1/billing/periods/{period}/voids/{tenant}/{plugin}"),
+    )?;
+    client.print(
+        &serde_json::json!({"period": period, "tenant": tenant, "plugin": plugin, "voided": false}),
+        |_| format!("{plugin} of {tenant} is billed again for {period}"),
+    )
 }
 
 /// The lines voided for a period.

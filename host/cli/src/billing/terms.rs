@@ -76,22 +76,12 @@ pub enum CommitmentCommand {
 pub(super) fn commitment(client: &Client, command: CommitmentCommand) -> anyhow::Result<()> {
     let money = Amounts::of(client)?;
     let words = |c: &CommitmentRecord| {
-        let what = match &c.commitment.minimum {
-            Minimum::Money { minor } => money.show(*minor),
-            Minimum::Units {
-                plugin,
-                metric,
-                units,
-            } => format!("{units} units of `{metric}` of {plugin}"),
-        };
-        let until = c
-            .commitment
-            .to
-            .map_or("until ended".to_owned(), |to| format!("to {to}"));
-        format!(
-            "{} {}: at least {what} a month, from {} {until}",
-            c.id, c.tenant, c.commitment.from
-        )
+        let said = c.commitment.words(
+            |minor| money.show(minor),
+            |units| units.to_string(),
+            |period| period.to_string(),
+        );
+        format!("{} {}: {said}", c.id, c.tenant)
     };
     match command {
         CommitmentCommand::Add {

@@ -14,7 +14,7 @@ use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use spleis_billing::Currency;
-use spleis_billing::commitments::{Commitment, Minimum};
+use spleis_billing::commitments::Commitment;
 use spleis_billing::discounts::DiscountAmount;
 use spleis_platform::billing::Rendered;
 use spleis_platform::billing::render::Format;
@@ -569,23 +569,10 @@ pub fn discount_words(
 /// A commitment in words: "at least 5,000 units of `contracts` of
 /// acme/energy-tariff a month, from Jan 2027 to Dec 2027".
 pub fn commitment_words(c: &Commitment, locale: Locale, currency: &Currency) -> String {
-    let what = match &c.minimum {
-        Minimum::Money { minor } => locale.money(*minor, currency),
-        Minimum::Units {
-            plugin,
-            metric,
-            units,
-        } => format!(
-            "{} units of `{metric}` of {plugin}",
-            locale.count(i64::try_from(*units).unwrap_or(i64::MAX))
-        ),
-    };
-    let until = c.to.map_or("until ended".to_owned(), |to| {
-        format!("to {}", locale.period(to))
-    });
-    format!(
-        "at least {what} a month, from {} {until}",
-        locale.period(c.from)
+    c.words(
+        |minor| locale.money(minor, currency),
+        |units| locale.count(i64::try_from(units).unwrap_or(i64::MAX)),
+        |period| locale.period(period),
     )
 }
 

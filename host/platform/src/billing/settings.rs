@@ -76,6 +76,21 @@ impl Platform {
             .await?)
     }
 
+    /// Operator: withdraws a void of a period not yet closed.
+    pub async fn remove_void(
+        &self,
+        actor: &Actor,
+        period: Period,
+        tenant: &str,
+        plugin: &str,
+    ) -> Result<(), Error> {
+        actor.require(&[Role::Operator])?;
+        Ok(self
+            .store
+            .remove_void(period, tenant, plugin, now_ms())
+            .await?)
+    }
+
     /// Operator: the lines voided for `period`.
     pub async fn voids(&self, actor: &Actor, period: Period) -> Result<Vec<VoidRecord>, Error> {
         actor.require(&[Role::Operator])?;

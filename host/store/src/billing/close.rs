@@ -189,7 +189,7 @@ async fn closed_summary(conn: &mut AnyConnection, period: Period) -> Result<Opti
 /// account, the operator, is made at bootstrap) or of its first usage
 /// record, whichever is earlier. Both are one indexed `MIN`; a platform
 /// without either starts in the month of `now`.
-async fn first_month(conn: &mut AnyConnection, now: i64) -> Result<Period> {
+pub(crate) async fn first_month(conn: &mut AnyConnection, now: i64) -> Result<Period> {
     let created: Option<i64> = sqlx::query("SELECT MIN(created_at) AS created FROM accounts")
         .fetch_one(&mut *conn)
         .await?

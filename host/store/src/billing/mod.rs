@@ -140,13 +140,16 @@ pub enum BillingError {
         /// Its last period, or `open` for none.
         to: String,
     },
-    /// A commitment that ended before the open period: nothing to end.
-    #[error("the commitment {id} ended in {to}, a closed period; there is nothing left to end")]
+    /// A commitment that ended before the period it would be ended from:
+    /// nothing to end.
+    #[error("the commitment {id} ended in {to}, before {from}; there is nothing left to end")]
     CommitmentEnded {
         /// The commitment.
         id: String,
         /// Its last period.
         to: Period,
+        /// The first period it would no longer apply to.
+        from: Period,
     },
     /// A commitment in units of a metric the plugin does not declare.
     #[error("{package} declares no metric `{metric}` (declared: {declared})")]

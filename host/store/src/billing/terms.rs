@@ -2,6 +2,7 @@
 //! of periods, and its prepaid credit (booked in the ledger); and the lines
 //! the operator voided for a period not yet closed.
 
+use super::close::first_month;
 use super::ledger::{new_transaction_id, write_transaction};
 use super::plans::declared;
 use super::{BillingError, Cells, Result, account_with_role, package_exists, to_json};
@@ -166,8 +167,8 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let settings = self.lock_periods_exclusive(&mut tx).await?;
         account_with_role(&mut tx, tenant, Role::Tenant).await?;
-        let open = settings.open_period(now);
-        not_closed("the commitment", commitment.from, open)?;
+        let first = first_unclosed(&mut tx, &settings, now).await?;
+        not_closed("the commitment", commitment.from, first)?;
         if let Minimum::Units { plugin, metric, .. } = &commitment.minimum {
             package_exists(&mut tx, plugin).await?;
             let declared = declared(&mut tx, plugin).await?;
@@ -184,8 +185,7 @@ impl Store {
                 return Err(overlap(&existing));
             }
         }
-        let id = format!("com-{}", &new_id()?[..12]);
-        insert_commitment(&mut tx, &id, tenant, commitment, now).await?;
+        let id = insert_commitment(&mut tx, tenant, commitment, now).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -200,9 +200,11 @@ impl Store {
     }
 
     /// Ends a tenant's commitment: it no longer applies to any period not
-    /// yet closed. One that never applied to a closed period is removed;
-    /// one that did ends with the last closed period, which keeps what was
-    /// invoiced under it. Answers it as it now stands (`None`: removed).
+    /// yet closed (a month a failed close left closing included, so ending
+    /// one resolves that close). One that never applied to a closed period
+    /// is removed; one that did ends with the last closed period, which
+    /// keeps what was invoiced under it. Answers it as it now stands
+    /// (`None`: removed).
     pub async fn end_commitment(
         &self,
         tenant: &str,
@@ -219,7 +221,8 @@ impl Store {
                 what: "commitment",
                 id: id.to_owned(),
             })?;
-        let ended = end_in(&mut tx, record, settings.open_period(now)).await?;
+        let from = first_unclosed(&mut tx, &settings, now).await?;
+        let ended = end_in(&mut tx, record, from).await?;
         tx.commit().await?;
         Ok(ended)
     }
@@ -246,8 +249,7 @@ impl Store {
                 from: open,
                 to: None,
             };
-            let id = format!("com-{}", &new_id()?[..12]);
-            insert_commitment(&mut tx, &id, tenant, &commitment, now).await?;
+            insert_commitment(&mut tx, tenant, &commitment, now).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -267,8 +269,12 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let settings = self.lock_periods_exclusive(&mut tx).await?;
         let open = settings.open_period(now);
-        let first = settings.first_unclosed().unwrap_or(period.min(open));
-        period_in("the voided period", period, first, open)?;
+        period_in(
+            "the voided period",
+            period,
+            first_unclosed(&mut tx, &settings, now).await?,
+            open,
+        )?;
         account_with_role(&mut tx, &void.tenant, Role::Tenant).await?;
         package_exists(&mut tx, &void.plugin).await?;
         sqlx::query(
@@ -290,6 +296,42 @@ impl Store {
             created_by: by.to_owned(),
             created_at: now,
         })
+    }
+
+    /// Withdraws a void of a period not yet closed: the close rates the
+    /// line again.
+    pub async fn remove_void(
+        &self,
+        period: Period,
+        tenant: &str,
+        plugin: &str,
+        now: i64,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let settings = self.lock_periods_exclusive(&mut tx).await?;
+        let open = settings.open_period(now);
+        period_in(
+            "the voided period",
+            period,
+            first_unclosed(&mut tx, &settings, now).await?,
+            open,
+        )?;
+        let removed =
+            sqlx::query("DELETE FROM voids WHERE period = $1 AND tenant = $2 AND plugin = $3")
+                .bind(period.to_string())
+                .bind(tenant)
+                .bind(plugin)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        if removed == 0 {
+            return Err(BillingError::NotFound {
+                what: "void",
+                id: format!("{period}/{tenant}/{plugin}"),
+            });
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// The lines voided for `period`.
@@ -358,13 +400,9 @@ impl Store {
 
 /// The refusal for a commitment that overlaps `existing`.
 fn overlap(existing: &CommitmentRecord) -> BillingError {
-    let what = match &existing.commitment.minimum {
-        Minimum::Money { .. } => "a money minimum".to_owned(),
-        Minimum::Units { plugin, metric, .. } => format!("units of `{metric}` of {plugin}"),
-    };
     BillingError::CommitmentOverlap {
         existing: existing.id.clone(),
-        what,
+        what: existing.commitment.minimum.subject(),
         from: existing.commitment.from,
         to: existing
             .commitment
@@ -373,17 +411,34 @@ fn overlap(existing: &CommitmentRecord) -> BillingError {
     }
 }
 
+/// The first period not closed at `now`: one a failed close left closing,
+/// else the one after the last closed; before any close, the platform's
+/// first month.
+async fn first_unclosed(
+    conn: &mut AnyConnection,
+    settings: &super::BillingSettings,
+    now: i64,
+) -> Result<Period> {
+    let open = settings.open_period(now);
+    let first = match settings.first_unclosed() {
+        Some(first) => first,
+        None => first_month(conn, now).await?,
+    };
+    Ok(first.min(open))
+}
+
+/// Stores a commitment; answers its new id.
 async fn insert_commitment(
     conn: &mut AnyConnection,
-    id: &str,
     tenant: &str,
     commitment: &Commitment,
     now: i64,
-) -> Result<()> {
+) -> Result<String> {
+    let id = format!("com-{}", &new_id()?[..12]);
     sqlx::query(
         "INSERT INTO commitments (id, tenant, minimum, from_period, to_period, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
     )
-    .bind(id)
+    .bind(&id)
     .bind(tenant)
     .bind(to_json("the commitment", &commitment.minimum)?)
     .bind(commitment.from.to_string())
@@ -391,34 +446,38 @@ async fn insert_commitment(
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    Ok(id)
 }
 
-/// Ends `record` before `open`: removed if it starts there or later, else
-/// cut to the last closed period.
+/// Ends `record` before `from`: removed if it starts there or later, else
+/// cut to the period before.
 async fn end_in(
     conn: &mut AnyConnection,
     mut record: CommitmentRecord,
-    open: Period,
+    from: Period,
 ) -> Result<Option<CommitmentRecord>> {
     if let Some(to) = record.commitment.to
-        && to < open
+        && to < from
     {
-        return Err(BillingError::CommitmentEnded { id: record.id, to });
+        return Err(BillingError::CommitmentEnded {
+            id: record.id,
+            to,
+            from,
+        });
     }
-    if record.commitment.from >= open {
+    if record.commitment.from >= from {
         sqlx::query("DELETE FROM commitments WHERE id = $1")
             .bind(&record.id)
             .execute(&mut *conn)
             .await?;
         return Ok(None);
     }
-    let last_closed = open.previous();
+    let last = from.previous();
     sqlx::query("UPDATE commitments SET to_period = $1 WHERE id = $2")
-        .bind(last_closed.to_string())
+        .bind(last.to_string())
         .bind(&record.id)
         .execute(&mut *conn)
         .await?;
-    record.commitment.to = Some(last_closed);
+    record.commitment.to = Some(last);
     Ok(Some(record))
 }
