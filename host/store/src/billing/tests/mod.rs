@@ -714,7 +714,10 @@ async fn commitments_in_money_and_units_over_periods_close_and_end() {
             )
             .await
             .unwrap_err();
-        assert!(closed.to_string().contains("the first period not closed"), "{closed}");
+        assert!(
+            closed.to_string().contains("the first period not closed"),
+            "{closed}"
+        );
         // Ending: the one that applied to October is cut there; the one
         // that never applied is removed; an ended one is refused.
         let cut = store
