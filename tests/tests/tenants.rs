@@ -157,6 +157,28 @@ fn limits_are_the_operators() {
     assert_eq!(body["overrides"]["burst"], serde_json::Value::Null);
     let (status, body) = server.request("GET", "/v1/limits", &a, None);
     assert_eq!((status, &body["limits"]["concurrency"]), (200, &json!(3)));
+    // An install without a quota of its own shows the limit it follows,
+    // as the operator changes it.
+    let (status, body) = server.request(
+        "POST",
+        "/v1/installs",
+        &a,
+        Some(json!({"package": "fixtures/hostile", "grants": ["storage", "events", "log", "metering"]})),
+    );
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["storage_quota"], 4_194_304, "{body}");
+    let (status, body) = server.request(
+        "PUT",
+        "/v1/tenants/tenant-a/limits",
+        &server.operator,
+        Some(json!({"storage_quota_bytes": 2_097_152})),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (_, installs) = server.request("GET", "/v1/installs", &a, None);
+    assert_eq!(
+        installs["installs"][0]["storage_quota"], 2_097_152,
+        "{installs}"
+    );
     // An unknown tenant is named as such.
     let (status, _) = server.request("GET", "/v1/tenants/nobody/limits", &server.operator, None);
     assert_eq!(status, 404);

@@ -78,13 +78,28 @@ impl Platform {
         // A failed call may have cached "not installed"; a catch-up with a
         // version published meanwhile may have moved other installs too.
         self.forget_package(&request.package);
-        Ok(record)
+        self.as_seen(record).await
     }
 
     /// The tenant's active installs, by package.
     pub async fn installs(&self, actor: &Actor) -> Result<Vec<InstallRecord>, Error> {
         let tenant = tenant(actor)?;
-        Ok(self.store.installs_of(&tenant.id).await?)
+        let limit = self.limits_of(&tenant.id).await?.storage_quota_bytes;
+        let mut installs = self.store.installs_of(&tenant.id).await?;
+        for install in &mut installs {
+            install.storage_quota = install.storage_quota.min(limit);
+        }
+        Ok(installs)
+    }
+
+    /// An install as its tenant sees it: the storage quota that applies,
+    /// its own or the tenant's storage limit, whichever is lower (an
+    /// install without a quota of its own follows the limit, stored as the
+    /// largest quota).
+    async fn as_seen(&self, mut install: InstallRecord) -> Result<InstallRecord, Error> {
+        let limit = self.limits_of(&install.tenant).await?.storage_quota_bytes;
+        install.storage_quota = install.storage_quota.min(limit);
+        Ok(install)
     }
 
     /// The tenant's install of `package` (active or uninstalled) with its
@@ -101,6 +116,7 @@ impl Platform {
             .await?
             .ok_or_else(|| Error::NotInstalled(package.to_owned()))?;
         let history = self.store.history(&tenant.id, package).await?;
+        let install = self.as_seen(install).await?;
         Ok(InstallDetail { install, history })
     }
 
@@ -120,7 +136,7 @@ impl Platform {
             .upgrade(&tenant.id, package, requirement, grants)
             .await?;
         self.forget_install(&tenant.id, package);
-        Ok(record)
+        self.as_seen(record).await
     }
 
     /// The tenant rolls its install back to the version it ran before,
@@ -129,7 +145,7 @@ impl Platform {
         let tenant = tenant(actor)?;
         let record = self.store.rollback(&tenant.id, package).await?;
         self.forget_install(&tenant.id, package);
-        Ok(record)
+        self.as_seen(record).await
     }
 
     /// The tenant replaces its install's settings.
@@ -142,7 +158,7 @@ impl Platform {
         let tenant = tenant(actor)?;
         let record = self.store.set_config(&tenant.id, package, config).await?;
         self.forget_install(&tenant.id, package);
-        Ok(record)
+        self.as_seen(record).await
     }
 
     /// The tenant uninstalls; its plugin storage is kept for the retention
@@ -173,7 +189,7 @@ impl Platform {
             .approve_pending(&tenant.id, package, version)
             .await?;
         self.forget_install(&tenant.id, package);
-        Ok(record)
+        self.as_seen(record).await
     }
 
     /// The tenant declines a pending upgrade; the install stays where it is.

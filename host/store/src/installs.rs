@@ -27,7 +27,9 @@ pub struct InstallRecord {
     pub grants: BTreeSet<Capability>,
     /// The install's settings.
     pub config: BTreeMap<String, String>,
-    /// Bytes of storage it may use.
+    /// Bytes of storage it may use. As stored, an install that follows its
+    /// tenant's storage limit has the largest quota; the platform shows the
+    /// quota that applies.
     pub storage_quota: u64,
     /// Whether it is installed (not uninstalled).
     pub active: bool,
