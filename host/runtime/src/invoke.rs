@@ -195,15 +195,23 @@ fn new_store(
         }
         Ok(())
     });
-    // Every tick the guest computes, it yields and, past its first tick,
-    // queues for a lane; past the deadline it traps. Waits inside host
+    // Every tick the guest computes, it yields and, once it has computed a
+    // whole tick, queues for a lane; past the deadline it traps. Waits inside host
     // calls (and for a lane) are ended by the timer around the call.
     store.set_epoch_deadline(YIELD_TICKS);
+    let (started, tick) = (Instant::now(), runtime.config().epoch_tick);
     store.epoch_deadline_callback(move |mut cx| {
         let data = cx.data_mut();
         data.host.not_an_import();
-        if Instant::now() >= deadline {
+        let now = Instant::now();
+        if now >= deadline {
             return Ok(UpdateDeadline::Interrupt);
+        }
+        // Ticks are global: a short call the first one falls in had not
+        // computed a whole tick. It goes on where it is, never queueing
+        // behind long calls or moving to the lanes for its last microseconds.
+        if !data.lane.long && now.duration_since(started) < tick {
+            return Ok(UpdateDeadline::Continue(YIELD_TICKS));
         }
         Ok(UpdateDeadline::YieldCustom(
             YIELD_TICKS,
@@ -281,8 +289,30 @@ pub(crate) async fn run(
         deadline,
     );
     let operation = call.operation();
-    let mut store = match store {
-        Ok(store) => store,
+    // The timer ends a call that waits (a sleep, a pollable, a slow query):
+    // dropping the future unwinds the guest's fiber and frees its slot. The
+    // call owns its store, so it can move to the lane pool at its first
+    // tick and hand the store back at its end.
+    let ran = match store {
+        Ok(mut store) => {
+            let moving = store.data().lane.moving();
+            let pre = plugin.pre.clone();
+            let work = async move {
+                let running = call_plugin(&mut store, &pre, call);
+                let raw = match tokio::time::timeout_at(deadline.into(), running).await {
+                    Ok(raw) => raw,
+                    Err(_) => Err(Failure::Ran(Trap::Interrupt.into())),
+                };
+                (raw, store)
+            };
+            run_in_lanes(runtime.lane_pool(), moving, Box::pin(work))
+                .await
+                .ok_or_else(|| wasmtime::Error::msg("the compute lanes shut down during the call"))
+        }
+        Err(error) => Err(error),
+    };
+    let (raw, store) = match ran {
+        Ok(ran) => ran,
         Err(error) => {
             return host_failure(
                 &plugin.digest,
@@ -293,33 +323,6 @@ pub(crate) async fn run(
                 error,
             );
         }
-    };
-    // The timer ends a call that waits (a sleep, a pollable, a slow query):
-    // dropping the future unwinds the guest's fiber and frees its slot. The
-    // call owns its store, so it can move to the lane pool at its first
-    // tick and hand the store back at its end.
-    let moving = store.data().lane.moving();
-    let pre = plugin.pre.clone();
-    let work = async move {
-        let raw =
-            match tokio::time::timeout_at(deadline.into(), call_plugin(&mut store, &pre, call))
-                .await
-            {
-                Ok(raw) => raw,
-                Err(_) => Err(Failure::Ran(Trap::Interrupt.into())),
-            };
-        (raw, store)
-    };
-    let Some((raw, store)) = run_in_lanes(runtime.lane_pool(), moving, Box::pin(work)).await else {
-        let error = wasmtime::Error::msg("the compute lanes shut down during the call");
-        return host_failure(
-            &plugin.digest,
-            tenant,
-            plugin_name,
-            operation,
-            started,
-            error,
-        );
     };
     let fuel_consumed = limits.fuel - store.get_fuel().unwrap_or(0).min(limits.fuel);
     let host_time = store.data().host.total();

@@ -268,13 +268,7 @@ impl Store {
         validate_void(void)?;
         let mut tx = self.begin_write().await?;
         let settings = self.lock_periods_exclusive(&mut tx).await?;
-        let open = settings.open_period(now);
-        period_in(
-            "the voided period",
-            period,
-            first_unclosed(&mut tx, &settings, now).await?,
-            open,
-        )?;
+        voidable(&mut tx, &settings, now, period).await?;
         account_with_role(&mut tx, &void.tenant, Role::Tenant).await?;
         package_exists(&mut tx, &void.plugin).await?;
         sqlx::query(
@@ -309,13 +303,7 @@ impl Store {
     ) -> Result<()> {
         let mut tx = self.begin_write().await?;
         let settings = self.lock_periods_exclusive(&mut tx).await?;
-        let open = settings.open_period(now);
-        period_in(
-            "the voided period",
-            period,
-            first_unclosed(&mut tx, &settings, now).await?,
-            open,
-        )?;
+        voidable(&mut tx, &settings, now, period).await?;
         let removed =
             sqlx::query("DELETE FROM voids WHERE period = $1 AND tenant = $2 AND plugin = $3")
                 .bind(period.to_string())
@@ -409,6 +397,24 @@ fn overlap(existing: &CommitmentRecord) -> BillingError {
             .to
             .map_or("open".to_owned(), |to| to.to_string()),
     }
+}
+
+/// Refuses a void of `period` unless it is from the first period not closed
+/// to the open one.
+async fn voidable(
+    conn: &mut AnyConnection,
+    settings: &super::BillingSettings,
+    now: i64,
+    period: Period,
+) -> Result<()> {
+    let first = first_unclosed(conn, settings, now).await?;
+    period_in(
+        "the voided period",
+        period,
+        first,
+        settings.open_period(now),
+    )?;
+    Ok(())
 }
 
 /// The first period not closed at `now`: one a failed close left closing,
