@@ -209,8 +209,13 @@ fn new_store(
         }
         // Ticks are global: a short call the first one falls in had not
         // computed a whole tick. It goes on where it is, never queueing
-        // behind long calls or moving to the lanes for its last microseconds.
-        if !data.lane.long && now.duration_since(started) < tick {
+        // behind long calls or moving to the lanes for its last
+        // microseconds. Its time in the host (a query, a sleep) is not
+        // computing.
+        let computed = now
+            .duration_since(started)
+            .saturating_sub(data.host.total());
+        if !data.lane.long && computed < tick {
             return Ok(UpdateDeadline::Continue(YIELD_TICKS));
         }
         Ok(UpdateDeadline::YieldCustom(
@@ -251,11 +256,26 @@ pub(crate) async fn trial(
         deadline,
     )
     .map_err(|e| LoadError::Link(format!("{e:#}")))?;
-    let result =
-        match tokio::time::timeout_at(deadline.into(), pre.instantiate_async(&mut store)).await {
-            Ok(result) => result.map(drop),
-            Err(_) => Err(Trap::Interrupt.into()),
-        };
+    // A start that computes long moves to the lanes like a call.
+    let moving = store.data().lane.moving();
+    let pre = pre.clone();
+    let work = async move {
+        let result =
+            match tokio::time::timeout_at(deadline.into(), pre.instantiate_async(&mut store)).await
+            {
+                Ok(result) => result.map(drop),
+                Err(_) => Err(Trap::Interrupt.into()),
+            };
+        store.data().lane.release();
+        result
+    };
+    let result = run_in_lanes(runtime.lane_pool(), moving, Box::pin(work))
+        .await
+        .unwrap_or_else(|| {
+            Err(wasmtime::Error::msg(
+                "the compute lanes shut down during the trial",
+            ))
+        });
     result.map_err(|error| match error.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => LoadError::StartTooSlow {
             limit: limits.timeout,
@@ -303,6 +323,8 @@ pub(crate) async fn run(
                     Ok(raw) => raw,
                     Err(_) => Err(Failure::Ran(Trap::Interrupt.into())),
                 };
+                // Its lane, if a host call's return took one, is another's.
+                store.data().lane.release();
                 (raw, store)
             };
             run_in_lanes(runtime.lane_pool(), moving, Box::pin(work))

@@ -10,7 +10,13 @@
 //! call that needs a core takes it from a long one at once: the kernel
 //! preempts the lower priority on wake-up, without any cooperation from the
 //! guest.
+//!
+//! What a long call waits on in the host (storage: database connections
+//! and their sockets) still runs on the server's runtime: a connection
+//! opened from a lane thread would run its worker at the lanes' priority
+//! for its whole life, and serve every tenant from there.
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -107,19 +113,29 @@ impl Moving {
     }
 }
 
+thread_local! {
+    /// On a lane thread: the runtime the lane pool was started from.
+    static HOME: RefCell<Option<tokio::runtime::Handle>> = const { RefCell::new(None) };
+}
+
 /// The threads long calls compute on, at [`LANE_NICE`].
 pub(crate) struct LanePool {
     runtime: Option<tokio::runtime::Runtime>,
 }
 
 impl LanePool {
-    /// Starts `threads` lane threads.
+    /// Starts `threads` lane threads; host I/O of the calls on them runs on
+    /// the runtime this is called from, if any.
     pub(crate) fn start(threads: usize) -> std::io::Result<Self> {
+        let home = tokio::runtime::Handle::try_current().ok();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads.max(1))
             .thread_name("spleis-lane")
             .enable_all()
-            .on_thread_start(lower_priority)
+            .on_thread_start(move || {
+                lower_priority();
+                HOME.with(|h| h.borrow_mut().clone_from(&home));
+            })
             .build()?;
         Ok(Self {
             runtime: Some(runtime),
@@ -182,12 +198,30 @@ pub(crate) async fn run_in_lanes<T: Send + 'static>(
     handle.wait().await
 }
 
+/// Runs `work` on the server's runtime when called from a lane thread (host
+/// I/O belongs to the server's threads and reactor), else right here.
+/// `None` if that runtime dropped it (it shut down).
+pub(crate) async fn at_home<T: Send + 'static>(
+    work: impl Future<Output = T> + Send + 'static,
+) -> Option<T> {
+    match HOME.with(|h| h.borrow().clone()) {
+        Some(home) => AbortOnDrop(home.spawn(work)).wait().await,
+        None => Some(work.await),
+    }
+}
+
 /// A task aborted when its handle is dropped.
 struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
 
 impl<T> AbortOnDrop<T> {
+    /// The task's output; `None` if it was cancelled. A panic in it goes
+    /// on here, as if it had not moved.
     async fn wait(mut self) -> Option<T> {
-        (&mut self.0).await.ok()
+        match (&mut self.0).await {
+            Ok(value) => Some(value),
+            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+            Err(_) => None,
+        }
     }
 }
 
@@ -220,6 +254,31 @@ mod tests {
         let here = std::thread::current().name().map(str::to_owned);
         let work = Box::pin(async { std::thread::current().name().map(str::to_owned) });
         assert_eq!(run_in_lanes(&pool, lane.moving(), work).await, Some(here));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn host_io_of_a_moved_call_runs_on_the_server_runtime() {
+        let pool = LanePool::start(1).unwrap();
+        let here = std::thread::current().name().map(str::to_owned);
+        let (lane, home) = pool
+            .handle()
+            .unwrap()
+            .spawn(async {
+                let lane = std::thread::current().name().map(str::to_owned);
+                let home = at_home(async { std::thread::current().name().map(str::to_owned) })
+                    .await
+                    .flatten();
+                (lane, home)
+            })
+            .await
+            .unwrap();
+        assert_eq!(lane.as_deref(), Some("spleis-lane"));
+        assert_ne!(home, lane);
+        // Not on a lane thread: right here.
+        assert_eq!(
+            at_home(async { std::thread::current().name().map(str::to_owned) }).await,
+            Some(here)
+        );
     }
 
     #[cfg(target_os = "linux")]

@@ -10,7 +10,7 @@ use crate::bindings::latest::spleis::plugin::storage;
 use crate::limits::LimitBreach;
 use spleis_registry::Capability;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Longest key, in bytes.
 pub const MAX_KEY_BYTES: usize = 512;
@@ -281,6 +281,27 @@ fn backend<T>(result: Result<T, StoreError>) -> wasmtime::Result<Result<T, HostE
     }
 }
 
+impl CallCapabilities {
+    /// Runs a storage operation on the server's runtime (see
+    /// [`crate::lanes::at_home`]): a long call on a lane thread waits on the
+    /// database from there.
+    async fn stored<T, F>(
+        &self,
+        operation: impl FnOnce(Arc<dyn KeyValueStore>, Scope) -> F,
+    ) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: std::future::Future<Output = Result<T, StoreError>> + Send + 'static,
+    {
+        let work = operation(self.storage.clone(), self.scope.clone());
+        crate::lanes::at_home(work).await.unwrap_or_else(|| {
+            Err(StoreError::Unavailable(
+                "the server is shutting down".to_owned(),
+            ))
+        })
+    }
+}
+
 impl storage::Host for CallCapabilities {
     async fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, HostError>> {
         if let Err(e) = self
@@ -289,7 +310,10 @@ impl storage::Host for CallCapabilities {
         {
             return Ok(Err(e));
         }
-        backend(self.storage.get(&self.scope, &key).await)
+        let found = self
+            .stored(|storage, scope| async move { storage.get(&scope, &key).await })
+            .await;
+        backend(found)
     }
 
     async fn set(
@@ -304,7 +328,10 @@ impl storage::Host for CallCapabilities {
             return Ok(Err(e));
         }
         let quota = self.install.storage_quota_bytes;
-        backend(self.storage.set(&self.scope, &key, &value, quota).await)
+        let set = self
+            .stored(|storage, scope| async move { storage.set(&scope, &key, &value, quota).await })
+            .await;
+        backend(set)
     }
 
     async fn delete(&mut self, key: String) -> wasmtime::Result<Result<bool, HostError>> {
@@ -314,7 +341,10 @@ impl storage::Host for CallCapabilities {
         {
             return Ok(Err(e));
         }
-        backend(self.storage.delete(&self.scope, &key).await)
+        let deleted = self
+            .stored(|storage, scope| async move { storage.delete(&scope, &key).await })
+            .await;
+        backend(deleted)
     }
 
     async fn list_keys(
@@ -326,11 +356,14 @@ impl storage::Host for CallCapabilities {
         if let Err(e) = self.granted(Capability::Storage) {
             return Ok(Err(e));
         }
-        backend(
-            self.storage
-                .list_keys(&self.scope, &prefix, start_after.as_deref(), limit)
-                .await,
-        )
+        let keys = self
+            .stored(|storage, scope| async move {
+                storage
+                    .list_keys(&scope, &prefix, start_after.as_deref(), limit)
+                    .await
+            })
+            .await;
+        backend(keys)
     }
 }
 
