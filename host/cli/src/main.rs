@@ -8,6 +8,10 @@ mod inspect;
 mod run;
 mod serve;
 
+/// The allocator of the server and the CLI (see Cargo.toml).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 

@@ -20,6 +20,10 @@
 
 mod common;
 
+/// As the `spleis` binary runs.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use axum::Router;
 use axum::routing::post;
 use spleis_platform::limits::LimitDefaults;

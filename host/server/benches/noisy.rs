@@ -13,6 +13,10 @@
 
 mod common;
 
+/// As the `spleis` binary runs.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use spleis_platform::limits::LimitDefaults;
 use spleis_runtime::{Limits, RuntimeConfig};
 use spleis_server as api;
