@@ -87,21 +87,22 @@ impl<'a> Rated<'a> {
         let Some(plan) = &terms.plan else {
             return Ok(());
         };
-        let failed = |charge: String| {
-            move |source| CloseError::Rating {
-                tenant: tenant.to_owned(),
-                plugin: plugin.to_owned(),
-                charge,
-                source,
-            }
+        let failed = |charge: String, source| CloseError::Rating {
+            tenant: tenant.to_owned(),
+            plugin: plugin.to_owned(),
+            charge,
+            source,
         };
         let mut rated = rate_charges(&plan.plan, usage)
-            .map_err(|(charge, source)| failed(format!("charge {charge}"))(source))?;
+            .map_err(|(charge, source)| failed(format!("charge {charge}"), source))?;
         for (metric, units) in unit_minimums(commitments, plugin, input.period) {
-            let commitment = format!("the commitment to {units} units of `{metric}`");
-            rated.extend(
-                units_top_up(&plan.plan, usage, metric, units).map_err(failed(commitment))?,
-            );
+            let shortfall = units_top_up(&plan.plan, usage, metric, units).map_err(|source| {
+                failed(
+                    format!("the commitment to {units} units of `{metric}`"),
+                    source,
+                )
+            })?;
+            rated.extend(shortfall);
         }
         for line in rated {
             let amount =

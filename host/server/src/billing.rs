@@ -459,7 +459,7 @@ pub async fn commitments(
     caller: Caller,
     Path(tenant): Path<String>,
 ) -> Result<Json<Commitments>> {
-    let commitments = state.platform.commitments(&caller.0, Some(&tenant)).await?;
+    let commitments = state.platform.commitments(&caller.0, &tenant).await?;
     Ok(Json(Commitments { commitments }))
 }
 

@@ -40,23 +40,20 @@ impl Platform {
             .await?)
     }
 
-    /// The tenant's commitments, oldest first: the operator any tenant's
-    /// (every tenant's for `None`), a tenant its own.
+    /// The tenant's commitments, oldest first: the operator any tenant's, a
+    /// tenant its own.
     pub async fn commitments(
         &self,
         actor: &Actor,
-        tenant: Option<&str>,
+        tenant: &str,
     ) -> Result<Vec<CommitmentRecord>, Error> {
-        let tenant = match actor.role() {
-            Role::Operator => tenant,
-            Role::Tenant if tenant.is_none_or(|t| t == actor.id()) => Some(actor.id()),
-            _ => {
-                return Err(AccessError::Forbidden(
-                    "commitments are seen by their tenant and the operator".into(),
-                )
-                .into());
-            }
-        };
+        let own = actor.role() == Role::Tenant && tenant == actor.id();
+        if !(actor.is_operator() || own) {
+            return Err(AccessError::Forbidden(
+                "commitments are seen by their tenant and the operator".into(),
+            )
+            .into());
+        }
         Ok(self.store.commitments(tenant).await?)
     }
 

@@ -190,13 +190,11 @@ impl Store {
         Ok(id)
     }
 
-    /// A tenant's commitments (every tenant's for `None`), oldest first.
-    pub async fn commitments(&self, tenant: Option<&str>) -> Result<Vec<CommitmentRecord>> {
+    /// A tenant's commitments, oldest first.
+    pub async fn commitments(&self, tenant: &str) -> Result<Vec<CommitmentRecord>> {
         let mut conn = self.pool().acquire().await?;
-        if let Some(tenant) = tenant {
-            account_with_role(&mut conn, tenant, Role::Tenant).await?;
-        }
-        all_commitments(&mut conn, tenant).await
+        account_with_role(&mut conn, tenant, Role::Tenant).await?;
+        all_commitments(&mut conn, Some(tenant)).await
     }
 
     /// Ends a tenant's commitment: it no longer applies to any period not
