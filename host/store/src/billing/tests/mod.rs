@@ -744,7 +744,7 @@ async fn commitments_in_money_and_units_over_periods_close_and_end() {
         // The standing minimum through the shorthand: from November on.
         store.set_minimum("tenant-b", 700, now).await.unwrap();
         store.set_minimum("tenant-b", 900, now).await.unwrap();
-        let list = store.commitments(Some("tenant-b")).await.unwrap();
+        let list = store.commitments("tenant-b").await.unwrap();
         let shown: Vec<(Minimum, Period, Option<Period>)> = list
             .into_iter()
             .map(|c| (c.commitment.minimum, c.commitment.from, c.commitment.to))
@@ -769,5 +769,34 @@ async fn commitments_in_money_and_units_over_periods_close_and_end() {
                 (Minimum::Money { minor: 900 }, p("2026-11"), None),
             ]
         );
+    }
+}
+
+#[tokio::test]
+async fn two_overlapping_commitments_at_once_one_is_refused() {
+    use spleis_billing::commitments::{Commitment, Minimum};
+    for (store, _guard) in testing::all().await {
+        setup(&store).await;
+        let now = at(10, 3);
+        let money = |minor: i64| Commitment {
+            minimum: Minimum::Money { minor },
+            from: p("2026-10"),
+            to: None,
+        };
+        let (a, b) = (money(1_000), money(2_000));
+        let (first, second) = tokio::join!(
+            store.add_commitment("tenant-b", &a, now),
+            store.add_commitment("tenant-b", &b, now)
+        );
+        assert_eq!(
+            usize::from(first.is_ok()) + usize::from(second.is_ok()),
+            1,
+            "{first:?} {second:?}"
+        );
+        assert!(matches!(
+            first.err().or(second.err()),
+            Some(super::BillingError::CommitmentOverlap { .. })
+        ));
+        assert_eq!(store.commitments("tenant-b").await.unwrap().len(), 1);
     }
 }
