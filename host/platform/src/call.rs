@@ -88,8 +88,10 @@ pub fn idempotency_key(raw: &[u8]) -> Result<String, CallFailure> {
 /// What a call answered, as stored for idempotent retries.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Answer {
-    /// The plugin's output, base64, when the call succeeded.
-    pub output_base64: Option<String>,
+    /// The plugin's output when the call succeeded; stored (for retries)
+    /// in base64 under `output_base64`.
+    #[serde(rename = "output_base64", with = "base64_bytes", default)]
+    pub output: Option<Vec<u8>>,
     /// Why it failed, otherwise.
     pub error: Option<CallError>,
     /// The outcome kind.
@@ -107,13 +109,9 @@ pub struct Answer {
 
 impl Answer {
     fn of(called: &Called) -> Self {
-        use base64::Engine;
         let result = &called.invocation.result;
         Self {
-            output_base64: result
-                .as_ref()
-                .ok()
-                .map(|o| base64::engine::general_purpose::STANDARD.encode(o)),
+            output: result.as_ref().ok().cloned(),
             error: result.as_ref().err().cloned(),
             outcome: called.invocation.usage.outcome,
             version: called.version.clone(),
@@ -124,11 +122,33 @@ impl Answer {
     }
 
     /// The output bytes, if the call succeeded.
-    pub fn output(&self) -> Option<Vec<u8>> {
-        use base64::Engine;
-        self.output_base64
-            .as_ref()
-            .and_then(|o| base64::engine::general_purpose::STANDARD.decode(o).ok())
+    pub fn output(&self) -> Option<&[u8]> {
+        self.output.as_deref()
+    }
+}
+
+/// Bytes as base64 text in a stored answer.
+mod base64_bytes {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        bytes: &Option<Vec<u8>>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match bytes {
+            Some(bytes) => serializer.serialize_some(&STANDARD.encode(bytes)),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Vec<u8>>, D::Error> {
+        Option::<String>::deserialize(deserializer)?
+            .map(|text| STANDARD.decode(text).map_err(serde::de::Error::custom))
+            .transpose()
     }
 }
 

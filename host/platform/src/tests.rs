@@ -292,7 +292,7 @@ async fn a_tenant_sees_and_calls_only_its_own_installs() {
     let w = world().await;
     w.installed().await;
     let answer = w.echo("{\"hi\":1}", None).await.expect("calls");
-    assert_eq!(answer.output(), Some(b"{\"hi\":1}".to_vec()));
+    assert_eq!(answer.output(), Some(&b"{\"hi\":1}"[..]));
     let installs = w.platform.installs(&w.other_tenant).await.expect("lists");
     assert!(installs.is_empty());
     let call = w

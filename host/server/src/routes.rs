@@ -408,7 +408,7 @@ pub async fn call(
 ) -> Result<Response> {
     // The raw bytes: the platform decides what a valid key is.
     let idempotency_key = headers.get("idempotency-key").map(|v| v.as_bytes());
-    let answer = state
+    let mut answer = state
         .platform
         .call(
             &caller.0,
@@ -418,7 +418,7 @@ pub async fn call(
             idempotency_key,
         )
         .await?;
-    let mut response = call_response(&answer);
+    let mut response = call_response(&mut answer);
     let headers = response.headers_mut();
     for (name, value) in [
         ("spleis-outcome", answer.outcome.as_str().to_owned()),
@@ -435,8 +435,8 @@ pub async fn call(
 }
 
 /// The plugin's output as it wrote it, or the error with its outcome kind.
-fn call_response(answer: &Answer) -> Response {
-    if let Some(output) = answer.output() {
+fn call_response(answer: &mut Answer) -> Response {
+    if let Some(output) = answer.output.take() {
         return (
             StatusCode::OK,
             [(axum::http::header::CONTENT_TYPE, "application/json")],
