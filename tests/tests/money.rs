@@ -370,6 +370,12 @@ fn a_close_the_plan_cannot_rate_is_resolved_by_the_operators_correction() {
     let path = format!("/v1/packages/fixtures/hostile/plan?from={period}");
     let (status, _) = server.request("PUT", &path, &author, Some(sane.clone()));
     assert_eq!(status, 403);
+    // Before any close, a correction reaches back to the platform's first
+    // month and no further, like commitments and voids.
+    let early = "/v1/packages/fixtures/hostile/plan?from=2000-01";
+    let (status, body) = server.request("PUT", early, &op, Some(sane.clone()));
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["code"], "period-out-of-range", "{body}");
     let (status, body) = server.request("PUT", &path, &op, Some(sane));
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["effective_from"], period.as_str());

@@ -208,6 +208,22 @@ pub(crate) async fn first_month(conn: &mut AnyConnection, now: i64) -> Result<Pe
     Ok(usage.map_or(created, |usage| usage.min(created)))
 }
 
+/// The first period not closed at `now`: one a failed close left closing,
+/// else the one after the last closed; before any close, the platform's
+/// first month.
+pub(crate) async fn first_unclosed(
+    conn: &mut AnyConnection,
+    settings: &BillingSettings,
+    now: i64,
+) -> Result<Period> {
+    let open = settings.open_period(now);
+    let first = match settings.first_unclosed() {
+        Some(first) => first,
+        None => first_month(conn, now).await?,
+    };
+    Ok(first.min(open))
+}
+
 /// The earliest period before `period` holding usage (before any close).
 async fn earliest_usage_before(conn: &mut AnyConnection, period: Period) -> Result<Option<Period>> {
     let earliest: Option<String> =

@@ -2,6 +2,7 @@
 //! period, and setting a new one (checked by [`spleis_billing::rating`]
 //! against the plugin's declared metrics and operations).
 
+use super::close::first_unclosed;
 use super::{Cells, Result, package_exists, to_json};
 use crate::Store;
 use serde::{Deserialize, Serialize};
@@ -95,7 +96,8 @@ impl Store {
     }
 
     /// The operator's correction: `plan` in force from `from`, a period not
-    /// closed yet, up to the open one. This is how a close that a plan
+    /// closed yet (before any close, none before the platform's first
+    /// month), up to the open one. This is how a close that a plan
     /// cannot rate is resolved: the period gets a plan that rates, and
     /// closes again. A closed period never changes.
     pub async fn correct_plan(
@@ -132,7 +134,7 @@ impl Store {
         let open = settings.open_period(now);
         let effective_from = match from {
             Some(from) => {
-                let first = settings.first_unclosed().unwrap_or(from.min(open));
+                let first = first_unclosed(&mut tx, &settings, now).await?;
                 period_in("from", from, first, open)?
             }
             None if last.is_some() => open.next(),

@@ -2,7 +2,7 @@
 //! of periods, and its prepaid credit (booked in the ledger); and the lines
 //! the operator voided for a period not yet closed.
 
-use super::close::first_month;
+use super::close::first_unclosed;
 use super::ledger::{new_transaction_id, write_transaction};
 use super::plans::declared;
 use super::{BillingError, Cells, Result, account_with_role, package_exists, to_json};
@@ -413,22 +413,6 @@ async fn voidable(
         settings.open_period(now),
     )?;
     Ok(())
-}
-
-/// The first period not closed at `now`: one a failed close left closing,
-/// else the one after the last closed; before any close, the platform's
-/// first month.
-async fn first_unclosed(
-    conn: &mut AnyConnection,
-    settings: &super::BillingSettings,
-    now: i64,
-) -> Result<Period> {
-    let open = settings.open_period(now);
-    let first = match settings.first_unclosed() {
-        Some(first) => first,
-        None => first_month(conn, now).await?,
-    };
-    Ok(first.min(open))
 }
 
 /// Stores a commitment; answers its new id.
