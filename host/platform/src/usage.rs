@@ -153,27 +153,33 @@ impl Platform {
 async fn write_loop(store: Store, mut receiver: mpsc::Receiver<Message>) {
     let mut batch: Vec<UsageRow> = Vec::new();
     let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
+    // Everything queued is taken at once: under load the task wakes once
+    // per many records instead of once per record.
+    let mut received: Vec<Message> = Vec::new();
     let mut tick = tokio::time::interval(FLUSH_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            message = receiver.recv() => match message {
-                Some(Message::Record(row)) => {
-                    batch.push(*row);
-                    if batch.len() >= MAX_BATCH {
-                        write(&store, &mut batch).await;
-                    }
-                }
-                Some(Message::Flush(done)) => {
-                    waiting.push(done);
-                    write(&store, &mut batch).await;
-                }
-                None => {
+            count = receiver.recv_many(&mut received, MAX_BATCH) => {
+                if count == 0 {
                     // The pipeline is shutting down: drain everything.
                     while !batch.is_empty() {
                         write(&store, &mut batch).await;
                     }
                     return;
+                }
+                let mut flush = false;
+                for message in received.drain(..) {
+                    match message {
+                        Message::Record(row) => batch.push(*row),
+                        Message::Flush(done) => {
+                            waiting.push(done);
+                            flush = true;
+                        }
+                    }
+                }
+                if flush || batch.len() >= MAX_BATCH {
+                    write(&store, &mut batch).await;
                 }
             },
             _ = tick.tick() => write(&store, &mut batch).await,
