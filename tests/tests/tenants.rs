@@ -97,11 +97,71 @@ fn a_tenant_over_its_share_gets_429_and_another_tenant_is_served() {
     assert_eq!(status, 200, "{limits}");
     assert_eq!(limits["limits"]["concurrency"], 2);
     assert_eq!(limits["current"]["throttled_concurrency"], 6);
-    let (_, _, metrics) = server.get_text("/metrics", "");
+    // By tenant for the operator; anyone else sees the node's totals and
+    // no tenant's name.
+    let (_, _, metrics) = server.get_text("/metrics", &server.operator);
     assert!(
-        metrics.contains("spleis_throttled_total{tenant=\"tenant-a\",reason=\"concurrency\"} 6"),
+        metrics.contains(
+            "spleis_tenant_throttled_total{tenant=\"tenant-a\",reason=\"concurrency\"} 6"
+        ),
         "{metrics}"
     );
+    for token in ["", b.as_str(), "spl_not_a_token"] {
+        let (status, _, metrics) = server.get_text("/metrics", token);
+        assert_eq!(status, 200);
+        assert!(
+            metrics.contains("spleis_throttled_total{reason=\"concurrency\"} 6"),
+            "{metrics}"
+        );
+        assert!(!metrics.contains("tenant-a"), "{metrics}");
+    }
+}
+
+#[test]
+fn busy_tenants_cannot_take_every_slot_of_the_pool() {
+    // 12 instances: 4 for trials, 8 for calls, of which 2 are the reserve
+    // that only a tenant running fewer than two calls may take. Caps far
+    // above the pool: only the pool's fairness protects tenant-b.
+    let server = Arc::new(Server::start_with(&[
+        "--max-instances",
+        "12",
+        "--tenant-concurrency",
+        "100",
+        "--queue-wait-ms",
+        "50",
+    ]));
+    let tokens = hostile_for(&server, &["tenant-a", "tenant-c", "tenant-b"]);
+    let mut slow = Vec::new();
+    // tenant-a, then tenant-c, send four calls each that sleep to their
+    // deadline (5 s).
+    for busy in &tokens[..2] {
+        for _ in 0..4 {
+            let (server, token) = (server.clone(), busy.clone());
+            slow.push(std::thread::spawn(move || {
+                server.request_with_headers(
+                    "POST",
+                    "/v1/plugins/fixtures/hostile/sleep",
+                    &token,
+                    Some(json!({})),
+                )
+            }));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(400));
+    }
+    // The six shared slots are theirs; tenant-b is served from the reserve.
+    assert_eq!(echo(&server, &tokens[2]), 200);
+    let mut answers: Vec<(u16, serde_json::Value, Option<String>)> =
+        slow.into_iter().map(|t| t.join().unwrap()).collect();
+    answers.sort_by_key(|a| a.0);
+    let statuses: Vec<u16> = answers.iter().map(|a| a.0).collect();
+    // Six ran to their deadline; tenant-c's last two found the pool full.
+    assert_eq!(
+        statuses,
+        [422, 422, 422, 422, 422, 422, 503, 503],
+        "{answers:?}"
+    );
+    assert_eq!(answers[7].1["error"]["code"], "at-capacity");
+    assert_eq!(answers[7].2.as_deref(), Some("1"));
 }
 
 #[test]

@@ -22,14 +22,18 @@ impl Platform {
     pub async fn authenticate(&self, token: &str) -> Result<Option<Actor>, StoreError> {
         let key = token_hash(token);
         let account = match self.caches.accounts.get(&key) {
-            Some(account) => account,
-            None => {
+            Ok(account) => account,
+            Err(seen) => {
                 let account = self.store.authenticate_expiring(token).await?;
-                self.caches.accounts.put(key, account.clone());
+                self.caches.accounts.put(seen, key, account.clone());
                 account
             }
         };
-        Ok(account.map(|(account, expires_at)| Actor::by_token(account, expires_at)))
+        // A cached token may expire while it is cached.
+        let now = spleis_store::now_ms();
+        Ok(account
+            .filter(|(_, expires_at)| expires_at.is_none_or(|at| at > now))
+            .map(|(account, expires_at)| Actor::by_token(account, expires_at)))
     }
 
     /// The operator creates an account (named `name`, default its id) and

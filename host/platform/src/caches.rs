@@ -45,9 +45,10 @@ impl Platform {
         package: &str,
     ) -> Result<Option<Installed>, CallFailure> {
         let key = (tenant.to_owned(), package.to_owned());
-        if let Some(found) = self.caches.installs.get(&key) {
-            return Ok(found);
-        }
+        let seen = match self.caches.installs.get(&key) {
+            Ok(found) => return Ok(found),
+            Err(seen) => seen,
+        };
         let found = match self.store.install_of(tenant, package).await? {
             Some(install) if install.active => {
                 let version = self.store.version(package, &install.version).await?;
@@ -55,7 +56,7 @@ impl Platform {
             }
             _ => None,
         };
-        self.caches.installs.put(key, found.clone());
+        self.caches.installs.put(seen, key, found.clone());
         Ok(found)
     }
 
@@ -73,41 +74,72 @@ impl Platform {
 }
 
 /// A map whose entries expire.
+///
+/// A value is read from the database before it is put, and a change may
+/// forget its key in between: the put would then bring the stale value
+/// back for a whole TTL (a token revoked while another request of it was
+/// being authenticated). So a put carries the generation seen before the
+/// read, and is dropped if anything was forgotten since.
 pub struct TtlCache<K, V> {
-    entries: Mutex<HashMap<K, (Instant, V)>>,
+    entries: Mutex<Entries<K, V>>,
 }
+
+struct Entries<K, V> {
+    map: HashMap<K, (Instant, V)>,
+    /// Bumped by every `forget`.
+    generation: u64,
+}
+
+/// What a cache had seen when a value was read: see [`TtlCache::put`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Generation(u64);
 
 impl<K: Hash + Eq, V: Clone> Default for TtlCache<K, V> {
     fn default() -> Self {
         Self {
-            entries: Mutex::new(HashMap::new()),
+            entries: Mutex::new(Entries {
+                map: HashMap::new(),
+                generation: 0,
+            }),
         }
     }
 }
 
 impl<K: Hash + Eq, V: Clone> TtlCache<K, V> {
-    /// The fresh value of `key`, if any.
-    pub fn get(&self, key: &K) -> Option<V> {
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries<K, V>> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The fresh value of `key`, or the generation to read it under.
+    pub fn get(&self, key: &K) -> Result<V, Generation> {
+        let entries = self.lock();
         entries
+            .map
             .get(key)
             .filter(|(at, _)| at.elapsed() < TTL)
             .map(|(_, v)| v.clone())
+            .ok_or(Generation(entries.generation))
     }
 
-    /// Remembers `value` for `key`.
-    pub fn put(&self, key: K, value: V) {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if entries.len() >= MAX_ENTRIES {
-            entries.clear();
+    /// Remembers `value` for `key`, read under `seen`, unless something was
+    /// forgotten since.
+    pub fn put(&self, seen: Generation, key: K, value: V) {
+        let mut entries = self.lock();
+        if entries.generation != seen.0 {
+            return;
         }
-        entries.insert(key, (Instant::now(), value));
+        if entries.map.len() >= MAX_ENTRIES {
+            entries.map.clear();
+        }
+        entries.map.insert(key, (Instant::now(), value));
     }
 
-    /// Forgets every entry for which `stale` is true.
+    /// Forgets every entry for which `stale` is true, and any value being
+    /// read meanwhile.
     pub fn forget(&self, stale: impl Fn(&K) -> bool) {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.retain(|k, _| !stale(k));
+        let mut entries = self.lock();
+        entries.generation = entries.generation.wrapping_add(1);
+        entries.map.retain(|k, _| !stale(k));
     }
 }
 
@@ -118,11 +150,28 @@ mod tests {
     #[test]
     fn entries_are_served_until_forgotten() {
         let cache: TtlCache<(String, u8), u32> = TtlCache::default();
-        cache.put(("a".into(), 1), 10);
-        cache.put(("b".into(), 1), 20);
-        assert_eq!(cache.get(&("a".into(), 1)), Some(10));
+        let seen = cache.get(&("a".into(), 1)).unwrap_err();
+        cache.put(seen, ("a".into(), 1), 10);
+        cache.put(seen, ("b".into(), 1), 20);
+        assert_eq!(cache.get(&("a".into(), 1)), Ok(10));
         cache.forget(|(tenant, _)| tenant == "a");
-        assert_eq!(cache.get(&("a".into(), 1)), None);
-        assert_eq!(cache.get(&("b".into(), 1)), Some(20));
+        assert!(cache.get(&("a".into(), 1)).is_err());
+        assert_eq!(cache.get(&("b".into(), 1)), Ok(20));
+    }
+
+    #[test]
+    fn a_value_read_before_a_forget_is_not_put_after_it() {
+        let cache: TtlCache<String, &str> = TtlCache::default();
+        // A lookup misses and reads the database ...
+        let seen = cache.get(&"token".into()).unwrap_err();
+        // ... while the token is revoked and forgotten ...
+        cache.forget(|k| k == "token");
+        // ... so what it read is not cached.
+        cache.put(seen, "token".into(), "valid");
+        assert!(cache.get(&"token".into()).is_err());
+        // A lookup after the forget is cached as usual.
+        let seen = cache.get(&"token".into()).unwrap_err();
+        cache.put(seen, "token".into(), "revoked");
+        assert_eq!(cache.get(&"token".into()), Ok("revoked"));
     }
 }

@@ -139,11 +139,14 @@ impl Platform {
     }
 
     async fn overrides_of(&self, tenant: &str) -> Result<LimitOverrides, Error> {
-        if let Some(found) = self.caches.limits.get(&tenant.to_owned()) {
-            return Ok(found);
-        }
+        let seen = match self.caches.limits.get(&tenant.to_owned()) {
+            Ok(found) => return Ok(found),
+            Err(seen) => seen,
+        };
         let found = self.store.limit_overrides(tenant).await?;
-        self.caches.limits.put(tenant.to_owned(), found.clone());
+        self.caches
+            .limits
+            .put(seen, tenant.to_owned(), found.clone());
         Ok(found)
     }
 

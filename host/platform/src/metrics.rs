@@ -1,6 +1,6 @@
 //! Counters for `/metrics` (Prometheus text format).
 
-use crate::Platform;
+use crate::{Actor, Platform};
 use spleis_runtime::OutcomeKind;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -9,40 +9,62 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 impl Platform {
     /// The counters in Prometheus' text format, with the sandbox's cache
-    /// counters.
-    pub fn render_metrics(&self) -> String {
+    /// counters. The per-tenant series (which name tenants) are added only
+    /// for the operator (`viewer`); anyone else gets the node's totals.
+    pub fn render_metrics(&self, viewer: Option<&Actor>) -> String {
         let mut out = self.metrics.render(self.runtime.cache_stats());
-        render_shares(&mut out, &self.shares);
+        render_shares(
+            &mut out,
+            &self.shares,
+            viewer.is_some_and(Actor::is_operator),
+        );
         out
     }
 }
 
-/// Throttling and running calls per tenant, and refusals of a full pool.
-fn render_shares(out: &mut String, shares: &crate::shares::Shares) {
+/// Throttling and running calls, in all and (`per_tenant`) by tenant, and
+/// refusals of a full pool.
+fn render_shares(out: &mut String, shares: &crate::shares::Shares, per_tenant: bool) {
     let usage = shares.all_usage();
+    let (rate, concurrency, running) =
+        usage.iter().fold((0u64, 0u64, 0u64), |(r, c, n), (_, u)| {
+            (
+                r.saturating_add(u.throttled_rate),
+                c.saturating_add(u.throttled_concurrency),
+                n.saturating_add(u64::from(u.running)),
+            )
+        });
     let _ = writeln!(
         out,
-        "# HELP spleis_throttled_total Calls refused over the tenant's share, by reason.\n# TYPE spleis_throttled_total counter"
+        "# HELP spleis_throttled_total Calls refused over their tenant's share, by reason.\n# TYPE spleis_throttled_total counter\n\
+         spleis_throttled_total{{reason=\"rate\"}} {rate}\nspleis_throttled_total{{reason=\"concurrency\"}} {concurrency}\n\
+         # HELP spleis_running_calls Calls running now.\n# TYPE spleis_running_calls gauge\nspleis_running_calls {running}"
     );
-    for (tenant, u) in &usage {
-        let tenant = label(tenant);
+    if per_tenant {
         let _ = writeln!(
             out,
-            "spleis_throttled_total{{tenant=\"{tenant}\",reason=\"rate\"}} {}\nspleis_throttled_total{{tenant=\"{tenant}\",reason=\"concurrency\"}} {}",
-            u.throttled_rate, u.throttled_concurrency
+            "# HELP spleis_tenant_throttled_total Calls refused over the tenant's share, by tenant and reason.\n# TYPE spleis_tenant_throttled_total counter"
         );
-    }
-    let _ = writeln!(
-        out,
-        "# HELP spleis_running_calls Calls running now, by tenant.\n# TYPE spleis_running_calls gauge"
-    );
-    for (tenant, u) in &usage {
+        for (tenant, u) in &usage {
+            let tenant = label(tenant);
+            let _ = writeln!(
+                out,
+                "spleis_tenant_throttled_total{{tenant=\"{tenant}\",reason=\"rate\"}} {}\nspleis_tenant_throttled_total{{tenant=\"{tenant}\",reason=\"concurrency\"}} {}",
+                u.throttled_rate, u.throttled_concurrency
+            );
+        }
         let _ = writeln!(
             out,
-            "spleis_running_calls{{tenant=\"{}\"}} {}",
-            label(tenant),
-            u.running
+            "# HELP spleis_tenant_running_calls Calls running now, by tenant.\n# TYPE spleis_tenant_running_calls gauge"
         );
+        for (tenant, u) in &usage {
+            let _ = writeln!(
+                out,
+                "spleis_tenant_running_calls{{tenant=\"{}\"}} {}",
+                label(tenant),
+                u.running
+            );
+        }
     }
     let _ = writeln!(
         out,

@@ -57,7 +57,7 @@ async fn nodes_bootstrapping_at_once_create_one_operator() {
 /// Successful calls this platform ran (its `/metrics` counter).
 fn ok_runs(platform: &Platform) -> u64 {
     platform
-        .render_metrics()
+        .render_metrics(None)
         .lines()
         .find_map(|l| l.strip_prefix("spleis_calls_total{outcome=\"ok\"} "))
         .map_or(0, |n| n.parse().expect("a count"))

@@ -2,8 +2,12 @@
 //! token bucket) and concurrency cap, then to the instance pool all tenants
 //! share. Over its share a tenant waits a bounded time, then is refused with
 //! [`Throttled`] (429 with `Retry-After`); a full pool is refused as busy
-//! (503), never as a fault. With each tenant capped below the pool's size,
-//! no one tenant holds every slot.
+//! (503), never as a fault.
+//!
+//! The pool keeps a reserve (a quarter of its slots) that only a tenant
+//! running fewer than [`LIGHT_CALLS`] calls may take. However many busy
+//! tenants fill the rest, and whatever their caps, a quiet tenant's call
+//! finds a slot at once: no tenant, nor several, can hold every slot.
 
 use crate::limits::TenantLimits;
 use serde::{Deserialize, Serialize};
@@ -22,6 +26,10 @@ pub const MAX_PENDING_DELIVERIES: usize = 1000;
 /// Instance slots kept for the load-time trials of new components, so
 /// publishes never take a call's slot and calls never starve a publish.
 pub const TRIAL_SLOTS: u32 = 4;
+
+/// A tenant running fewer calls than this may take a slot of the pool's
+/// reserve.
+pub const LIGHT_CALLS: u32 = 2;
 
 /// Why a call was not admitted. Each says when to retry.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -94,8 +102,21 @@ pub struct ShareUse {
 /// A call's admission: holds its tenant's slot and its pool slot until it
 /// is dropped.
 pub struct Admission {
-    _tenant: OwnedSemaphorePermit,
+    tenant: Option<OwnedSemaphorePermit>,
+    share: Arc<TenantShare>,
     _pool: OwnedSemaphorePermit,
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        // A lowered cap is owed permits that were in use when it changed:
+        // they are forgotten as their calls end instead of returning.
+        if let Some(permit) = self.tenant.take()
+            && self.share.pay_debt()
+        {
+            permit.forget();
+        }
+    }
 }
 
 /// The token bucket of one tenant's rate.
@@ -146,10 +167,14 @@ impl Bucket {
     }
 }
 
-/// One tenant's share on this node.
+/// One tenant's share on this node. It lives as long as the node: a change
+/// of limits adjusts it in place, so the throttling counters only grow and
+/// calls already running count against the new cap.
 struct TenantShare {
-    limits: TenantLimits,
+    limits: Mutex<TenantLimits>,
     running: Arc<Semaphore>,
+    /// Permits a lowered cap still has to take back from running calls.
+    debt: AtomicU64,
     bucket: Mutex<Bucket>,
     pending: Arc<Semaphore>,
     throttled_rate: AtomicU64,
@@ -159,8 +184,9 @@ struct TenantShare {
 impl TenantShare {
     fn new(limits: &TenantLimits) -> Self {
         Self {
-            limits: limits.clone(),
+            limits: Mutex::new(limits.clone()),
             running: Arc::new(Semaphore::new(limits.concurrency as usize)),
+            debt: AtomicU64::new(0),
             bucket: Mutex::new(Bucket::full(limits.burst)),
             pending: Arc::new(Semaphore::new(MAX_PENDING_DELIVERIES)),
             throttled_rate: AtomicU64::new(0),
@@ -171,11 +197,69 @@ impl TenantShare {
     fn bucket(&self) -> std::sync::MutexGuard<'_, Bucket> {
         self.bucket.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    fn limits(&self) -> std::sync::MutexGuard<'_, TenantLimits> {
+        self.limits.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Moves the share to `new` limits if they changed: the cap grows by
+    /// adding permits (first paying any debt) and shrinks by forgetting
+    /// free ones, the rest as running calls end.
+    fn update(&self, new: &TenantLimits) {
+        let mut limits = self.limits();
+        if *limits == *new {
+            return;
+        }
+        let (old_cap, new_cap) = (u64::from(limits.concurrency), u64::from(new.concurrency));
+        if new_cap > old_cap {
+            let grow = new_cap - old_cap;
+            // Calls that end meanwhile pay the debt too: one atomic step.
+            let debt = self
+                .debt
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |d| {
+                    Some(d - d.min(grow))
+                })
+                .unwrap_or_else(|d| d);
+            self.running.add_permits((grow - debt.min(grow)) as usize);
+        } else if new_cap < old_cap {
+            let shrink = old_cap - new_cap;
+            let forgotten = self.running.forget_permits(shrink as usize) as u64;
+            self.debt.fetch_add(shrink - forgotten, Ordering::AcqRel);
+            // A call that ended between the two steps returned its permit:
+            // take it back now rather than at the next call's end.
+            while self.debt.load(Ordering::Acquire) > 0 && self.running.forget_permits(1) == 1 {
+                if !self.pay_debt() {
+                    self.running.add_permits(1);
+                    break;
+                }
+            }
+        }
+        let mut bucket = self.bucket();
+        bucket.tokens = bucket.tokens.min(f64::from(new.burst));
+        *limits = new.clone();
+    }
+
+    /// Takes one permit off the debt, if there is any.
+    fn pay_debt(&self) -> bool {
+        self.debt
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |d| d.checked_sub(1))
+            .is_ok()
+    }
+
+    /// Calls running now under this share.
+    fn running(&self, cap: u32) -> u32 {
+        let debt = u32::try_from(self.debt.load(Ordering::Acquire)).unwrap_or(u32::MAX);
+        let free = u32::try_from(self.running.available_permits()).unwrap_or(u32::MAX);
+        cap.saturating_add(debt).saturating_sub(free)
+    }
 }
 
 /// Every tenant's share and the pool they share.
 pub struct Shares {
+    /// The slots any call may take.
     pool: Arc<Semaphore>,
+    /// The slots only a light tenant's call may take.
+    reserve: Arc<Semaphore>,
     pool_size: u32,
     trials: Arc<Semaphore>,
     queue_wait: Duration,
@@ -190,8 +274,10 @@ impl Shares {
     pub fn new(instances: u32, queue_wait: Duration) -> Self {
         let trials = TRIAL_SLOTS.min(instances / 2);
         let pool_size = instances - trials;
+        let reserve = pool_size / 4;
         Self {
-            pool: Arc::new(Semaphore::new(pool_size as usize)),
+            pool: Arc::new(Semaphore::new((pool_size - reserve) as usize)),
+            reserve: Arc::new(Semaphore::new(reserve as usize)),
             pool_size,
             trials: Arc::new(Semaphore::new(trials.max(1) as usize)),
             queue_wait,
@@ -200,18 +286,17 @@ impl Shares {
         }
     }
 
-    /// The share of `tenant` under `limits`; a share whose limits changed
-    /// is replaced (calls already admitted keep their old slots).
+    /// The share of `tenant`, moved to `limits` if they changed.
     fn share(&self, tenant: &str, limits: &TenantLimits) -> Arc<TenantShare> {
-        let mut tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
-        match tenants.get(tenant) {
-            Some(share) if share.limits == *limits => share.clone(),
-            _ => {
-                let share = Arc::new(TenantShare::new(limits));
-                tenants.insert(tenant.to_owned(), share.clone());
-                share
-            }
-        }
+        let share = {
+            let mut tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
+            tenants
+                .entry(tenant.to_owned())
+                .or_insert_with(|| Arc::new(TenantShare::new(limits)))
+                .clone()
+        };
+        share.update(limits);
+        share
     }
 
     /// Admits one direct call of `tenant`: its rate, then its cap (waiting
@@ -245,21 +330,38 @@ impl Shares {
                 });
             }
         };
-        let pool_slot =
-            match tokio::time::timeout(self.queue_wait, self.pool.clone().acquire_owned()).await {
-                Ok(Ok(permit)) => permit,
-                _ => {
-                    self.busy.fetch_add(1, Ordering::Relaxed);
-                    return Err(Throttled::Busy {
-                        slots: self.pool_size,
-                        retry_after: Duration::from_secs(1),
-                    });
-                }
-            };
+        let light = share.running(limits.concurrency) <= LIGHT_CALLS;
+        let pool_slot = match tokio::time::timeout(self.queue_wait, self.pool_slot(light)).await {
+            Ok(Some(permit)) => permit,
+            _ => {
+                self.busy.fetch_add(1, Ordering::Relaxed);
+                return Err(Throttled::Busy {
+                    slots: self.pool_size,
+                    retry_after: Duration::from_secs(1),
+                });
+            }
+        };
         Ok(Admission {
-            _tenant: tenant_slot,
+            tenant: Some(tenant_slot),
+            share,
             _pool: pool_slot,
         })
+    }
+
+    /// A slot of the pool, waiting for one: a light tenant's call (one of
+    /// its first [`LIGHT_CALLS`]) may also take one of the reserve. `None`
+    /// only if the semaphores closed (they never are).
+    async fn pool_slot(&self, light: bool) -> Option<OwnedSemaphorePermit> {
+        if let Ok(permit) = self.pool.clone().try_acquire_owned() {
+            return Some(permit);
+        }
+        if !light {
+            return self.pool.clone().acquire_owned().await.ok();
+        }
+        tokio::select! {
+            permit = self.pool.clone().acquire_owned() => permit.ok(),
+            permit = self.reserve.clone().acquire_owned() => permit.ok(),
+        }
     }
 
     /// Admits one event delivery of `tenant`: under the same rate, cap and
@@ -279,13 +381,15 @@ impl Shares {
                 break permit;
             }
         };
+        let light = share.running(limits.concurrency) <= LIGHT_CALLS;
         let pool_slot = loop {
-            if let Ok(permit) = self.pool.clone().acquire_owned().await {
+            if let Some(permit) = self.pool_slot(light).await {
                 break permit;
             }
         };
         Admission {
-            _tenant: tenant_slot,
+            tenant: Some(tenant_slot),
+            share,
             _pool: pool_slot,
         }
     }
@@ -316,17 +420,11 @@ impl Shares {
         let Some(share) = tenants.get(tenant) else {
             return ShareUse::default();
         };
+        let limits = share.limits().clone();
         let mut bucket = share.bucket();
-        bucket.refill(
-            share.limits.rate_per_second,
-            share.limits.burst,
-            Instant::now(),
-        );
+        bucket.refill(limits.rate_per_second, limits.burst, Instant::now());
         ShareUse {
-            running: share
-                .limits
-                .concurrency
-                .saturating_sub(u32::try_from(share.running.available_permits()).unwrap_or(0)),
+            running: share.running(limits.concurrency),
             calls_available: bucket.tokens.floor() as u32,
             throttled_rate: share.throttled_rate.load(Ordering::Relaxed),
             throttled_concurrency: share.throttled_concurrency.load(Ordering::Relaxed),
@@ -447,6 +545,68 @@ mod tests {
         );
         assert_eq!(refused.retry_after_secs(), 1);
         assert!(refused.to_string().contains("rate is 1 per second"));
+    }
+
+    #[tokio::test]
+    async fn busy_tenants_cannot_take_the_reserve_a_quiet_tenant_gets_a_slot_at_once() {
+        // 20 instances: 4 for trials, 16 for calls, of which 4 are the reserve.
+        let shares = Shares::new(20, Duration::from_millis(20));
+        assert_eq!(shares.pool_size(), 16);
+        let unbounded = limits(1000, 1_000_000, 1_000_000);
+        let mut held = Vec::new();
+        // Two busy tenants with caps far above the pool fill what they may.
+        for tenant in ["a", "b"] {
+            for _ in 0..6 {
+                held.push(shares.admit(tenant, &unbounded).await.unwrap());
+            }
+        }
+        for tenant in ["a", "b"] {
+            let refused = shares.admit(tenant, &unbounded).await.err().unwrap();
+            assert!(matches!(refused, Throttled::Busy { .. }), "{refused}");
+        }
+        // A quiet tenant is admitted (no slot was freed: it took the
+        // reserve), twice; a third call waits and is refused.
+        held.push(shares.admit("c", &unbounded).await.unwrap());
+        held.push(shares.admit("c", &unbounded).await.unwrap());
+        assert!(shares.admit("c", &unbounded).await.is_err());
+        // Another quiet tenant takes the rest of the reserve.
+        held.push(shares.admit("d", &unbounded).await.unwrap());
+        held.push(shares.admit("d", &unbounded).await.unwrap());
+        assert!(shares.admit("e", &unbounded).await.is_err());
+        // A slot a busy tenant frees is anyone's.
+        held.remove(0);
+        assert!(shares.admit("e", &unbounded).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_changed_cap_counts_running_calls_and_keeps_the_counters() {
+        let shares = Shares::new(64, Duration::from_millis(10));
+        let four = limits(4, 1000, 1000);
+        let mut running: Vec<Admission> = Vec::new();
+        for _ in 0..4 {
+            running.push(shares.admit("a", &four).await.unwrap());
+        }
+        assert!(shares.admit("a", &four).await.is_err());
+        assert_eq!(shares.usage_of("a").throttled_concurrency, 1);
+        // Lowered to 1 with four running: nothing more until three end.
+        let one = limits(1, 1000, 1000);
+        assert!(shares.admit("a", &one).await.is_err());
+        assert_eq!(shares.usage_of("a").running, 4);
+        running.truncate(1);
+        assert_eq!(shares.usage_of("a").running, 1);
+        assert!(shares.admit("a", &one).await.is_err());
+        running.clear();
+        let again = shares.admit("a", &one).await.unwrap();
+        assert!(shares.admit("a", &one).await.is_err());
+        // The counter only grew across the changes.
+        assert_eq!(shares.usage_of("a").throttled_concurrency, 4);
+        // Raised to 3 with one running: two more.
+        let three = limits(3, 1000, 1000);
+        let _b = shares.admit("a", &three).await.unwrap();
+        let _c = shares.admit("a", &three).await.unwrap();
+        assert!(shares.admit("a", &three).await.is_err());
+        drop(again);
+        assert_eq!(shares.usage_of("a").running, 2);
     }
 
     #[tokio::test]

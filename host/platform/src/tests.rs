@@ -543,3 +543,31 @@ async fn the_calls_record_says_how_many_deliveries_were_dropped() {
     }
     assert_eq!(dropped, 1, "two deliveries ran, the third was dropped");
 }
+
+#[tokio::test]
+async fn a_cached_token_stops_working_when_it_expires() {
+    let world = world().await;
+    let expires_at = spleis_store::now_ms() + 300;
+    let created = world
+        .platform
+        .create_token(&world.tenant, None, "short", Some(expires_at))
+        .await
+        .expect("a token that expires");
+    let platform = &world.platform;
+    assert!(
+        platform
+            .authenticate(&created.token)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // Well within the cache's TTL, but past the expiry.
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert!(
+        platform
+            .authenticate(&created.token)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

@@ -33,17 +33,30 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Prometheus counters.
-#[utoipa::path(get, path = "/metrics", tag = "platform", security(()),
+/// Prometheus counters: the node's totals to anyone; with the operator's
+/// token, also the series by tenant (which name the tenants).
+#[utoipa::path(get, path = "/metrics", tag = "platform", security((), ("bearer" = [])),
     responses((status = 200, description = "the counters", body = String, content_type = "text/plain; version=0.0.4")))]
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
+pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
+    let token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    // Any token but the operator's (none, unknown, a tenant's) sees totals.
+    let viewer = match token {
+        Some(token) => state.platform.authenticate(token).await?,
+        None => None,
+    };
+    Ok((
         [(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4",
         )],
-        state.platform.render_metrics(),
+        state.platform.render_metrics(viewer.as_ref()),
     )
+        .into_response())
 }
 
 /// This document: the API's routes and the schemas of what they take and
