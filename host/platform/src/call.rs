@@ -1,5 +1,5 @@
 //! Calling an install: resolve it (cached), load its component, run the
-//! call on the blocking pool, record its usage. With an idempotency key the
+//! call as a future on this worker, record its usage. With an idempotency key the
 //! key is claimed before the plugin runs (a concurrent request with it gets
 //! `KeyInProgress`), and the answer is stored with the usage record in the
 //! transaction that completes the claim, so a retry with the same key and
@@ -58,7 +58,7 @@ pub enum CallFailure {
     /// An idempotency key whose first request is still running.
     #[error("a request with the Idempotency-Key `{0}` is in progress; retry after it finishes")]
     KeyInProgress(String),
-    /// The blocking call task died (a host bug).
+    /// A task the call ran in died or a compile panicked (a host bug).
     #[error("the call could not complete: {0}")]
     Join(String),
     /// The tenant is over its share, or the pool is full: retry later.

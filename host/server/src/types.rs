@@ -108,7 +108,8 @@ pub struct NewInstall {
     /// The install's settings.
     #[serde(default)]
     pub config: BTreeMap<String, String>,
-    /// Bytes of plugin storage the install may use; default 10 MiB.
+    /// Bytes of plugin storage the install may use, at most the tenant's
+    /// storage limit; default: that limit.
     #[serde(default)]
     pub storage_quota_bytes: Option<u64>,
 }
