@@ -153,6 +153,11 @@ impl Bucket {
         }
     }
 
+    /// Returns a token taken for a call that was then refused.
+    fn give_back(&mut self, burst: u32) {
+        self.tokens = (self.tokens + 1.0).min(f64::from(burst));
+    }
+
     /// Takes a token, or says how long until one is there.
     fn take(&mut self, rate: u32, burst: u32, now: Instant) -> Result<(), Duration> {
         self.refill(rate, burst, now);
@@ -323,6 +328,8 @@ impl Shares {
         {
             Ok(Ok(permit)) => permit,
             _ => {
+                // A refused call does not spend the rate.
+                share.bucket().give_back(limits.burst);
                 share.throttled_concurrency.fetch_add(1, Ordering::Relaxed);
                 return Err(Throttled::Concurrency {
                     concurrency: limits.concurrency,
@@ -531,6 +538,23 @@ mod tests {
         assert_eq!(shares.usage_of("a").throttled_concurrency, 1);
         drop(first);
         assert!(shares.admit("a", &a).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_call_refused_over_the_cap_does_not_spend_the_rate() {
+        let shares = Shares::new(16, Duration::from_millis(5));
+        // One call a second, bursts of 10: the waits refill a small part of
+        // one.
+        let slow = limits(2, 1, 10);
+        let _one = shares.admit("a", &slow).await.unwrap();
+        let _two = shares.admit("a", &slow).await.unwrap();
+        for _ in 0..3 {
+            assert!(matches!(
+                shares.admit("a", &slow).await,
+                Err(Throttled::Concurrency { .. })
+            ));
+        }
+        assert_eq!(shares.usage_of("a").calls_available, 8);
     }
 
     #[tokio::test]
