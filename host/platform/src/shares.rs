@@ -295,10 +295,14 @@ impl Shares {
     fn share(&self, tenant: &str, limits: &TenantLimits) -> Arc<TenantShare> {
         let share = {
             let mut tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
-            tenants
-                .entry(tenant.to_owned())
-                .or_insert_with(|| Arc::new(TenantShare::new(limits)))
-                .clone()
+            match tenants.get(tenant) {
+                Some(share) => share.clone(),
+                None => {
+                    let share = Arc::new(TenantShare::new(limits));
+                    tenants.insert(tenant.to_owned(), share.clone());
+                    share
+                }
+            }
         };
         share.update(limits);
         share
