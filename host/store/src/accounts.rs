@@ -125,35 +125,20 @@ pub fn new_id() -> Result<String, StoreError> {
     random_hex::<16>("an id")
 }
 
-/// An id that sorts by creation time: 8 bytes of nanoseconds since the
-/// epoch, then 8 bytes unique to this process, in hex (32 characters, like
-/// [`new_id`]). Usage records are keyed by (tenant, id): time-ordered ids
-/// append to the key's B-tree instead of landing at random pages.
+/// A random id that sorts by creation time: 8 bytes of nanoseconds since
+/// the epoch, then 8 random bytes, in hex (32 characters, like [`new_id`]).
+/// Usage records are keyed by (tenant, id): time-ordered ids append to the
+/// key's B-tree instead of landing at random pages.
 ///
-/// The second half is a random number drawn once per process plus a
-/// counter: unique within the process by the counter, across nodes by the
-/// draw. A call's id needs uniqueness, not secrecy (records are keyed by
-/// tenant too), and a `getrandom` system call per call cost 2% of the
-/// HTTP path.
+/// The random half comes from the thread's generator (ChaCha, seeded from
+/// the system and reseeded by it), not a system call per id: `getrandom`
+/// per call cost 2% of the HTTP path. A call's id needs uniqueness, not
+/// secrecy, and tells nothing of other calls.
 pub fn new_time_id() -> Result<String, StoreError> {
-    use std::sync::OnceLock;
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static BASE: OnceLock<u64> = OnceLock::new();
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let base = match BASE.get() {
-        Some(base) => *base,
-        None => {
-            let mut bytes = [0u8; 8];
-            getrandom::fill(&mut bytes)
-                .map_err(|e| StoreError::Corrupt(format!("no randomness for an id: {e}")))?;
-            *BASE.get_or_init(|| u64::from_le_bytes(bytes))
-        }
-    };
-    let unique = base.wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed));
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);
-    Ok(format!("{nanos:016x}{unique:016x}"))
+    Ok(format!("{nanos:016x}{:016x}", rand::random::<u64>()))
 }
 
 /// What is stored of a token: its sha256, in hex.
