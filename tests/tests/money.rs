@@ -341,6 +341,13 @@ fn wedged_platform() -> (Server, String, String, String, String) {
 fn a_close_the_plan_cannot_rate_is_resolved_by_the_operators_correction() {
     let (server, op, author, _tenant, _other) = wedged_platform();
     let period = open_period();
+    // Before any close, a correction reaches back to the platform's first
+    // month and no further, like commitments and voids.
+    let early = "/v1/packages/fixtures/hostile/plan?from=2000-01";
+    let free = json!({"currency": "EUR", "charges": []});
+    let (status, body) = server.request("PUT", early, &op, Some(free));
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["code"], "period-out-of-range", "{body}");
     let close = json!({"period": period, "early": true});
     let (status, body) = server.request("POST", "/v1/billing/close", &op, Some(close.clone()));
     assert!((400..500).contains(&status), "{status} {body}");
@@ -370,12 +377,6 @@ fn a_close_the_plan_cannot_rate_is_resolved_by_the_operators_correction() {
     let path = format!("/v1/packages/fixtures/hostile/plan?from={period}");
     let (status, _) = server.request("PUT", &path, &author, Some(sane.clone()));
     assert_eq!(status, 403);
-    // Before any close, a correction reaches back to the platform's first
-    // month and no further, like commitments and voids.
-    let early = "/v1/packages/fixtures/hostile/plan?from=2000-01";
-    let (status, body) = server.request("PUT", early, &op, Some(sane.clone()));
-    assert_eq!(status, 422, "{body}");
-    assert_eq!(body["error"]["code"], "period-out-of-range", "{body}");
     let (status, body) = server.request("PUT", &path, &op, Some(sane));
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["effective_from"], period.as_str());

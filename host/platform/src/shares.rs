@@ -4,15 +4,17 @@
 //! [`Throttled`] (429 with `Retry-After`); a full pool is refused as busy
 //! (503), never as a fault.
 //!
-//! The pool keeps a reserve (a quarter of its slots) that only a tenant
-//! running fewer than [`LIGHT_CALLS`] calls may take. However many busy
-//! tenants fill the rest, and whatever their caps, a quiet tenant's call
-//! finds a slot at once: no tenant, nor several, can hold every slot.
+//! The pool keeps a reserve (a quarter of its slots, at least two) for
+//! quiet tenants: a call may take a reserve slot only if its tenant runs no
+//! other call and holds no reserve slot already. So a tenant holds at most
+//! the general part and one reserve slot, whatever its cap, and a quiet
+//! tenant's call finds a slot at once unless as many other tenants as the
+//! reserve has slots each hold one.
 
 use crate::limits::TenantLimits;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -26,10 +28,6 @@ pub const MAX_PENDING_DELIVERIES: usize = 1000;
 /// Instance slots kept for the load-time trials of new components, so
 /// publishes never take a call's slot and calls never starve a publish.
 pub const TRIAL_SLOTS: u32 = 4;
-
-/// A tenant running fewer calls than this may take a slot of the pool's
-/// reserve.
-pub const LIGHT_CALLS: u32 = 2;
 
 /// Why a call was not admitted. Each says when to retry.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -102,20 +100,41 @@ pub struct ShareUse {
 /// A call's admission: holds its tenant's slot and its pool slot until it
 /// is dropped.
 pub struct Admission {
-    tenant: Option<OwnedSemaphorePermit>,
-    share: Arc<TenantShare>,
-    _pool: OwnedSemaphorePermit,
+    _pool: PoolSlot,
+    _tenant: TenantSlot,
 }
 
-impl Drop for Admission {
+/// One of a tenant's slots, from the moment it is taken: a lowered cap is
+/// owed permits that were in use when it changed, and they are forgotten
+/// as their calls end (or are refused, or go away) instead of returning.
+struct TenantSlot {
+    permit: Option<OwnedSemaphorePermit>,
+    share: Arc<TenantShare>,
+}
+
+impl Drop for TenantSlot {
     fn drop(&mut self) {
-        // A lowered cap is owed permits that were in use when it changed:
-        // they are forgotten as their calls end instead of returning.
-        if let Some(permit) = self.tenant.take()
+        if let Some(permit) = self.permit.take()
             && self.share.pay_debt()
         {
             permit.forget();
         }
+    }
+}
+
+/// A slot of the pool; one of the reserve also marks its tenant as holding
+/// one until it is dropped.
+struct PoolSlot {
+    _permit: OwnedSemaphorePermit,
+    _reserve: Option<ReserveHold>,
+}
+
+/// A tenant's claim on a reserve slot (at most one at a time).
+struct ReserveHold(Arc<TenantShare>);
+
+impl Drop for ReserveHold {
+    fn drop(&mut self) {
+        self.0.in_reserve.store(false, Ordering::Release);
     }
 }
 
@@ -180,6 +199,8 @@ struct TenantShare {
     running: Arc<Semaphore>,
     /// Permits a lowered cap still has to take back from running calls.
     debt: AtomicU64,
+    /// Whether one of its calls holds a reserve slot of the pool.
+    in_reserve: AtomicBool,
     bucket: Mutex<Bucket>,
     pending: Arc<Semaphore>,
     throttled_rate: AtomicU64,
@@ -192,6 +213,7 @@ impl TenantShare {
             limits: Mutex::new(limits.clone()),
             running: Arc::new(Semaphore::new(limits.concurrency as usize)),
             debt: AtomicU64::new(0),
+            in_reserve: AtomicBool::new(false),
             bucket: Mutex::new(Bucket::full(limits.burst)),
             pending: Arc::new(Semaphore::new(MAX_PENDING_DELIVERIES)),
             throttled_rate: AtomicU64::new(0),
@@ -251,11 +273,26 @@ impl TenantShare {
             .is_ok()
     }
 
-    /// Calls running now under this share.
-    fn running(&self, cap: u32) -> u32 {
+    /// Calls running now under this share (read under the limits' lock,
+    /// which every change of the cap holds).
+    fn running(&self) -> u32 {
+        let limits = self.limits();
         let debt = u32::try_from(self.debt.load(Ordering::Acquire)).unwrap_or(u32::MAX);
         let free = u32::try_from(self.running.available_permits()).unwrap_or(u32::MAX);
-        cap.saturating_add(debt).saturating_sub(free)
+        limits.concurrency.saturating_add(debt).saturating_sub(free)
+    }
+
+    /// Takes one of the tenant's slots, waiting for it.
+    async fn slot(self: &Arc<Self>) -> TenantSlot {
+        // The semaphore is never closed: acquiring only waits.
+        loop {
+            if let Ok(permit) = self.running.clone().acquire_owned().await {
+                return TenantSlot {
+                    permit: Some(permit),
+                    share: self.clone(),
+                };
+            }
+        }
     }
 }
 
@@ -279,7 +316,13 @@ impl Shares {
     pub fn new(instances: u32, queue_wait: Duration) -> Self {
         let trials = TRIAL_SLOTS.min(instances / 2);
         let pool_size = instances - trials;
-        let reserve = pool_size / 4;
+        // At least two: with one, a tenant holding it could fill the rest
+        // as others' calls end, and hold every slot.
+        let reserve = if pool_size >= 4 {
+            (pool_size / 4).max(2)
+        } else {
+            pool_size / 2
+        };
         Self {
             pool: Arc::new(Semaphore::new((pool_size - reserve) as usize)),
             reserve: Arc::new(Semaphore::new(reserve as usize)),
@@ -291,9 +334,9 @@ impl Shares {
         }
     }
 
-    /// The share of `tenant`, moved to `limits` if they changed.
+    /// The share of `tenant` (made with `limits` if it has none yet).
     fn share(&self, tenant: &str, limits: &TenantLimits) -> Arc<TenantShare> {
-        let share = {
+        {
             let mut tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
             match tenants.get(tenant) {
                 Some(share) => share.clone(),
@@ -303,15 +346,15 @@ impl Shares {
                     share
                 }
             }
-        };
-        share.update(limits);
-        share
+        }
     }
 
     /// Admits one direct call of `tenant`: its rate, then its cap (waiting
     /// up to the queue wait), then the pool (likewise).
     pub async fn admit(&self, tenant: &str, limits: &TenantLimits) -> Result<Admission, Throttled> {
         let share = self.share(tenant, limits);
+        // A direct call brings the limits just read: the share follows them.
+        share.update(limits);
         if let Err(retry_after) =
             share
                 .bucket()
@@ -324,14 +367,9 @@ impl Shares {
                 retry_after,
             });
         }
-        let tenant_slot = match tokio::time::timeout(
-            self.queue_wait,
-            share.running.clone().acquire_owned(),
-        )
-        .await
-        {
-            Ok(Ok(permit)) => permit,
-            _ => {
+        let tenant_slot = match tokio::time::timeout(self.queue_wait, share.slot()).await {
+            Ok(slot) => slot,
+            Err(_) => {
                 // A refused call does not spend the rate.
                 share.bucket().give_back(limits.burst);
                 share.throttled_concurrency.fetch_add(1, Ordering::Relaxed);
@@ -341,9 +379,8 @@ impl Shares {
                 });
             }
         };
-        let light = share.running(limits.concurrency) <= LIGHT_CALLS;
-        let pool_slot = match tokio::time::timeout(self.queue_wait, self.pool_slot(light)).await {
-            Ok(Some(permit)) => permit,
+        let pool_slot = match tokio::time::timeout(self.queue_wait, self.pool_slot(&share)).await {
+            Ok(Some(slot)) => slot,
             _ => {
                 self.busy.fetch_add(1, Ordering::Relaxed);
                 return Err(Throttled::Busy {
@@ -353,25 +390,38 @@ impl Shares {
             }
         };
         Ok(Admission {
-            tenant: Some(tenant_slot),
-            share,
             _pool: pool_slot,
+            _tenant: tenant_slot,
         })
     }
 
-    /// A slot of the pool, waiting for one: a light tenant's call (one of
-    /// its first [`LIGHT_CALLS`]) may also take one of the reserve. `None`
-    /// only if the semaphores closed (they never are).
-    async fn pool_slot(&self, light: bool) -> Option<OwnedSemaphorePermit> {
+    /// A slot of the pool, waiting for one. The call of a tenant that runs
+    /// no other call and holds no reserve slot may also take one of the
+    /// reserve. `None` only if the semaphores closed (they never are).
+    async fn pool_slot(&self, share: &Arc<TenantShare>) -> Option<PoolSlot> {
+        let general = |permit| PoolSlot {
+            _permit: permit,
+            _reserve: None,
+        };
         if let Ok(permit) = self.pool.clone().try_acquire_owned() {
-            return Some(permit);
+            return Some(general(permit));
         }
-        if !light {
-            return self.pool.clone().acquire_owned().await.ok();
+        let quiet = share.running() <= 1
+            && share
+                .in_reserve
+                .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok();
+        if !quiet {
+            return self.pool.clone().acquire_owned().await.ok().map(general);
         }
+        // Dropped (the claim given up) unless a reserve slot is taken.
+        let hold = ReserveHold(share.clone());
         tokio::select! {
-            permit = self.pool.clone().acquire_owned() => permit.ok(),
-            permit = self.reserve.clone().acquire_owned() => permit.ok(),
+            permit = self.pool.clone().acquire_owned() => permit.ok().map(general),
+            permit = self.reserve.clone().acquire_owned() => permit.ok().map(|permit| PoolSlot {
+                _permit: permit,
+                _reserve: Some(hold),
+            }),
         }
     }
 
@@ -379,29 +429,26 @@ impl Shares {
     /// pool as its calls, but waiting for its turn instead of being refused
     /// (nobody is there to retry a delivery).
     pub async fn admit_waiting(&self, tenant: &str, limits: &TenantLimits) -> Admission {
+        // Deliveries may wait long with the limits read when they were
+        // queued: they follow the share's limits, never set them.
         let share = self.share(tenant, limits);
-        let wait = share
-            .bucket()
-            .borrow(limits.rate_per_second, limits.burst, Instant::now());
+        let (rate, burst) = {
+            let limits = share.limits();
+            (limits.rate_per_second, limits.burst)
+        };
+        let wait = share.bucket().borrow(rate, burst, Instant::now());
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
         }
-        // The semaphores are never closed: acquiring only waits.
-        let tenant_slot = loop {
-            if let Ok(permit) = share.running.clone().acquire_owned().await {
-                break permit;
-            }
-        };
-        let light = share.running(limits.concurrency) <= LIGHT_CALLS;
+        let tenant_slot = share.slot().await;
         let pool_slot = loop {
-            if let Some(permit) = self.pool_slot(light).await {
-                break permit;
+            if let Some(slot) = self.pool_slot(&share).await {
+                break slot;
             }
         };
         Admission {
-            tenant: Some(tenant_slot),
-            share,
             _pool: pool_slot,
+            _tenant: tenant_slot,
         }
     }
 
@@ -427,15 +474,21 @@ impl Shares {
 
     /// The current use of `tenant`'s share on this node.
     pub fn usage_of(&self, tenant: &str) -> ShareUse {
-        let tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(share) = tenants.get(tenant) else {
-            return ShareUse::default();
+        let share = {
+            let tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
+            match tenants.get(tenant) {
+                Some(share) => share.clone(),
+                None => return ShareUse::default(),
+            }
         };
+        // Locks one at a time: a change of limits takes the limits', then
+        // the bucket's.
+        let running = share.running();
         let limits = share.limits().clone();
         let mut bucket = share.bucket();
         bucket.refill(limits.rate_per_second, limits.burst, Instant::now());
         ShareUse {
-            running: share.running(limits.concurrency),
+            running,
             calls_available: bucket.tokens.floor() as u32,
             throttled_rate: share.throttled_rate.load(Ordering::Relaxed),
             throttled_concurrency: share.throttled_concurrency.load(Ordering::Relaxed),
@@ -473,6 +526,15 @@ impl Shares {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Asserts that `tenant`'s next call finds the pool full.
+    async fn busy(shares: &Shares, tenant: &str, limits: &TenantLimits) {
+        let refused = shares.admit(tenant, limits).await;
+        assert!(
+            matches!(refused, Err(Throttled::Busy { .. })),
+            "{tenant} was admitted"
+        );
+    }
 
     fn limits(concurrency: u32, rate: u32, burst: u32) -> TenantLimits {
         TenantLimits {
@@ -581,29 +643,39 @@ mod tests {
         let shares = Shares::new(20, Duration::from_millis(20));
         assert_eq!(shares.pool_size(), 16);
         let unbounded = limits(1000, 1_000_000, 1_000_000);
-        let mut held = Vec::new();
+        let mut a = Vec::new();
+        let mut b = Vec::new();
         // Two busy tenants with caps far above the pool fill what they may.
-        for tenant in ["a", "b"] {
-            for _ in 0..6 {
-                held.push(shares.admit(tenant, &unbounded).await.unwrap());
-            }
+        for _ in 0..6 {
+            a.push(shares.admit("a", &unbounded).await.unwrap());
+            b.push(shares.admit("b", &unbounded).await.unwrap());
         }
-        for tenant in ["a", "b"] {
-            let refused = shares.admit(tenant, &unbounded).await.err().unwrap();
-            assert!(matches!(refused, Throttled::Busy { .. }), "{refused}");
-        }
+        busy(&shares, "a", &unbounded).await;
+        busy(&shares, "b", &unbounded).await;
         // A quiet tenant is admitted (no slot was freed: it took the
-        // reserve), twice; a third call waits and is refused.
-        held.push(shares.admit("c", &unbounded).await.unwrap());
-        held.push(shares.admit("c", &unbounded).await.unwrap());
-        assert!(shares.admit("c", &unbounded).await.is_err());
-        // Another quiet tenant takes the rest of the reserve.
-        held.push(shares.admit("d", &unbounded).await.unwrap());
-        held.push(shares.admit("d", &unbounded).await.unwrap());
-        assert!(shares.admit("e", &unbounded).await.is_err());
-        // A slot a busy tenant frees is anyone's.
-        held.remove(0);
-        assert!(shares.admit("e", &unbounded).await.is_ok());
+        // reserve); its second call is not quiet and waits in vain.
+        let c = shares.admit("c", &unbounded).await.unwrap();
+        busy(&shares, "c", &unbounded).await;
+        let _d = shares.admit("d", &unbounded).await.unwrap();
+        let e = shares.admit("e", &unbounded).await.unwrap();
+        // a's calls end; e, holding a reserve slot, fills the general part
+        // but cannot take a second reserve slot.
+        a.clear();
+        let e_more: Vec<Admission> = {
+            let mut more = Vec::new();
+            for _ in 0..6 {
+                more.push(shares.admit("e", &unbounded).await.unwrap());
+            }
+            more
+        };
+        busy(&shares, "e", &unbounded).await;
+        // One reserve slot is left for the next quiet tenant, then none.
+        let _f = shares.admit("f", &unbounded).await.unwrap();
+        busy(&shares, "g", &unbounded).await;
+        // A reserve slot given back is the next quiet tenant's.
+        drop(c);
+        assert!(shares.admit("g", &unbounded).await.is_ok());
+        drop((e, e_more, b));
     }
 
     #[tokio::test]
@@ -635,6 +707,55 @@ mod tests {
         assert!(shares.admit("a", &three).await.is_err());
         drop(again);
         assert_eq!(shares.usage_of("a").running, 2);
+    }
+
+    #[tokio::test]
+    async fn a_call_refused_while_the_cap_is_lowered_pays_the_cap_back() {
+        // 8 instances: 4 for calls, 2 of them the reserve.
+        let shares = Arc::new(Shares::new(8, Duration::from_millis(200)));
+        let three = limits(3, 1000, 1000);
+        let _one = shares.admit("a", &three).await.unwrap();
+        let two = shares.admit("a", &three).await.unwrap();
+        // A third call holds a's slot while it waits for the full pool ...
+        let third = {
+            let shares = shares.clone();
+            tokio::spawn(async move { shares.admit("a", &limits(3, 1000, 1000)).await.err() })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // ... when the operator lowers a's cap to 1.
+        let one = limits(1, 1000, 1000);
+        assert!(shares.admit("a", &one).await.is_err());
+        assert!(matches!(
+            third.await.unwrap(),
+            Some(Throttled::Busy { .. } | Throttled::Concurrency { .. })
+        ));
+        // One call ends: a still runs one, its whole new cap.
+        drop(two);
+        assert_eq!(shares.usage_of("a").running, 1);
+        assert!(matches!(
+            shares.admit("a", &one).await,
+            Err(Throttled::Concurrency { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_delivery_follows_the_cap_and_never_sets_it() {
+        let shares = Shares::new(64, Duration::from_millis(20));
+        let (four, one) = (limits(4, 1000, 1000), limits(1, 1000, 1000));
+        drop(shares.admit("a", &four).await.unwrap());
+        // The operator lowers the cap to 1; a call brings the new limits.
+        let first = shares.admit("a", &one).await.unwrap();
+        // A delivery queued under the old limits waits for the one slot.
+        let waiting =
+            tokio::time::timeout(Duration::from_millis(100), shares.admit_waiting("a", &four))
+                .await;
+        assert!(waiting.is_err(), "the delivery ran over the lowered cap");
+        drop(first);
+        let _delivery = shares.admit_waiting("a", &four).await;
+        assert!(matches!(
+            shares.admit("a", &one).await,
+            Err(Throttled::Concurrency { concurrency: 1, .. })
+        ));
     }
 
     #[tokio::test]

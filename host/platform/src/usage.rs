@@ -178,11 +178,17 @@ async fn write_loop(store: Store, mut receiver: mpsc::Receiver<Message>) {
                         }
                     }
                 }
-                if flush || batch.len() >= MAX_BATCH {
-                    write(&store, &mut batch).await;
+                // Full batches go at once; a flush writes everything, so
+                // its waiters are not held behind a busy queue.
+                while batch.len() >= MAX_BATCH || (flush && !batch.is_empty()) {
+                    if !write(&store, &mut batch).await {
+                        break;
+                    }
                 }
             },
-            _ = tick.tick() => write(&store, &mut batch).await,
+            _ = tick.tick() => {
+                write(&store, &mut batch).await;
+            }
         }
         if batch.is_empty() {
             for done in waiting.drain(..) {
@@ -192,19 +198,22 @@ async fn write_loop(store: Store, mut receiver: mpsc::Receiver<Message>) {
     }
 }
 
-/// Writes `batch`; on failure keeps it for the next attempt.
-async fn write(store: &Store, batch: &mut Vec<UsageRow>) {
+/// Writes up to [`MAX_BATCH`] of `batch`; on failure keeps them for the
+/// next attempt and answers `false`.
+async fn write(store: &Store, batch: &mut Vec<UsageRow>) -> bool {
     if batch.is_empty() {
-        return;
+        return true;
     }
     let take = batch.len().min(MAX_BATCH);
     match store.insert_usage(&batch[..take]).await {
         Ok(_) => {
             batch.drain(..take);
+            true
         }
         Err(error) => {
             tracing::error!(%error, queued = batch.len(), "cannot write usage records; retrying");
             tokio::time::sleep(FLUSH_INTERVAL).await;
+            false
         }
     }
 }
@@ -241,14 +250,15 @@ mod tests {
     async fn batched_records_are_written_within_the_window_and_on_shutdown() {
         for (store, _guard) in testing::all().await {
             let mut pipeline = UsagePipeline::start(store.clone(), Durability::Batched);
-            for i in 0..1500 {
+            // More than two batches: a flush waits for all of them.
+            for i in 0..2500 {
                 pipeline.record(row(i)).await.unwrap();
             }
             pipeline.flush().await;
-            assert_eq!(store.usage_of_tenant("a", 5000).await.unwrap().len(), 1500);
-            pipeline.record(row(2000)).await.unwrap();
+            assert_eq!(store.usage_of_tenant("a", 5000).await.unwrap().len(), 2500);
+            pipeline.record(row(3000)).await.unwrap();
             pipeline.shutdown().await;
-            assert_eq!(store.usage_of_tenant("a", 5000).await.unwrap().len(), 1501);
+            assert_eq!(store.usage_of_tenant("a", 5000).await.unwrap().len(), 2501);
         }
     }
 
