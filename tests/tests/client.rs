@@ -140,3 +140,69 @@ fn publish_install_call_emit_and_usage_from_the_command_line() {
         out
     );
 }
+
+#[test]
+fn tokens_are_created_listed_and_revoked_from_the_command_line() {
+    let server = Server::start(None);
+    let config = tempfile::tempdir().unwrap();
+    let tenant = server.account("shop", "tenant");
+    let run = |token: &str, args: &[&str]| spleis_as(&server, token, config.path(), args);
+
+    // A named token that expires, shown once.
+    let (code, out, err) = run(
+        &tenant,
+        &[
+            "tokens",
+            "create",
+            "ci",
+            "--expires-in-days",
+            "30",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let created: Value = serde_json::from_str(&out).unwrap();
+    let (secret, id) = (
+        created["token"].as_str().unwrap().to_owned(),
+        created["info"]["id"].as_str().unwrap().to_owned(),
+    );
+    assert!(created["info"]["expires_at"].is_i64(), "{out}");
+    assert_eq!(run(&secret, &["limits"]).0, 0, "the new token works");
+
+    // Listed by id and label, never with its secret.
+    let (code, out, err) = run(&tenant, &["tokens", "list"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&id) && out.contains("ci"), "{out}");
+    assert!(!out.contains(&secret), "{out}");
+    // Out of range: refused by the command line, naming the range.
+    let (code, _, err) = run(
+        &tenant,
+        &["tokens", "create", "x", "--expires-in-days", "0"],
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("1..=3650") || err.contains("3650"), "{err}");
+
+    // Revoked: refused at once on this node.
+    let (code, out, err) = run(&tenant, &["tokens", "revoke", &id]);
+    assert_eq!(
+        (code, out.trim()),
+        (0, format!("revoked {id}").as_str()),
+        "{err}"
+    );
+    let (code, _, err) = run(&secret, &["limits"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("unknown or revoked token"), "{err}");
+
+    // The operator revokes any account's token.
+    let other = run(&tenant, &["tokens", "create", "other", "--json"]).1;
+    let other: Value = serde_json::from_str(&other).unwrap();
+    let other_id = other["info"]["id"].as_str().unwrap();
+    let (code, _, err) = run(
+        &server.operator,
+        &["tokens", "revoke", other_id, "--account", "shop"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (_, out, _) = run(&server.operator, &["tokens", "list", "--account", "shop"]);
+    assert!(out.contains(other_id) && out.contains("revoked"), "{out}");
+    assert_ne!(run(other["token"].as_str().unwrap(), &["limits"]).0, 0);
+}

@@ -312,3 +312,42 @@ fn two_nodes_start_together_and_agree_under_concurrency() {
         "{acked} acknowledged, {recorded} recorded"
     );
 }
+
+#[test]
+fn a_revoked_token_is_refused_at_once_on_its_node_and_within_the_ttl_on_the_other() {
+    let Some(url) = postgres_database() else {
+        assert!(
+            std::env::var_os("SPLEIS_REQUIRE_POSTGRES").is_none(),
+            "PostgreSQL is required here"
+        );
+        return;
+    };
+    let (a, b) = two_nodes(&url);
+    let tenant = a.account("shop", "tenant");
+    let (status, created) = a.request("POST", "/v1/tokens", &tenant, Some(json!({"label": "ci"})));
+    assert_eq!(status, 201, "{created}");
+    let token = created["token"].as_str().expect("a token").to_owned();
+    let id = created["info"]["id"].as_str().expect("an id").to_owned();
+    // Both nodes know it (and cache it).
+    for node in [&a, &b] {
+        assert_eq!(node.request("GET", "/v1/limits", &token, None).0, 200);
+    }
+    let (status, body) = a.request("DELETE", &format!("/v1/tokens/{id}"), &tenant, None);
+    assert!((200..300).contains(&status), "{status} {body}");
+    // Refused at once on the node that revoked it.
+    assert_eq!(a.request("GET", "/v1/limits", &token, None).0, 401);
+    // The other node's cache may serve it for up to its 2 s TTL, no more.
+    let revoked = std::time::Instant::now();
+    loop {
+        let status = b.request("GET", "/v1/limits", &token, None).0;
+        if status == 401 {
+            break;
+        }
+        assert_eq!(status, 200);
+        assert!(
+            revoked.elapsed() < std::time::Duration::from_secs(4),
+            "node b still accepts a token revoked on node a"
+        );
+        thread::sleep(std::time::Duration::from_millis(100));
+    }
+}

@@ -118,6 +118,39 @@ fn a_tenant_over_its_share_gets_429_and_another_tenant_is_served() {
 }
 
 #[test]
+fn a_tenant_over_its_rate_gets_429_at_once_and_another_tenant_is_served() {
+    let server = Server::start_with(&["--tenant-rate", "1", "--tenant-burst", "2"]);
+    let tokens = hostile_for(&server, &["tenant-a", "tenant-b"]);
+    let call = |token: &str| {
+        server.request_with_headers(
+            "POST",
+            "/v1/plugins/fixtures/hostile/echo",
+            token,
+            Some(json!({})),
+        )
+    };
+    // A burst of two, then refused until the bucket has a call again (one
+    // a second: a slow machine may see a third succeed, never many).
+    assert_eq!(call(&tokens[0]).0, 200);
+    assert_eq!(call(&tokens[0]).0, 200);
+    let (status, body, retry_after) = (0..20)
+        .map(|_| call(&tokens[0]))
+        .find(|answer| answer.0 != 200)
+        .expect("refused within 20 calls");
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["error"]["code"], "rate-limited", "{body}");
+    assert_eq!(retry_after.as_deref(), Some("1"));
+    // Another tenant has its own bucket.
+    assert_eq!(call(&tokens[1]).0, 200);
+    let (status, limits) = server.request("GET", "/v1/limits", &tokens[0], None);
+    assert_eq!(status, 200, "{limits}");
+    assert!(
+        limits["current"]["throttled_rate"].as_u64() >= Some(1),
+        "{limits}"
+    );
+}
+
+#[test]
 fn busy_tenants_cannot_take_every_slot_of_the_pool() {
     // 12 instances: 4 for trials, 8 for calls, of which 2 are the reserve
     // that only a tenant running fewer than two calls may take. Caps far
