@@ -41,6 +41,30 @@ fn echo(server: &Server, token: &str) -> u16 {
         .0
 }
 
+/// An answer as `request_with_headers` gives it: status, body, Retry-After.
+type Answer = (u16, serde_json::Value, Option<String>);
+
+/// A call of `token` that sleeps to its deadline (5 s), on its own thread.
+fn sleeping_call(server: &Arc<Server>, token: &str) -> std::thread::JoinHandle<Answer> {
+    let (server, token) = (server.clone(), token.to_owned());
+    std::thread::spawn(move || {
+        server.request_with_headers(
+            "POST",
+            "/v1/plugins/fixtures/hostile/sleep",
+            &token,
+            Some(json!({})),
+        )
+    })
+}
+
+/// The answers of `calls`, sorted by status, and their statuses.
+fn answers_of(calls: Vec<std::thread::JoinHandle<Answer>>) -> (Vec<Answer>, Vec<u16>) {
+    let mut answers: Vec<Answer> = calls.into_iter().map(|t| t.join().unwrap()).collect();
+    answers.sort_by_key(|a| a.0);
+    let statuses = answers.iter().map(|a| a.0).collect();
+    (answers, statuses)
+}
+
 #[test]
 fn a_tenant_over_its_share_gets_429_and_another_tenant_is_served() {
     let server = Arc::new(Server::start_with(&[
@@ -53,28 +77,13 @@ fn a_tenant_over_its_share_gets_429_and_another_tenant_is_served() {
     let (a, b) = (tokens[0].clone(), tokens[1].clone());
 
     // A sends 8 calls that sleep past their deadline, 4 times its cap.
-    let slow: Vec<_> = (0..8)
-        .map(|_| {
-            let (server, a) = (server.clone(), a.clone());
-            std::thread::spawn(move || {
-                server.request_with_headers(
-                    "POST",
-                    "/v1/plugins/fixtures/hostile/sleep",
-                    &a,
-                    Some(json!({})),
-                )
-            })
-        })
-        .collect();
+    let slow: Vec<_> = (0..8).map(|_| sleeping_call(&server, &a)).collect();
     std::thread::sleep(std::time::Duration::from_millis(500));
     // Meanwhile B's calls succeed.
     for _ in 0..10 {
         assert_eq!(echo(&server, &b), 200);
     }
-    let mut answers: Vec<(u16, serde_json::Value, Option<String>)> =
-        slow.into_iter().map(|t| t.join().unwrap()).collect();
-    answers.sort_by_key(|a| a.0);
-    let statuses: Vec<u16> = answers.iter().map(|a| a.0).collect();
+    let (answers, statuses) = answers_of(slow);
     // Two ran to their deadline (422, outcome `timeout`); six were refused.
     assert_eq!(
         statuses,
@@ -169,15 +178,7 @@ fn busy_tenants_cannot_take_every_slot_of_the_pool() {
     // deadline (5 s).
     for busy in &tokens[..2] {
         for _ in 0..4 {
-            let (server, token) = (server.clone(), busy.clone());
-            slow.push(std::thread::spawn(move || {
-                server.request_with_headers(
-                    "POST",
-                    "/v1/plugins/fixtures/hostile/sleep",
-                    &token,
-                    Some(json!({})),
-                )
-            }));
+            slow.push(sleeping_call(&server, busy));
         }
     }
     // Two of the eight find the six shared slots taken and are refused
@@ -187,10 +188,7 @@ fn busy_tenants_cannot_take_every_slot_of_the_pool() {
     }
     // The six shared slots are theirs; tenant-b is served from the reserve.
     assert_eq!(echo(&server, &tokens[2]), 200);
-    let mut answers: Vec<(u16, serde_json::Value, Option<String>)> =
-        slow.into_iter().map(|t| t.join().unwrap()).collect();
-    answers.sort_by_key(|a| a.0);
-    let statuses: Vec<u16> = answers.iter().map(|a| a.0).collect();
+    let (answers, statuses) = answers_of(slow);
     // Six ran to their deadline; two found the pool full. Each busy tenant
     // ran at least two (its first calls found shared slots free).
     assert_eq!(
