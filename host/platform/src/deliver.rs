@@ -132,8 +132,11 @@ impl Platform {
         place: tokio::sync::OwnedSemaphorePermit,
     ) {
         let platform = self.clone();
+        // Held while it runs, so a stop waits for it (none is refused: a
+        // stop begins after the last request).
+        let running = self.background.clone().try_acquire_owned().ok();
         tokio::spawn(async move {
-            let _place = place;
+            let (_place, _running) = (place, running);
             platform.deliver_and_note(&actor, events, &usage_id).await;
         });
     }

@@ -78,4 +78,7 @@ pub struct Platform {
     pub(crate) compiles: compiles::Compiles,
     /// The limits tenants get unless the operator overrides them.
     pub(crate) limit_defaults: limits::LimitDefaults,
+    /// Work that runs on after its request answered (event deliveries):
+    /// each holds a permit, and `drain` waits for all of them.
+    pub(crate) background: Arc<tokio::sync::Semaphore>,
 }

@@ -61,6 +61,13 @@ pub enum Bootstrap {
 /// How often expired storage is purged.
 const PURGE_EVERY: Duration = Duration::from_secs(3600);
 
+/// Permits of the background work's semaphore: more than can ever run.
+pub(crate) const BACKGROUND: u32 = 1 << 30;
+
+/// How long `drain` waits for background work, then for the usage queue:
+/// a stop must not hang on a database that is down.
+const DRAIN_WAIT: Duration = Duration::from_secs(30);
+
 impl Platform {
     /// Opens the database (migrating it), builds the sandbox and starts the
     /// usage writer, on the current tokio runtime.
@@ -84,6 +91,7 @@ impl Platform {
             shares: Shares::new(runtime.config().max_instances, defaults.queue_wait),
             limit_defaults: defaults,
             compiles: Default::default(),
+            background: Arc::new(tokio::sync::Semaphore::new(BACKGROUND as usize)),
             store,
             runtime,
             metrics: Default::default(),
@@ -162,8 +170,24 @@ impl Platform {
         });
     }
 
-    /// Writes every queued usage record: call after the last request.
+    /// Runs the background work to its end (event deliveries of calls
+    /// that answered) and writes every queued usage record: call after the
+    /// last request. Each wait is bounded by `DRAIN_WAIT`; what is still
+    /// running or queued then is logged, not waited for.
     pub async fn drain(&self) {
-        self.usage.flush().await;
+        let all = self.background.acquire_many(BACKGROUND);
+        if tokio::time::timeout(DRAIN_WAIT, all).await.is_err() {
+            let running = BACKGROUND as usize - self.background.available_permits();
+            tracing::error!(
+                running,
+                "background deliveries still running at shutdown; stopping without them"
+            );
+        }
+        if tokio::time::timeout(DRAIN_WAIT, self.usage.flush())
+            .await
+            .is_err()
+        {
+            tracing::error!("usage records could not be written within {DRAIN_WAIT:?} at shutdown");
+        }
     }
 }

@@ -397,6 +397,20 @@ async fn events_a_call_emits_are_delivered_after_it_returns() {
 }
 
 #[tokio::test]
+async fn a_stop_waits_for_the_deliveries_of_calls_that_answered() {
+    let w = world().await;
+    w.installed().await;
+    w.platform
+        .call(&w.tenant, HOSTILE, "emit", b"1".to_vec(), None)
+        .await
+        .expect("calls");
+    // The call answered; its deliveries run in the background. A stop
+    // (after the last request) waits for them and writes their usage.
+    w.platform.drain().await;
+    assert_eq!(w.usage_count().await, 1 + MAX_EVENT_DEPTH as usize);
+}
+
+#[tokio::test]
 async fn a_change_forgets_the_cached_install() {
     let w = world().await;
     w.installed().await;

@@ -160,7 +160,9 @@ async fn write_loop(store: Store, mut receiver: mpsc::Receiver<Message>) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            count = receiver.recv_many(&mut received, MAX_BATCH) => {
+            // While writes fail the batch stops taking records, so the
+            // bounded queue pushes back on callers instead of growing here.
+            count = receiver.recv_many(&mut received, MAX_BATCH), if batch.len() < QUEUE => {
                 if count == 0 {
                     // The pipeline is shutting down: drain everything.
                     while !batch.is_empty() {
