@@ -376,14 +376,21 @@ async fn events_reach_subscribers_until_the_depth_limit() {
     assert!(other.is_empty());
 }
 
-#[tokio::test]
-async fn events_a_call_emits_are_delivered_after_it_returns() {
+/// A world whose tenant made a call that emitted `loop.ping`: the call
+/// answered, and its deliveries run in the background.
+async fn after_an_emitting_call() -> World {
     let w = world().await;
     w.installed().await;
     w.platform
         .call(&w.tenant, HOSTILE, "emit", b"1".to_vec(), None)
         .await
         .expect("calls");
+    w
+}
+
+#[tokio::test]
+async fn events_a_call_emits_are_delivered_after_it_returns() {
+    let w = after_an_emitting_call().await;
     // The call, then the chain from depth 1 to the limit, delivered off the
     // call's path.
     let expected = 1 + MAX_EVENT_DEPTH as usize;
@@ -398,14 +405,9 @@ async fn events_a_call_emits_are_delivered_after_it_returns() {
 
 #[tokio::test]
 async fn a_stop_waits_for_the_deliveries_of_calls_that_answered() {
-    let w = world().await;
-    w.installed().await;
-    w.platform
-        .call(&w.tenant, HOSTILE, "emit", b"1".to_vec(), None)
-        .await
-        .expect("calls");
-    // The call answered; its deliveries run in the background. A stop
-    // (after the last request) waits for them and writes their usage.
+    let w = after_an_emitting_call().await;
+    // A stop (after the last request) waits for the deliveries and writes
+    // their usage.
     w.platform.drain().await;
     assert_eq!(w.usage_count().await, 1 + MAX_EVENT_DEPTH as usize);
 }
