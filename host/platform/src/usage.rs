@@ -23,6 +23,8 @@ use utoipa::ToSchema;
 
 /// The longest a queued record waits before it is written.
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(100);
+/// The longest a flush waits for the queue to be written.
+pub const FLUSH_WAIT: Duration = Duration::from_secs(30);
 /// Records written in one transaction at most.
 pub const MAX_BATCH: usize = 1000;
 /// Usage records read at once when the reader names no limit.
@@ -84,13 +86,23 @@ impl UsagePipeline {
         }
     }
 
-    /// Waits until everything queued so far is written.
+    /// Waits until everything queued so far is written, or [`FLUSH_WAIT`]
+    /// has passed (the database is failing; the records stay queued and
+    /// are written when it is back, into the period open then).
     pub async fn flush(&self) {
-        if let Some(sender) = &self.sender {
+        let Some(sender) = &self.sender else {
+            return;
+        };
+        let flushed = async {
             let (done, wait) = oneshot::channel();
             if sender.send(Message::Flush(done)).await.is_ok() {
                 let _ = wait.await;
             }
+        };
+        if tokio::time::timeout(FLUSH_WAIT, flushed).await.is_err() {
+            tracing::error!(
+                "usage records could not be written within {FLUSH_WAIT:?}; they stay queued"
+            );
         }
     }
 
@@ -262,6 +274,20 @@ mod tests {
             pipeline.shutdown().await;
             assert_eq!(store.usage_of_tenant("a", 5000).await.unwrap().len(), 2501);
         }
+    }
+
+    #[tokio::test]
+    async fn a_flush_gives_up_while_the_database_fails() {
+        let (store, _guard) = testing::sqlite().await;
+        let pipeline = UsagePipeline::start(store.clone(), Durability::Batched);
+        testing::take_down(&store).await;
+        // From here the clock moves only when every task waits.
+        tokio::time::pause();
+        pipeline.record(row(1)).await.unwrap();
+        // Returns (after FLUSH_WAIT on the paused clock) instead of waiting
+        // for a database that does not come back.
+        let flushed = tokio::time::timeout(2 * FLUSH_WAIT, pipeline.flush()).await;
+        assert!(flushed.is_ok(), "the flush waited past FLUSH_WAIT");
     }
 
     #[tokio::test]

@@ -196,6 +196,12 @@ pub mod testing {
     /// What keeps a test store alive (its SQLite directory).
     pub type Guard = Option<tempfile::TempDir>;
 
+    /// Closes the store's connections: every later query fails, as with a
+    /// database that is down.
+    pub async fn take_down(store: &Store) {
+        store.pool.close().await;
+    }
+
     /// A fresh SQLite store in a temporary directory.
     pub async fn sqlite() -> (Store, Guard) {
         let dir = tempfile::tempdir().expect("tempdir");
