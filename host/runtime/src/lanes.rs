@@ -16,7 +16,6 @@
 //! opened from a lane thread would run its worker at the lanes' priority
 //! for its whole life, and serve every tenant from there.
 
-use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -113,9 +112,11 @@ impl Moving {
     }
 }
 
-thread_local! {
-    /// On a lane thread: the runtime the lane pool was started from.
-    static HOME: RefCell<Option<tokio::runtime::Handle>> = const { RefCell::new(None) };
+tokio::task_local! {
+    /// In a call moved to a lane: the runtime the call was made on, where
+    /// its host I/O runs (not the one the pool was started from, which may
+    /// have ended: one sandbox serves many runtimes in tests).
+    static HOME: tokio::runtime::Handle;
 }
 
 /// The threads long calls compute on, at [`LANE_NICE`].
@@ -125,17 +126,13 @@ pub(crate) struct LanePool {
 
 impl LanePool {
     /// Starts `threads` lane threads; host I/O of the calls on them runs on
-    /// the runtime this is called from, if any.
+    /// the runtime each call was made on.
     pub(crate) fn start(threads: usize) -> std::io::Result<Self> {
-        let home = tokio::runtime::Handle::try_current().ok();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads.max(1))
             .thread_name("spleis-lane")
             .enable_all()
-            .on_thread_start(move || {
-                lower_priority();
-                HOME.with(|h| h.borrow_mut().clone_from(&home));
-            })
+            .on_thread_start(lower_priority)
             .build()?;
         Ok(Self {
             runtime: Some(runtime),
@@ -192,21 +189,28 @@ pub(crate) async fn run_in_lanes<T: Send + 'static>(
         return Some(value);
     }
     let (work, pool) = (work.take()?, pool.handle()?);
+    let home = tokio::runtime::Handle::try_current().ok();
+    let work = async move {
+        match home {
+            Some(home) => HOME.scope(home, work).await,
+            None => work.await,
+        }
+    };
     // Dropping the caller's future (the client went away) ends the call on
     // the lane pool too.
     let handle = AbortOnDrop(pool.spawn(work));
     handle.wait().await
 }
 
-/// Runs `work` on the server's runtime when called from a lane thread (host
-/// I/O belongs to the server's threads and reactor), else right here.
-/// `None` if that runtime dropped it (it shut down).
+/// Runs `work` on the runtime the call was made on when the call moved to
+/// a lane (host I/O belongs to the server's threads and reactor), else
+/// right here. `None` if that runtime dropped it (it shut down).
 pub(crate) async fn at_home<T: Send + 'static>(
     work: impl Future<Output = T> + Send + 'static,
 ) -> Option<T> {
-    match HOME.with(|h| h.borrow().clone()) {
-        Some(home) => AbortOnDrop(home.spawn(work)).wait().await,
-        None => Some(work.await),
+    match HOME.try_with(tokio::runtime::Handle::clone) {
+        Ok(home) => AbortOnDrop(home.spawn(work)).wait().await,
+        Err(_) => Some(work.await),
     }
 }
 
@@ -260,25 +264,58 @@ mod tests {
     async fn host_io_of_a_moved_call_runs_on_the_server_runtime() {
         let pool = LanePool::start(1).unwrap();
         let here = std::thread::current().name().map(str::to_owned);
-        let (lane, home) = pool
-            .handle()
-            .unwrap()
-            .spawn(async {
-                let lane = std::thread::current().name().map(str::to_owned);
-                let home = at_home(async { std::thread::current().name().map(str::to_owned) })
-                    .await
-                    .flatten();
-                (lane, home)
-            })
-            .await
-            .unwrap();
+        let (lane, home) = moved(&pool, async {
+            let lane = std::thread::current().name().map(str::to_owned);
+            let home = at_home(async { std::thread::current().name().map(str::to_owned) })
+                .await
+                .flatten();
+            (lane, home)
+        })
+        .await;
         assert_eq!(lane.as_deref(), Some("spleis-lane"));
         assert_ne!(home, lane);
-        // Not on a lane thread: right here.
+        // Not in a moved call: right here.
         assert_eq!(
             at_home(async { std::thread::current().name().map(str::to_owned) }).await,
             Some(here)
         );
+    }
+
+    #[test]
+    fn host_io_runs_on_the_calls_runtime_after_the_pools_first_runtime_ended() {
+        // The pool outlives the runtime it was started from (one sandbox
+        // serves test after test, each on its own runtime).
+        let first = tokio::runtime::Runtime::new().unwrap();
+        let pool = first.block_on(async { LanePool::start(1).unwrap() });
+        drop(first);
+        let second = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("second")
+            .enable_all()
+            .build()
+            .unwrap();
+        let home = second.block_on(moved(&pool, async {
+            at_home(async { std::thread::current().name().map(str::to_owned) }).await
+        }));
+        assert_eq!(home.flatten().as_deref(), Some("second"));
+    }
+
+    /// Runs `work` as a call that moved to `pool` at its first tick.
+    async fn moved<T: Send + 'static>(
+        pool: &LanePool,
+        work: impl Future<Output = T> + Send + 'static,
+    ) -> T {
+        let lanes = Arc::new(Semaphore::new(1));
+        let mut lane = Lane::default();
+        let moving = lane.moving();
+        let wait = lane.tick(&lanes);
+        let work = Box::pin(async move {
+            wait.await;
+            work.await
+        });
+        run_in_lanes(pool, moving, work)
+            .await
+            .expect("the pool runs it")
     }
 
     #[cfg(target_os = "linux")]
