@@ -20,15 +20,11 @@ impl Platform {
     /// The actor a bearer token stands for, `None` for an unknown or revoked
     /// token. Cached for [`crate::caches::TTL`].
     pub async fn authenticate(&self, token: &str) -> Result<Option<Actor>, StoreError> {
-        let key = token_hash(token);
-        let account = match self.caches.accounts.get(&key) {
-            Ok(account) => account,
-            Err(seen) => {
-                let account = self.store.authenticate_expiring(token).await?;
-                self.caches.accounts.put(seen, key, account.clone());
-                account
-            }
-        };
+        let account = self
+            .caches
+            .accounts
+            .get_or_load(token_hash(token), self.store.authenticate_expiring(token))
+            .await?;
         // A cached token may expire while it is cached.
         let now = spleis_store::now_ms();
         Ok(account

@@ -45,19 +45,16 @@ impl Platform {
         package: &str,
     ) -> Result<Option<Installed>, CallFailure> {
         let key = (tenant.to_owned(), package.to_owned());
-        let seen = match self.caches.installs.get(&key) {
-            Ok(found) => return Ok(found),
-            Err(seen) => seen,
+        let load = async {
+            Ok(match self.store.install_of(tenant, package).await? {
+                Some(install) if install.active => {
+                    let version = self.store.version(package, &install.version).await?;
+                    Some(Arc::new((install, version)))
+                }
+                _ => None,
+            })
         };
-        let found = match self.store.install_of(tenant, package).await? {
-            Some(install) if install.active => {
-                let version = self.store.version(package, &install.version).await?;
-                Some(Arc::new((install, version)))
-            }
-            _ => None,
-        };
-        self.caches.installs.put(seen, key, found.clone());
-        Ok(found)
+        self.caches.installs.get_or_load(key, load).await
     }
 
     /// Forgets the cached install of `package` for `tenant`, after it changed.
@@ -92,7 +89,7 @@ struct Entries<K, V> {
 
 /// What a cache had seen when a value was read: see [`TtlCache::put`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Generation(u64);
+struct Generation(u64);
 
 impl<K: Hash + Eq, V: Clone> Default for TtlCache<K, V> {
     fn default() -> Self {
@@ -111,7 +108,7 @@ impl<K: Hash + Eq, V: Clone> TtlCache<K, V> {
     }
 
     /// The fresh value of `key`, or the generation to read it under.
-    pub fn get(&self, key: &K) -> Result<V, Generation> {
+    fn get(&self, key: &K) -> Result<V, Generation> {
         let entries = self.lock();
         entries
             .map
@@ -123,7 +120,7 @@ impl<K: Hash + Eq, V: Clone> TtlCache<K, V> {
 
     /// Remembers `value` for `key`, read under `seen`, unless something was
     /// forgotten since.
-    pub fn put(&self, seen: Generation, key: K, value: V) {
+    fn put(&self, seen: Generation, key: K, value: V) {
         let mut entries = self.lock();
         if entries.generation != seen.0 {
             return;
@@ -132,6 +129,22 @@ impl<K: Hash + Eq, V: Clone> TtlCache<K, V> {
             entries.map.clear();
         }
         entries.map.insert(key, (Instant::now(), value));
+    }
+
+    /// The fresh value of `key`, else the one `load` reads, remembered
+    /// unless something was forgotten while it read.
+    pub async fn get_or_load<E>(
+        &self,
+        key: K,
+        load: impl std::future::Future<Output = Result<V, E>>,
+    ) -> Result<V, E> {
+        let seen = match self.get(&key) {
+            Ok(found) => return Ok(found),
+            Err(seen) => seen,
+        };
+        let value = load.await?;
+        self.put(seen, key, value.clone());
+        Ok(value)
     }
 
     /// Forgets every entry for which `stale` is true, and any value being

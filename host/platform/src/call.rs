@@ -380,7 +380,7 @@ impl Platform {
             invocation.usage.fuel_consumed,
             invocation.usage.wall_time_us,
         );
-        let usage_id = spleis_store::accounts::new_time_id()?;
+        let usage_id = spleis_store::accounts::new_time_id();
         let row = UsageRow {
             id: usage_id.clone(),
             version: install.version.clone(),
@@ -490,7 +490,7 @@ fn install_context(install: &InstallRecord, manifest: &Manifest, quota: u64) -> 
         grants: install.grants.clone(),
         config: install.config.clone(),
         metrics: manifest.metrics.clone(),
-        storage_quota_bytes: install.storage_quota.min(quota),
+        storage_quota_bytes: crate::installs::quota_that_applies(install, quota),
     }
 }
 

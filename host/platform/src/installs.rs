@@ -85,21 +85,17 @@ impl Platform {
     pub async fn installs(&self, actor: &Actor) -> Result<Vec<InstallRecord>, Error> {
         let tenant = tenant(actor)?;
         let limit = self.limits_of(&tenant.id).await?.storage_quota_bytes;
-        let mut installs = self.store.installs_of(&tenant.id).await?;
-        for install in &mut installs {
-            install.storage_quota = install.storage_quota.min(limit);
-        }
-        Ok(installs)
+        let installs = self.store.installs_of(&tenant.id).await?;
+        Ok(installs
+            .into_iter()
+            .map(|install| under_limit(install, limit))
+            .collect())
     }
 
-    /// An install as its tenant sees it: the storage quota that applies,
-    /// its own or the tenant's storage limit, whichever is lower (an
-    /// install without a quota of its own follows the limit, stored as the
-    /// largest quota).
-    async fn as_seen(&self, mut install: InstallRecord) -> Result<InstallRecord, Error> {
+    /// An install as its tenant sees it (see [`under_limit`]).
+    async fn as_seen(&self, install: InstallRecord) -> Result<InstallRecord, Error> {
         let limit = self.limits_of(&install.tenant).await?.storage_quota_bytes;
-        install.storage_quota = install.storage_quota.min(limit);
-        Ok(install)
+        Ok(under_limit(install, limit))
     }
 
     /// The tenant's install of `package` (active or uninstalled) with its
@@ -205,4 +201,17 @@ impl Platform {
             .await?;
         Ok(())
     }
+}
+
+/// The storage quota that applies to an install: its own or the tenant's
+/// storage `limit`, whichever is lower (an install without a quota of its
+/// own follows the limit, stored as the largest quota).
+pub(crate) fn quota_that_applies(install: &InstallRecord, limit: u64) -> u64 {
+    install.storage_quota.min(limit)
+}
+
+/// The install with the quota that applies in place of its own.
+fn under_limit(mut install: InstallRecord, limit: u64) -> InstallRecord {
+    install.storage_quota = quota_that_applies(&install, limit);
+    install
 }

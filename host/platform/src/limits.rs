@@ -139,15 +139,11 @@ impl Platform {
     }
 
     async fn overrides_of(&self, tenant: &str) -> Result<LimitOverrides, Error> {
-        let seen = match self.caches.limits.get(&tenant.to_owned()) {
-            Ok(found) => return Ok(found),
-            Err(seen) => seen,
-        };
-        let found = self.store.limit_overrides(tenant).await?;
+        let load = async { Ok::<_, Error>(self.store.limit_overrides(tenant).await?) };
         self.caches
             .limits
-            .put(seen, tenant.to_owned(), found.clone());
-        Ok(found)
+            .get_or_load(tenant.to_owned(), load)
+            .await
     }
 
     /// The caller's own limits and current use (a tenant).

@@ -329,7 +329,7 @@ impl TenantShare {
 pub struct Shares {
     /// The slots any call may take.
     pool: Arc<Semaphore>,
-    /// The slots only a light tenant's call may take.
+    /// The slots only a quiet tenant's call may take (see `pool_slot`).
     reserve: Arc<Semaphore>,
     pool_size: u32,
     trials: Arc<Semaphore>,
@@ -367,15 +367,13 @@ impl Shares {
 
     /// The share of `tenant` (made with `limits` if it has none yet).
     fn share(&self, tenant: &str, limits: &TenantLimits) -> Arc<TenantShare> {
-        {
-            let mut tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
-            match tenants.get(tenant) {
-                Some(share) => share.clone(),
-                None => {
-                    let share = Arc::new(TenantShare::new(limits));
-                    tenants.insert(tenant.to_owned(), share.clone());
-                    share
-                }
+        let mut tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
+        match tenants.get(tenant) {
+            Some(share) => share.clone(),
+            None => {
+                let share = Arc::new(TenantShare::new(limits));
+                tenants.insert(tenant.to_owned(), share.clone());
+                share
             }
         }
     }
@@ -427,9 +425,9 @@ impl Shares {
         })
     }
 
-    /// A slot of the pool, waiting for one. The call of a tenant that runs
-    /// no other call and holds no reserve slot may also take one of the
-    /// reserve. `None` only if the semaphores closed (they never are).
+    /// A slot of the pool, waiting for one. A call may also take one of the
+    /// reserve if no other call of its tenant holds a pool slot or claims
+    /// the reserve. `None` only if the semaphores closed (they never are).
     async fn pool_slot(&self, share: &Arc<TenantShare>) -> Option<PoolSlot> {
         let general = |permit| PoolSlot::new(permit, share, None);
         let quiet = {
@@ -696,13 +694,10 @@ mod tests {
         // a's calls end; e, holding a reserve slot, fills the general part
         // but cannot take a second reserve slot.
         a.clear();
-        let e_more: Vec<Admission> = {
-            let mut more = Vec::new();
-            for _ in 0..6 {
-                more.push(shares.admit("e", &unbounded).await.unwrap());
-            }
-            more
-        };
+        let mut e_more = Vec::new();
+        for _ in 0..6 {
+            e_more.push(shares.admit("e", &unbounded).await.unwrap());
+        }
         busy(&shares, "e", &unbounded).await;
         // One reserve slot is left for the next quiet tenant, then none.
         let _f = shares.admit("f", &unbounded).await.unwrap();

@@ -38,11 +38,8 @@ pub async fn healthz() -> &'static str {
 #[utoipa::path(get, path = "/metrics", tag = "platform", security((), ("bearer" = [])),
     responses((status = 200, description = "the counters", body = String, content_type = "text/plain; version=0.0.4")))]
 pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
-    let token = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .map(str::trim)
+    let token = crate::auth::bearer(&headers)
+        .flatten()
         .filter(|t| !t.is_empty());
     // Any token but the operator's (none, unknown, a tenant's) sees totals.
     let viewer = match token {

@@ -282,7 +282,7 @@ fn backend<T>(result: Result<T, StoreError>) -> wasmtime::Result<Result<T, HostE
 }
 
 impl CallCapabilities {
-    /// Runs a storage operation on the server's runtime (see
+    /// Runs a storage operation on the runtime the call was made on (see
     /// [`crate::lanes::at_home`]): a long call on a lane thread waits on the
     /// database from there.
     async fn stored<T, F>(
