@@ -117,7 +117,7 @@ async fn js() -> impl IntoResponse {
 async fn sign_in_page(headers: HeaderMap, request: Request) -> Result<Response, PageError> {
     let (parts, _) = request.into_parts();
     let secure = session::over_tls(&parts);
-    let nonce = spleis_store::accounts::new_id().map_err(spleis_platform::Error::from)?;
+    let nonce = spleis_platform::console::new_nonce()?;
     let locale = session::locale(&headers);
     let body = html! {
         (maud::DOCTYPE)
@@ -237,7 +237,7 @@ mod tests {
     use super::*;
     use axum::body::Body;
     use axum::http::Request as HttpRequest;
-    use spleis_store::accounts::Role;
+    use spleis_domain::accounts::Role;
     use tower::ServiceExt;
 
     const OPERATOR: &str = "spl_console_test_operator";

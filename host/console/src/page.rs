@@ -8,10 +8,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{DOCTYPE, Markup, html};
 use spleis_billing::Currency;
+use spleis_domain::accounts::Role;
+use spleis_domain::billing::BillingError;
+use spleis_domain::registry::RegistryError;
 use spleis_platform::Error;
-use spleis_store::accounts::Role;
-use spleis_store::billing::BillingError;
-use spleis_store::registry::RegistryError;
 
 /// Why a page could not be shown.
 #[derive(Debug, thiserror::Error)]
@@ -45,7 +45,7 @@ impl PageError {
             PageError::Platform(e) => match e {
                 Error::Access(_) => StatusCode::FORBIDDEN,
                 Error::NotFound(_) | Error::NotInstalled(_) => StatusCode::NOT_FOUND,
-                Error::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                Error::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
                 Error::Registry(
                     RegistryError::UnknownPackage(_)
                     | RegistryError::UnknownVersion { .. }
@@ -57,8 +57,8 @@ impl PageError {
                     | BillingError::UnknownAccount { .. }
                     | BillingError::NotFound { .. },
                 ) => StatusCode::NOT_FOUND,
-                Error::Billing(BillingError::Corrupt(_) | BillingError::Store(_))
-                | Error::Registry(RegistryError::Store(_) | RegistryError::Integrity(_)) => {
+                Error::Billing(BillingError::Corrupt(_) | BillingError::Database(_))
+                | Error::Registry(RegistryError::Database(_) | RegistryError::Integrity(_)) => {
                     StatusCode::INTERNAL_SERVER_ERROR
                 }
                 // What the request asked for cannot be done: the message says why.

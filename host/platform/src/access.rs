@@ -1,7 +1,7 @@
 //! Who may do what: the [`Actor`] every operation takes, and the one place
 //! role and ownership checks are decided.
 
-use spleis_store::accounts::{Account, Role};
+use spleis_domain::accounts::{Account, Role};
 
 /// The authenticated account an operation acts for. Only the platform makes
 /// one (from a token, or for its own maintenance), so holding an `Actor`

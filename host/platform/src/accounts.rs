@@ -3,8 +3,8 @@
 
 use crate::{Actor, Error, Platform};
 use serde::{Deserialize, Serialize};
-use spleis_store::StoreError;
-use spleis_store::accounts::{Account, Role, TokenInfo, token_hash};
+use spleis_domain::accounts::{Account, Role, TokenInfo};
+use spleis_store::accounts::token_hash;
 use utoipa::ToSchema;
 
 /// A new account and its first token, shown once.
@@ -19,7 +19,7 @@ pub struct AccountCreated {
 impl Platform {
     /// The actor a bearer token stands for, `None` for an unknown or revoked
     /// token. Cached for [`crate::caches::TTL`].
-    pub async fn authenticate(&self, token: &str) -> Result<Option<Actor>, StoreError> {
+    pub async fn authenticate(&self, token: &str) -> Result<Option<Actor>, Error> {
         let account = self
             .caches
             .accounts

@@ -40,7 +40,7 @@ pub use investments::{InvestorView, NewInvestment};
 pub use settings::{Ledger, Periods};
 
 use crate::{AccessError, Actor, Error, Platform};
-use spleis_store::accounts::Role;
+use spleis_domain::accounts::Role;
 
 /// The namespace of `namespace/name`.
 pub(crate) fn namespace_of(package: &str) -> &str {

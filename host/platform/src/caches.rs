@@ -8,9 +8,9 @@
 
 use crate::Platform;
 use crate::call::CallFailure;
-use spleis_store::accounts::Account;
-use spleis_store::installs::InstallRecord;
-use spleis_store::registry::VersionRecord;
+use spleis_domain::accounts::Account;
+use spleis_domain::installs::InstallRecord;
+use spleis_domain::registry::VersionRecord;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Arc;
@@ -34,7 +34,7 @@ pub struct Caches {
     /// Active installs by (tenant, package).
     installs: TtlCache<(String, String), Option<Installed>>,
     /// The operator's limit overrides by tenant.
-    pub(crate) limits: TtlCache<String, spleis_store::limits::LimitOverrides>,
+    pub(crate) limits: TtlCache<String, spleis_domain::limits::LimitOverrides>,
 }
 
 impl Platform {

@@ -10,16 +10,17 @@ use crate::kv::DbKeyValue;
 use crate::limits::TenantLimits;
 use crate::shares::Admission;
 use crate::{Actor, Error, Platform};
+use spleis_domain::accounts::Role;
+use spleis_domain::installs::InstallRecord;
+use spleis_domain::registry::{RegistryError, VersionRecord};
+use spleis_domain::{DatabaseError, UsageRow};
 use spleis_registry::Manifest;
 use spleis_runtime::capabilities::Install;
 use spleis_runtime::capabilities::events::EmittedEvent;
 use spleis_runtime::{
     Call, CallError, Invocation, InvokeError, LoadError, LoadedPlugin, OutcomeKind,
 };
-use spleis_store::accounts::Role;
-use spleis_store::installs::InstallRecord;
-use spleis_store::registry::{RegistryError, VersionRecord};
-use spleis_store::usage::{KeyState, UsageRow};
+use spleis_store::usage::KeyState;
 use spleis_store::{StoreError, now_ms};
 use std::sync::Arc;
 
@@ -44,7 +45,7 @@ pub enum CallFailure {
     Load(#[from] LoadError),
     /// The database failed.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Database(#[from] DatabaseError),
     /// An idempotency key outside [`MAX_IDEMPOTENCY_KEY_BYTES`] bytes of
     /// visible ASCII: refused, never ignored (an ignored key bills a retry
     /// twice).
@@ -105,6 +106,12 @@ pub struct Answer {
     /// Whether this answer is a stored one, replayed for a retry.
     #[serde(default)]
     pub replayed: bool,
+}
+
+impl From<StoreError> for CallFailure {
+    fn from(error: StoreError) -> Self {
+        CallFailure::Database(error.into())
+    }
 }
 
 impl Answer {

@@ -15,8 +15,10 @@ use spleis_billing::commitments::money_minimum;
 use spleis_billing::discounts::Period;
 use spleis_billing::projection::{days_elapsed, extrapolate};
 use spleis_billing::rating::{InvoiceLine, PeriodUsage, PricePlan, rate, validate_plan};
-use spleis_store::accounts::{Account, Role, new_token, token_hash};
-use spleis_store::console::{DayCalls, PLATFORM_PARTY, PartyDetails, PartyError};
+use spleis_domain::accounts::{Account, Role};
+use spleis_domain::billing::DayCalls;
+use spleis_domain::parties::{PLATFORM_PARTY, PartyDetails, PartyError};
+use spleis_store::accounts::{new_token, token_hash};
 use spleis_store::now_ms;
 use std::collections::BTreeMap;
 
@@ -154,9 +156,15 @@ impl From<PartyError> for Error {
     fn from(error: PartyError) -> Self {
         match error {
             PartyError::Input(e) => Error::Invalid(e.to_string()),
-            PartyError::Store(e) => Error::Store(e),
+            PartyError::Database(e) => Error::Database(e),
         }
     }
+}
+
+/// A random value for the sign-in form's double-submit cookie (16 bytes,
+/// hex).
+pub fn new_nonce() -> Result<String, Error> {
+    Ok(spleis_store::accounts::new_id()?)
 }
 
 impl Platform {
@@ -275,7 +283,7 @@ impl Platform {
             }
             let owns = match self.store.owners(namespace).await {
                 Ok(owners) => owners.iter().any(|o| o == actor.id()),
-                Err(spleis_store::registry::RegistryError::UnknownNamespace(_)) => false,
+                Err(spleis_domain::registry::RegistryError::UnknownNamespace(_)) => false,
                 Err(e) => return Err(e.into()),
             };
             owned.insert(namespace.to_owned(), owns);

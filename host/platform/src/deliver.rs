@@ -6,11 +6,11 @@
 //! and recorded; one past a limit is recorded and not run.
 
 use crate::{Actor, Error, Platform};
+use spleis_domain::accounts::Role;
+use spleis_domain::events::Delivery;
 use spleis_runtime::Call;
 use spleis_runtime::capabilities::events::EmittedEvent;
-use spleis_store::accounts::Role;
 use spleis_store::accounts::new_id;
-use spleis_store::events::Delivery;
 use std::collections::VecDeque;
 use std::sync::Arc;
 

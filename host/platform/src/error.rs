@@ -3,11 +3,12 @@
 
 use crate::access::AccessError;
 use crate::{CallFailure, PublishError};
+use spleis_domain::DatabaseError;
+use spleis_domain::accounts::AccountError;
+use spleis_domain::billing::BillingError;
+use spleis_domain::installs::InstallError;
+use spleis_domain::registry::RegistryError;
 use spleis_store::StoreError;
-use spleis_store::accounts::AccountError;
-use spleis_store::billing::BillingError;
-use spleis_store::installs::InstallError;
-use spleis_store::registry::RegistryError;
 
 /// Why an operation was refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -45,5 +46,13 @@ pub enum Error {
     Billing(#[from] BillingError),
     /// The database failed.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Database(#[from] DatabaseError),
+}
+
+/// The store's own error reaches the faces as the domain's
+/// [`DatabaseError`]: no face sees sqlx.
+impl From<StoreError> for Error {
+    fn from(error: StoreError) -> Self {
+        Error::Database(error.into())
+    }
 }

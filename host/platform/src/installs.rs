@@ -7,9 +7,9 @@
 
 use crate::{Actor, Error, Platform};
 use serde::{Deserialize, Serialize};
+use spleis_domain::accounts::{Account, Role};
+use spleis_domain::installs::{HistoryEntry, InstallRecord, PendingUpgrade};
 use spleis_registry::Capability;
-use spleis_store::accounts::{Account, Role};
-use spleis_store::installs::{HistoryEntry, InstallRecord, PendingUpgrade};
 use std::collections::{BTreeMap, BTreeSet};
 use utoipa::ToSchema;
 

@@ -6,8 +6,8 @@ use crate::access::Actor;
 use crate::shares::ShareUse;
 use crate::{Error, Platform};
 use serde::{Deserialize, Serialize};
-use spleis_store::accounts::Role;
-pub use spleis_store::limits::LimitOverrides;
+use spleis_domain::accounts::Role;
+pub use spleis_domain::limits::LimitOverrides;
 use std::time::Duration;
 use utoipa::ToSchema;
 

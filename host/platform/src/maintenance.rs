@@ -5,8 +5,9 @@ use crate::Platform;
 use crate::limits::LimitDefaults;
 use crate::shares::Shares;
 use crate::usage::{Durability, UsagePipeline};
+use spleis_domain::accounts::{AccountError, Role};
 use spleis_runtime::{Runtime, RuntimeConfig, RuntimeError};
-use spleis_store::accounts::{AccountError, Role, token_hash};
+use spleis_store::accounts::token_hash;
 use spleis_store::{Store, StoreError, now_ms};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -142,7 +143,7 @@ impl Platform {
 
     /// Deletes the storage of installs uninstalled longer than `retention`
     /// ago; how many installs were purged.
-    pub async fn purge_expired_storage(&self, retention: Duration) -> Result<usize, StoreError> {
+    pub async fn purge_expired_storage(&self, retention: Duration) -> Result<usize, crate::Error> {
         let retention_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
         let cutoff = now_ms().saturating_sub(retention_ms);
         let purged = self.store.purge_expired(cutoff).await?;

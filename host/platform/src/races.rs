@@ -6,7 +6,7 @@ use crate::maintenance::Bootstrap;
 use crate::tests::{hostile_install, runtime, world_on};
 use crate::usage::Durability;
 use crate::{CallFailure, Error, Platform};
-use spleis_store::installs::InstallError;
+use spleis_domain::installs::InstallError;
 use std::sync::Arc;
 
 /// Rounds per race: the races failed in 3 to 7 of 10 trials before.

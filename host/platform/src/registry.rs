@@ -7,13 +7,14 @@
 
 use crate::{Actor, Error, Platform};
 use serde::{Deserialize, Serialize};
+use spleis_domain::DatabaseError;
+use spleis_domain::accounts::Role;
+use spleis_domain::installs::UpgradeReport;
+use spleis_domain::registry::{PackageSummary, PublishOutcome, RegistryError, VersionRecord};
 use spleis_registry::Manifest;
 use spleis_runtime::LoadError;
 use spleis_runtime::LoadedPlugin;
 use spleis_store::StoreError;
-use spleis_store::accounts::Role;
-use spleis_store::installs::UpgradeReport;
-use spleis_store::registry::{PackageSummary, PublishOutcome, RegistryError, VersionRecord};
 use utoipa::ToSchema;
 
 /// The largest component the registry accepts: 20 MiB.
@@ -60,7 +61,7 @@ pub enum PublishError {
     Registry(#[from] RegistryError),
     /// Rolling out to installs failed (the version is published).
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Database(#[from] DatabaseError),
 }
 
 /// What a publish did.
@@ -85,6 +86,12 @@ pub struct PackageDetail {
     pub versions: Vec<VersionRecord>,
 }
 
+impl From<StoreError> for PublishError {
+    fn from(error: StoreError) -> Self {
+        PublishError::Database(error.into())
+    }
+}
+
 impl Platform {
     /// An author (or the operator) publishes `bytes` into a namespace it
     /// owns (a new namespace becomes its own), with `manifest_text` or else the manifest the SDK embedded;
@@ -105,7 +112,9 @@ impl Platform {
             .into());
         }
         let loaded = self.load(bytes.clone()).await.map_err(|e| {
-            PublishError::Store(StoreError::Corrupt(format!("the compile task died: {e}")))
+            PublishError::Database(DatabaseError::Corrupt(format!(
+                "the compile task died: {e}"
+            )))
         })?;
         let loaded = loaded.map_err(PublishError::from)?;
         let manifest = choose_manifest(&loaded, manifest_text)?;

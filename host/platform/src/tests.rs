@@ -5,9 +5,9 @@
 use crate::installs::InstallRequest;
 use crate::usage::Durability;
 use crate::{AccessError, Actor, CallFailure, Error, MAX_EVENT_DEPTH, Platform, PublishError};
+use spleis_domain::accounts::{AccountError, Role};
+use spleis_domain::registry::RegistryError;
 use spleis_runtime::{Runtime, RuntimeConfig};
-use spleis_store::accounts::{AccountError, Role};
-use spleis_store::registry::RegistryError;
 use spleis_store::testing::Guard;
 use std::collections::BTreeMap;
 use std::sync::Arc;

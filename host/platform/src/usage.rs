@@ -13,8 +13,8 @@
 
 use crate::{AccessError, Actor, Error, Platform};
 use serde::{Deserialize, Serialize};
-use spleis_store::accounts::Role;
-use spleis_store::usage::UsageRow;
+use spleis_domain::UsageRow;
+use spleis_domain::accounts::Role;
 use spleis_store::{Store, StoreError};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};

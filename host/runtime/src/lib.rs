@@ -22,7 +22,7 @@ pub use contract::{ACCEPTED_CONTRACTS, Shape};
 pub use invoke::{Call, Invocation};
 pub use limits::{LimitBreach, Limits};
 pub use outcome::CallError;
-pub use spleis_usage::{Blame, MeterReport, OutcomeKind, Usage};
+pub use spleis_domain::{Blame, MeterReport, OutcomeKind, Usage};
 
 use crate::bindings::latest::PluginPre;
 use crate::capabilities::storage::KeyValueStore;

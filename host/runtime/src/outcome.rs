@@ -1,7 +1,7 @@
 //! Why a call did not produce a response.
 
 use serde::{Deserialize, Serialize};
-use spleis_usage::OutcomeKind;
+use spleis_domain::OutcomeKind;
 
 /// Why a call did not produce a response.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]

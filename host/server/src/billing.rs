@@ -26,11 +26,11 @@ use spleis_billing::close::Void;
 use spleis_billing::commitments::Commitment;
 use spleis_billing::discounts::{Discount, DiscountAmount, Period};
 use spleis_billing::rating::PricePlan;
-use spleis_platform::billing::Rendered;
-use spleis_store::billing::{
+use spleis_domain::billing::{
     AgreementRecord, BillingSettings, CampaignRecord, CommitmentRecord, InvestmentRecord,
     InvoiceDocument, PlanRecord, StatementDocument, UsageReport,
 };
+use spleis_platform::billing::Rendered;
 
 type Result<T> = std::result::Result<T, ApiError>;
 

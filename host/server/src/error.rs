@@ -8,15 +8,15 @@ use spleis_billing::MoneyError;
 use spleis_billing::bounds::InputError;
 use spleis_billing::period::CloseOrderError;
 use spleis_billing::rating::PlanError;
+use spleis_domain::DatabaseError;
+use spleis_domain::accounts::AccountError;
+use spleis_domain::billing::BillingError;
+use spleis_domain::installs::InstallError;
+use spleis_domain::registry::RegistryError;
 use spleis_platform::shares::Throttled;
 use spleis_platform::{AccessError, CallFailure, PublishError};
 use spleis_registry::resolve::ResolveError;
 use spleis_runtime::InvokeError;
-use spleis_store::StoreError;
-use spleis_store::accounts::AccountError;
-use spleis_store::billing::BillingError;
-use spleis_store::installs::InstallError;
-use spleis_store::registry::RegistryError;
 
 /// A JSON request body whose rejection (malformed JSON, a missing or
 /// unknown field, the wrong content type, too large) is an [`ApiError`] like
@@ -107,8 +107,8 @@ fn internal(error: impl std::fmt::Display) -> ApiError {
     )
 }
 
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
+impl From<DatabaseError> for ApiError {
+    fn from(e: DatabaseError) -> Self {
         internal(e)
     }
 }
@@ -129,7 +129,7 @@ impl From<AccountError> for ApiError {
             AccountError::Unknown(_) => {
                 ApiError::new(StatusCode::NOT_FOUND, "not-found", e.to_string())
             }
-            AccountError::Store(e) => e.into(),
+            AccountError::Database(e) => e.into(),
         }
     }
 }
@@ -158,7 +158,7 @@ impl From<RegistryError> for ApiError {
             RegistryError::Integrity(_) => {
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "integrity", message)
             }
-            RegistryError::Store(e) => e.into(),
+            RegistryError::Database(e) => e.into(),
         }
     }
 }
@@ -203,7 +203,7 @@ impl From<PublishError> for ApiError {
                 message,
             ),
             PublishError::Registry(e) => e.into(),
-            PublishError::Store(e) => e.into(),
+            PublishError::Database(e) => e.into(),
         }
     }
 }
@@ -233,7 +233,7 @@ impl From<CallFailure> for ApiError {
                 internal(message)
             }
             CallFailure::Registry(e) => e.into(),
-            CallFailure::Store(e) => e.into(),
+            CallFailure::Database(e) => e.into(),
             CallFailure::Throttled(throttled) => {
                 let (status, code) = match throttled {
                     Throttled::Rate { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate-limited"),
@@ -287,7 +287,7 @@ impl From<BillingError> for ApiError {
             BillingError::Ledger(_) | BillingError::Encode { .. } => {
                 return internal(message);
             }
-            BillingError::Store(e) => return e.into(),
+            BillingError::Database(e) => return e.into(),
         };
         ApiError::new(status, code, message)
     }
@@ -351,7 +351,7 @@ impl From<spleis_platform::Error> for ApiError {
             Error::Publish(e) => e.into(),
             Error::Call(e) => e.into(),
             Error::Billing(e) => e.into(),
-            Error::Store(e) => e.into(),
+            Error::Database(e) => e.into(),
         }
     }
 }

@@ -9,7 +9,8 @@ use super::types::Errors;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use serde::{Deserialize, Serialize};
-use spleis_store::console::{DayCalls, PartyDetails};
+use spleis_domain::billing::DayCalls;
+use spleis_domain::parties::PartyDetails;
 use utoipa::{IntoParams, ToSchema};
 
 type Result<T> = std::result::Result<T, ApiError>;

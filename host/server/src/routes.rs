@@ -17,11 +17,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
+use spleis_domain::accounts::Account;
+use spleis_domain::installs::InstallRecord;
 use spleis_platform::installs::InstallRequest;
 use spleis_platform::{Answer, Published};
 use spleis_runtime::OutcomeKind;
-use spleis_store::accounts::Account;
-use spleis_store::installs::InstallRecord;
 use std::collections::BTreeMap;
 
 type Result<T> = std::result::Result<T, ApiError>;

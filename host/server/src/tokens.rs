@@ -9,8 +9,8 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
+use spleis_domain::accounts::TokenInfo;
 use spleis_platform::accounts::TokenCreated;
-use spleis_store::accounts::TokenInfo;
 use utoipa::{IntoParams, ToSchema};
 
 type Result<T> = std::result::Result<T, ApiError>;

@@ -10,18 +10,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use utoipa::{IntoParams, ToSchema};
 
 pub use crate::tokens::{NewToken, Tokens};
+pub use spleis_domain::UsageRow;
+pub use spleis_domain::accounts::{Account, Role};
+pub use spleis_domain::events::Delivery;
+pub use spleis_domain::installs::{HistoryEntry, InstallRecord, PendingUpgrade, UpgradeReport};
+pub use spleis_domain::registry::{PackageSummary, VersionRecord};
+pub use spleis_domain::{MeterReport, OutcomeKind, Usage};
 pub use spleis_platform::AccountCreated;
 pub use spleis_platform::Published;
 pub use spleis_platform::installs::InstallDetail;
 pub use spleis_platform::registry::PackageDetail;
 pub use spleis_platform::usage::TenantUsage;
 pub use spleis_registry::{Capability, Manifest};
-pub use spleis_store::accounts::{Account, Role};
-pub use spleis_store::events::Delivery;
-pub use spleis_store::installs::{HistoryEntry, InstallRecord, PendingUpgrade, UpgradeReport};
-pub use spleis_store::registry::{PackageSummary, VersionRecord};
-pub use spleis_store::usage::UsageRow;
-pub use spleis_usage::{MeterReport, OutcomeKind, Usage};
 
 pub mod billing;
 

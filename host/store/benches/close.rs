@@ -17,9 +17,9 @@ use spleis_billing::rating::{Charge, Meter, PricePlan, Pricing};
 use spleis_billing::split::AfterPayback;
 use spleis_billing::tiers::{Tier, TierMode};
 use spleis_billing::{Currency, Money};
+use spleis_domain::accounts::Role;
 use spleis_registry::Manifest;
 use spleis_store::Store;
-use spleis_store::accounts::Role;
 use sqlx::Connection;
 use std::time::Instant;
 

@@ -4,17 +4,11 @@
 //! who may read what is the platform's.
 
 use super::{Store, StoreError};
-use crate::accounts::{Account, Role};
-use serde::{Deserialize, Serialize};
-use spleis_billing::bounds::{InputError, MAX_TEXT_CHARS, text};
 use spleis_billing::period::{DAY_MS, Period};
+use spleis_domain::accounts::{Account, Role};
+use spleis_domain::billing::DayCalls;
+use spleis_domain::parties::{PartyDetails, PartyError};
 use sqlx::Row;
-
-/// The party key of the platform itself, the issuer of every invoice.
-pub const PLATFORM_PARTY: &str = "@platform";
-
-/// The longest address kept: a few lines of a postal address.
-pub const MAX_ADDRESS_CHARS: usize = 500;
 
 /// A stored session, as its lookup answers it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,52 +19,6 @@ pub struct SessionRow {
     pub csrf: String,
     /// When it ends, Unix milliseconds.
     pub expires_at: i64,
-}
-
-/// Calls of one tenant to one plugin on one day.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct DayCalls {
-    /// The day, `YYYY-MM-DD` (UTC).
-    pub day: String,
-    /// The tenant.
-    pub tenant: String,
-    /// The plugin, `namespace/name`.
-    pub plugin: String,
-    /// Calls recorded that day in the period.
-    pub calls: i64,
-    /// Of which failed (any outcome but `ok`).
-    pub failed: i64,
-}
-
-/// Legal details of a party to an invoice.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct PartyDetails {
-    /// The registered legal name.
-    pub legal_name: String,
-    /// The postal address, lines separated by newlines.
-    pub address: String,
-    /// A VAT or company number, may be empty.
-    pub tax_id: String,
-    /// Days from issue to due (meaningful for the issuer).
-    pub payment_terms_days: u32,
-}
-
-impl PartyDetails {
-    /// Checks every field's range; the message names the field.
-    pub fn check(&self) -> Result<(), InputError> {
-        text("the legal name", &self.legal_name, MAX_TEXT_CHARS)?;
-        text("the address", &self.address, MAX_ADDRESS_CHARS)?;
-        text("the tax id", &self.tax_id, 64)?;
-        if self.payment_terms_days > 365 {
-            return Err(InputError::OutOfRange {
-                field: "the payment terms",
-                value: i64::from(self.payment_terms_days),
-                unit: "days",
-                range: "0 to 365".into(),
-            });
-        }
-        Ok(())
-    }
 }
 
 /// `YYYY-MM-DD` of a day number since the Unix epoch (civil calendar).
@@ -269,22 +217,12 @@ impl Store {
     }
 }
 
-/// Why legal details were refused.
-#[derive(Debug, thiserror::Error)]
-pub enum PartyError {
-    /// A field is out of its range.
-    #[error(transparent)]
-    Input(#[from] InputError),
-    /// The database failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::now_ms;
     use crate::testing;
+    use spleis_domain::parties::PLATFORM_PARTY;
 
     #[test]
     fn day_names_follow_the_civil_calendar() {

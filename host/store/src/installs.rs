@@ -1,130 +1,17 @@
 //! Installs: which tenant runs which version of which plugin, with which
 //! grants and settings; their history; automatic and pending upgrades.
 
-use super::accounts::Account;
-use super::registry::{RegistryError, VersionRecord};
-use super::{Store, StoreError, now_ms};
-use serde::{Deserialize, Serialize};
+use super::{Db, Store, StoreError, now_ms};
+use serde::Serialize;
+use spleis_domain::accounts::Account;
+use spleis_domain::installs::{
+    HistoryEntry, InstallError, InstallRecord, PendingUpgrade, UpgradeReport, capability_names,
+};
+use spleis_domain::registry::VersionRecord;
 use spleis_registry::Capability;
 use spleis_registry::resolve;
 use sqlx::Row;
 use std::collections::{BTreeMap, BTreeSet};
-
-/// One tenant's install of one package.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct InstallRecord {
-    /// The tenant.
-    pub tenant: String,
-    /// `namespace/name`.
-    pub package: String,
-    /// The version requirement the tenant accepted (`^1.2`, `=1.0.0`, …).
-    pub requirement: String,
-    /// The version it runs.
-    pub version: String,
-    /// The version it ran before the last change, for rollback.
-    pub previous: Option<String>,
-    /// The capabilities granted.
-    pub grants: BTreeSet<Capability>,
-    /// The install's settings.
-    pub config: BTreeMap<String, String>,
-    /// Bytes of storage it may use. As stored, an install that follows its
-    /// tenant's storage limit has the largest quota; the platform shows the
-    /// quota that applies.
-    pub storage_quota: u64,
-    /// Whether it is installed (not uninstalled).
-    pub active: bool,
-}
-
-/// An entry of an install's history.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct HistoryEntry {
-    /// When, unix milliseconds.
-    pub at: i64,
-    /// `install`, `upgrade`, `auto-upgrade`, `upgrade-pending`, `rollback`,
-    /// `uninstall`, `config`.
-    pub action: String,
-    /// The version before.
-    pub from_version: Option<String>,
-    /// The version after.
-    pub to_version: Option<String>,
-    /// Words for people.
-    pub detail: String,
-}
-
-/// A version waiting for the tenant to grant new capabilities.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct PendingUpgrade {
-    /// `namespace/name`.
-    pub package: String,
-    /// The version waiting.
-    pub version: String,
-    /// The capabilities it asks for that are not granted.
-    pub new_capabilities: BTreeSet<Capability>,
-}
-
-/// What a publish did to existing installs.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct UpgradeReport {
-    /// Tenants moved to the new version.
-    pub upgraded: Vec<String>,
-    /// Tenants left on their version with a pending upgrade.
-    pub pending: Vec<String>,
-}
-
-/// Why an install operation was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum InstallError {
-    /// The plugin needs capabilities the tenant did not grant.
-    #[error("{package}@{version} needs the capabilities {} which were not granted; grant them to install", names(.missing))]
-    NotGranted {
-        /// The package.
-        package: String,
-        /// The version.
-        version: String,
-        /// What is missing.
-        missing: BTreeSet<Capability>,
-    },
-    /// Already installed.
-    #[error("`{0}` is already installed; upgrade it instead")]
-    AlreadyInstalled(String),
-    /// Not installed.
-    #[error("`{0}` is not installed")]
-    NotInstalled(String),
-    /// The install changed (another request moved, uninstalled or upgraded
-    /// it) between reading it and moving it; nothing was changed.
-    #[error("`{0}` changed while this request ran; read it again and retry")]
-    Changed(String),
-    /// Nothing to roll back to.
-    #[error("`{0}` has no previous version to roll back to")]
-    NoPrevious(String),
-    /// No such pending upgrade.
-    #[error("no pending upgrade of `{package}` to {version}")]
-    NoPending {
-        /// The package.
-        package: String,
-        /// The version.
-        version: String,
-    },
-    /// Resolution or the registry failed.
-    #[error(transparent)]
-    Registry(#[from] RegistryError),
-}
-
-impl From<StoreError> for InstallError {
-    fn from(e: StoreError) -> Self {
-        InstallError::Registry(RegistryError::Store(e))
-    }
-}
-
-impl From<sqlx::Error> for InstallError {
-    fn from(e: sqlx::Error) -> Self {
-        InstallError::Registry(RegistryError::Store(StoreError::Database(e)))
-    }
-}
-
-fn names(caps: &BTreeSet<Capability>) -> String {
-    caps.iter().map(|c| c.name()).collect::<Vec<_>>().join(", ")
-}
 
 fn missing(version: &VersionRecord, grants: &BTreeSet<Capability>) -> BTreeSet<Capability> {
     version
@@ -186,7 +73,7 @@ impl Store {
             .copied()
             .collect();
         let now = now_ms();
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write().await.db()?;
         // One statement decides, so two installs at once give one install
         // and one refusal: a new row, or an uninstalled one reinstalled;
         // an active row is left alone (no row changed: already installed).
@@ -206,7 +93,7 @@ impl Store {
         .bind(storage_quota as i64)
         .bind(now)
         .execute(&mut *tx)
-        .await?;
+        .await.db()?;
         if done.rows_affected() == 0 {
             return Err(InstallError::AlreadyInstalled(package.to_owned()));
         }
@@ -220,7 +107,7 @@ impl Store {
             &format!("installed with requirement {requirement}"),
         )
         .await?;
-        tx.commit().await?;
+        tx.commit().await.db()?;
         // A version published while this install was being made may have
         // rolled out before this row existed: catch up now, by the
         // roll-out's own rules (upward only, under its locks).
@@ -337,7 +224,7 @@ impl Store {
         grants: &BTreeSet<Capability>,
         action: &str,
     ) -> Result<(), InstallError> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write().await.db()?;
         // Moves only from the version read: had a roll-out or another
         // request moved the install meanwhile, this move (decided on what
         // it read) could take it backwards.
@@ -353,7 +240,8 @@ impl Store {
         .bind(&install.package)
         .bind(&install.version)
         .execute(&mut *tx)
-        .await?;
+        .await
+        .db()?;
         if done.rows_affected() == 0 {
             return Err(InstallError::Changed(install.package.clone()));
         }
@@ -361,7 +249,8 @@ impl Store {
             .bind(&install.tenant)
             .bind(&install.package)
             .execute(&mut *tx)
-            .await?;
+            .await
+            .db()?;
         history(
             &mut tx,
             &install.tenant,
@@ -372,7 +261,7 @@ impl Store {
             &format!("requirement {requirement}"),
         )
         .await?;
-        tx.commit().await?;
+        tx.commit().await.db()?;
         Ok(())
     }
 
@@ -384,13 +273,14 @@ impl Store {
         config: &BTreeMap<String, String>,
     ) -> Result<InstallRecord, InstallError> {
         self.active_install(tenant, package).await?;
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write().await.db()?;
         sqlx::query("UPDATE installs SET config = $1 WHERE tenant = $2 AND package = $3")
             .bind(json(config)?)
             .bind(tenant)
             .bind(package)
             .execute(&mut *tx)
-            .await?;
+            .await
+            .db()?;
         history(
             &mut tx,
             tenant,
@@ -401,7 +291,7 @@ impl Store {
             &format!("{} settings", config.len()),
         )
         .await?;
-        tx.commit().await?;
+        tx.commit().await.db()?;
         self.active_install(tenant, package).await
     }
 
@@ -414,13 +304,14 @@ impl Store {
         purge: bool,
     ) -> Result<(), InstallError> {
         let install = self.active_install(tenant, package).await?;
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write().await.db()?;
         sqlx::query("UPDATE installs SET uninstalled_at = $1 WHERE tenant = $2 AND package = $3")
             .bind(now_ms())
             .bind(tenant)
             .bind(package)
             .execute(&mut *tx)
-            .await?;
+            .await
+            .db()?;
         if purge {
             self.purge_scope(&mut tx, tenant, package).await?;
         }
@@ -439,7 +330,7 @@ impl Store {
             detail,
         )
         .await?;
-        tx.commit().await?;
+        tx.commit().await.db()?;
         Ok(())
     }
 
@@ -561,7 +452,7 @@ impl Store {
                     "upgrade-pending",
                     Some(&install.version),
                     Some(&new),
-                    &format!("needs new capabilities: {}", names(&lacking)),
+                    &format!("needs new capabilities: {}", capability_names(&lacking)),
                 )
                 .await?;
                 report.pending.push(install.tenant.clone());
@@ -629,14 +520,15 @@ impl Store {
         .bind(package)
         .bind(version)
         .execute(self.pool())
-        .await?;
+        .await
+        .db()?;
         if done.rows_affected() == 0 {
             return Err(InstallError::NoPending {
                 package: package.to_owned(),
                 version: version.to_owned(),
             });
         }
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write().await.db()?;
         history(
             &mut tx,
             tenant,
@@ -647,7 +539,7 @@ impl Store {
             "the tenant declined",
         )
         .await?;
-        tx.commit().await?;
+        tx.commit().await.db()?;
         Ok(())
     }
 }
@@ -691,9 +583,9 @@ async fn history(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accounts::Role;
-    use crate::registry::PublishOutcome;
     use crate::testing;
+    use spleis_domain::accounts::Role;
+    use spleis_domain::registry::PublishOutcome;
     use spleis_registry::Manifest;
 
     fn manifest(version: &str, caps: &str) -> Manifest {

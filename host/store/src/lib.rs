@@ -16,6 +16,7 @@ pub mod limits;
 pub mod registry;
 pub mod usage;
 
+use spleis_domain::DatabaseError;
 use sqlx::AnyPool;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use std::path::Path;
@@ -53,6 +54,9 @@ pub enum StoreError {
     /// Stored data is not what it should be (a bug or tampering).
     #[error("corrupt data in the database: {0}")]
     Corrupt(String),
+    /// A read through a domain operation failed.
+    #[error(transparent)]
+    Failed(DatabaseError),
     /// A write to the storage of an install that was uninstalled (by
     /// another node, within its cache's lifetime).
     #[error("`{0}` was uninstalled: its storage takes no more writes")]
@@ -62,6 +66,52 @@ pub enum StoreError {
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
         StoreError::Database(error)
+    }
+}
+
+impl From<StoreError> for DatabaseError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::UnsupportedUrl(url) => DatabaseError::UnsupportedUrl(url),
+            StoreError::DataDir { path, source } => DatabaseError::DataDir { path, source },
+            StoreError::Migrate(e) => DatabaseError::Migrate(Box::new(e)),
+            StoreError::Database(e) => DatabaseError::Failed(Box::new(e)),
+            StoreError::Corrupt(what) => DatabaseError::Corrupt(what),
+            StoreError::Uninstalled(scope) => DatabaseError::Uninstalled(scope),
+            StoreError::Failed(e) => e,
+        }
+    }
+}
+
+/// The domain's refusals carry a failed database as a [`DatabaseError`];
+/// these let `?` lift the store's own error into each of them.
+macro_rules! database_into {
+    ($($refusal:ty),*) => {$(
+        impl From<StoreError> for $refusal {
+            fn from(error: StoreError) -> Self {
+                DatabaseError::from(error).into()
+            }
+        }
+    )*};
+}
+database_into!(
+    spleis_domain::accounts::AccountError,
+    spleis_domain::registry::RegistryError,
+    spleis_domain::installs::InstallError,
+    spleis_domain::billing::BillingError,
+    spleis_domain::parties::PartyError
+);
+
+/// A sqlx result seen as the store's: `query.await.db()?` reaches any of
+/// the domain's refusals (whose crate cannot name sqlx).
+pub(crate) trait Db<T> {
+    /// The result with the store's error.
+    fn db(self) -> Result<T, StoreError>;
+}
+
+impl<T> Db<T> for Result<T, sqlx::Error> {
+    fn db(self) -> Result<T, StoreError> {
+        self.map_err(StoreError::Database)
     }
 }
 

@@ -1,120 +1,12 @@
 //! The registry's tables: namespaces and their owners, packages, immutable
 //! versions, and content-addressed blobs.
 
-use super::accounts::Account;
-use super::{Store, StoreError, now_ms};
-use serde::{Deserialize, Serialize};
-use spleis_registry::resolve::{self, Published, ResolveError};
+use super::{Db, Store, StoreError, now_ms};
+use spleis_domain::accounts::Account;
+use spleis_domain::registry::{PackageSummary, PublishOutcome, RegistryError, VersionRecord};
+use spleis_registry::resolve::{self, Published};
 use spleis_registry::{Digest, Manifest};
 use sqlx::Row;
-
-/// One published version.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct VersionRecord {
-    /// `namespace/name`.
-    pub package: String,
-    /// The version.
-    #[schema(value_type = String)]
-    pub version: semver::Version,
-    /// The digest of its component, `sha256:<hex>`.
-    #[schema(value_type = String)]
-    pub digest: Digest,
-    /// Its manifest.
-    pub manifest: Manifest,
-    /// The contract version it targets.
-    pub contract: String,
-    /// Whether it was yanked.
-    pub yanked: bool,
-    /// Who published it.
-    pub published_by: String,
-    /// When, in unix milliseconds.
-    pub published_at: i64,
-}
-
-/// What publishing did.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PublishOutcome {
-    /// A new version.
-    Published(VersionRecord),
-    /// The same bytes were already published under this version: nothing
-    /// changed.
-    Unchanged(VersionRecord),
-}
-
-/// A package in the catalog.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct PackageSummary {
-    /// `namespace/name`.
-    pub name: String,
-    /// One line.
-    pub description: String,
-    /// The highest non-yanked release, if any.
-    pub latest: Option<String>,
-}
-
-/// Why a registry operation was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum RegistryError {
-    /// The account does not own the namespace.
-    #[error("`{account}` is not an owner of the namespace `{namespace}`")]
-    NotOwner {
-        /// The namespace.
-        namespace: String,
-        /// Who tried.
-        account: String,
-    },
-    /// The version exists with other bytes.
-    #[error(
-        "{package}@{version} is already published with other contents ({existing}); versions are immutable: publish a new version"
-    )]
-    VersionExists {
-        /// The package.
-        package: String,
-        /// The version.
-        version: String,
-        /// The digest already published.
-        existing: Digest,
-    },
-    /// No such package.
-    #[error("no package `{0}`")]
-    UnknownPackage(String),
-    /// No such version.
-    #[error("no version {version} of `{package}`")]
-    UnknownVersion {
-        /// The package.
-        package: String,
-        /// The version.
-        version: String,
-    },
-    /// No such namespace.
-    #[error("no namespace `{0}`")]
-    UnknownNamespace(String),
-    /// No such account.
-    #[error("no account `{0}`")]
-    UnknownAccount(String),
-    /// The requirement resolves to nothing.
-    #[error("{package}: {source}")]
-    Resolve {
-        /// The package.
-        package: String,
-        /// Why.
-        source: ResolveError,
-    },
-    /// A stored blob no longer hashes to its digest.
-    #[error(
-        "integrity failure: the stored blob {0} does not hash to its digest; it will not be run"
-    )]
-    Integrity(Digest),
-    /// The database failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl From<sqlx::Error> for RegistryError {
-    fn from(error: sqlx::Error) -> Self {
-        RegistryError::Store(StoreError::Database(error))
-    }
-}
 
 fn namespace_of(package: &str) -> &str {
     package.split_once('/').map_or(package, |(ns, _)| ns)
@@ -160,20 +52,20 @@ impl Store {
         let now = now_ms();
         let manifest_json = serde_json::to_string(manifest)
             .map_err(|e| StoreError::Corrupt(format!("cannot encode the manifest: {e}")))?;
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write().await.db()?;
 
         let claimed = sqlx::query("INSERT INTO namespaces (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
             .bind(namespace)
             .bind(now)
             .execute(&mut *tx)
-            .await?;
+            .await.db()?;
         if claimed.rows_affected() == 1 {
             sqlx::query("INSERT INTO namespace_owners (namespace, account_id, added_at) VALUES ($1, $2, $3)")
                 .bind(namespace)
                 .bind(&publisher.id)
                 .bind(now)
                 .execute(&mut *tx)
-                .await?;
+                .await.db()?;
         } else {
             let owner = sqlx::query(
                 "SELECT 1 AS one FROM namespace_owners WHERE namespace = $1 AND account_id = $2",
@@ -181,7 +73,8 @@ impl Store {
             .bind(namespace)
             .bind(&publisher.id)
             .fetch_optional(&mut *tx)
-            .await?;
+            .await
+            .db()?;
             if owner.is_none() {
                 return Err(RegistryError::NotOwner {
                     namespace: namespace.to_owned(),
@@ -196,7 +89,8 @@ impl Store {
         .bind(package)
         .bind(manifest.version.to_string())
         .fetch_optional(&mut *tx)
-        .await?;
+        .await
+        .db()?;
         if let Some(row) = existing {
             return already_published(version_from_row(&row)?, digest);
         }
@@ -210,7 +104,7 @@ impl Store {
         .bind(&manifest.description)
         .bind(now)
         .execute(&mut *tx)
-        .await?;
+        .await.db()?;
         sqlx::query(
             "INSERT INTO blobs (digest, bytes, size, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (digest) DO NOTHING",
         )
@@ -219,7 +113,7 @@ impl Store {
         .bind(bytes.len() as i64)
         .bind(now)
         .execute(&mut *tx)
-        .await?;
+        .await.db()?;
         // A concurrent publisher of the same version may have committed
         // since the read above (PostgreSQL reads committed data only): the
         // unique key decides, and the loser answers from the winner's row.
@@ -236,13 +130,14 @@ impl Store {
         .bind(&publisher.id)
         .bind(now)
         .execute(&mut *tx)
-        .await?;
+        .await
+        .db()?;
         if inserted.rows_affected() == 0 {
             drop(tx);
             let record = self.version(package, &manifest.version.to_string()).await?;
             return already_published(record, digest);
         }
-        tx.commit().await?;
+        tx.commit().await.db()?;
         Ok(PublishOutcome::Published(VersionRecord {
             package: package.to_owned(),
             version: manifest.version.clone(),
@@ -262,7 +157,8 @@ impl Store {
         ))
         .bind(package)
         .fetch_all(self.pool())
-        .await?;
+        .await
+        .db()?;
         if rows.is_empty() {
             return Err(RegistryError::UnknownPackage(package.to_owned()));
         }
@@ -286,7 +182,8 @@ impl Store {
         .bind(package)
         .bind(version)
         .fetch_optional(self.pool())
-        .await?
+        .await
+        .db()?
         .ok_or_else(|| RegistryError::UnknownVersion {
             package: package.to_owned(),
             version: version.to_owned(),
@@ -334,7 +231,8 @@ impl Store {
                 .bind(package)
                 .bind(version.to_string())
                 .execute(self.pool())
-                .await?;
+                .await
+                .db()?;
         if done.rows_affected() == 0 {
             return Err(RegistryError::UnknownVersion {
                 package: package.to_owned(),
@@ -351,12 +249,13 @@ impl Store {
         )
         .bind(namespace)
         .fetch_all(self.pool())
-        .await?;
+        .await
+        .db()?;
         if rows.is_empty() {
             return Err(RegistryError::UnknownNamespace(namespace.to_owned()));
         }
         rows.iter()
-            .map(|r| r.try_get("account_id").map_err(RegistryError::from))
+            .map(|r| r.try_get("account_id").db().map_err(RegistryError::from))
             .collect()
     }
 
@@ -390,7 +289,8 @@ impl Store {
         .bind(new_owner)
         .bind(now_ms())
         .execute(self.pool())
-        .await?;
+        .await
+        .db()?;
         Ok(())
     }
 
@@ -404,17 +304,17 @@ impl Store {
         .bind(&pattern)
         .bind(&pattern)
         .fetch_all(self.pool())
-        .await?;
+        .await.db()?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
-            let name: String = row.try_get("name")?;
+            let name: String = row.try_get("name").db()?;
             let latest = self
                 .resolve(&name, "*")
                 .await
                 .ok()
                 .map(|v| v.version.to_string());
             out.push(PackageSummary {
-                description: row.try_get("description")?,
+                description: row.try_get("description").db()?,
                 name,
                 latest,
             });
@@ -428,9 +328,10 @@ impl Store {
         let row = sqlx::query("SELECT bytes FROM blobs WHERE digest = $1")
             .bind(digest.to_string())
             .fetch_optional(self.pool())
-            .await?
+            .await
+            .db()?
             .ok_or_else(|| StoreError::Corrupt(format!("the blob {digest} is missing")))?;
-        let bytes: Vec<u8> = row.try_get("bytes")?;
+        let bytes: Vec<u8> = row.try_get("bytes").db()?;
         if !digest.matches(&bytes) {
             tracing::error!(%digest, "stored blob does not match its digest");
             return Err(RegistryError::Integrity(*digest));
@@ -459,8 +360,8 @@ fn already_published(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accounts::Role;
     use crate::testing;
+    use spleis_domain::accounts::Role;
 
     fn manifest(name: &str, version: &str) -> Manifest {
         Manifest::parse(&format!(

@@ -1,29 +1,12 @@
 //! Usage records: one row per call, written in batches.
 
-use super::billing::billing_period;
 use super::{Store, StoreError, now_ms};
-use serde::{Deserialize, Serialize};
 use spleis_billing::discounts::Period;
-use spleis_usage::{MAX_REPORT_QUANTITY, MeterReport};
-use spleis_usage::{OutcomeKind, Usage};
+use spleis_billing::period::billing_period;
+use spleis_domain::UsageRow;
+use spleis_domain::{MAX_REPORT_QUANTITY, MeterReport};
+use spleis_domain::{OutcomeKind, Usage};
 use sqlx::Row;
-
-/// A usage record as the platform stores it: the runtime's [`Usage`] plus
-/// the call's transaction id, the plugin version and the idempotency key.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct UsageRow {
-    /// The call's transaction id, unique per tenant.
-    pub id: String,
-    /// The plugin version that ran.
-    pub version: String,
-    /// What the runtime measured.
-    #[serde(flatten)]
-    pub usage: Usage,
-    /// The caller's `Idempotency-Key`, if any.
-    pub idempotency_key: Option<String>,
-    /// When the record was written, in unix milliseconds.
-    pub recorded_at: i64,
-}
 
 /// Where an Idempotency-Key stands.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -12,10 +12,10 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use spleis_billing::close::Party;
+use spleis_domain::accounts::Role;
+use spleis_domain::billing::StatementDocument;
 use spleis_platform::billing::render::Format;
 use spleis_platform::billing::{NewCampaign, Rendered};
-use spleis_store::accounts::Role;
-use spleis_store::billing::StatementDocument;
 use std::collections::BTreeMap;
 
 /// Statement totals by month, oldest first, as bars.
@@ -163,7 +163,7 @@ pub async fn statement(
 
 /// Campaigns as cards with their progress.
 fn campaign_list(
-    campaigns: &[&spleis_store::billing::CampaignRecord],
+    campaigns: &[&spleis_domain::billing::CampaignRecord],
     viewer: &Viewer,
     currency: &spleis_billing::Currency,
 ) -> Markup {

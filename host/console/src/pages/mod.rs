@@ -23,7 +23,7 @@ use rust_decimal::Decimal;
 use spleis_billing::Currency;
 use spleis_billing::rating::{Charge, Meter, PricePlan, Pricing};
 use spleis_billing::tiers::TierMode;
-use spleis_store::accounts::Role;
+use spleis_domain::accounts::Role;
 
 /// Every page's route.
 pub fn routes() -> Router<ConsoleState> {

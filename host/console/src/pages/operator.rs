@@ -13,8 +13,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use spleis_billing::discounts::Period;
 use spleis_billing::split::AfterPayback;
+use spleis_domain::parties::PLATFORM_PARTY;
 use spleis_platform::billing::AgreementChange;
-use spleis_store::console::PLATFORM_PARTY;
 
 /// `/` for the operator: the open month so far, the ledger's balance and
 /// the closed months.

@@ -10,9 +10,9 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use spleis_billing::rating::{PeriodUsage, PricePlan};
+use spleis_domain::accounts::Role;
 use spleis_platform::installs::InstallRequest;
 use spleis_registry::{Capability, Manifest};
-use spleis_store::accounts::Role;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The store's query: words and a tag.

@@ -16,11 +16,11 @@ use maud::{Markup, html};
 use spleis_billing::Currency;
 use spleis_billing::commitments::Commitment;
 use spleis_billing::discounts::DiscountAmount;
+use spleis_domain::accounts::Role;
+use spleis_domain::parties::PartyDetails;
 use spleis_platform::billing::Rendered;
 use spleis_platform::billing::render::Format;
 use spleis_platform::console::{DailyUsage, MonthSoFar};
-use spleis_store::accounts::Role;
-use spleis_store::console::PartyDetails;
 use std::collections::BTreeMap;
 
 /// The days of the month so far, each with its calls (all plugins).

@@ -4,8 +4,8 @@
 use crate::{Actor, Error, Platform};
 use serde::{Deserialize, Serialize};
 use spleis_billing::split::AfterPayback;
-use spleis_store::accounts::Role;
-use spleis_store::billing::AgreementRecord;
+use spleis_domain::accounts::Role;
+use spleis_domain::billing::AgreementRecord;
 use spleis_store::now_ms;
 
 /// A change of an agreement; fields left out keep their value.

@@ -3,8 +3,8 @@
 
 use crate::{Actor, Error, Platform};
 use serde::{Deserialize, Serialize};
-use spleis_store::accounts::Role;
-use spleis_store::billing::CampaignRecord;
+use spleis_domain::accounts::Role;
+use spleis_domain::billing::CampaignRecord;
 use spleis_store::now_ms;
 
 /// A campaign to open.

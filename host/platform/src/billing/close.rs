@@ -3,8 +3,8 @@
 use crate::{Actor, Error, Platform};
 use serde::{Deserialize, Serialize};
 use spleis_billing::discounts::Period;
-use spleis_store::accounts::Role;
-use spleis_store::billing::CloseSummary;
+use spleis_domain::accounts::Role;
+use spleis_domain::billing::CloseSummary;
 use spleis_store::now_ms;
 
 /// What a close did.

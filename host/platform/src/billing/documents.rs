@@ -4,8 +4,8 @@
 use super::render::{self, Format};
 use crate::{AccessError, Actor, Error, Platform};
 use spleis_billing::discounts::Period;
-use spleis_store::accounts::Role;
-use spleis_store::billing::{InvoiceDocument, StatementDocument};
+use spleis_domain::accounts::Role;
+use spleis_domain::billing::{InvoiceDocument, StatementDocument};
 
 /// A document in the format asked for.
 #[derive(Clone, Debug, PartialEq, Eq)]

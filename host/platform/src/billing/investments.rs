@@ -5,9 +5,9 @@ use crate::{AccessError, Actor, Error, Platform};
 use serde::{Deserialize, Serialize};
 use spleis_billing::close::close;
 use spleis_billing::projection::{Projection, project};
+use spleis_domain::accounts::Role;
+use spleis_domain::billing::{BillingError, InvestmentRecord};
 use spleis_store::Store;
-use spleis_store::accounts::Role;
-use spleis_store::billing::{BillingError, InvestmentRecord};
 use spleis_store::now_ms;
 
 /// A tenant's investment in a plugin, as the operator records it.

@@ -2,8 +2,8 @@
 
 use crate::{Actor, Error, Platform};
 use spleis_billing::rating::PricePlan;
-use spleis_store::accounts::Role;
-use spleis_store::billing::PlanRecord;
+use spleis_domain::accounts::Role;
+use spleis_domain::billing::PlanRecord;
 use spleis_store::now_ms;
 
 impl Platform {

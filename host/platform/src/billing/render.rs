@@ -3,7 +3,7 @@
 
 use spleis_billing::close::quantity_text;
 use spleis_billing::{Currency, Money};
-use spleis_store::billing::{InvoiceDocument, StatementDocument};
+use spleis_domain::billing::{InvoiceDocument, StatementDocument};
 use std::fmt::Write;
 
 /// A requested rendering.

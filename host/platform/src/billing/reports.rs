@@ -3,10 +3,10 @@
 
 use crate::{Actor, Error, Platform};
 use spleis_billing::discounts::Period;
-use spleis_store::accounts::Role;
-use spleis_store::billing::UsageReport;
+use spleis_domain::accounts::Role;
+use spleis_domain::billing::UsageReport;
+use spleis_domain::registry::RegistryError;
 use spleis_store::now_ms;
-use spleis_store::registry::RegistryError;
 use std::collections::BTreeMap;
 
 impl Platform {

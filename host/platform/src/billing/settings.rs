@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use spleis_billing::Currency;
 use spleis_billing::close::Void;
 use spleis_billing::discounts::Period;
-use spleis_store::accounts::Role;
-use spleis_store::billing::{Balance, BillingSettings, CloseSummary, VoidRecord};
+use spleis_domain::accounts::Role;
+use spleis_domain::billing::{Balance, BillingSettings, CloseSummary, VoidRecord};
 use spleis_store::now_ms;
 
 /// The open period and the closed ones.

@@ -4,8 +4,8 @@
 use crate::{AccessError, Actor, Error, Platform};
 use spleis_billing::commitments::Commitment;
 use spleis_billing::discounts::Discount;
-use spleis_store::accounts::Role;
-use spleis_store::billing::CommitmentRecord;
+use spleis_domain::accounts::Role;
+use spleis_domain::billing::CommitmentRecord;
 use spleis_store::now_ms;
 
 impl Platform {

@@ -6,11 +6,11 @@ use crate::usage::Durability;
 use crate::{AccessError, Actor, Error, Platform};
 use spleis_billing::discounts::{Discount, DiscountAmount, Period};
 use spleis_billing::rating::PricePlan;
-use spleis_store::accounts::Role;
+use spleis_domain::UsageRow;
+use spleis_domain::accounts::Role;
+use spleis_domain::{MeterReport, OutcomeKind, Usage};
 use spleis_store::testing::{self, Guard};
-use spleis_store::usage::UsageRow;
 use spleis_store::{Store, now_ms};
-use spleis_usage::{MeterReport, OutcomeKind, Usage};
 use std::fmt::Debug;
 use std::sync::Arc;
 

@@ -4,8 +4,8 @@ use super::CallCapabilities;
 use crate::bindings::HostError;
 use crate::bindings::latest::spleis::plugin::metering;
 use crate::limits::LimitBreach;
+use spleis_domain::MAX_REPORT_QUANTITY;
 use spleis_registry::{Aggregation, Capability};
-use spleis_usage::MAX_REPORT_QUANTITY;
 
 /// Longest key of a unique metric, in bytes.
 pub const MAX_KEY_BYTES: usize = 256;

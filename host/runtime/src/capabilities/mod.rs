@@ -111,11 +111,11 @@ impl CallCapabilities {
     }
 
     /// Takes what the call produced: meter reports and emitted events.
-    pub fn finish(self) -> (Vec<spleis_usage::MeterReport>, Vec<events::EmittedEvent>) {
+    pub fn finish(self) -> (Vec<spleis_domain::MeterReport>, Vec<events::EmittedEvent>) {
         let reports = self
             .reports
             .into_iter()
-            .map(|((metric, key), quantity)| spleis_usage::MeterReport {
+            .map(|((metric, key), quantity)| spleis_domain::MeterReport {
                 metric,
                 quantity,
                 key,

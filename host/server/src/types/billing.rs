@@ -10,10 +10,10 @@
 
 use serde::{Deserialize, Serialize};
 use spleis_billing::discounts::{Discount, Period};
-pub use spleis_store::billing::{CommitmentRecord, VoidRecord};
+pub use spleis_domain::billing::{CommitmentRecord, VoidRecord};
 use utoipa::{IntoParams, ToSchema};
 
-pub use spleis_store::billing::{
+pub use spleis_domain::billing::{
     AgreementRecord, BillingSettings, CampaignRecord, InvestmentRecord, InvoiceDocument,
     PlanRecord, StatementDocument, UsageReport,
 };

@@ -2,34 +2,14 @@
 //! fee, the investors' share, what happens after payback, and the payback
 //! accrued so far. A plugin without one has the defaults.
 
-use super::settings::BillingSettings;
 use super::{BillingError, Cells, Result, account_with_role, package_exists};
+use crate::Db;
 use crate::Store;
-use crate::accounts::Role;
-use serde::{Deserialize, Serialize};
 use spleis_billing::bounds::bps;
 use spleis_billing::split::AfterPayback;
+use spleis_domain::accounts::Role;
+use spleis_domain::billing::{AgreementRecord, BillingSettings};
 use sqlx::{AnyConnection, Row};
-
-/// A plugin's revenue agreement.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct AgreementRecord {
-    /// The package.
-    pub package: String,
-    /// Who receives the author's part.
-    pub author: String,
-    /// The platform's fee, basis points of what tenants are charged.
-    pub platform_fee_bps: u32,
-    /// The investors' pool, basis points of the plugin's revenue.
-    pub investor_share_bps: u32,
-    /// What happens after payback.
-    pub after_payback: AfterPayback,
-    /// Payback accrual so far (1/10000 minor units).
-    #[serde(skip)]
-    pub accrued: u128,
-    /// Whether an operator set it (otherwise the defaults apply).
-    pub explicit: bool,
-}
 
 /// The first publisher of `package`: its author by default.
 async fn author_of(conn: &mut AnyConnection, package: &str) -> Result<String> {
@@ -38,9 +18,9 @@ async fn author_of(conn: &mut AnyConnection, package: &str) -> Result<String> {
     )
     .bind(package)
     .fetch_optional(&mut *conn)
-    .await?
+    .await.db()?
     .ok_or_else(|| BillingError::UnknownPackage(package.to_owned()))?;
-    Ok(row.try_get("published_by")?)
+    Ok(row.try_get("published_by").db()?)
 }
 
 /// `package`'s agreement, or the defaults under `settings`.
@@ -54,7 +34,7 @@ pub(crate) async fn agreement_in(
     )
     .bind(package)
     .fetch_optional(&mut *conn)
-    .await?;
+    .await.db()?;
     match row {
         Some(row) => {
             let cells = Cells::new(&row, "agreements", &["package"]);
@@ -84,7 +64,7 @@ impl Store {
     /// A package's agreement (the defaults when none was set).
     pub async fn agreement(&self, package: &str) -> Result<AgreementRecord> {
         let settings = self.billing_settings().await?;
-        let mut conn = self.pool().acquire().await?;
+        let mut conn = self.pool().acquire().await.db()?;
         package_exists(&mut conn, package).await?;
         agreement_in(&mut conn, package, &settings).await
     }
@@ -106,7 +86,7 @@ impl Store {
         let share = investor_share_bps
             .map(|share| bps("the investor share", share))
             .transpose()?;
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write().await.db()?;
         let settings = self.lock_periods_exclusive(&mut tx).await?;
         package_exists(&mut tx, package).await?;
         let current = agreement_in(&mut tx, package, &settings).await?;
@@ -135,8 +115,8 @@ impl Store {
         .bind(next.accrued.to_string())
         .bind(now)
         .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        .await.db()?;
+        tx.commit().await.db()?;
         Ok(next)
     }
 }

@@ -5,13 +5,13 @@
 use super::agreements::agreement_in;
 use super::investments::{NewInvestment, insert_investment};
 use super::{BillingError, Cells, Result, package_exists};
+use crate::Db;
 use crate::Store;
 use crate::accounts::new_id;
-use serde::{Deserialize, Serialize};
-use spleis_billing::Money;
 use spleis_billing::bounds::{MAX_TEXT_CHARS, after, bps, not_empty, positive, text};
-use spleis_billing::cofunding::{self, Outcome, Pledge};
+use spleis_billing::cofunding::{self, Outcome};
 use spleis_billing::payback::Investor;
+use spleis_domain::billing::{CampaignRecord, PledgeRecord};
 use sqlx::Row;
 
 /// A campaign still taking pledges.
@@ -20,70 +20,6 @@ const OPEN: &str = "open";
 const FUNDED: &str = "funded";
 /// A campaign that fell short: nothing was charged.
 const LAPSED: &str = "lapsed";
-
-/// A co-funding campaign.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct CampaignRecord {
-    /// Its id.
-    pub id: String,
-    /// The plugin the feature is for.
-    pub package: String,
-    /// What is funded.
-    pub title: String,
-    /// The goal, minor units of the platform currency.
-    pub goal: i64,
-    /// Unix ms; pledges after it do not count.
-    pub deadline: i64,
-    /// Return for investors, basis points.
-    pub return_bps: u32,
-    /// `open`, `funded` or `lapsed`.
-    pub status: String,
-    /// Pledged so far.
-    pub pledged: i64,
-    /// How many tenants pledged.
-    #[serde(default)]
-    pub pledge_count: u32,
-    /// The pledges, by time: all of them for the operator and the plugin's
-    /// owners, a tenant's own for a tenant.
-    pub pledges: Vec<PledgeRecord>,
-}
-
-/// A pledge.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct PledgeRecord {
-    /// Who.
-    pub tenant: String,
-    /// Minor units.
-    pub amount: i64,
-    /// When (unix ms).
-    pub at: i64,
-}
-
-impl CampaignRecord {
-    /// The campaign as co-funding sees it, in the platform's currency.
-    fn pure(&self, currency: spleis_billing::Currency) -> Result<cofunding::Campaign> {
-        let pledges = self
-            .pledges
-            .iter()
-            .map(|p| {
-                // Amounts were checked positive when read.
-                let amount =
-                    u64::try_from(p.amount).map_err(|_| BillingError::Overflow("a pledge"))?;
-                Ok(Pledge {
-                    tenant: p.tenant.clone(),
-                    amount,
-                    at: p.at,
-                })
-            })
-            .collect::<Result<_>>()?;
-        Ok(cofunding::Campaign {
-            goal: Money::new(self.goal, currency),
-            deadline: self.deadline,
-            return_bps: self.return_bps,
-            pledges,
-        })
-    }
-}
 
 impl Store {
     /// Opens a co-funding campaign for a feature of `package`.
@@ -103,7 +39,7 @@ impl Store {
         after("the deadline", deadline, now)?;
         let title = not_empty("the title", title, "name what the campaign funds")?;
         let title = text("the title", title, MAX_TEXT_CHARS)?;
-        let mut conn = self.pool().acquire().await?;
+        let mut conn = self.pool().acquire().await.db()?;
         package_exists(&mut conn, package).await?;
         let id = format!("cf-{}", &new_id()?[..12]);
         sqlx::query(
@@ -120,7 +56,7 @@ impl Store {
         .bind(by)
         .bind(now)
         .execute(&mut *conn)
-        .await?;
+        .await.db()?;
         drop(conn);
         self.campaign(&id).await
     }
@@ -132,7 +68,7 @@ impl Store {
         )
         .bind(id)
         .fetch_optional(self.pool())
-        .await?
+        .await.db()?
         .ok_or_else(|| BillingError::NotFound {
             what: "campaign",
             id: id.to_owned(),
@@ -142,7 +78,7 @@ impl Store {
         )
         .bind(id)
         .fetch_all(self.pool())
-        .await?
+        .await.db()?
         .iter()
         .map(|row| {
             let cells = Cells::new(row, "pledges", &["campaign", "tenant"]);
@@ -178,10 +114,12 @@ impl Store {
     pub async fn campaigns(&self) -> Result<Vec<CampaignRecord>> {
         let ids: Vec<String> = sqlx::query("SELECT id FROM campaigns ORDER BY created_at DESC, id")
             .fetch_all(self.pool())
-            .await?
+            .await
+            .db()?
             .iter()
             .map(|r| r.try_get("id"))
-            .collect::<std::result::Result<_, _>>()?;
+            .collect::<std::result::Result<_, _>>()
+            .db()?;
         let mut campaigns = Vec::new();
         for id in ids {
             campaigns.push(self.campaign(&id).await?);
@@ -216,7 +154,7 @@ impl Store {
         .bind(amount)
         .bind(now)
         .execute(self.pool())
-        .await?;
+        .await.db()?;
         self.campaign(campaign).await
     }
 
@@ -233,7 +171,7 @@ impl Store {
                 deadline: campaign.deadline,
             });
         }
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write().await.db()?;
         let settings = self.lock_periods_exclusive(&mut tx).await?;
         let status = match cofunding::close(&campaign.pure(settings.currency)?)? {
             Outcome::Funded(investors) => {
@@ -256,8 +194,9 @@ impl Store {
             .bind(status)
             .bind(id)
             .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
+            .await
+            .db()?;
+        tx.commit().await.db()?;
         self.campaign(id).await
     }
 }

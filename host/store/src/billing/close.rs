@@ -8,17 +8,17 @@
 //! period closed. A close that fails leaves the boundary where it was, and
 //! closing again finishes it.
 
-use super::agreements::{AgreementRecord, agreement_in};
+use super::agreements::agreement_in;
 use super::documents::{write_invoices, write_statements};
-use super::investments::{InvestmentRecord, investments_by_package};
+use super::investments::investments_by_package;
 use super::ledger::write_transaction;
 use super::plans::plans_in_force;
-use super::reports::{CallsRow, MetricRow, aggregate_calls, aggregate_metrics};
-use super::settings::{BillingSettings, settings_in};
+use super::reports::{aggregate_calls, aggregate_metrics};
+use super::settings::settings_in;
 use super::terms::{tenant_terms, voids_in};
 use super::{BillingError, Cells, Corrupt, Result, to_json};
+use crate::Db;
 use crate::Store;
-use serde::{Deserialize, Serialize};
 use spleis_billing::bounds::period_in;
 use spleis_billing::close::{
     PeriodClose, PeriodInput, PlanInForce, PluginTerms, close, totals, transaction_id,
@@ -29,38 +29,12 @@ use spleis_billing::payback::PaybackState;
 use spleis_billing::period::check_close;
 use spleis_billing::split::Agreement;
 use spleis_billing::usage::{CallEnd, CallsAggregate, InstallSpan, PeriodTally, UnitsAggregate};
-use spleis_usage::{Blame, OutcomeKind};
+use spleis_domain::billing::{
+    AgreementRecord, BillingSettings, CallsRow, CloseSummary, InvestmentRecord, MetricRow,
+};
+use spleis_domain::{Blame, OutcomeKind};
 use sqlx::{AnyConnection, Row};
 use std::collections::{BTreeMap, BTreeSet};
-
-/// What a close wrote, kept with the closed period.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct CloseSummary {
-    /// The period.
-    pub period: String,
-    /// When it was closed (unix ms).
-    pub closed_at: i64,
-    /// By whom.
-    pub closed_by: String,
-    /// The currency.
-    pub currency: String,
-    /// Usage records billed.
-    pub records: i64,
-    /// Invoices written.
-    pub invoices: usize,
-    /// Statements written.
-    pub statements: usize,
-    /// Ledger transactions written.
-    pub transactions: usize,
-    /// What tenants were charged (invoice totals).
-    pub charged: i64,
-    /// Net to the platform (fees, top-ups, after discounts).
-    pub platform: i64,
-    /// To authors.
-    pub authors: i64,
-    /// To investors.
-    pub investors: i64,
-}
 
 impl Store {
     /// Closes `period`: in one transaction, rates its usage and writes
@@ -90,7 +64,7 @@ impl Store {
         early: bool,
         now: i64,
     ) -> Result<Option<CloseSummary>> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write().await.db()?;
         let settings = self.lock_periods_exclusive(&mut tx).await?;
         if let Some(summary) = closed_summary(&mut tx, period).await? {
             return Ok(Some(summary));
@@ -113,8 +87,9 @@ impl Store {
         sqlx::query("UPDATE billing_state SET closing = $1 WHERE id = 1")
             .bind(period.to_string())
             .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
+            .await
+            .db()?;
+        tx.commit().await.db()?;
         Ok(None)
     }
 
@@ -128,7 +103,7 @@ impl Store {
         by: &str,
         now: i64,
     ) -> Result<(CloseSummary, bool)> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write().await.db()?;
         self.lock_money(&mut tx).await?;
         if let Some(summary) = closed_summary(&mut tx, period).await? {
             // Another node closed it meanwhile.
@@ -146,7 +121,7 @@ impl Store {
             currency: settings.currency,
         };
         let summary = write_close(self, &mut tx, &closed, &written).await?;
-        tx.commit().await?;
+        tx.commit().await.db()?;
         tracing::info!(%period, invoices = summary.invoices, charged = summary.charged, "period closed");
         Ok((summary, true))
     }
@@ -159,7 +134,7 @@ impl Store {
 
     /// What a close of `period` would start from, as of now.
     pub async fn period_input(&self, period: Period) -> Result<PeriodInput> {
-        let mut conn = self.pool().acquire().await?;
+        let mut conn = self.pool().acquire().await.db()?;
         let settings = settings_in(&mut conn, "").await?;
         Ok(gather(&mut conn, period, &settings).await?.0)
     }
@@ -168,7 +143,8 @@ impl Store {
     pub async fn closed_periods(&self) -> Result<Vec<CloseSummary>> {
         let rows = sqlx::query("SELECT period, summary FROM billing_periods ORDER BY period DESC")
             .fetch_all(self.pool())
-            .await?;
+            .await
+            .db()?;
         rows.iter()
             .map(|row| Cells::new(row, "billing_periods", &["period"]).json("summary"))
             .collect()
@@ -180,7 +156,8 @@ async fn closed_summary(conn: &mut AnyConnection, period: Period) -> Result<Opti
     let row = sqlx::query("SELECT period, summary FROM billing_periods WHERE period = $1")
         .bind(period.to_string())
         .fetch_optional(&mut *conn)
-        .await?;
+        .await
+        .db()?;
     row.map(|row| Cells::new(&row, "billing_periods", &["period"]).json("summary"))
         .transpose()
 }
@@ -192,13 +169,17 @@ async fn closed_summary(conn: &mut AnyConnection, period: Period) -> Result<Opti
 pub(crate) async fn first_month(conn: &mut AnyConnection, now: i64) -> Result<Period> {
     let created: Option<i64> = sqlx::query("SELECT MIN(created_at) AS created FROM accounts")
         .fetch_one(&mut *conn)
-        .await?
-        .try_get("created")?;
+        .await
+        .db()?
+        .try_get("created")
+        .db()?;
     let created = Period::containing(created.unwrap_or(now));
     let usage: Option<String> = sqlx::query("SELECT MIN(period) AS period FROM usage_records")
         .fetch_one(&mut *conn)
-        .await?
-        .try_get("period")?;
+        .await
+        .db()?
+        .try_get("period")
+        .db()?;
     let usage = usage
         .map(|text| {
             text.parse::<Period>()
@@ -230,8 +211,10 @@ async fn earliest_usage_before(conn: &mut AnyConnection, period: Period) -> Resu
         sqlx::query("SELECT MIN(period) AS period FROM usage_records WHERE period < $1")
             .bind(period.to_string())
             .fetch_one(&mut *conn)
-            .await?
-            .try_get("period")?;
+            .await
+            .db()?
+            .try_get("period")
+            .db()?;
     earliest
         .map(|text| {
             text.parse().map_err(|e| {
@@ -393,7 +376,8 @@ async fn installs_in(conn: &mut AnyConnection, period: Period) -> Result<Vec<Ins
     .bind(period.end_ms())
     .bind(period.start_ms())
     .fetch_all(&mut *conn)
-    .await?;
+    .await
+    .db()?;
     rows.iter()
         .map(|row| {
             let cells = Cells::new(row, "installs", &["tenant", "package"]);
@@ -491,11 +475,12 @@ async fn write_close(
     .bind(written.by)
     .bind(to_json("the close summary", &summary)?)
     .execute(&mut *conn)
-    .await?;
+    .await.db()?;
     sqlx::query("UPDATE billing_state SET last_closed = $1, closing = NULL WHERE id = 1")
         .bind(closed.period.to_string())
         .execute(&mut *conn)
-        .await?;
+        .await
+        .db()?;
     Ok(summary)
 }
 
@@ -510,7 +495,8 @@ async fn write_payback(conn: &mut AnyConnection, closed: &PeriodClose) -> Result
             .bind(state.accrued.to_string())
             .bind(&settlement.plugin)
             .execute(&mut *conn)
-            .await?;
+            .await
+            .db()?;
         for ((investment, _, _), paid) in settlement.investors.iter().zip(&state.paid) {
             let paid = i64::try_from(*paid)
                 .map_err(|_| BillingError::Overflow("an investor's payback"))?;
@@ -518,7 +504,8 @@ async fn write_payback(conn: &mut AnyConnection, closed: &PeriodClose) -> Result
                 .bind(paid)
                 .bind(investment)
                 .execute(&mut *conn)
-                .await?;
+                .await
+                .db()?;
         }
     }
     Ok(())

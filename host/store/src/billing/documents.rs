@@ -2,46 +2,13 @@
 //! by [`spleis_billing::close::numbering`], read back whole as JSON.
 
 use super::{BillingError, Cells, Result, to_json};
+use crate::Db;
 use crate::Store;
-use serde::{Deserialize, Serialize};
 use spleis_billing::Currency;
-use spleis_billing::close::{
-    Invoice, Party, PeriodClose, Statement, invoice_number, statement_number,
-};
+use spleis_billing::close::{Party, PeriodClose, invoice_number, statement_number};
 use spleis_billing::discounts::Period;
+use spleis_domain::billing::{InvoiceDocument, StatementDocument};
 use sqlx::AnyConnection;
-
-/// A stored invoice.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct InvoiceDocument {
-    /// `INV-202611-0001`.
-    pub number: String,
-    /// The period.
-    pub period: String,
-    /// The currency.
-    pub currency: Currency,
-    /// When it was issued (unix ms).
-    pub issued_at: i64,
-    /// The invoice.
-    #[serde(flatten)]
-    pub invoice: Invoice,
-}
-
-/// A stored statement (credit note).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct StatementDocument {
-    /// `ST-202611-0001`.
-    pub number: String,
-    /// The period.
-    pub period: String,
-    /// The currency.
-    pub currency: Currency,
-    /// When it was issued (unix ms).
-    pub issued_at: i64,
-    /// The statement.
-    #[serde(flatten)]
-    pub statement: Statement,
-}
 
 /// Writes a close's invoices, numbered in order.
 pub(crate) async fn write_invoices(
@@ -72,7 +39,7 @@ pub(crate) async fn write_invoices(
         .bind(to_json("an invoice", &doc)?)
         .bind(now)
         .execute(&mut *conn)
-        .await?;
+        .await.db()?;
     }
     Ok(())
 }
@@ -110,7 +77,7 @@ pub(crate) async fn write_statements(
         .bind(to_json("a statement", &doc)?)
         .bind(now)
         .execute(&mut *conn)
-        .await?;
+        .await.db()?;
     }
     Ok(())
 }
@@ -134,7 +101,7 @@ async fn documents<T: serde::de::DeserializeOwned>(
     .bind(&period)
     .bind(&period)
     .fetch_all(store.pool())
-    .await?;
+    .await.db()?;
     rows.iter()
         .map(|row| Cells::new(row, table, &["number"]).json("document"))
         .collect()
@@ -152,7 +119,8 @@ async fn document<T: serde::de::DeserializeOwned>(
     ))
     .bind(number)
     .fetch_optional(store.pool())
-    .await?
+    .await
+    .db()?
     .ok_or_else(|| BillingError::NotFound {
         what,
         id: number.to_owned(),

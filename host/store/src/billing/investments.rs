@@ -2,60 +2,20 @@
 //! investor's receivable debited, the author's payable credited), read for
 //! the investor and for the close's payback.
 
-use super::agreements::{AgreementRecord, agreement_in};
+use super::agreements::agreement_in;
 use super::ledger::{new_transaction_id, write_transaction};
-use super::settings::BillingSettings;
-use super::{BillingError, Cells, Corrupt, Result, account_with_role, package_exists};
+use super::{BillingError, Cells, Result, account_with_role, package_exists};
+use crate::Db;
 use crate::Store;
-use crate::accounts::{Role, new_id};
-use serde::{Deserialize, Serialize};
+use crate::accounts::new_id;
 use spleis_billing::bounds::{bps, positive};
 use spleis_billing::payback::{Investor, caps};
 use spleis_billing::split::{LedgerAccount, Transaction};
+use spleis_domain::accounts::Role;
+use spleis_domain::billing::{AgreementRecord, BillingSettings, InvestmentRecord};
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 use std::collections::BTreeMap;
-
-/// An investment in a plugin.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct InvestmentRecord {
-    /// Its id.
-    pub id: String,
-    /// The plugin.
-    pub package: String,
-    /// The investing tenant.
-    pub investor: String,
-    /// Minor units invested.
-    pub principal: i64,
-    /// The return on top, basis points.
-    pub return_bps: u32,
-    /// Principal plus return: what it receives in all.
-    pub cap: i64,
-    /// Received so far (closed periods).
-    pub paid: i64,
-    /// The campaign it came from.
-    pub campaign: Option<String>,
-    /// When it was funded (unix ms): the payback tie-break.
-    pub funded_at: i64,
-}
-
-impl InvestmentRecord {
-    /// The investment as payback sees it, and what it was paid so far.
-    pub(crate) fn payback(&self) -> Result<(Investor, u64)> {
-        let unsigned = |column, value: i64| {
-            u64::try_from(value)
-                .map_err(|_| Corrupt::at("investments", &self.id, column, format!("{value} < 0")))
-        };
-        Ok((
-            Investor {
-                id: self.id.clone(),
-                principal: unsigned("principal", self.principal)?,
-                return_bps: self.return_bps,
-            },
-            unsigned("paid", self.paid)?,
-        ))
-    }
-}
 
 /// The cap of `principal` at `return_bps` on its own, refused when it does
 /// not fit. Among several investors of one plugin the pool's floor is
@@ -101,7 +61,8 @@ pub(crate) async fn investments_by_package(
         "SELECT {COLUMNS} FROM investments ORDER BY package, funded_at, id"
     ))
     .fetch_all(&mut *conn)
-    .await?
+    .await
+    .db()?
     {
         let investment = investment_from(&row)?;
         by_package
@@ -153,7 +114,8 @@ pub(crate) async fn insert_investment(
     .bind(new.campaign)
     .bind(new.at)
     .execute(&mut *conn)
-    .await?;
+    .await
+    .db()?;
     let tx = Transaction::new(
         format!("investment {id} by {} in {package}", new.investor),
         vec![
@@ -172,7 +134,8 @@ pub(crate) async fn insert_investment(
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM investments WHERE id = $1"))
         .bind(&id)
         .fetch_one(&mut *conn)
-        .await?;
+        .await
+        .db()?;
     investment_from(&row)
 }
 
@@ -189,7 +152,7 @@ impl Store {
     ) -> Result<InvestmentRecord> {
         positive("the principal", principal)?;
         bps("the return", return_bps)?;
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write().await.db()?;
         let settings = self.lock_periods_exclusive(&mut tx).await?;
         package_exists(&mut tx, package).await?;
         account_with_role(&mut tx, investor, Role::Tenant).await?;
@@ -208,7 +171,7 @@ impl Store {
             at: now,
         };
         let record = insert_investment(self, &mut tx, &settings, &agreement, new, now).await?;
-        tx.commit().await?;
+        tx.commit().await.db()?;
         Ok(record)
     }
 
@@ -227,7 +190,7 @@ impl Store {
         .bind(package.unwrap_or(""))
         .bind(package.unwrap_or(""))
         .fetch_all(self.pool())
-        .await?;
+        .await.db()?;
         rows.iter().map(investment_from).collect()
     }
 }

@@ -3,6 +3,7 @@
 //! in [`super::reports`].
 
 use super::{BillingError, Cells, Result};
+use crate::Db;
 use crate::Store;
 use crate::accounts::new_id;
 use spleis_billing::discounts::Period;
@@ -43,7 +44,8 @@ pub(crate) async fn write_transaction(
     .bind(&tx.memo)
     .bind(now)
     .execute(&mut *conn)
-    .await?;
+    .await
+    .db()?;
     // A plugin's revenue transaction has an entry per paying tenant: many
     // rows a statement, one round trip each.
     const COLUMNS: usize = 5;
@@ -65,7 +67,7 @@ pub(crate) async fn write_transaction(
                 .bind(account_id)
                 .bind(*amount);
         }
-        query.execute(&mut *conn).await?;
+        query.execute(&mut *conn).await.db()?;
     }
     Ok(())
 }

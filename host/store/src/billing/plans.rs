@@ -4,41 +4,16 @@
 
 use super::close::first_unclosed;
 use super::{Cells, Result, package_exists, to_json};
+use crate::Db;
 use crate::Store;
-use serde::{Deserialize, Serialize};
 use spleis_billing::bounds::period_in;
 use spleis_billing::close::PlanInForce;
 use spleis_billing::discounts::Period;
 use spleis_billing::rating::{Declared, PricePlan, check_currency, check_declared, validate_plan};
+use spleis_domain::billing::PlanRecord;
+use spleis_domain::billing::terms::plan_id;
 use sqlx::{AnyConnection, Row};
 use std::collections::BTreeMap;
-
-/// A plan as stored.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct PlanRecord {
-    /// The package.
-    pub package: String,
-    /// 1, 2, … per package.
-    pub seq: i64,
-    /// The first period it applies to.
-    pub effective_from: Period,
-    /// The plan.
-    pub plan: PricePlan,
-    /// Who set it.
-    pub created_by: String,
-}
-
-impl PlanRecord {
-    /// The name invoices show.
-    pub fn id(&self) -> String {
-        plan_id(&self.package, self.seq)
-    }
-}
-
-/// The name a plan has on invoices: `acme/tariff plan 2`.
-fn plan_id(package: &str, seq: i64) -> String {
-    format!("{package} plan {seq}")
-}
 
 /// What the published versions of `package` declare, together.
 pub(crate) async fn declared(conn: &mut AnyConnection, package: &str) -> Result<Declared> {
@@ -46,7 +21,8 @@ pub(crate) async fn declared(conn: &mut AnyConnection, package: &str) -> Result<
     for row in sqlx::query("SELECT package, version, manifest FROM versions WHERE package = $1")
         .bind(package)
         .fetch_all(&mut *conn)
-        .await?
+        .await
+        .db()?
     {
         let manifest: spleis_registry::Manifest =
             Cells::new(&row, "versions", &["package", "version"]).json("manifest")?;
@@ -67,7 +43,7 @@ pub(crate) async fn plans_in_force(
     )
     .bind(period.to_string())
     .fetch_all(&mut *conn)
-    .await?
+    .await.db()?
     {
         let cells = Cells::new(&row, "price_plans", &["package", "seq"]);
         let package: String = cells.get("package")?;
@@ -120,7 +96,7 @@ impl Store {
         from: Option<Period>,
     ) -> Result<PlanRecord> {
         validate_plan(plan)?;
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write().await.db()?;
         let settings = self.lock_periods_exclusive(&mut tx).await?;
         package_exists(&mut tx, package).await?;
         check_declared(plan, package, &declared(&mut tx, package).await?)?;
@@ -129,8 +105,10 @@ impl Store {
             sqlx::query("SELECT MAX(seq) AS seq FROM price_plans WHERE package = $1")
                 .bind(package)
                 .fetch_one(&mut *tx)
-                .await?
-                .try_get("seq")?;
+                .await
+                .db()?
+                .try_get("seq")
+                .db()?;
         let open = settings.open_period(now);
         let effective_from = match from {
             Some(from) => {
@@ -152,8 +130,8 @@ impl Store {
         .bind(by)
         .bind(now)
         .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        .await.db()?;
+        tx.commit().await.db()?;
         Ok(PlanRecord {
             package: package.to_owned(),
             seq,
@@ -165,14 +143,14 @@ impl Store {
 
     /// A package's plans, oldest first.
     pub async fn plans(&self, package: &str) -> Result<Vec<PlanRecord>> {
-        let mut conn = self.pool().acquire().await?;
+        let mut conn = self.pool().acquire().await.db()?;
         package_exists(&mut conn, package).await?;
         let rows = sqlx::query(
             "SELECT package, seq, effective_from, plan, created_by FROM price_plans WHERE package = $1 ORDER BY seq",
         )
         .bind(package)
         .fetch_all(&mut *conn)
-        .await?;
+        .await.db()?;
         rows.iter()
             .map(|row| {
                 let cells = Cells::new(row, "price_plans", &["package", "seq"]);

@@ -3,84 +3,12 @@
 
 use super::ledger::account_from;
 use super::{Cells, Result};
+use crate::Db;
 use crate::Store;
-use serde::{Deserialize, Serialize};
 use spleis_billing::discounts::Period;
 use spleis_billing::split::LedgerAccount;
+use spleis_domain::billing::{Balance, CallsRow, MetricRow, UsageReport};
 use sqlx::{AnyConnection, Row};
-
-/// One row of the usage report: calls of one operation with one outcome.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct CallsRow {
-    /// The tenant.
-    pub tenant: String,
-    /// The plugin.
-    pub plugin: String,
-    /// The operation.
-    pub operation: String,
-    /// The outcome kind.
-    pub outcome: String,
-    /// The plugin version.
-    pub version: String,
-    /// Calls.
-    pub calls: i64,
-    /// Fuel.
-    pub fuel: i64,
-    /// Time inside host functions, in microseconds.
-    pub host_time_us: i64,
-}
-
-impl CallsRow {
-    /// The group this row sums, naming it in a corrupt-data error.
-    pub(crate) fn key(&self) -> String {
-        format!(
-            "{}/{}/{}/{}/{}",
-            self.tenant, self.plugin, self.operation, self.outcome, self.version
-        )
-    }
-}
-
-/// One row of the usage report: units of one metric.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct MetricRow {
-    /// The tenant.
-    pub tenant: String,
-    /// The plugin.
-    pub plugin: String,
-    /// The metric.
-    pub metric: String,
-    /// Summed quantity, or distinct keys for unique metrics.
-    pub units: i64,
-    /// Whether it counts distinct keys.
-    pub unique: bool,
-}
-
-impl MetricRow {
-    /// The group this row sums, naming it in a corrupt-data error.
-    pub(crate) fn key(&self) -> String {
-        format!("{}/{}/{}", self.tenant, self.plugin, self.metric)
-    }
-}
-
-/// A period's usage, aggregated.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct UsageReport {
-    /// The period.
-    pub period: String,
-    /// Calls by tenant, plugin, operation, outcome and version.
-    pub calls: Vec<CallsRow>,
-    /// Metric units by tenant, plugin and metric.
-    pub metrics: Vec<MetricRow>,
-}
-
-/// A ledger account's balance (debits positive).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Balance {
-    /// The account.
-    pub account: LedgerAccount,
-    /// Its balance, minor units.
-    pub balance: i64,
-}
 
 /// Aggregates one period's calls.
 pub(crate) async fn aggregate_calls(
@@ -93,18 +21,18 @@ pub(crate) async fn aggregate_calls(
     )
     .bind(period.to_string())
     .fetch_all(&mut *conn)
-    .await?;
+    .await.db()?;
     rows.iter()
         .map(|r| {
             Ok(CallsRow {
-                tenant: r.try_get("tenant")?,
-                plugin: r.try_get("plugin")?,
-                operation: r.try_get("operation")?,
-                outcome: r.try_get("outcome")?,
-                version: r.try_get("version")?,
-                calls: r.try_get("calls")?,
-                fuel: r.try_get("fuel")?,
-                host_time_us: r.try_get("host_time_us")?,
+                tenant: r.try_get("tenant").db()?,
+                plugin: r.try_get("plugin").db()?,
+                operation: r.try_get("operation").db()?,
+                outcome: r.try_get("outcome").db()?,
+                version: r.try_get("version").db()?,
+                calls: r.try_get("calls").db()?,
+                fuel: r.try_get("fuel").db()?,
+                host_time_us: r.try_get("host_time_us").db()?,
             })
         })
         .collect()
@@ -123,18 +51,19 @@ pub(crate) async fn aggregate_metrics(
     )
     .bind(period.to_string())
     .fetch_all(&mut *conn)
-    .await?;
+    .await
+    .db()?;
     rows.iter()
         .map(|r| {
-            let unique = r.try_get::<i64, _>("keyed")? == 1;
+            let unique = r.try_get::<i64, _>("keyed").db()? == 1;
             Ok(MetricRow {
-                tenant: r.try_get("tenant")?,
-                plugin: r.try_get("plugin")?,
-                metric: r.try_get("metric")?,
+                tenant: r.try_get("tenant").db()?,
+                plugin: r.try_get("plugin").db()?,
+                metric: r.try_get("metric").db()?,
                 units: if unique {
-                    r.try_get("keys")?
+                    r.try_get("keys").db()?
                 } else {
-                    r.try_get("total")?
+                    r.try_get("total").db()?
                 },
                 unique,
             })
@@ -145,7 +74,7 @@ pub(crate) async fn aggregate_metrics(
 impl Store {
     /// A period's usage, aggregated like the close aggregates it.
     pub async fn usage_report(&self, period: Period) -> Result<UsageReport> {
-        let mut conn = self.pool().acquire().await?;
+        let mut conn = self.pool().acquire().await.db()?;
         Ok(UsageReport {
             period: period.to_string(),
             calls: aggregate_calls(&mut conn, period).await?,
@@ -162,8 +91,8 @@ impl Store {
         .bind(kind)
         .bind(id)
         .fetch_one(self.pool())
-        .await?;
-        Ok(row.try_get("balance")?)
+        .await.db()?;
+        Ok(row.try_get("balance").db()?)
     }
 
     /// Every account's balance, over all periods or one.
@@ -177,7 +106,7 @@ impl Store {
         .bind(&p)
         .bind(&p)
         .fetch_all(self.pool())
-        .await?;
+        .await.db()?;
         rows.iter()
             .map(|row| {
                 let cells = Cells::new(row, "ledger_entries", &["account_kind", "account_id"]);

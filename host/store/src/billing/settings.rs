@@ -3,46 +3,13 @@
 //! usage writers and the close.
 
 use super::{BillingError, Cells, Result};
+use crate::Db;
 use crate::{Backend, Store, StoreError};
-use serde::{Deserialize, Serialize};
 use spleis_billing::Currency;
 use spleis_billing::bounds::bps;
 use spleis_billing::discounts::Period;
-use spleis_billing::period::billing_period;
+use spleis_domain::billing::BillingSettings;
 use sqlx::AnyConnection;
-
-/// The platform's billing settings.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct BillingSettings {
-    /// What every plan and invoice is in.
-    pub currency: Currency,
-    /// The platform fee for plugins without an agreement, basis points.
-    pub platform_fee_bps: u32,
-    /// The last closed period.
-    pub last_closed: Option<Period>,
-    /// The period a close is under way for (or failed midway and awaits
-    /// closing again): no usage, credit or plan enters it any more.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub closing: Option<Period>,
-}
-
-impl BillingSettings {
-    /// The first period still open at `now_ms`: usage recorded now lands here.
-    pub fn open_period(&self, now_ms: i64) -> Period {
-        billing_period(now_ms, self.last_closed.max(self.closing))
-    }
-
-    /// The first period not closed: one a failed close left `closing`, else
-    /// the one after the last closed (`None` before any close). Corrections
-    /// and voids may reach back to it, never further.
-    pub fn first_unclosed(&self) -> Option<Period> {
-        match (self.closing, self.last_closed) {
-            (Some(closing), _) => Some(closing),
-            (None, Some(closed)) => Some(closed.next()),
-            (None, None) => None,
-        }
-    }
-}
 
 /// Reads the settings row; `lock` is the row lock clause (or nothing).
 pub(crate) async fn settings_in(conn: &mut AnyConnection, lock: &str) -> Result<BillingSettings> {
@@ -50,7 +17,7 @@ pub(crate) async fn settings_in(conn: &mut AnyConnection, lock: &str) -> Result<
         "SELECT id, currency, platform_fee_bps, last_closed, closing FROM billing_state WHERE id = 1{lock}"
     ))
     .fetch_one(&mut *conn)
-    .await?;
+    .await.db()?;
     let cells = Cells::new(&row, "billing_state", &["id"]);
     let currency: String = cells.get("currency")?;
     let last_closed: Option<String> = cells.get("last_closed")?;
@@ -88,7 +55,7 @@ impl Store {
         };
         match settings_in(tx, lock).await {
             Ok(settings) => Ok(settings.last_closed.max(settings.closing)),
-            Err(BillingError::Store(e)) => Err(e),
+            Err(BillingError::Database(e)) => Err(StoreError::Failed(e)),
             Err(e) => Err(StoreError::Corrupt(e.to_string())),
         }
     }
@@ -101,7 +68,8 @@ impl Store {
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
                 .bind(MONEY_LOCK)
                 .execute(&mut *conn)
-                .await?;
+                .await
+                .db()?;
         }
         Ok(())
     }
@@ -124,7 +92,7 @@ impl Store {
 
     /// The billing settings.
     pub async fn billing_settings(&self) -> Result<BillingSettings> {
-        let mut conn = self.pool().acquire().await?;
+        let mut conn = self.pool().acquire().await.db()?;
         settings_in(&mut conn, "").await
     }
 
@@ -138,7 +106,7 @@ impl Store {
         let fee = platform_fee_bps
             .map(|fee| bps("the platform fee", fee))
             .transpose()?;
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write().await.db()?;
         let current = self.lock_periods_exclusive(&mut tx).await?;
         if let Some(currency) = currency
             && currency != current.currency
@@ -147,7 +115,7 @@ impl Store {
                 "SELECT 1 AS used FROM price_plans UNION ALL SELECT 1 AS used FROM ledger_entries LIMIT 1",
             )
             .fetch_optional(&mut *tx)
-            .await?;
+            .await.db()?;
             if used.is_some() {
                 return Err(BillingError::CurrencyLocked {
                     currency: current.currency.to_string(),
@@ -156,16 +124,18 @@ impl Store {
             sqlx::query("UPDATE billing_state SET currency = $1 WHERE id = 1")
                 .bind(currency.code())
                 .execute(&mut *tx)
-                .await?;
+                .await
+                .db()?;
         }
         if let Some(fee) = fee {
             sqlx::query("UPDATE billing_state SET platform_fee_bps = $1 WHERE id = 1")
                 .bind(i64::from(fee))
                 .execute(&mut *tx)
-                .await?;
+                .await
+                .db()?;
         }
         let settings = settings_in(&mut tx, "").await?;
-        tx.commit().await?;
+        tx.commit().await.db()?;
         Ok(settings)
     }
 }

@@ -6,9 +6,9 @@ use super::close::first_unclosed;
 use super::ledger::{new_transaction_id, write_transaction};
 use super::plans::declared;
 use super::{BillingError, Cells, Result, account_with_role, package_exists, to_json};
+use crate::Db;
 use crate::Store;
-use crate::accounts::{Role, new_id};
-use serde::{Deserialize, Serialize};
+use crate::accounts::new_id;
 use spleis_billing::bounds::period_in;
 use spleis_billing::bounds::{non_negative, not_closed, positive};
 use spleis_billing::close::{TenantTerms, Void, validate_void};
@@ -16,34 +16,10 @@ use spleis_billing::commitments::{self, Commitment, Minimum};
 use spleis_billing::discounts::{self, Discount};
 use spleis_billing::period::Period;
 use spleis_billing::split::{LedgerAccount, Transaction};
+use spleis_domain::accounts::Role;
+use spleis_domain::billing::{BillingSettings, CommitmentRecord, VoidRecord};
 use sqlx::AnyConnection;
 use std::collections::BTreeMap;
-
-/// A tenant's commitment as stored, with its id.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct CommitmentRecord {
-    /// Its id, `com-…`.
-    pub id: String,
-    /// The tenant.
-    pub tenant: String,
-    /// What, from when, until when.
-    #[serde(flatten)]
-    pub commitment: Commitment,
-}
-
-/// A void as stored.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct VoidRecord {
-    /// The period it applies to.
-    pub period: Period,
-    /// Whose line, of which plugin, and why.
-    #[serde(flatten)]
-    pub void: Void,
-    /// The operator who voided it.
-    pub created_by: String,
-    /// When (unix ms).
-    pub created_at: i64,
-}
 
 /// The voids of `period`, by tenant and plugin.
 pub(crate) async fn voids_in(conn: &mut AnyConnection, period: Period) -> Result<Vec<VoidRecord>> {
@@ -53,7 +29,8 @@ pub(crate) async fn voids_in(conn: &mut AnyConnection, period: Period) -> Result
     )
     .bind(period.to_string())
     .fetch_all(&mut *conn)
-    .await?;
+    .await
+    .db()?;
     let mut found = Vec::with_capacity(rows.len());
     for row in rows {
         let cells = Cells::new(&row, "voids", &["period", "tenant", "plugin"]);
@@ -82,7 +59,8 @@ async fn all_commitments(
     )
     .bind(tenant)
     .fetch_all(&mut *conn)
-    .await?;
+    .await
+    .db()?;
     let mut found = Vec::with_capacity(rows.len());
     for row in rows {
         let cells = Cells::new(&row, "commitments", &["id"]);
@@ -119,7 +97,7 @@ pub(crate) async fn tenant_terms(
         "SELECT id, tenant, reason, amount, from_period, to_period FROM discounts ORDER BY created_at, id",
     )
     .fetch_all(&mut *conn)
-    .await?
+    .await.db()?
     {
         let cells = Cells::new(&row, "discounts", &["id"]);
         let discount = Discount {
@@ -139,7 +117,7 @@ pub(crate) async fn tenant_terms(
          WHERE account_kind = 'credit' GROUP BY account_kind, account_id",
     )
     .fetch_all(&mut *conn)
-    .await?
+    .await.db()?
     {
         let cells = Cells::new(&row, "ledger_entries", &["account_kind", "account_id"]);
         let balance: i64 = cells.get("balance")?;
@@ -164,7 +142,7 @@ impl Store {
         now: i64,
     ) -> Result<String> {
         commitments::validate(commitment)?;
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write().await.db()?;
         let settings = self.lock_periods_exclusive(&mut tx).await?;
         account_with_role(&mut tx, tenant, Role::Tenant).await?;
         let first = first_unclosed(&mut tx, &settings, now).await?;
@@ -186,13 +164,13 @@ impl Store {
             }
         }
         let id = insert_commitment(&mut tx, tenant, commitment, now).await?;
-        tx.commit().await?;
+        tx.commit().await.db()?;
         Ok(id)
     }
 
     /// A tenant's commitments, oldest first.
     pub async fn commitments(&self, tenant: &str) -> Result<Vec<CommitmentRecord>> {
-        let mut conn = self.pool().acquire().await?;
+        let mut conn = self.pool().acquire().await.db()?;
         account_with_role(&mut conn, tenant, Role::Tenant).await?;
         all_commitments(&mut conn, Some(tenant)).await
     }
@@ -209,7 +187,7 @@ impl Store {
         id: &str,
         now: i64,
     ) -> Result<Option<CommitmentRecord>> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write().await.db()?;
         let settings = self.lock_periods_exclusive(&mut tx).await?;
         let record = all_commitments(&mut tx, Some(tenant))
             .await?
@@ -221,7 +199,7 @@ impl Store {
             })?;
         let from = first_unclosed(&mut tx, &settings, now).await?;
         let ended = end_in(&mut tx, record, from).await?;
-        tx.commit().await?;
+        tx.commit().await.db()?;
         Ok(ended)
     }
 
@@ -231,7 +209,7 @@ impl Store {
     /// units are untouched.
     pub async fn set_minimum(&self, tenant: &str, minimum: i64, now: i64) -> Result<()> {
         non_negative("the minimum commitment", minimum)?;
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write().await.db()?;
         let settings = self.lock_periods_exclusive(&mut tx).await?;
         account_with_role(&mut tx, tenant, Role::Tenant).await?;
         let open = settings.open_period(now);
@@ -249,7 +227,7 @@ impl Store {
             };
             insert_commitment(&mut tx, tenant, &commitment, now).await?;
         }
-        tx.commit().await?;
+        tx.commit().await.db()?;
         Ok(())
     }
 
@@ -264,7 +242,7 @@ impl Store {
         now: i64,
     ) -> Result<VoidRecord> {
         validate_void(void)?;
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write().await.db()?;
         let settings = self.lock_periods_exclusive(&mut tx).await?;
         voidable(&mut tx, &settings, now, period).await?;
         account_with_role(&mut tx, &void.tenant, Role::Tenant).await?;
@@ -280,8 +258,8 @@ impl Store {
         .bind(by)
         .bind(now)
         .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        .await.db()?;
+        tx.commit().await.db()?;
         Ok(VoidRecord {
             period,
             void: void.clone(),
@@ -299,7 +277,7 @@ impl Store {
         plugin: &str,
         now: i64,
     ) -> Result<()> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write().await.db()?;
         let settings = self.lock_periods_exclusive(&mut tx).await?;
         voidable(&mut tx, &settings, now, period).await?;
         let removed =
@@ -308,7 +286,8 @@ impl Store {
                 .bind(tenant)
                 .bind(plugin)
                 .execute(&mut *tx)
-                .await?
+                .await
+                .db()?
                 .rows_affected();
         if removed == 0 {
             return Err(BillingError::NotFound {
@@ -316,13 +295,13 @@ impl Store {
                 id: format!("{period}/{tenant}/{plugin}"),
             });
         }
-        tx.commit().await?;
+        tx.commit().await.db()?;
         Ok(())
     }
 
     /// The lines voided for `period`.
     pub async fn voids(&self, period: Period) -> Result<Vec<VoidRecord>> {
-        let mut conn = self.pool().acquire().await?;
+        let mut conn = self.pool().acquire().await.db()?;
         voids_in(&mut conn, period).await
     }
 
@@ -334,7 +313,7 @@ impl Store {
         now: i64,
     ) -> Result<String> {
         discounts::validate(discount)?;
-        let mut conn = self.pool().acquire().await?;
+        let mut conn = self.pool().acquire().await.db()?;
         account_with_role(&mut conn, tenant, Role::Tenant).await?;
         let id = format!("dis-{}", &new_id()?[..12]);
         sqlx::query(
@@ -348,7 +327,7 @@ impl Store {
         .bind(discount.to.to_string())
         .bind(now)
         .execute(&mut *conn)
-        .await?;
+        .await.db()?;
         Ok(id)
     }
 
@@ -356,7 +335,7 @@ impl Store {
     /// tenant's credit balance.
     pub async fn grant_credit(&self, tenant: &str, amount: i64, now: i64) -> Result<i64> {
         positive("credit", amount)?;
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write().await.db()?;
         let settings = self.lock_periods_exclusive(&mut tx).await?;
         account_with_role(&mut tx, tenant, Role::Tenant).await?;
         let transaction = Transaction::new(
@@ -376,7 +355,7 @@ impl Store {
             now,
         )
         .await?;
-        tx.commit().await?;
+        tx.commit().await.db()?;
         self.balance(&LedgerAccount::Credit(tenant.to_owned()))
             .await?
             .checked_neg()
@@ -401,7 +380,7 @@ fn overlap(existing: &CommitmentRecord) -> BillingError {
 /// to the open one.
 async fn voidable(
     conn: &mut AnyConnection,
-    settings: &super::BillingSettings,
+    settings: &BillingSettings,
     now: i64,
     period: Period,
 ) -> Result<()> {
@@ -433,7 +412,7 @@ async fn insert_commitment(
     .bind(commitment.to.map(|to| to.to_string()))
     .bind(now)
     .execute(&mut *conn)
-    .await?;
+    .await.db()?;
     Ok(id)
 }
 
@@ -457,7 +436,8 @@ async fn end_in(
         sqlx::query("DELETE FROM commitments WHERE id = $1")
             .bind(&record.id)
             .execute(&mut *conn)
-            .await?;
+            .await
+            .db()?;
         return Ok(None);
     }
     let last = from.previous();
@@ -465,7 +445,8 @@ async fn end_in(
         .bind(last.to_string())
         .bind(&record.id)
         .execute(&mut *conn)
-        .await?;
+        .await
+        .db()?;
     record.commitment.to = Some(last);
     Ok(Some(record))
 }

@@ -1,17 +1,17 @@
 use crate::Store;
-use crate::accounts::Role;
-use crate::registry::PublishOutcome;
 use crate::testing;
-use crate::usage::UsageRow;
 use rust_decimal::Decimal;
 use spleis_billing::Currency;
 use spleis_billing::discounts::{DAY_MS, Period};
 use spleis_billing::rating::{Charge, Meter, PricePlan, Pricing};
 use spleis_billing::split::{AfterPayback, LedgerAccount};
+use spleis_domain::MeterReport;
+use spleis_domain::OutcomeKind;
+use spleis_domain::Usage;
+use spleis_domain::UsageRow;
+use spleis_domain::accounts::Role;
+use spleis_domain::registry::PublishOutcome;
 use spleis_registry::Manifest;
-use spleis_usage::MeterReport;
-use spleis_usage::OutcomeKind;
-use spleis_usage::Usage;
 use std::str::FromStr;
 
 fn p(s: &str) -> Period {

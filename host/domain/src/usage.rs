@@ -1,8 +1,6 @@
-//! # spleis-usage
-//!
 //! The usage record: what one call used and how it ended, the vocabulary the
-//! sandbox writes and the store, the platform and billing read. It is the
-//! lowest host crate: it knows no wasmtime, SQL, HTTP or money.
+//! sandbox writes and the store, the platform and billing read; and the
+//! record as the platform keeps it ([`UsageRow`]).
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -220,4 +218,20 @@ mod tests {
             assert_eq!(kind.blame(), expected);
         }
     }
+}
+/// A usage record as the platform stores it: the runtime's [`Usage`] plus
+/// the call's transaction id, the plugin version and the idempotency key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct UsageRow {
+    /// The call's transaction id, unique per tenant.
+    pub id: String,
+    /// The plugin version that ran.
+    pub version: String,
+    /// What the runtime measured.
+    #[serde(flatten)]
+    pub usage: Usage,
+    /// The caller's `Idempotency-Key`, if any.
+    pub idempotency_key: Option<String>,
+    /// When the record was written, in unix milliseconds.
+    pub recorded_at: i64,
 }
