@@ -28,8 +28,8 @@ use spleis_billing::discounts::Period;
 use spleis_billing::payback::PaybackState;
 use spleis_billing::period::check_close;
 use spleis_billing::split::Agreement;
-use spleis_billing::usage::{CallEnd, CallsAggregate, InstallSpan, PeriodTally, UnitsAggregate};
-use spleis_usage::{Blame, OutcomeKind};
+use spleis_billing::usage::{Blame, CallsAggregate, InstallSpan, PeriodTally, UnitsAggregate};
+use spleis_usage::OutcomeKind;
 use sqlx::{AnyConnection, Row};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -330,11 +330,13 @@ async fn read_usage(conn: &mut AnyConnection, period: Period) -> Result<UsageRea
 }
 
 /// Who bears the cost of a call that ended as `outcome`.
-fn call_end(outcome: OutcomeKind) -> CallEnd {
+fn blame(outcome: OutcomeKind) -> Blame {
+    // The same type once spleis-usage re-exports billing's `Blame`; until
+    // then its twin, read across.
     match outcome.blame() {
-        Blame::None => CallEnd::Succeeded,
-        Blame::Guest => CallEnd::PluginFailed,
-        Blame::Host => CallEnd::HostFailed,
+        spleis_usage::Blame::None => Blame::None,
+        spleis_usage::Blame::Guest => Blame::Guest,
+        spleis_usage::Blame::Host => Blame::Host,
     }
 }
 
@@ -356,7 +358,7 @@ fn calls_aggregate(row: CallsRow) -> Result<CallsAggregate> {
         )
     })?;
     Ok(CallsAggregate {
-        end: call_end(outcome),
+        blame: blame(outcome),
         calls,
         fuel,
         host_us,
