@@ -8,7 +8,8 @@
 //! and pays by cumulative flooring.
 //!
 //! Every rule that decides a figure lives here as a pure function: the
-//! billing period of a record and the order periods close in ([`period`]),
+//! civil date of a day or an instant ([`calendar`]), the billing period of a
+//! record and the order periods close in ([`period`]),
 //! who bears the cost of a call ([`usage`]), what a plan may say
 //! ([`rating`]), the ranges of values where they enter ([`bounds`]), the
 //! close in steps with its totals and document numbers ([`close`]), and the
@@ -17,6 +18,7 @@
 
 pub mod allocate;
 pub mod bounds;
+pub mod calendar;
 pub mod close;
 pub mod cofunding;
 pub mod commitments;

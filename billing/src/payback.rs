@@ -21,6 +21,7 @@
 //! minor unit of its exact share at the end of every period, `paid ≤ cap`,
 //! and what a capped investor would have received goes to the platform.
 
+use crate::allocate::{AllocateError, extra_units};
 use serde::{Deserialize, Serialize};
 
 /// Basis points in one whole.
@@ -50,6 +51,10 @@ pub enum PaybackError {
     /// than the pool ever held).
     #[error("the payback state is inconsistent: {0}")]
     State(&'static str),
+    /// The units above the investors' lower bounds could not be given (no
+    /// consistent state gets here: each takes one at most).
+    #[error(transparent)]
+    Allocate(#[from] AllocateError),
 }
 
 /// What the investors of one plugin are owed in all, each: the pool's
@@ -70,14 +75,9 @@ pub fn caps(investors: &[Investor]) -> Result<Vec<u64>, PaybackError> {
     let mut caps: Vec<u128> = weights.iter().map(|w| w / u128::from(BPS)).collect();
     let floors: u128 = caps.iter().sum();
     // Fewer than one unit per investor is left over (each floor lost < 1).
-    let left = usize::try_from(total - floors).map_err(|_| overflow())?;
-    let mut order: Vec<usize> = (0..weights.len()).collect();
-    order.sort_by(|&a, &b| {
-        let (ra, rb) = (weights[a] % u128::from(BPS), weights[b] % u128::from(BPS));
-        rb.cmp(&ra).then(a.cmp(&b))
-    });
-    for &i in order.iter().take(left) {
-        caps[i] += 1;
+    let extra = extra_units(total - floors, &weights, u128::from(BPS))?;
+    for (cap, extra) in caps.iter_mut().zip(extra) {
+        *cap += u128::from(extra);
     }
     caps.into_iter()
         .map(|c| u64::try_from(c).map_err(|_| overflow()))
@@ -192,19 +192,16 @@ pub fn settle(
         ));
     }
     // The units above the lower bounds go by largest remainder of the
-    // exact share, ties to the earlier investor.
+    // exact share, ties to the earlier investor, among those below their
+    // upper bound (one unit below: `upper − lower` is 0 or 1).
     let mut cumulative = lower.clone();
-    let mut order: Vec<usize> = (0..investors.len())
+    let open: Vec<usize> = (0..investors.len())
         .filter(|&i| upper[i] > lower[i])
         .collect();
-    order.sort_by(|&a, &b| {
-        (exact[b] % weight)
-            .cmp(&(exact[a] % weight))
-            .then(a.cmp(&b))
-    });
-    let extra = usize::try_from(target - sum(&lower)).map_err(|_| overflow("pool"))?;
-    for &i in order.iter().take(extra) {
-        cumulative[i] += 1;
+    let open_exact: Vec<u128> = open.iter().map(|&i| exact[i]).collect();
+    let extra = extra_units(target - sum(&lower), &open_exact, weight)?;
+    for (&i, extra) in open.iter().zip(extra) {
+        cumulative[i] += u128::from(extra);
     }
     let payouts: Vec<u64> = cumulative
         .iter()

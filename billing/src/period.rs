@@ -1,12 +1,12 @@
 //! Billing periods: the calendar month a record is billed in, how many of
 //! its days an install touched, and the order in which periods close.
 
+use crate::calendar::{Date, days_from_civil, days_in_month};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
-/// Milliseconds in a day.
-pub const DAY_MS: i64 = 86_400_000;
+pub use crate::calendar::DAY_MS;
 
 /// A calendar month, the billing period: `2026-11`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -96,32 +96,22 @@ impl Period {
 
     /// The period (UTC) that contains `unix_ms`.
     pub fn containing(unix_ms: i64) -> Self {
-        // Howard Hinnant's civil_from_days, on days since 1970-01-01.
-        let z = unix_ms.div_euclid(DAY_MS) + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z - era * 146_097;
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 };
-        let year = yoe + era * 400 + i64::from(month <= 2);
+        let date = Date::from_unix_ms(unix_ms);
         Self {
-            year: u16::try_from(year.clamp(0, 9999)).unwrap_or(9999),
-            month: month as u8,
+            // A period's year is four digits: earlier or later days are
+            // kept at the nearest year that is.
+            year: u16::try_from(date.year().clamp(0, 9999)).unwrap_or(9999),
+            month: date.month(),
         }
     }
 
     /// The first millisecond of the period (UTC), unix time.
     pub fn start_ms(self) -> i64 {
-        // Howard Hinnant's days_from_civil.
-        let (y, m) = (i64::from(self.year), i64::from(self.month));
-        let y = if m <= 2 { y - 1 } else { y };
-        let era = y.div_euclid(400);
-        let yoe = y - era * 400;
-        let mp = if m > 2 { m - 3 } else { m + 9 };
-        let doy = (153 * mp + 2) / 5;
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        (era * 146_097 + doe - 719_468) * DAY_MS
+        // A u16 year's first days fit i64 milliseconds, and with the month
+        // kept to 1..=12 (a parsed period's always is) the day exists, so
+        // the fallback is never taken.
+        days_from_civil(i64::from(self.year), self.month.clamp(1, 12), 1)
+            .map_or(0, |days| days * DAY_MS)
     }
 
     /// The first millisecond after the period.
@@ -131,16 +121,8 @@ impl Period {
 
     /// Days in the period.
     pub fn days(self) -> u32 {
-        match self.month {
-            2 if (self.year.is_multiple_of(4) && !self.year.is_multiple_of(100))
-                || self.year.is_multiple_of(400) =>
-            {
-                29
-            }
-            2 => 28,
-            4 | 6 | 9 | 11 => 30,
-            _ => 31,
-        }
+        // A month outside 1..=12 cannot be parsed; one built by hand counts 31.
+        days_in_month(i64::from(self.year), self.month).map_or(31, u32::from)
     }
 }
 

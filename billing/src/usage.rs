@@ -6,21 +6,24 @@
 use crate::close::InstallUsage;
 use crate::period::{Period, days_installed};
 use crate::rating::PeriodUsage;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// How a call ended, as far as money goes: who bears its cost.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CallEnd {
-    /// It succeeded: the tenant pays.
-    Succeeded,
-    /// The plugin failed (an error, a trap, a limit): the tenant pays only
-    /// when the plan charges failed calls.
-    PluginFailed,
-    /// The platform failed: never the tenant's cost.
-    HostFailed,
+/// Who caused a failure. A host fault is never billed to a tenant. As far
+/// as money goes, who bears a call's cost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Blame {
+    /// Nothing failed: the tenant pays.
+    None,
+    /// The plugin (an error, a trap, a limit): the tenant pays only when
+    /// the plan charges failed calls.
+    Guest,
+    /// The platform: never the tenant's cost.
+    Host,
 }
 
-/// Calls of one install with one operation and one ending, summed.
+/// Calls of one install with one operation and one blame, summed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CallsAggregate {
     /// The tenant.
@@ -29,8 +32,8 @@ pub struct CallsAggregate {
     pub plugin: String,
     /// The operation.
     pub operation: String,
-    /// How the calls ended.
-    pub end: CallEnd,
+    /// Who caused the calls' failure, if any: who bears their cost.
+    pub blame: Blame,
     /// How many.
     pub calls: u64,
     /// Their fuel.
@@ -120,16 +123,16 @@ impl PeriodTally {
     /// apart (the plan decides); the platform's failures are dropped.
     pub fn add_calls(&mut self, row: CallsAggregate) -> Result<(), UsageOverflow> {
         let usage = self.usage(&row.tenant, &row.plugin);
-        let (calls, fuel, host) = match row.end {
-            CallEnd::Succeeded => (&mut usage.calls, &mut usage.fuel, &mut usage.host_us),
-            CallEnd::PluginFailed => (
+        let (calls, fuel, host) = match row.blame {
+            Blame::None => (&mut usage.calls, &mut usage.fuel, &mut usage.host_us),
+            Blame::Guest => (
                 &mut usage.failed_calls,
                 &mut usage.failed_fuel,
                 &mut usage.failed_host_us,
             ),
             // A host fault is never the tenant's cost; the install still
             // appears (it was used), with nothing to bill for these calls.
-            CallEnd::HostFailed => return Ok(()),
+            Blame::Host => return Ok(()),
         };
         let install = (row.tenant.as_str(), row.plugin.as_str());
         let count = calls.entry(row.operation).or_default();
@@ -193,7 +196,7 @@ mod tests {
     fn calls(
         tenant: &str,
         operation: &str,
-        end: CallEnd,
+        blame: Blame,
         calls: u64,
         fuel: u128,
     ) -> CallsAggregate {
@@ -201,7 +204,7 @@ mod tests {
             tenant: tenant.into(),
             plugin: "acme/tariff".into(),
             operation: operation.into(),
-            end,
+            blame,
             calls,
             fuel,
             host_us: fuel / 10,
@@ -216,19 +219,19 @@ mod tests {
     fn success_counts_plugin_failures_wait_for_the_plan_host_failures_never_count() {
         let mut tally = PeriodTally::new(nov());
         tally
-            .add_calls(calls("a", "quote", CallEnd::Succeeded, 3, 30))
+            .add_calls(calls("a", "quote", Blame::None, 3, 30))
             .unwrap();
         tally
-            .add_calls(calls("a", "quote", CallEnd::Succeeded, 2, 20))
+            .add_calls(calls("a", "quote", Blame::None, 2, 20))
             .unwrap();
         tally
-            .add_calls(calls("a", "quote", CallEnd::PluginFailed, 1, 7))
+            .add_calls(calls("a", "quote", Blame::Guest, 1, 7))
             .unwrap();
         tally
-            .add_calls(calls("a", "list", CallEnd::HostFailed, 9, 99))
+            .add_calls(calls("a", "list", Blame::Host, 9, 99))
             .unwrap();
         tally
-            .add_calls(calls("b", "list", CallEnd::HostFailed, 1, 1))
+            .add_calls(calls("b", "list", Blame::Host, 1, 1))
             .unwrap();
         tally
             .add_units(UnitsAggregate {
@@ -262,13 +265,25 @@ mod tests {
     }
 
     #[test]
+    fn blame_reads_as_kebab_case_names() {
+        for (blame, name) in [
+            (Blame::None, "\"none\""),
+            (Blame::Guest, "\"guest\""),
+            (Blame::Host, "\"host\""),
+        ] {
+            assert_eq!(serde_json::to_string(&blame).unwrap(), name);
+            assert_eq!(serde_json::from_str::<Blame>(name).unwrap(), blame);
+        }
+    }
+
+    #[test]
     fn a_sum_that_does_not_fit_is_an_error() {
         let mut tally = PeriodTally::new(nov());
         tally
-            .add_calls(calls("a", "q", CallEnd::Succeeded, u64::MAX, 0))
+            .add_calls(calls("a", "q", Blame::None, u64::MAX, 0))
             .unwrap();
         let error = tally
-            .add_calls(calls("a", "q", CallEnd::Succeeded, 1, 0))
+            .add_calls(calls("a", "q", Blame::None, 1, 0))
             .unwrap_err();
         assert_eq!(
             error.to_string(),
@@ -282,16 +297,16 @@ mod tests {
             rows in proptest::collection::vec((0u8..3, 0u8..3, 0u64..1_000, 0u128..1_000_000), 0..50)
         ) {
             let mut tally = PeriodTally::new(nov());
-            let ends = [CallEnd::Succeeded, CallEnd::PluginFailed, CallEnd::HostFailed];
+            let blames = [Blame::None, Blame::Guest, Blame::Host];
             let (mut ok, mut failed) = (0u64, 0u64);
-            for (tenant, end, n, fuel) in &rows {
-                let end = ends[usize::from(*end)];
-                match end {
-                    CallEnd::Succeeded => ok += n,
-                    CallEnd::PluginFailed => failed += n,
-                    CallEnd::HostFailed => {}
+            for (tenant, blame, n, fuel) in &rows {
+                let blame = blames[usize::from(*blame)];
+                match blame {
+                    Blame::None => ok += n,
+                    Blame::Guest => failed += n,
+                    Blame::Host => {}
                 }
-                tally.add_calls(calls(&format!("t{tenant}"), "q", end, *n, *fuel)).unwrap();
+                tally.add_calls(calls(&format!("t{tenant}"), "q", blame, *n, *fuel)).unwrap();
             }
             let installs = tally.into_installs(|_, _| Vec::new());
             let sum = |f: fn(&PeriodUsage) -> &BTreeMap<String, u64>| -> u64 {

@@ -8,6 +8,7 @@
 
 use rust_decimal::Decimal;
 use spleis_billing::Currency;
+use spleis_billing::calendar::Date;
 use spleis_billing::discounts::Period;
 
 /// A language the console formats for.
@@ -183,7 +184,8 @@ impl Locale {
     /// A date (UTC) of Unix milliseconds: `24 Nov 2026`, `24.11.2026`,
     /// `24-11-2026`, `24/11/2026`.
     pub fn date(self, unix_ms: i64) -> String {
-        let (y, m, d) = civil(unix_ms);
+        let date = Date::from_unix_ms(unix_ms);
+        let (y, m, d) = (date.year(), date.month(), date.day());
         match self {
             Locale::En => format!("{d} {} {y}", &self.month_name(m)[..3]),
             Locale::Nb | Locale::De => format!("{d:02}.{m:02}.{y}"),
@@ -336,19 +338,6 @@ fn group(digits: &str, sep: Option<char>) -> String {
         out.push(c);
     }
     out
-}
-
-/// (year, month, day) of Unix milliseconds, UTC.
-pub fn civil(unix_ms: i64) -> (i64, u8, u8) {
-    let z = unix_ms.div_euclid(86_400_000) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u8;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! record as the platform keeps it ([`UsageRow`]).
 
 use serde::{Deserialize, Serialize};
+pub use spleis_billing::usage::Blame;
 use std::fmt;
 use std::str::FromStr;
 use utoipa::ToSchema;
@@ -120,18 +121,6 @@ impl FromStr for OutcomeKind {
             .find(|k| k.as_str() == s)
             .ok_or_else(|| UnknownOutcome(s.to_owned()))
     }
-}
-
-/// Who caused a failure. A host fault is never billed to a tenant.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Blame {
-    /// Nothing failed.
-    None,
-    /// The plugin.
-    Guest,
-    /// The platform.
-    Host,
 }
 
 /// What one call used: the record billing and operators read.

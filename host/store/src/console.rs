@@ -4,6 +4,7 @@
 //! who may read what is the platform's.
 
 use super::{Store, StoreError};
+use spleis_billing::calendar::Date;
 use spleis_billing::period::{DAY_MS, Period};
 use spleis_domain::accounts::{Account, Role};
 use spleis_domain::billing::DayCalls;
@@ -19,22 +20,6 @@ pub struct SessionRow {
     pub csrf: String,
     /// When it ends, Unix milliseconds.
     pub expires_at: i64,
-}
-
-/// `YYYY-MM-DD` of a day number since the Unix epoch (civil calendar).
-pub fn day_name(day: i64) -> String {
-    // Howard Hinnant's days-to-civil, exact for the proleptic Gregorian
-    // calendar; no date library is needed for one conversion.
-    let z = day + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
 }
 
 impl Store {
@@ -154,7 +139,7 @@ impl Store {
         rows.iter()
             .map(|row| {
                 Ok(DayCalls {
-                    day: day_name(row.try_get("day")?),
+                    day: Date::from_days(row.try_get("day")?).to_string(),
                     tenant: row.try_get("tenant")?,
                     plugin: row.try_get("plugin")?,
                     calls: row.try_get("calls")?,
@@ -223,14 +208,6 @@ mod tests {
     use crate::now_ms;
     use crate::testing;
     use spleis_domain::parties::PLATFORM_PARTY;
-
-    #[test]
-    fn day_names_follow_the_civil_calendar() {
-        assert_eq!(day_name(0), "1970-01-01");
-        assert_eq!(day_name(20_513), "2026-03-01");
-        assert_eq!(day_name(19_782), "2024-02-29");
-        assert_eq!(day_name(-1), "1969-12-31");
-    }
 
     #[tokio::test]
     async fn a_session_lives_until_it_expires_is_deleted_or_its_token_is_revoked() {

@@ -140,7 +140,7 @@ pub enum BillingError {
     CloseOrder(#[from] CloseOrderError),
     /// The close computation refused its input.
     #[error(transparent)]
-    Close(#[from] CloseError),
+    Close(Box<CloseError>),
     /// A period's usage does not fit its counters.
     #[error(transparent)]
     Usage(#[from] UsageOverflow),
@@ -174,6 +174,14 @@ fn no_share(package: &str, campaign: Option<&str>) -> String {
         Some(_) => format!(
             "the campaign met its goal, but the agreement of {package} gives investors no share; set one, then close again"
         ),
+    }
+}
+
+// A close's refusal is large (it names tenants, plugins and charges);
+// boxed, every `Result` of billing stays small.
+impl From<CloseError> for BillingError {
+    fn from(error: CloseError) -> Self {
+        BillingError::Close(Box::new(error))
     }
 }
 

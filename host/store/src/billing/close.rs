@@ -28,11 +28,11 @@ use spleis_billing::discounts::Period;
 use spleis_billing::payback::PaybackState;
 use spleis_billing::period::check_close;
 use spleis_billing::split::Agreement;
-use spleis_billing::usage::{CallEnd, CallsAggregate, InstallSpan, PeriodTally, UnitsAggregate};
+use spleis_billing::usage::{CallsAggregate, InstallSpan, PeriodTally, UnitsAggregate};
+use spleis_domain::OutcomeKind;
 use spleis_domain::billing::{
     AgreementRecord, BillingSettings, CallsRow, CloseSummary, InvestmentRecord, MetricRow,
 };
-use spleis_domain::{Blame, OutcomeKind};
 use sqlx::{AnyConnection, Row};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -312,15 +312,6 @@ async fn read_usage(conn: &mut AnyConnection, period: Period) -> Result<UsageRea
     Ok(read)
 }
 
-/// Who bears the cost of a call that ended as `outcome`.
-fn call_end(outcome: OutcomeKind) -> CallEnd {
-    match outcome.blame() {
-        Blame::None => CallEnd::Succeeded,
-        Blame::Guest => CallEnd::PluginFailed,
-        Blame::Host => CallEnd::HostFailed,
-    }
-}
-
 /// An aggregated calls row, typed; a value that does not parse is corrupt.
 fn calls_aggregate(row: CallsRow) -> Result<CallsAggregate> {
     let corrupt = |column, reason: String| Corrupt::at("usage_records", row.key(), column, reason);
@@ -339,7 +330,7 @@ fn calls_aggregate(row: CallsRow) -> Result<CallsAggregate> {
         )
     })?;
     Ok(CallsAggregate {
-        end: call_end(outcome),
+        blame: outcome.blame(),
         calls,
         fuel,
         host_us,
