@@ -18,8 +18,13 @@
 //! | `terms` | minimum, discount, credit | operator |
 //! | `documents` | invoices, statements (JSON, CSV, HTML) | a tenant its invoices, a party its statements, the operator all |
 //! | `reports` | usage by tenant, plugin and metric | a tenant its own, an author its plugins', the operator all |
+//!
+//! What books money or changes terms (the close, plans and corrections,
+//! voids, commitments) runs as steps in [`books`]: store calls and pure
+//! billing functions, with every rule decided there.
 
 mod agreements;
+mod books;
 mod campaigns;
 mod close;
 mod documents;
@@ -33,11 +38,19 @@ mod terms;
 mod tests;
 
 pub use agreements::AgreementChange;
+pub use books::Books;
 pub use campaigns::NewCampaign;
 pub use close::Closed;
 pub use documents::Rendered;
 pub use investments::{InvestorView, NewInvestment};
 pub use settings::{Ledger, Periods};
+
+impl crate::Platform {
+    /// The billing operations over this platform's store.
+    pub(crate) fn books(&self) -> books::Books<'_> {
+        books::Books(&self.store)
+    }
+}
 
 use crate::{AccessError, Actor, Error, Platform};
 use spleis_domain::accounts::Role;

@@ -298,7 +298,7 @@ impl Platform {
         let now = now_ms();
         let period = settings.open_period(now);
         self.usage.flush().await;
-        let draft = self.store.preview_period(period).await?;
+        let draft = self.books().preview_period(period).await?;
         let PeriodClose {
             invoices,
             statements,
@@ -372,7 +372,7 @@ impl Platform {
             )));
         }
         self.usage.flush().await;
-        let draft = self.store.preview_period(period).await?;
+        let draft = self.books().preview_period(period).await?;
         let sums =
             totals(&draft).map_err(|e| Error::Invalid(format!("the preview of {period}: {e}")))?;
         Ok(ClosePreview {

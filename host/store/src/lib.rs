@@ -252,6 +252,95 @@ pub mod testing {
         store.pool.close().await;
     }
 
+    /// Runs `sql` as is: for tests that tamper with stored rows.
+    pub async fn execute(store: &Store, sql: &str) {
+        sqlx::query(sql)
+            .execute(&store.pool)
+            .await
+            .expect("the test's SQL runs");
+    }
+
+    /// The money lock held, as a close computing holds it, until
+    /// [`MoneyLock::release`] (PostgreSQL; on SQLite a write transaction
+    /// is the one writer anyway).
+    pub async fn hold_money_lock(store: &Store) -> MoneyLock {
+        let mut tx = store.begin_write().await.expect("a transaction begins");
+        store.lock_money(&mut tx).await.expect("the money lock");
+        MoneyLock(tx)
+    }
+
+    /// The money lock a test holds.
+    pub struct MoneyLock(sqlx::Transaction<'static, sqlx::Any>);
+
+    impl MoneyLock {
+        /// Gives the lock up.
+        pub async fn release(self) {
+            self.0.rollback().await.expect("the lock is given up");
+        }
+    }
+
+    /// Bulk usage for benchmarks, straight in SQL into the SQLite store in
+    /// `dir`: `records` calls of `period` spread over `tenants` tenants
+    /// (`t0`, `t1`, …), 100 plugins (`bench/p0`, …) and three operations, 2%
+    /// failed, one in five reporting a unique `active-contract` key; then a
+    /// WAL checkpoint, as a month of writes leaves the database.
+    pub async fn bulk_usage(
+        dir: &std::path::Path,
+        period: spleis_billing::period::Period,
+        records: u64,
+        tenants: u64,
+    ) -> Result<(), sqlx::Error> {
+        use sqlx::Connection;
+        // Bulk data, straight in SQL, in PK order, a million rows a statement.
+        let url = format!("sqlite://{}", dir.join("spleis.db").display());
+        let mut conn = sqlx::SqliteConnection::connect(&url).await?;
+        sqlx::query("PRAGMA synchronous = OFF")
+            .execute(&mut conn)
+            .await?;
+        let per_tenant = records / tenants;
+        let chunk = 1_000_000u64.min(records);
+        let mut done = 0;
+        while done < records {
+            let end = (done + chunk).min(records);
+            let mut tx = conn.begin().await?;
+            sqlx::query(
+                "WITH RECURSIVE n(i) AS (SELECT $1 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < $2) \
+                 INSERT INTO usage_records (tenant, id, plugin, version, digest, operation, fuel, wall_time_us, \
+                 peak_memory, outcome, units, idempotency_key, recorded_at, period) \
+                 SELECT 't' || (i / $3), printf('%010d', i), 'bench/p' || (i % 100), '1.0.0', 'sha256:00', \
+                 CASE i % 3 WHEN 0 THEN 'quote' WHEN 1 THEN 'list' ELSE 'get' END, 100000 + (i % 7919), 40, 1048576, \
+                 CASE WHEN i % 50 = 7 THEN 'out-of-fuel' ELSE 'ok' END, '[]', NULL, $4 + (i % 86400000), '2026-10' FROM n",
+            )
+            .bind(done as i64)
+            .bind(end as i64)
+            .bind(per_tenant as i64)
+            .bind(period.start_ms())
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "WITH RECURSIVE n(i) AS (SELECT $1 UNION ALL SELECT i + 5 FROM n WHERE i + 5 < $2) \
+                 INSERT INTO usage_units (tenant, id, period, plugin, metric, unit_key, quantity) \
+                 SELECT 't' || (i / $3), printf('%010d', i), '2026-10', 'bench/p' || (i % 100), 'active-contract', \
+                 'C-' || (i % 97), 1 FROM n",
+            )
+            .bind(done as i64)
+            .bind(end as i64)
+            .bind(per_tenant as i64)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            done = end;
+            eprintln!("generated {done} of {records} usage records");
+        }
+        // A month of writes goes through many WAL checkpoints; one bulk load
+        // leaves it all in the WAL, which readers would wade through page by page.
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&mut conn)
+            .await?;
+        drop(conn);
+        Ok(())
+    }
+
     /// A fresh SQLite store in a temporary directory.
     pub async fn sqlite() -> (Store, Guard) {
         let dir = tempfile::tempdir().expect("tempdir");

@@ -32,7 +32,7 @@ impl Platform {
         // it before the close reads the period.
         self.usage.flush().await;
         let (summary, closed_now) = self
-            .store
+            .books()
             .close_period(period, &by.id, early, now_ms())
             .await?;
         Ok(Closed {

@@ -23,7 +23,7 @@ impl Platform {
     ) -> Result<PlanRecord, Error> {
         self.require_owner_or_operator(actor, package).await?;
         Ok(self
-            .store
+            .books()
             .set_plan(package, plan, actor.id(), now_ms())
             .await?)
     }
@@ -39,7 +39,7 @@ impl Platform {
     ) -> Result<PlanRecord, Error> {
         actor.require(&[Role::Operator])?;
         Ok(self
-            .store
+            .books()
             .correct_plan(package, plan, actor.id(), now_ms(), from)
             .await?)
     }

@@ -71,7 +71,7 @@ impl Platform {
     ) -> Result<VoidRecord, Error> {
         actor.require(&[Role::Operator])?;
         Ok(self
-            .store
+            .books()
             .void_line(period, void, actor.id(), now_ms())
             .await?)
     }
@@ -86,7 +86,7 @@ impl Platform {
     ) -> Result<(), Error> {
         actor.require(&[Role::Operator])?;
         Ok(self
-            .store
+            .books()
             .remove_void(period, tenant, plugin, now_ms())
             .await?)
     }

@@ -19,7 +19,7 @@ impl Platform {
     ) -> Result<(), Error> {
         actor.require(&[Role::Operator])?;
         Ok(self
-            .store
+            .books()
             .set_minimum(tenant, minimum_minor, now_ms())
             .await?)
     }
@@ -35,7 +35,7 @@ impl Platform {
     ) -> Result<String, Error> {
         actor.require(&[Role::Operator])?;
         Ok(self
-            .store
+            .books()
             .add_commitment(tenant, commitment, now_ms())
             .await?)
     }
@@ -67,7 +67,7 @@ impl Platform {
         id: &str,
     ) -> Result<Option<CommitmentRecord>, Error> {
         actor.require(&[Role::Operator])?;
-        Ok(self.store.end_commitment(tenant, id, now_ms()).await?)
+        Ok(self.books().end_commitment(tenant, id, now_ms()).await?)
     }
 
     /// Operator: gives the tenant a discount over a range of periods;

@@ -1,12 +1,8 @@
-//! The period close, in two transactions. The first, short, takes the
-//! billing row, checks the order ([`spleis_billing::period::check_close`])
-//! and fixes the boundary (`billing_state.closing`): usage writers put the
-//! period's late records into the next one from then on, without waiting.
-//! The second, under the money lock the writers never take, gathers the
-//! period's usage and terms, runs [`spleis_billing::close::close`], writes
-//! its documents, transactions, payback state and summary, and marks the
-//! period closed. A close that fails leaves the boundary where it was, and
-//! closing again finishes it.
+//! The rows of a period close: what was closed, the platform's first month,
+//! gathering a period's usage and terms into the pure close's input
+//! ([`gather`]), and writing its result ([`write_close`]). The platform
+//! sequences them (`spleis_platform::billing::close`) in the transactions of
+//! [`super::tx::BillingTx`]; nothing here decides a rule.
 
 use super::agreements::agreement_in;
 use super::documents::{write_invoices, write_statements};
@@ -19,14 +15,11 @@ use super::terms::{tenant_terms, voids_in};
 use super::{BillingError, Cells, Corrupt, Result, to_json};
 use crate::Db;
 use crate::Store;
-use spleis_billing::bounds::period_in;
-use spleis_billing::close::{
-    PeriodClose, PeriodInput, PlanInForce, PluginTerms, close, totals, transaction_id,
-};
+use spleis_billing::Currency;
+use spleis_billing::close::{PeriodClose, PeriodInput, PlanInForce, PluginTerms, transaction_id};
 use spleis_billing::commitments::committed_plugins;
 use spleis_billing::discounts::Period;
 use spleis_billing::payback::PaybackState;
-use spleis_billing::period::check_close;
 use spleis_billing::split::Agreement;
 use spleis_billing::usage::{CallsAggregate, InstallSpan, PeriodTally, UnitsAggregate};
 use spleis_domain::OutcomeKind;
@@ -37,101 +30,6 @@ use sqlx::{AnyConnection, Row};
 use std::collections::{BTreeMap, BTreeSet};
 
 impl Store {
-    /// Closes `period`: in one transaction, rates its usage and writes
-    /// invoices, statements, ledger transactions and payback state. Closing
-    /// a closed period changes nothing and returns its summary (`false`).
-    /// Periods close in order; one still under way closes only `early`.
-    pub async fn close_period(
-        &self,
-        period: Period,
-        by: &str,
-        early: bool,
-        now: i64,
-    ) -> Result<(CloseSummary, bool)> {
-        if let Some(summary) = self.fix_close_boundary(period, early, now).await? {
-            return Ok((summary, false));
-        }
-        self.finish_close(period, by, now).await
-    }
-
-    /// The first step of a close, in a short transaction: checks the order
-    /// and fixes the boundary, so usage writers put what comes for `period`
-    /// from now on into the next one instead of waiting for the close. The
-    /// summary if the period is closed already.
-    pub(crate) async fn fix_close_boundary(
-        &self,
-        period: Period,
-        early: bool,
-        now: i64,
-    ) -> Result<Option<CloseSummary>> {
-        let mut tx = self.begin_write().await.db()?;
-        let settings = self.lock_periods_exclusive(&mut tx).await?;
-        if let Some(summary) = closed_summary(&mut tx, period).await? {
-            return Ok(Some(summary));
-        }
-        let earliest = match settings.last_closed {
-            Some(_) => None,
-            None => {
-                // Before the first close, nothing else bounds the period from
-                // below: a close of 0001-01 would succeed and then demand
-                // 0001-02 next, forever. Later closes are held in order by
-                // `check_close`.
-                let open = settings.open_period(now);
-                // A clock set back (or a test's) must not leave no month.
-                let first = first_month(&mut tx, now).await?.min(open);
-                period_in("the period", period, first, open)?;
-                earliest_usage_before(&mut tx, period).await?
-            }
-        };
-        check_close(period, now, early, settings.last_closed, earliest)?;
-        sqlx::query("UPDATE billing_state SET closing = $1 WHERE id = 1")
-            .bind(period.to_string())
-            .execute(&mut *tx)
-            .await
-            .db()?;
-        tx.commit().await.db()?;
-        Ok(None)
-    }
-
-    /// The close itself, after [`Store::fix_close_boundary`]: under the
-    /// money lock (no credit, plan or investment changes meanwhile, no
-    /// second close) but not the row the usage writers share, until the last
-    /// statement marks the period closed.
-    pub(crate) async fn finish_close(
-        &self,
-        period: Period,
-        by: &str,
-        now: i64,
-    ) -> Result<(CloseSummary, bool)> {
-        let mut tx = self.begin_write().await.db()?;
-        self.lock_money(&mut tx).await?;
-        if let Some(summary) = closed_summary(&mut tx, period).await? {
-            // Another node closed it meanwhile.
-            return Ok((summary, false));
-        }
-        let settings = settings_in(&mut tx, "").await?;
-        // The order the first step checked still holds: only this period
-        // could have been closed since, and that was just ruled out.
-        let (input, records) = gather(&mut tx, period, &settings).await?;
-        let closed = close(&input)?;
-        let written = Written {
-            by,
-            now,
-            records,
-            currency: settings.currency,
-        };
-        let summary = write_close(self, &mut tx, &closed, &written).await?;
-        tx.commit().await.db()?;
-        tracing::info!(%period, invoices = summary.invoices, charged = summary.charged, "period closed");
-        Ok((summary, true))
-    }
-
-    /// What closing `period` now would produce, written nowhere: for the
-    /// open period, the month so far.
-    pub async fn preview_period(&self, period: Period) -> Result<PeriodClose> {
-        Ok(close(&self.period_input(period).await?)?)
-    }
-
     /// What a close of `period` would start from, as of now.
     pub async fn period_input(&self, period: Period) -> Result<PeriodInput> {
         let mut conn = self.pool().acquire().await.db()?;
@@ -152,7 +50,10 @@ impl Store {
 }
 
 /// The stored summary of `period`, if it is closed.
-async fn closed_summary(conn: &mut AnyConnection, period: Period) -> Result<Option<CloseSummary>> {
+pub(crate) async fn closed_summary(
+    conn: &mut AnyConnection,
+    period: Period,
+) -> Result<Option<CloseSummary>> {
     let row = sqlx::query("SELECT period, summary FROM billing_periods WHERE period = $1")
         .bind(period.to_string())
         .fetch_optional(&mut *conn)
@@ -189,24 +90,11 @@ pub(crate) async fn first_month(conn: &mut AnyConnection, now: i64) -> Result<Pe
     Ok(usage.map_or(created, |usage| usage.min(created)))
 }
 
-/// The first period not closed at `now`: one a failed close left closing,
-/// else the one after the last closed; before any close, the platform's
-/// first month.
-pub(crate) async fn first_unclosed(
-    conn: &mut AnyConnection,
-    settings: &BillingSettings,
-    now: i64,
-) -> Result<Period> {
-    let open = settings.open_period(now);
-    let first = match settings.first_unclosed() {
-        Some(first) => first,
-        None => first_month(conn, now).await?,
-    };
-    Ok(first.min(open))
-}
-
 /// The earliest period before `period` holding usage (before any close).
-async fn earliest_usage_before(conn: &mut AnyConnection, period: Period) -> Result<Option<Period>> {
+pub(crate) async fn earliest_usage_before(
+    conn: &mut AnyConnection,
+    period: Period,
+) -> Result<Option<Period>> {
     let earliest: Option<String> =
         sqlx::query("SELECT MIN(period) AS period FROM usage_records WHERE period < $1")
             .bind(period.to_string())
@@ -233,7 +121,7 @@ async fn earliest_usage_before(conn: &mut AnyConnection, period: Period) -> Resu
 
 /// Everything the close of `period` needs, read through `conn`, and the
 /// number of usage records it bills.
-async fn gather(
+pub(crate) async fn gather(
     conn: &mut AnyConnection,
     period: Period,
     settings: &BillingSettings,
@@ -434,45 +322,39 @@ fn terms_of(
 
 // ---- Writing: the pure close's result out, as rows. ----
 
-/// Who closed, when, and what the summary reports beside the close itself.
-struct Written<'a> {
-    by: &'a str,
-    now: i64,
-    records: i64,
-    currency: spleis_billing::Currency,
-}
-
-/// Writes everything `closed` produced and marks the period closed.
-async fn write_close(
+/// Writes everything `closed` produced and marks the period closed with
+/// `summary`.
+pub(crate) async fn write_close(
     store: &Store,
     conn: &mut AnyConnection,
     closed: &PeriodClose,
-    written: &Written<'_>,
-) -> Result<CloseSummary> {
-    let now = written.now;
-    write_invoices(conn, closed, written.currency, now).await?;
-    write_statements(conn, closed, written.currency, now).await?;
+    summary: &CloseSummary,
+    currency: Currency,
+) -> Result<()> {
+    let now = summary.closed_at;
+    write_invoices(conn, closed, currency, now).await?;
+    write_statements(conn, closed, currency, now).await?;
     for (n, transaction) in closed.transactions.iter().enumerate() {
         let id = transaction_id(closed.period, n + 1);
         write_transaction(store, conn, &id, closed.period, transaction, now).await?;
     }
     write_payback(conn, closed).await?;
-    let summary = summary(closed, written)?;
     sqlx::query(
         "INSERT INTO billing_periods (period, closed_at, closed_by, summary) VALUES ($1, $2, $3, $4)",
     )
     .bind(closed.period.to_string())
     .bind(now)
-    .bind(written.by)
-    .bind(to_json("the close summary", &summary)?)
+    .bind(&summary.closed_by)
+    .bind(to_json("the close summary", summary)?)
     .execute(&mut *conn)
-    .await.db()?;
+    .await
+    .db()?;
     sqlx::query("UPDATE billing_state SET last_closed = $1, closing = NULL WHERE id = 1")
         .bind(closed.period.to_string())
         .execute(&mut *conn)
         .await
         .db()?;
-    Ok(summary)
+    Ok(())
 }
 
 /// Stores each settled plugin's payback accrual and what each investment
@@ -500,23 +382,4 @@ async fn write_payback(conn: &mut AnyConnection, closed: &PeriodClose) -> Result
         }
     }
     Ok(())
-}
-
-/// The summary kept with the closed period.
-fn summary(closed: &PeriodClose, written: &Written<'_>) -> Result<CloseSummary> {
-    let totals = totals(closed)?;
-    Ok(CloseSummary {
-        period: closed.period.to_string(),
-        closed_at: written.now,
-        closed_by: written.by.to_owned(),
-        currency: written.currency.to_string(),
-        records: written.records,
-        invoices: closed.invoices.len(),
-        statements: closed.statements.len(),
-        transactions: closed.transactions.len(),
-        charged: totals.charged,
-        platform: totals.platform,
-        authors: totals.authors,
-        investors: totals.investors,
-    })
 }

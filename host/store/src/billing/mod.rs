@@ -23,6 +23,9 @@ pub mod plans;
 pub mod reports;
 pub mod settings;
 pub mod terms;
+pub mod tx;
+
+pub use tx::BillingTx;
 
 use super::Db;
 use spleis_domain::accounts::Role;
@@ -141,6 +144,3 @@ pub(crate) async fn account_with_role(
         }),
     }
 }
-
-#[cfg(test)]
-mod tests;

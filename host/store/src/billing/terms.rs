@@ -2,22 +2,19 @@
 //! of periods, and its prepaid credit (booked in the ledger); and the lines
 //! the operator voided for a period not yet closed.
 
-use super::close::first_unclosed;
 use super::ledger::{new_transaction_id, write_transaction};
-use super::plans::declared;
-use super::{BillingError, Cells, Result, account_with_role, package_exists, to_json};
+use super::{BillingError, Cells, Result, account_with_role, to_json};
 use crate::Db;
 use crate::Store;
 use crate::accounts::new_id;
-use spleis_billing::bounds::period_in;
-use spleis_billing::bounds::{non_negative, not_closed, positive};
-use spleis_billing::close::{TenantTerms, Void, validate_void};
-use spleis_billing::commitments::{self, Commitment, Minimum};
+use spleis_billing::bounds::positive;
+use spleis_billing::close::{TenantTerms, Void};
+use spleis_billing::commitments::Commitment;
 use spleis_billing::discounts::{self, Discount};
 use spleis_billing::period::Period;
 use spleis_billing::split::{LedgerAccount, Transaction};
 use spleis_domain::accounts::Role;
-use spleis_domain::billing::{BillingSettings, CommitmentRecord, VoidRecord};
+use spleis_domain::billing::{CommitmentRecord, VoidRecord};
 use sqlx::AnyConnection;
 use std::collections::BTreeMap;
 
@@ -49,7 +46,7 @@ pub(crate) async fn voids_in(conn: &mut AnyConnection, period: Period) -> Result
 }
 
 /// Every tenant's commitments, oldest first.
-async fn all_commitments(
+pub(crate) async fn all_commitments(
     conn: &mut AnyConnection,
     tenant: Option<&str>,
 ) -> Result<Vec<CommitmentRecord>> {
@@ -131,172 +128,11 @@ pub(crate) async fn tenant_terms(
 }
 
 impl Store {
-    /// Gives a tenant a minimum commitment from a period not yet closed;
-    /// answers its id. One commitment to the same thing (money, or one
-    /// plugin's metric) per period: an overlap is refused with the one in
-    /// the way.
-    pub async fn add_commitment(
-        &self,
-        tenant: &str,
-        commitment: &Commitment,
-        now: i64,
-    ) -> Result<String> {
-        commitments::validate(commitment)?;
-        let mut tx = self.begin_write().await.db()?;
-        let settings = self.lock_periods_exclusive(&mut tx).await?;
-        account_with_role(&mut tx, tenant, Role::Tenant).await?;
-        let first = first_unclosed(&mut tx, &settings, now).await?;
-        not_closed("the commitment", commitment.from, first)?;
-        if let Minimum::Units { plugin, metric, .. } = &commitment.minimum {
-            package_exists(&mut tx, plugin).await?;
-            let declared = declared(&mut tx, plugin).await?;
-            if !declared.metrics.contains(metric) {
-                return Err(BillingError::UndeclaredMetric {
-                    package: plugin.clone(),
-                    metric: metric.clone(),
-                    declared: declared.metrics.into_iter().collect::<Vec<_>>().join(", "),
-                });
-            }
-        }
-        for existing in all_commitments(&mut tx, Some(tenant)).await? {
-            if existing.commitment.overlaps(commitment) {
-                return Err(overlap(&existing));
-            }
-        }
-        let id = insert_commitment(&mut tx, tenant, commitment, now).await?;
-        tx.commit().await.db()?;
-        Ok(id)
-    }
-
     /// A tenant's commitments, oldest first.
     pub async fn commitments(&self, tenant: &str) -> Result<Vec<CommitmentRecord>> {
         let mut conn = self.pool().acquire().await.db()?;
         account_with_role(&mut conn, tenant, Role::Tenant).await?;
         all_commitments(&mut conn, Some(tenant)).await
-    }
-
-    /// Ends a tenant's commitment: it no longer applies to any period not
-    /// yet closed (a month a failed close left closing included, so ending
-    /// one resolves that close). One that never applied to a closed period
-    /// is removed; one that did ends with the last closed period, which
-    /// keeps what was invoiced under it. Answers it as it now stands
-    /// (`None`: removed).
-    pub async fn end_commitment(
-        &self,
-        tenant: &str,
-        id: &str,
-        now: i64,
-    ) -> Result<Option<CommitmentRecord>> {
-        let mut tx = self.begin_write().await.db()?;
-        let settings = self.lock_periods_exclusive(&mut tx).await?;
-        let record = all_commitments(&mut tx, Some(tenant))
-            .await?
-            .into_iter()
-            .find(|c| c.id == id)
-            .ok_or_else(|| BillingError::NotFound {
-                what: "commitment",
-                id: id.to_owned(),
-            })?;
-        let from = first_unclosed(&mut tx, &settings, now).await?;
-        let ended = end_in(&mut tx, record, from).await?;
-        tx.commit().await.db()?;
-        Ok(ended)
-    }
-
-    /// Sets a tenant's standing money minimum from the open period on (0
-    /// removes it): every money commitment reaching into the open period or
-    /// later ends, and an open-ended one of `minimum` starts. Commitments in
-    /// units are untouched.
-    pub async fn set_minimum(&self, tenant: &str, minimum: i64, now: i64) -> Result<()> {
-        non_negative("the minimum commitment", minimum)?;
-        let mut tx = self.begin_write().await.db()?;
-        let settings = self.lock_periods_exclusive(&mut tx).await?;
-        account_with_role(&mut tx, tenant, Role::Tenant).await?;
-        let open = settings.open_period(now);
-        for record in all_commitments(&mut tx, Some(tenant)).await? {
-            let money = matches!(record.commitment.minimum, Minimum::Money { .. });
-            if money && record.commitment.to.is_none_or(|to| to >= open) {
-                end_in(&mut tx, record, open).await?;
-            }
-        }
-        if minimum > 0 {
-            let commitment = Commitment {
-                minimum: Minimum::Money { minor: minimum },
-                from: open,
-                to: None,
-            };
-            insert_commitment(&mut tx, tenant, &commitment, now).await?;
-        }
-        tx.commit().await.db()?;
-        Ok(())
-    }
-
-    /// Voids a tenant's use of a plugin for a period not yet closed (the
-    /// first unclosed to the open one): the close does not rate it and
-    /// records the reason in the ledger. Voiding again replaces the reason.
-    pub async fn void_line(
-        &self,
-        period: Period,
-        void: &Void,
-        by: &str,
-        now: i64,
-    ) -> Result<VoidRecord> {
-        validate_void(void)?;
-        let mut tx = self.begin_write().await.db()?;
-        let settings = self.lock_periods_exclusive(&mut tx).await?;
-        voidable(&mut tx, &settings, now, period).await?;
-        account_with_role(&mut tx, &void.tenant, Role::Tenant).await?;
-        package_exists(&mut tx, &void.plugin).await?;
-        sqlx::query(
-            "INSERT INTO voids (period, tenant, plugin, reason, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (period, tenant, plugin) DO UPDATE SET reason = excluded.reason, created_by = excluded.created_by, created_at = excluded.created_at",
-        )
-        .bind(period.to_string())
-        .bind(&void.tenant)
-        .bind(&void.plugin)
-        .bind(&void.reason)
-        .bind(by)
-        .bind(now)
-        .execute(&mut *tx)
-        .await.db()?;
-        tx.commit().await.db()?;
-        Ok(VoidRecord {
-            period,
-            void: void.clone(),
-            created_by: by.to_owned(),
-            created_at: now,
-        })
-    }
-
-    /// Withdraws a void of a period not yet closed: the close rates the
-    /// line again.
-    pub async fn remove_void(
-        &self,
-        period: Period,
-        tenant: &str,
-        plugin: &str,
-        now: i64,
-    ) -> Result<()> {
-        let mut tx = self.begin_write().await.db()?;
-        let settings = self.lock_periods_exclusive(&mut tx).await?;
-        voidable(&mut tx, &settings, now, period).await?;
-        let removed =
-            sqlx::query("DELETE FROM voids WHERE period = $1 AND tenant = $2 AND plugin = $3")
-                .bind(period.to_string())
-                .bind(tenant)
-                .bind(plugin)
-                .execute(&mut *tx)
-                .await
-                .db()?
-                .rows_affected();
-        if removed == 0 {
-            return Err(BillingError::NotFound {
-                what: "void",
-                id: format!("{period}/{tenant}/{plugin}"),
-            });
-        }
-        tx.commit().await.db()?;
-        Ok(())
     }
 
     /// The lines voided for `period`.
@@ -363,39 +199,8 @@ impl Store {
     }
 }
 
-/// The refusal for a commitment that overlaps `existing`.
-fn overlap(existing: &CommitmentRecord) -> BillingError {
-    BillingError::CommitmentOverlap {
-        existing: existing.id.clone(),
-        what: existing.commitment.minimum.subject(),
-        from: existing.commitment.from,
-        to: existing
-            .commitment
-            .to
-            .map_or("open".to_owned(), |to| to.to_string()),
-    }
-}
-
-/// Refuses a void of `period` unless it is from the first period not closed
-/// to the open one.
-async fn voidable(
-    conn: &mut AnyConnection,
-    settings: &BillingSettings,
-    now: i64,
-    period: Period,
-) -> Result<()> {
-    let first = first_unclosed(conn, settings, now).await?;
-    period_in(
-        "the voided period",
-        period,
-        first,
-        settings.open_period(now),
-    )?;
-    Ok(())
-}
-
 /// Stores a commitment; answers its new id.
-async fn insert_commitment(
+pub(crate) async fn insert_commitment(
     conn: &mut AnyConnection,
     tenant: &str,
     commitment: &Commitment,
@@ -414,39 +219,4 @@ async fn insert_commitment(
     .execute(&mut *conn)
     .await.db()?;
     Ok(id)
-}
-
-/// Ends `record` before `from`: removed if it starts there or later, else
-/// cut to the period before.
-async fn end_in(
-    conn: &mut AnyConnection,
-    mut record: CommitmentRecord,
-    from: Period,
-) -> Result<Option<CommitmentRecord>> {
-    if let Some(to) = record.commitment.to
-        && to < from
-    {
-        return Err(BillingError::CommitmentEnded {
-            id: record.id,
-            to,
-            from,
-        });
-    }
-    if record.commitment.from >= from {
-        sqlx::query("DELETE FROM commitments WHERE id = $1")
-            .bind(&record.id)
-            .execute(&mut *conn)
-            .await
-            .db()?;
-        return Ok(None);
-    }
-    let last = from.previous();
-    sqlx::query("UPDATE commitments SET to_period = $1 WHERE id = $2")
-        .bind(last.to_string())
-        .bind(&record.id)
-        .execute(&mut *conn)
-        .await
-        .db()?;
-    record.commitment.to = Some(last);
-    Ok(Some(record))
 }

@@ -2,15 +2,15 @@
 //! data naming their table, row and column — never read as zero.
 
 use super::*;
-use crate::billing::{BillingError, Corrupt};
 use spleis_billing::bounds::InputError;
 use spleis_billing::discounts::{Discount, DiscountAmount};
 use spleis_billing::period::CloseOrderError;
 use spleis_billing::rating::PlanError;
+use spleis_domain::billing::{BillingError, Corrupt};
 
 /// Runs `sql` as is (test tampering with stored rows).
 async fn tamper(store: &Store, sql: &str) {
-    sqlx::query(sql).execute(store.pool()).await.unwrap();
+    testing::execute(store, sql).await;
 }
 
 fn corrupt(error: BillingError) -> Corrupt {
@@ -23,6 +23,7 @@ fn corrupt(error: BillingError) -> Corrupt {
 #[tokio::test]
 async fn refusals_are_typed_and_name_the_field() {
     for (store, _guard) in testing::all().await {
+        let store = Books(&store);
         setup(&store).await;
         let mut usd = plan();
         usd.currency = Currency::new("USD").unwrap();
@@ -132,6 +133,7 @@ async fn refusals_are_typed_and_name_the_field() {
 #[tokio::test]
 async fn a_stored_value_that_does_not_parse_is_corrupt_data_never_zero() {
     for (store, _guard) in testing::all().await {
+        let store = Books(&store);
         setup(&store).await;
         store
             .set_plan("acme/tariff", &plan(), "acme", at(10, 1))

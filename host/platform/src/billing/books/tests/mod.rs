@@ -1,5 +1,4 @@
-use crate::Store;
-use crate::testing;
+use super::Books;
 use rust_decimal::Decimal;
 use spleis_billing::Currency;
 use spleis_billing::discounts::{DAY_MS, Period};
@@ -12,6 +11,7 @@ use spleis_domain::UsageRow;
 use spleis_domain::accounts::Role;
 use spleis_domain::registry::PublishOutcome;
 use spleis_registry::Manifest;
+use spleis_store::{Store, testing};
 use std::str::FromStr;
 
 fn p(s: &str) -> Period {
@@ -111,6 +111,7 @@ fn plan() -> PricePlan {
 #[tokio::test]
 async fn a_period_closes_once_in_order_and_late_usage_lands_in_the_next() {
     for (store, _guard) in testing::all().await {
+        let store = Books(&store);
         setup(&store).await;
         let first = store
             .set_plan("acme/tariff", &plan(), "acme", at(10, 2))
@@ -242,6 +243,7 @@ async fn a_period_closes_once_in_order_and_late_usage_lands_in_the_next() {
 #[tokio::test]
 async fn investments_credit_and_terms_flow_into_the_close() {
     for (store, _guard) in testing::all().await {
+        let store = Books(&store);
         setup(&store).await;
         store
             .set_plan("acme/tariff", &plan(), "acme", at(10, 1))
@@ -346,6 +348,7 @@ async fn investments_credit_and_terms_flow_into_the_close() {
 #[tokio::test]
 async fn a_campaign_that_meets_its_goal_becomes_investments_and_one_short_lapses() {
     for (store, _guard) in testing::all().await {
+        let store = Books(&store);
         setup(&store).await;
         store
             .set_agreement("acme/tariff", None, None, Some(2500), None, 0)
@@ -432,6 +435,7 @@ proptest::proptest! {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         runtime.block_on(async {
             let (store, _guard) = testing::sqlite().await;
+            let store = Books(&store);
             setup(&store).await;
             store.set_plan("acme/tariff", &plan(), "acme", at(10, 1)).await.unwrap();
             store.set_minimum("tenant-b", minimum, at(10, 1)).await.unwrap();
@@ -469,13 +473,14 @@ proptest::proptest! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn usage_written_during_a_close_is_billed_once() {
     for (store, _guard) in testing::all().await {
+        let store = Books(&store);
         setup(&store).await;
         store
             .set_plan("acme/tariff", &plan(), "acme", at(10, 1))
             .await
             .unwrap();
         let writer = {
-            let store = store.clone();
+            let store = Store::clone(&store);
             tokio::spawn(async move {
                 let mut written = 0;
                 for batch in 0..40 {
@@ -522,6 +527,7 @@ async fn a_close_under_way_does_not_hold_usage_writers() {
     let Some((store, _guard)) = testing::postgres().await else {
         return;
     };
+    let store = Books(&store);
     setup(&store).await;
     store
         .set_plan("acme/tariff", &plan(), "acme", at(10, 1))
@@ -546,15 +552,14 @@ async fn a_close_under_way_does_not_hold_usage_writers() {
     );
     // A close computing for as long as this transaction holds the money
     // lock.
-    let mut computing = store.pool().begin().await.unwrap();
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(crate::billing::settings::MONEY_LOCK)
-        .execute(&mut *computing)
-        .await
-        .unwrap();
+    let computing = testing::hold_money_lock(&store).await;
     let close = {
-        let store = store.clone();
-        tokio::spawn(async move { store.finish_close(p("2026-10"), "op", at(11, 1)).await })
+        let store = Store::clone(&store);
+        tokio::spawn(async move {
+            Books(&store)
+                .finish_close(p("2026-10"), "op", at(11, 1))
+                .await
+        })
     };
     // Meanwhile a late record of October is written, without waiting.
     let late = [call("tenant-a", "late", OutcomeKind::Ok, None, at(10, 31))];
@@ -572,7 +577,7 @@ async fn a_close_under_way_does_not_hold_usage_writers() {
         "late usage lands in November"
     );
     assert!(!close.is_finished(), "the close is still computing");
-    computing.rollback().await.unwrap();
+    computing.release().await;
     let (summary, closed) = close.await.unwrap().unwrap();
     assert!(closed);
     assert_eq!(summary.records, 1, "the close billed what October held");
@@ -590,8 +595,8 @@ mod errors;
 
 #[tokio::test]
 async fn commitments_in_money_and_units_over_periods_close_and_end() {
-    use super::BillingError;
     use spleis_billing::commitments::{Commitment, Minimum};
+    use spleis_domain::billing::BillingError;
     let units = |metric: &str, units: u64, from: &str, to: Option<&str>| Commitment {
         minimum: Minimum::Units {
             plugin: "acme/tariff".into(),
@@ -607,6 +612,7 @@ async fn commitments_in_money_and_units_over_periods_close_and_end() {
         to: to.map(p),
     };
     for (store, _guard) in testing::all().await {
+        let store = Books(&store);
         setup(&store).await;
         store
             .set_plan("acme/tariff", &plan(), "acme", at(10, 2))
@@ -776,6 +782,7 @@ async fn commitments_in_money_and_units_over_periods_close_and_end() {
 async fn two_overlapping_commitments_at_once_one_is_refused() {
     use spleis_billing::commitments::{Commitment, Minimum};
     for (store, _guard) in testing::all().await {
+        let store = Books(&store);
         setup(&store).await;
         let now = at(10, 3);
         let money = |minor: i64| Commitment {
@@ -795,7 +802,7 @@ async fn two_overlapping_commitments_at_once_one_is_refused() {
         );
         assert!(matches!(
             first.err().or(second.err()),
-            Some(super::BillingError::CommitmentOverlap { .. })
+            Some(spleis_domain::billing::BillingError::CommitmentOverlap { .. })
         ));
         assert_eq!(store.commitments("tenant-b").await.unwrap().len(), 1);
     }
