@@ -23,6 +23,7 @@ pub mod locale;
 pub mod page;
 mod pages;
 pub mod session;
+pub mod viewer;
 
 use axum::Router;
 use axum::extract::{Query, Request, State};

@@ -3,7 +3,7 @@
 //! refusal becomes a page with its status and a plain message.
 
 use crate::locale::Locale;
-use crate::session::Viewer;
+use crate::viewer::Viewer;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{DOCTYPE, Markup, html};

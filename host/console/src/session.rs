@@ -1,16 +1,17 @@
-//! Who is looking: the session cookie becomes the platform's [`Actor`]
-//! (through [`Platform::session`]), the locale comes from the override
+//! Who is looking: the session cookie becomes a [`Viewer`] holding the
+//! platform's [`Actor`](spleis_platform::Actor) (through
+//! [`Platform::session`]), the locale comes from the override
 //! cookie or `Accept-Language`, and every POST carries the session's CSRF
 //! token or is refused with 403 before its handler runs.
 
 use crate::ConsoleState;
 use crate::locale::Locale;
 use crate::page::PageError;
+use crate::viewer::Viewer;
 use axum::extract::{Form, FromRequest, FromRequestParts, Request};
 use axum::http::header::{ACCEPT_LANGUAGE, COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
-use spleis_platform::Actor;
 use spleis_platform::console::SESSION_TTL_MS;
 
 /// The session cookie: the session id, which only the browser holds.
@@ -82,21 +83,6 @@ pub fn same_secret(a: &str, b: &str) -> bool {
         return false;
     }
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// A signed-in viewer.
-#[derive(Clone, Debug)]
-pub struct Viewer {
-    /// Who, as the platform knows it.
-    pub actor: Actor,
-    /// The session's CSRF token, for the forms of the page.
-    pub csrf: String,
-    /// How figures read.
-    pub locale: Locale,
-    /// The session id (to sign out).
-    pub session: String,
-    /// Whether the request came over TLS.
-    pub secure: bool,
 }
 
 impl FromRequestParts<ConsoleState> for Viewer {

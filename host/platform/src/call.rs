@@ -7,8 +7,8 @@
 //! The events a call emits are delivered after it returns.
 
 use crate::kv::DbKeyValue;
-use crate::limits::TenantLimits;
 use crate::shares::Admission;
+use crate::tenant_limits::TenantLimits;
 use crate::{Actor, Error, Platform};
 use spleis_domain::accounts::Role;
 use spleis_domain::installs::InstallRecord;

@@ -40,6 +40,7 @@ pub mod maintenance;
 pub mod metrics;
 pub mod registry;
 pub mod shares;
+mod tenant_limits;
 pub mod usage;
 
 #[cfg(test)]
@@ -77,7 +78,7 @@ pub struct Platform {
     /// Compiles on this node: one per digest, a few at once.
     pub(crate) compiles: compiles::Compiles,
     /// The limits tenants get unless the operator overrides them.
-    pub(crate) limit_defaults: limits::LimitDefaults,
+    pub(crate) limit_defaults: tenant_limits::LimitDefaults,
     /// Work that runs on after its request answered (event deliveries):
     /// each holds a permit, and `drain` waits for all of them.
     pub(crate) background: Arc<tokio::sync::Semaphore>,

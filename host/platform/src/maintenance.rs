@@ -2,8 +2,8 @@
 //! the bootstrap operator, the retention purge and the drain at shutdown.
 
 use crate::Platform;
-use crate::limits::LimitDefaults;
 use crate::shares::Shares;
+use crate::tenant_limits::LimitDefaults;
 use crate::usage::{Durability, UsagePipeline};
 use spleis_domain::accounts::{AccountError, Role};
 use spleis_runtime::{Runtime, RuntimeConfig, RuntimeError};

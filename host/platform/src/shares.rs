@@ -11,7 +11,7 @@
 //! tenant's call finds a slot at once unless as many other tenants as the
 //! reserve has slots each hold one.
 
-use crate::limits::TenantLimits;
+use crate::tenant_limits::TenantLimits;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};

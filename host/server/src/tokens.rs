@@ -4,14 +4,13 @@
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, Body};
-use crate::types::Errors;
+use crate::types::{Errors, NewToken, Tokens};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
-use spleis_domain::accounts::TokenInfo;
+use serde::Deserialize;
 use spleis_platform::accounts::TokenCreated;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -21,28 +20,6 @@ type Result<T> = std::result::Result<T, ApiError>;
 pub struct AccountQuery {
     /// The account (operator only); default: the caller.
     pub account: Option<String>,
-}
-
-/// `POST /v1/tokens`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewToken {
-    /// A name for people (at most 200 characters).
-    pub label: String,
-    /// When it stops working (unix ms), at most ten years ahead; default:
-    /// never.
-    #[serde(default)]
-    pub expires_at_ms: Option<i64>,
-    /// The account it is for (operator only); default: the caller.
-    #[serde(default)]
-    pub account: Option<String>,
-}
-
-/// `GET /v1/tokens`.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Tokens {
-    /// Newest first, without their secrets.
-    pub tokens: Vec<TokenInfo>,
 }
 
 /// The caller's tokens (or an account's, for the operator), without their

@@ -9,9 +9,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use utoipa::{IntoParams, ToSchema};
 
-pub use crate::tokens::{NewToken, Tokens};
 pub use spleis_domain::UsageRow;
-pub use spleis_domain::accounts::{Account, Role};
+pub use spleis_domain::accounts::{Account, Role, TokenInfo};
 pub use spleis_domain::events::Delivery;
 pub use spleis_domain::installs::{HistoryEntry, InstallRecord, PendingUpgrade, UpgradeReport};
 pub use spleis_domain::registry::{PackageSummary, VersionRecord};
@@ -274,4 +273,26 @@ pub enum Errors {
     /// The platform failed; nothing the caller did.
     #[response(status = 500)]
     Internal(ErrorBody),
+}
+
+/// `POST /v1/tokens`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    /// A name for people (at most 200 characters).
+    pub label: String,
+    /// When it stops working (unix ms), at most ten years ahead; default:
+    /// never.
+    #[serde(default)]
+    pub expires_at_ms: Option<i64>,
+    /// The account it is for (operator only); default: the caller.
+    #[serde(default)]
+    pub account: Option<String>,
+}
+
+/// `GET /v1/tokens`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Tokens {
+    /// Newest first, without their secrets.
+    pub tokens: Vec<TokenInfo>,
 }

@@ -14,7 +14,7 @@ mod tenant;
 use crate::ConsoleState;
 use crate::locale::Locale;
 use crate::page::PageError;
-use crate::session::Viewer;
+use crate::viewer::Viewer;
 use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};

@@ -5,7 +5,8 @@
 use super::{currency, plan_in_words};
 use crate::ConsoleState;
 use crate::page::{PageError, csrf, empty, money, notice, page};
-use crate::session::{Posted, Viewer};
+use crate::session::Posted;
+use crate::viewer::Viewer;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
