@@ -369,9 +369,20 @@ fn a_month_is_closed_exactly_once_and_everyone_sees_their_own() {
         let (status, kind, html) =
             server.get_text(&format!("/v1/invoices/{number}?format=html"), &a);
         assert_eq!((status, kind.as_str()), (200, "text/html"));
+        // The console's printed invoice (parties, due date), figures in English.
         assert!(
-            html.contains(&format!("<h1>Invoice {number}</h1>")) && html.contains("2.19 EUR"),
+            html.contains(&format!("<h1>Invoice {number}</h1>"))
+                && html.contains("EUR\u{a0}2.19")
+                && html.contains("Bill to")
+                && html.contains("Due"),
             "{html}"
+        );
+        assert_eq!(
+            server
+                .get_text(&format!("/v1/invoices/{number}?format=html"), &b)
+                .0,
+            404,
+            "not B's, as HTML either"
         );
 
         // Statements, booked as received: the author's and the investor's.
@@ -396,8 +407,8 @@ fn a_month_is_closed_exactly_once_and_everyone_sees_their_own() {
             server.get_text(&format!("/v1/statements/{statement}?format=html"), &b);
         assert_eq!(status, 200);
         assert!(
-            statement_html.contains("investor <strong>tenant-b</strong>")
-                && statement_html.contains("1.08 EUR"),
+            statement_html.contains("<strong>tenant-b</strong> (investor)")
+                && statement_html.contains("EUR\u{a0}1.08"),
             "{statement_html}"
         );
         assert_eq!(

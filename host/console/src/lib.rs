@@ -19,6 +19,7 @@
 //! and every form works without JavaScript.
 
 pub mod chart;
+pub mod documents;
 pub mod locale;
 pub mod page;
 mod pages;
@@ -42,7 +43,7 @@ use spleis_platform::Platform;
 use std::sync::Arc;
 
 /// The stylesheet, embedded.
-const CSS: &str = include_str!("../assets/console.css");
+pub(crate) const CSS: &str = include_str!("../assets/console.css");
 /// The one script, embedded: fills the sign-in form from a link's fragment,
 /// and offers printing.
 const JS: &str = include_str!("../assets/console.js");

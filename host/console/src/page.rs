@@ -105,7 +105,7 @@ impl IntoResponse for PageError {
 }
 
 /// The `<head>` contents.
-fn head(title: &str) -> Markup {
+pub(crate) fn head(title: &str) -> Markup {
     html! {
         meta charset="utf-8";
         meta name="viewport" content="width=device-width, initial-scale=1";
@@ -233,17 +233,6 @@ pub fn notice(text: &str) -> Markup {
 /// Text for an empty table.
 pub fn empty(text: &str) -> Markup {
     html! { p.empty { (text) } }
-}
-
-/// The standalone frame of a printable document (no navigation).
-pub fn document(locale: Locale, title: &str, body: Markup) -> Markup {
-    html! {
-        (DOCTYPE)
-        html lang=(locale.tag()) {
-            head { (head(title)) }
-            body.document { (body) }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@
 //! | `investments` | record one, the investor's view | operator records; a tenant its own, the operator any |
 //! | `campaigns` | open, read, pledge, close | an owner or the operator opens and closes; a tenant pledges |
 //! | `terms` | minimum, discount, credit | operator |
-//! | `documents` | invoices, statements (JSON, CSV, HTML) | a tenant its invoices, a party its statements, the operator all |
+//! | `documents` | invoices, statements (the stored document; `render`: its CSV) | a tenant its invoices, a party its statements, the operator all |
 //! | `reports` | usage by tenant, plugin and metric | a tenant its own, an author its plugins', the operator all |
 //!
 //! What books money or changes terms (the close, plans and corrections,
@@ -41,7 +41,6 @@ pub use agreements::AgreementChange;
 pub use books::Books;
 pub use campaigns::NewCampaign;
 pub use close::Closed;
-pub use documents::Rendered;
 pub use investments::{InvestorView, NewInvestment};
 pub use settings::{Ledger, Periods};
 

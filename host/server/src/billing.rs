@@ -11,26 +11,26 @@ use super::routes::package_name;
 use super::types::Errors;
 use super::types::billing::{
     AgreementChange, Campaigns, CloseRequest, Closed, CommitmentEnded, Commitments, CreditGranted,
-    DiscountAdded, FormatQuery, Investments, InvestmentsQuery, Invoices, InvoicesQuery, Ledger,
-    MinimumSet, NewCampaign, NewCredit, NewDiscount, NewInvestment, NewMinimum, NewPledge,
+    DiscountAdded, Format, FormatQuery, Investments, InvestmentsQuery, Invoices, InvoicesQuery,
+    Ledger, MinimumSet, NewCampaign, NewCredit, NewDiscount, NewInvestment, NewMinimum, NewPledge,
     NewSettings, PeriodQuery, Periods, PlanQuery, Plans, Statements, StatementsQuery, UsageQuery,
     VoidRecord, Voids,
 };
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 use spleis_billing::Currency;
 use spleis_billing::close::Void;
 use spleis_billing::commitments::Commitment;
 use spleis_billing::discounts::{Discount, DiscountAmount, Period};
 use spleis_billing::rating::PricePlan;
+use spleis_console::documents;
 use spleis_domain::billing::{
     AgreementRecord, BillingSettings, CampaignRecord, CommitmentRecord, InvestmentRecord,
     InvoiceDocument, PlanRecord, StatementDocument, UsageReport,
 };
-use spleis_platform::billing::Rendered;
+use spleis_platform::billing::render;
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -65,17 +65,9 @@ fn discount(body: NewDiscount) -> Result<Discount> {
     })
 }
 
-/// A document as the JSON it is, or the CSV or HTML it was rendered to.
-fn render<T: Serialize>(rendered: Rendered<T>) -> Response {
-    match rendered {
-        Rendered::Json(doc) => Json(doc).into_response(),
-        Rendered::Csv(text) => {
-            ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], text).into_response()
-        }
-        Rendered::Html(text) => {
-            ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], text).into_response()
-        }
-    }
+/// CSV text as the answer it is.
+fn csv(text: String) -> Response {
+    ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], text).into_response()
 }
 
 /// The billing currency, default platform fee and last closed period.
@@ -563,10 +555,22 @@ pub async fn invoice(
     caller: Caller,
     Path(number): Path<String>,
     Query(query): Query<FormatQuery>,
+    headers: HeaderMap,
 ) -> Result<Response> {
-    let format = query.format.unwrap_or_default();
-    let rendered = state.platform.invoice(&caller.0, &number, format).await?;
-    Ok(render(rendered))
+    let (platform, actor) = (&state.platform, &caller.0);
+    Ok(match query.format.unwrap_or_default() {
+        Format::Json => Json(platform.invoice(actor, &number).await?).into_response(),
+        Format::Csv => csv(render::invoice_csv(
+            &platform.invoice(actor, &number).await?,
+        )),
+        // The console's printable invoice, the same document it shows.
+        Format::Html => {
+            let locale = spleis_console::session::locale(&headers);
+            documents::invoice(platform, actor, &number, locale)
+                .await?
+                .standalone(locale)
+        }
+    })
 }
 
 /// Statements (credit notes) of authors and investors.
@@ -601,10 +605,22 @@ pub async fn statement(
     caller: Caller,
     Path(number): Path<String>,
     Query(query): Query<FormatQuery>,
+    headers: HeaderMap,
 ) -> Result<Response> {
-    let format = query.format.unwrap_or_default();
-    let rendered = state.platform.statement(&caller.0, &number, format).await?;
-    Ok(render(rendered))
+    let (platform, actor) = (&state.platform, &caller.0);
+    Ok(match query.format.unwrap_or_default() {
+        Format::Json => Json(platform.statement(actor, &number).await?).into_response(),
+        Format::Csv => csv(render::statement_csv(
+            &platform.statement(actor, &number).await?,
+        )),
+        // The console's printable statement, the same document it shows.
+        Format::Html => {
+            let locale = spleis_console::session::locale(&headers);
+            documents::statement(platform, actor, &number, locale)
+                .await?
+                .standalone(locale)
+        }
+    })
 }
 
 /// Usage by tenant, plugin, operation, outcome, version and metric.

@@ -6,7 +6,8 @@
 use super::currency;
 use crate::ConsoleState;
 use crate::chart::{Bar, bars, progress};
-use crate::page::{PageError, csrf, document, empty, money, page, plain};
+use crate::documents;
+use crate::page::{PageError, csrf, empty, money, page};
 use crate::session::Posted;
 use crate::viewer::Viewer;
 use axum::extract::{Path, State};
@@ -15,8 +16,7 @@ use maud::{Markup, html};
 use spleis_billing::close::Party;
 use spleis_domain::accounts::Role;
 use spleis_domain::billing::StatementDocument;
-use spleis_platform::billing::render::Format;
-use spleis_platform::billing::{NewCampaign, Rendered};
+use spleis_platform::billing::NewCampaign;
 use std::collections::BTreeMap;
 
 /// Statement totals by month, oldest first, as bars.
@@ -128,38 +128,19 @@ pub fn statement_table(statements: &[StatementDocument], viewer: &Viewer) -> Mar
     }
 }
 
-/// `/statements/{number}`: a statement (credit note), printable.
+/// `/statements/{number}`: the statement (credit note) document in the
+/// console's frame, printable.
 pub async fn statement(
     State(state): State<ConsoleState>,
     viewer: Viewer,
     Path(number): Path<String>,
 ) -> Result<Markup, PageError> {
-    let Rendered::Json(doc) = state
-        .platform
-        .statement(&viewer.actor, &number, Format::Json)
-        .await?
-    else {
-        return Err(PageError::NotFound(format!("no statement `{number}`")));
-    };
-    let locale = viewer.locale;
-    let c = &doc.currency;
-    let body = html! {
+    let document =
+        documents::statement(&state.platform, &viewer.actor, &number, viewer.locale).await?;
+    let nav = html! {
         nav.no-print { a href="/" { "← Back" } " " button #print type="button" { "Print" } }
-        article.invoice {
-            h1 { "Statement " (doc.number) }
-            dl {
-                dt { "To" } dd { (doc.statement.party) }
-                dt { "Issued" } dd { (locale.date(doc.issued_at)) }
-                dt { "Period" } dd { (doc.period) }
-            }
-            table.figures.lines {
-                thead { tr { th scope="col" { "Description" } th.num scope="col" { "Amount" } } }
-                tbody { @for l in &doc.statement.lines { tr { td { (plain(&l.description)) } td.num { (money(locale, l.amount, c)) } } } }
-                tfoot { tr { th scope="row" { "Total" } td.num #statement-total { (money(locale, doc.statement.total, c)) } } }
-            }
-        }
     };
-    Ok(document(locale, &format!("Statement {number}"), body))
+    Ok(document.in_console(viewer.locale, nav))
 }
 
 /// Campaigns as cards with their progress.

@@ -6,8 +6,9 @@
 use super::currency;
 use crate::ConsoleState;
 use crate::chart::{Bar, bars};
+use crate::documents;
 use crate::locale::Locale;
-use crate::page::{PageError, csrf, document, empty, money, notice, page, plain};
+use crate::page::{PageError, csrf, empty, money, notice, page, plain};
 use crate::session::Posted;
 use crate::viewer::Viewer;
 use axum::extract::{Path, State};
@@ -19,8 +20,7 @@ use spleis_billing::commitments::Commitment;
 use spleis_billing::discounts::DiscountAmount;
 use spleis_domain::accounts::Role;
 use spleis_domain::parties::PartyDetails;
-use spleis_platform::billing::Rendered;
-use spleis_platform::billing::render::Format;
+use spleis_platform::billing::render;
 use spleis_platform::console::{DailyUsage, MonthSoFar};
 use std::collections::BTreeMap;
 
@@ -333,89 +333,19 @@ pub async fn invoices(
     Ok(page(&viewer, "Invoices", "/invoices", body))
 }
 
-/// An invoice line in words: its plugin, then what was counted, without
-/// the Markdown quoting of the stored description.
-pub fn line_words(line: &spleis_billing::close::Line) -> String {
-    match &line.plugin {
-        Some(plugin) => format!("{plugin}: {}", plain(&line.line.description)),
-        None => plain(&line.line.description),
-    }
-}
-
-/// The lines of an address.
-fn address(details: &PartyDetails) -> Markup {
-    html! {
-        @for line in details.address.lines() { (line) br; }
-        @if !details.tax_id.is_empty() { "Tax id " (details.tax_id) }
-    }
-}
-
-/// `/invoices/{number}`: the invoice as a document a business can send:
-/// issuer and recipient, issue and due dates, plain lines; printable.
+/// `/invoices/{number}`: the invoice document (issuer and recipient,
+/// issue and due dates, plain lines) in the console's frame, printable.
 pub async fn invoice(
     State(state): State<ConsoleState>,
     viewer: Viewer,
     Path(number): Path<String>,
 ) -> Result<Markup, PageError> {
-    let Rendered::Json(doc) = state
-        .platform
-        .invoice(&viewer.actor, &number, Format::Json)
-        .await?
-    else {
-        return Err(PageError::NotFound(format!("no invoice `{number}`")));
-    };
-    let parties = state
-        .platform
-        .invoice_parties(&viewer.actor, &number)
-        .await?;
-    let locale = viewer.locale;
-    let c = &doc.currency;
-    let inv = &doc.invoice;
-    let issuer = if parties.issuer.legal_name.is_empty() {
-        "spleis (the operator has not set its legal name)".to_owned()
-    } else {
-        parties.issuer.legal_name.clone()
-    };
-    let body = html! {
+    let document =
+        documents::invoice(&state.platform, &viewer.actor, &number, viewer.locale).await?;
+    let nav = html! {
         nav.no-print { a href="/invoices" { "← Invoices" } " " button #print type="button" { "Print" } " " a href=(format!("/invoices/{number}/csv")) download { "CSV" } }
-        article.invoice {
-            header.parties {
-                div.issuer { h2 { (issuer) } p { (address(&parties.issuer)) } }
-                div.meta {
-                    h1 { "Invoice " (doc.number) }
-                    dl {
-                        dt { "Issued" } dd #issued { (locale.date(parties.issued_at)) }
-                        dt { "Due" } dd #due { (locale.date(parties.due_at)) }
-                        dt { "Period" } dd { (doc.period.parse().map(|p| locale.period(p)).unwrap_or_else(|_| doc.period.clone())) }
-                    }
-                }
-            }
-            section.recipient { h2 { "Bill to" } p { strong { (parties.recipient.legal_name) } br; (address(&parties.recipient)) } }
-            table.figures.lines {
-                thead { tr { th scope="col" { "Description" } th.num scope="col" { "Quantity" } th.num scope="col" { "Unit price" } th.num scope="col" { "Amount" } } }
-                tbody {
-                    @for line in &inv.lines {
-                        tr {
-                            td { (line_words(line)) }
-                            td.num { (locale.decimal(line.line.quantity)) }
-                            td.num { @if let Some(p) = line.line.unit_price { span.amount { (locale.price(p, c.exponent())) } } }
-                            td.num { (money(locale, line.line.amount.minor, c)) }
-                        }
-                    }
-                }
-                tfoot {
-                    tr { th scope="row" colspan="3" { "Subtotal (usage)" } td.num { (money(locale, inv.subtotal, c)) } }
-                    tr { th scope="row" colspan="3" { "Total" } td.num #invoice-total { (money(locale, inv.total, c)) } }
-                    @if inv.credit_used != 0 {
-                        tr { th scope="row" colspan="3" { "Prepaid credit applied" } td.num { (money(locale, -inv.credit_used, c)) } }
-                    }
-                    tr.due { th scope="row" colspan="3" { "Amount due" } td.num #amount-due { (money(locale, inv.amount_due, c)) } }
-                }
-            }
-            footer { p { "Please pay " (locale.money(inv.amount_due, c)) " by " (locale.date(parties.due_at)) ", quoting " (doc.number) "." } }
-        }
     };
-    Ok(document(locale, &format!("Invoice {number}"), body))
+    Ok(document.in_console(viewer.locale, nav))
 }
 
 /// `/invoices/{number}/csv`: the platform's CSV of the invoice.
@@ -424,13 +354,7 @@ pub async fn invoice_csv(
     viewer: Viewer,
     Path(number): Path<String>,
 ) -> Result<Response, PageError> {
-    let Rendered::Csv(csv) = state
-        .platform
-        .invoice(&viewer.actor, &number, Format::Csv)
-        .await?
-    else {
-        return Err(PageError::NotFound(format!("no invoice `{number}`")));
-    };
+    let csv = render::invoice_csv(&state.platform.invoice(&viewer.actor, &number).await?);
     // Invoice numbers are `INV-YYYYMM-NNNN`; anything else is not quoted into a header.
     let safe: String = number
         .chars()

@@ -1,32 +1,11 @@
 //! Invoices and statements: listed for their owner (the operator sees
-//! all), one at a time as JSON, CSV or printable HTML.
+//! all), one at a time as the stored document. Its CSV is
+//! [`super::render`]'s; its printable HTML is the web console's.
 
-use super::render::{self, Format};
 use crate::{AccessError, Actor, Error, Platform};
 use spleis_billing::discounts::Period;
 use spleis_domain::accounts::Role;
 use spleis_domain::billing::{InvoiceDocument, StatementDocument};
-
-/// A document in the format asked for.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Rendered<T> {
-    /// The stored document.
-    Json(T),
-    /// One row per line, then the totals.
-    Csv(String),
-    /// A printable page.
-    Html(String),
-}
-
-impl<T> Rendered<T> {
-    fn of(doc: T, format: Format, csv: fn(&T) -> String, html: fn(&T) -> String) -> Self {
-        match format {
-            Format::Json => Rendered::Json(doc),
-            Format::Csv => Rendered::Csv(csv(&doc)),
-            Format::Html => Rendered::Html(html(&doc)),
-        }
-    }
-}
 
 /// Whose documents `actor` may list: its own, or (the operator) those of
 /// the account `named`, or all.
@@ -68,22 +47,12 @@ impl Platform {
         Ok(self.store.invoices(tenant, period).await?)
     }
 
-    /// One invoice in `format`: the tenant's own, or any for the operator;
-    /// another tenant's is not found.
-    pub async fn invoice(
-        &self,
-        actor: &Actor,
-        number: &str,
-        format: Format,
-    ) -> Result<Rendered<InvoiceDocument>, Error> {
+    /// One invoice: the tenant's own, or any for the operator; another
+    /// tenant's is not found.
+    pub async fn invoice(&self, actor: &Actor, number: &str) -> Result<InvoiceDocument, Error> {
         let doc = self.store.invoice(number).await?;
         visible(actor, &doc.invoice.tenant, "invoice", number)?;
-        Ok(Rendered::of(
-            doc,
-            format,
-            render::invoice_csv,
-            render::invoice_html,
-        ))
+        Ok(doc)
     }
 
     /// Statements (credit notes) of one period or all: an author's or
@@ -98,21 +67,11 @@ impl Platform {
         Ok(self.store.statements(party, period).await?)
     }
 
-    /// One statement in `format`: the party's own, or any for the operator;
-    /// another party's is not found.
-    pub async fn statement(
-        &self,
-        actor: &Actor,
-        number: &str,
-        format: Format,
-    ) -> Result<Rendered<StatementDocument>, Error> {
+    /// One statement: the party's own, or any for the operator; another
+    /// party's is not found.
+    pub async fn statement(&self, actor: &Actor, number: &str) -> Result<StatementDocument, Error> {
         let doc = self.store.statement(number).await?;
         visible(actor, &doc.statement.party, "statement", number)?;
-        Ok(Rendered::of(
-            doc,
-            format,
-            render::statement_csv,
-            render::statement_html,
-        ))
+        Ok(doc)
     }
 }

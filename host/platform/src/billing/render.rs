@@ -1,53 +1,9 @@
-//! Invoices and statements as CSV and as printable HTML. The JSON form is
-//! the stored document itself; these render it, adding nothing.
+//! Invoices and statements as CSV. The JSON form is the stored document
+//! itself; this renders it, adding nothing. The printable HTML is a face's
+//! (the web console's documents, which the API serves too).
 
 use spleis_billing::close::quantity_text;
-use spleis_billing::{Currency, Money};
 use spleis_domain::billing::{InvoiceDocument, StatementDocument};
-use std::fmt::Write;
-
-/// A requested rendering.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    serde::Serialize,
-    serde::Deserialize,
-    utoipa::ToSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Format {
-    /// The stored document.
-    #[default]
-    Json,
-    /// One row per line.
-    Csv,
-    /// A printable page.
-    Html,
-}
-
-fn money(minor: i64, currency: Currency) -> String {
-    Money::new(minor, currency).to_string()
-}
-
-/// Escapes text for HTML.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 fn csv_text(rows: Vec<Vec<String>>) -> String {
     let mut writer = csv::Writer::from_writer(Vec::new());
@@ -165,108 +121,12 @@ pub fn statement_csv(doc: &StatementDocument) -> String {
     csv_text(rows)
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;color:#222}\
-table{width:100%;border-collapse:collapse}th,td{padding:.35rem .5rem;border-bottom:1px solid #ddd;text-align:left}\
-td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}tfoot td{font-weight:600}\
-.meta{color:#555}@media print{body{margin:0}}";
-
-fn page(title: &str, body: &str) -> String {
-    format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head>\n<body>\n{body}</body></html>\n",
-        escape(title)
-    )
-}
-
-/// A printable HTML invoice.
-pub fn invoice_html(doc: &InvoiceDocument) -> String {
-    let i = &doc.invoice;
-    let c = doc.currency;
-    let mut body = format!(
-        "<h1>Invoice {}</h1>\n<p class=\"meta\">Period {} · Tenant <strong>{}</strong> · Currency {}</p>\n\
-         <table>\n<thead><tr><th>Description</th><th>Plugin</th><th>Plan</th><th class=\"n\">Quantity</th>\
-         <th class=\"n\">Unit price</th><th class=\"n\">Amount</th></tr></thead>\n<tbody>\n",
-        escape(&doc.number),
-        escape(&doc.period),
-        escape(&i.tenant),
-        c
-    );
-    for line in &i.lines {
-        let plugin = match &line.plugin {
-            Some(p) if !line.versions.is_empty() => {
-                format!("{} ({})", escape(p), escape(&line.versions.join(", ")))
-            }
-            Some(p) => escape(p),
-            None => String::new(),
-        };
-        let _ = writeln!(
-            body,
-            "<tr><td>{}</td><td>{plugin}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
-            escape(&line.line.description),
-            escape(line.plan.as_deref().unwrap_or("")),
-            quantity_text(line.line.quantity),
-            line.line
-                .unit_price
-                .map(|p| p.normalize().to_string())
-                .unwrap_or_default(),
-            money(line.line.amount.minor, c),
-        );
-    }
-    body.push_str("</tbody>\n<tfoot>\n");
-    for (label, minor) in [
-        ("Subtotal (usage)", i.subtotal),
-        ("Total", i.total),
-        ("Prepaid credit applied", -i.credit_used),
-        ("Amount due", i.amount_due),
-    ] {
-        let _ = writeln!(
-            body,
-            "<tr><td colspan=\"5\">{label}</td><td class=\"n\">{}</td></tr>",
-            money(minor, c)
-        );
-    }
-    body.push_str("</tfoot>\n</table>\n<p class=\"meta\">Amounts are rounded once per line, half away from zero.</p>\n");
-    page(&format!("Invoice {}", doc.number), &body)
-}
-
-/// A printable HTML statement (credit note).
-pub fn statement_html(doc: &StatementDocument) -> String {
-    let s = &doc.statement;
-    let c = doc.currency;
-    let role = match s.kind {
-        spleis_billing::close::Party::Author => "author",
-        spleis_billing::close::Party::Investor => "investor",
-    };
-    let mut body = format!(
-        "<h1>Statement {}</h1>\n<p class=\"meta\">Period {} · {} <strong>{}</strong> · Currency {}</p>\n\
-         <table>\n<thead><tr><th>Plugin</th><th>Description</th><th class=\"n\">Credited</th></tr></thead>\n<tbody>\n",
-        escape(&doc.number),
-        escape(&doc.period),
-        role,
-        escape(&s.party),
-        c
-    );
-    for line in &s.lines {
-        let _ = writeln!(
-            body,
-            "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td></tr>",
-            escape(&line.plugin),
-            escape(&line.description),
-            money(line.amount, c)
-        );
-    }
-    let _ = writeln!(
-        body,
-        "</tbody>\n<tfoot><tr><td colspan=\"2\">Total credited</td><td class=\"n\">{}</td></tr></tfoot>\n</table>",
-        money(s.total, c)
-    );
-    page(&format!("Statement {}", doc.number), &body)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use spleis_billing::close::{Invoice, Line};
     use spleis_billing::rating::InvoiceLine;
+    use spleis_billing::{Currency, Money};
 
     fn doc() -> InvoiceDocument {
         let eur = Currency::new("EUR").unwrap();
@@ -297,18 +157,12 @@ mod tests {
     }
 
     #[test]
-    fn csv_quotes_and_html_escapes() {
+    fn csv_quotes_and_totals() {
         let csv = invoice_csv(&doc());
         assert!(
             csv.contains("\"calls, \"\"all\"\"\",12345,0.0004,494,EUR"),
             "{csv}"
         );
         assert!(csv.contains("amount due,,,400,EUR"), "{csv}");
-        let html = invoice_html(&doc());
-        assert!(html.contains("&lt;b&gt;tenant&lt;/b&gt;"));
-        assert!(!html.contains("<b>tenant"));
-        assert!(
-            html.contains("4.94 EUR") && html.contains("-0.94 EUR") && html.contains("4.00 EUR")
-        );
     }
 }

@@ -18,7 +18,6 @@ pub use spleis_domain::billing::{
     PlanRecord, StatementDocument, UsageReport,
 };
 
-pub use spleis_platform::billing::render::Format;
 pub use spleis_platform::billing::{
     AgreementChange, Closed, InvestorView, Ledger, NewCampaign, NewInvestment, Periods,
 };
@@ -236,6 +235,19 @@ pub struct UsageQuery {
 pub struct InvestmentsQuery {
     /// The operator: one investor's (a tenant sees its own).
     pub investor: Option<String>,
+}
+
+/// A requested rendering.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// The stored document.
+    #[default]
+    Json,
+    /// One row per line.
+    Csv,
+    /// A printable page.
+    Html,
 }
 
 /// `?format=` of one invoice or statement.
