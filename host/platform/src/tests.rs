@@ -468,7 +468,7 @@ async fn a_purged_scope_takes_no_write_from_a_node_that_still_caches_the_install
     // What the node with the stale cache does next.
     let refused = kv.set(&scope, "late", b"v", 1 << 20).await;
     assert!(
-        matches!(&refused, Err(storage::StoreError::Unavailable(m)) if m.contains("uninstalled")),
+        matches!(&refused, Err(storage::StorageError::Unavailable(m)) if m.contains("uninstalled")),
         "{refused:?}"
     );
     assert_eq!(kv.used_bytes(&scope).await.unwrap(), 0);
