@@ -53,7 +53,7 @@ use std::sync::Arc;
 
 pub use access::{AccessError, Actor};
 pub use accounts::AccountCreated;
-pub use call::{Answer, CallFailure};
+pub use call::{Answer, CallFailure, CallRequest};
 pub use deliver::MAX_EVENT_DEPTH;
 pub use error::Error;
 pub use registry::{MAX_COMPONENT_BYTES, PublishError, Published};

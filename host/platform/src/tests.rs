@@ -4,7 +4,9 @@
 
 use crate::installs::InstallRequest;
 use crate::usage::Durability;
-use crate::{AccessError, Actor, CallFailure, Error, MAX_EVENT_DEPTH, Platform, PublishError};
+use crate::{
+    AccessError, Actor, CallFailure, CallRequest, Error, MAX_EVENT_DEPTH, Platform, PublishError,
+};
 use spleis_domain::accounts::{AccountError, Role};
 use spleis_domain::registry::RegistryError;
 use spleis_runtime::{Runtime, RuntimeConfig};
@@ -124,10 +126,10 @@ impl World {
         self.platform
             .call(
                 &self.tenant,
-                HOSTILE,
-                "echo",
-                body.as_bytes().to_vec(),
-                key.map(str::as_bytes),
+                CallRequest {
+                    idempotency_key: key.map(|k| k.as_bytes().to_vec()),
+                    ..CallRequest::new(HOSTILE, "echo", body.as_bytes().to_vec())
+                },
             )
             .await
     }
@@ -250,7 +252,7 @@ async fn roles_decide_who_may_do_what() {
         assert!(is_role_refusal(w.platform.installs(actor).await));
         assert!(is_role_refusal(
             w.platform
-                .call(actor, HOSTILE, "echo", Vec::new(), None)
+                .call(actor, CallRequest::new(HOSTILE, "echo", Vec::new()))
                 .await
         ));
         assert!(is_role_refusal(
@@ -297,7 +299,10 @@ async fn a_tenant_sees_and_calls_only_its_own_installs() {
     assert!(installs.is_empty());
     let call = w
         .platform
-        .call(&w.other_tenant, HOSTILE, "echo", Vec::new(), None)
+        .call(
+            &w.other_tenant,
+            CallRequest::new(HOSTILE, "echo", Vec::new()),
+        )
         .await;
     assert!(
         matches!(call, Err(Error::Call(CallFailure::NotInstalled(_)))),
@@ -382,7 +387,7 @@ async fn after_an_emitting_call() -> World {
     let w = world().await;
     w.installed().await;
     w.platform
-        .call(&w.tenant, HOSTILE, "emit", b"1".to_vec(), None)
+        .call(&w.tenant, CallRequest::new(HOSTILE, "emit", b"1".to_vec()))
         .await
         .expect("calls");
     w
@@ -537,7 +542,7 @@ async fn the_calls_record_says_how_many_deliveries_were_dropped() {
     // `emit` sends one `loop.ping`; each delivery answers with another.
     let answer = w
         .platform
-        .call(&w.tenant, HOSTILE, "emit", b"{}".to_vec(), None)
+        .call(&w.tenant, CallRequest::new(HOSTILE, "emit", b"{}".to_vec()))
         .await
         .expect("calls");
     let mut dropped = 0;
