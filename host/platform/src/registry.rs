@@ -15,6 +15,7 @@ use spleis_registry::Manifest;
 use spleis_runtime::LoadError;
 use spleis_runtime::LoadedPlugin;
 use spleis_store::StoreError;
+use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
 /// The largest component the registry accepts: 20 MiB.
@@ -206,6 +207,28 @@ impl Platform {
         let by = actor.require(&PUBLISHERS)?;
         self.store.add_owner(by, namespace, account).await?;
         Ok(())
+    }
+
+    /// For each namespace of `plugins`: whether `actor` owns it.
+    pub(crate) async fn namespaces_owned<'a>(
+        &self,
+        actor: &Actor,
+        plugins: impl Iterator<Item = &'a str>,
+    ) -> Result<BTreeMap<String, bool>, Error> {
+        let mut owned = BTreeMap::new();
+        for plugin in plugins {
+            let namespace = crate::billing::namespace_of(plugin);
+            if owned.contains_key(namespace) {
+                continue;
+            }
+            let owns = match self.store.owners(namespace).await {
+                Ok(owners) => owners.iter().any(|o| o == actor.id()),
+                Err(RegistryError::UnknownNamespace(_)) => false,
+                Err(e) => return Err(e.into()),
+            };
+            owned.insert(namespace.to_owned(), owns);
+        }
+        Ok(owned)
     }
 }
 

@@ -42,6 +42,27 @@ pub(crate) fn runtime() -> Arc<Runtime> {
     )
 }
 
+/// A platform on a fresh SQLite store with no account, for operations
+/// that run no plugin.
+pub(crate) async fn bare_platform() -> (Platform, Guard) {
+    let (store, guard) = spleis_store::testing::sqlite().await;
+    let runtime = Runtime::new(RuntimeConfig {
+        max_instances: 2,
+        ..Default::default()
+    })
+    .expect("runtime");
+    (
+        Platform::new(store, Arc::new(runtime), Durability::Sync),
+        guard,
+    )
+}
+
+/// The actor of the existing account `id`, through a new token.
+pub(crate) async fn actor_of(platform: &Platform, id: &str) -> Actor {
+    let token = platform.store.issue_token(id, "t").await.unwrap();
+    platform.authenticate(&token).await.unwrap().unwrap()
+}
+
 async fn world() -> World {
     let (store, guard) = spleis_store::testing::sqlite().await;
     world_on(store, guard).await
