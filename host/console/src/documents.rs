@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use spleis_billing::close::{Line, Party};
 use spleis_domain::billing::{InvoiceDocument, StatementDocument};
 use spleis_domain::parties::PartyDetails;
-use spleis_platform::console::InvoiceParties;
+use spleis_platform::parties::InvoiceParties;
 use spleis_platform::{Actor, Error, Platform};
 use std::sync::LazyLock;
 

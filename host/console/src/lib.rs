@@ -119,7 +119,7 @@ async fn js() -> impl IntoResponse {
 async fn sign_in_page(headers: HeaderMap, request: Request) -> Result<Response, PageError> {
     let (parts, _) = request.into_parts();
     let secure = session::over_tls(&parts);
-    let nonce = spleis_platform::console::new_nonce()?;
+    let nonce = spleis_platform::sessions::new_nonce()?;
     let locale = session::locale(&headers);
     let body = html! {
         (maud::DOCTYPE)

@@ -12,7 +12,7 @@ use axum::extract::{Form, FromRequest, FromRequestParts, Request};
 use axum::http::header::{ACCEPT_LANGUAGE, COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
-use spleis_platform::console::SESSION_TTL_MS;
+use spleis_platform::sessions::SESSION_TTL_MS;
 
 /// The session cookie: the session id, which only the browser holds.
 pub const SESSION_COOKIE: &str = "spleis_session";

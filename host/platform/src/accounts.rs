@@ -148,4 +148,45 @@ impl Platform {
             ))),
         }
     }
+
+    /// Operator: the accounts of `role` (all for `None`).
+    pub async fn accounts(&self, actor: &Actor, role: Option<Role>) -> Result<Vec<Account>, Error> {
+        actor.require(&[Role::Operator])?;
+        Ok(self.store.accounts(role).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Error;
+    use crate::tests::{actor_of, bare_platform};
+    use spleis_domain::accounts::Role;
+
+    #[tokio::test]
+    async fn the_operator_lists_the_accounts_by_role() {
+        let (platform, _guard) = bare_platform().await;
+        for (id, role) in [
+            ("op", Role::Operator),
+            ("a", Role::Tenant),
+            ("b", Role::Tenant),
+        ] {
+            platform.store.create_account(id, role, id).await.unwrap();
+        }
+        let (op, a) = (
+            actor_of(&platform, "op").await,
+            actor_of(&platform, "a").await,
+        );
+        assert!(matches!(
+            platform.accounts(&a, None).await,
+            Err(Error::Access(_))
+        ));
+        assert_eq!(
+            platform
+                .accounts(&op, Some(Role::Tenant))
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+    }
 }

@@ -7,7 +7,7 @@
 //! the TTL.
 
 use crate::Platform;
-use crate::call::CallFailure;
+use crate::failures::CallFailure;
 use spleis_domain::accounts::Account;
 use spleis_domain::installs::InstallRecord;
 use spleis_domain::registry::VersionRecord;

@@ -5,21 +5,32 @@
 //! transaction that completes the claim, so a retry with the same key and
 //! request gets the stored answer, the plugin runs once and is billed once.
 //! The events a call emits are delivered after it returns.
+//!
+//! One name per thing along the way:
+//! - [`CallRequest`]: what a face asks (package, operation, body, the
+//!   idempotency key as sent); the tenant is the [`Actor`]'s.
+//! - `CallContext` (internal): the platform's side of an admitted call —
+//!   the tenant, its limits in force and the key once checked.
+//! - [`Invocation`]: what the sandbox returns of one run (result, usage,
+//!   log, emitted events).
+//! - [`Answer`]: what the platform answers, the one result a face gets
+//!   (and what a retry with the key gets again).
+//! - [`UsageRow`]: what is stored of the call and billed: the sandbox's
+//!   [`Usage`](spleis_domain::Usage) with its id, version and key.
 
+use crate::failures::{CallFailure, MAX_IDEMPOTENCY_KEY_BYTES};
 use crate::kv::DbKeyValue;
 use crate::shares::Admission;
 use crate::tenant_limits::TenantLimits;
 use crate::{Actor, Error, Platform};
+use spleis_domain::UsageRow;
 use spleis_domain::accounts::Role;
 use spleis_domain::installs::InstallRecord;
-use spleis_domain::registry::{RegistryError, VersionRecord};
-use spleis_domain::{DatabaseError, UsageRow};
+use spleis_domain::registry::VersionRecord;
 use spleis_registry::Manifest;
 use spleis_runtime::capabilities::Install;
 use spleis_runtime::capabilities::events::EmittedEvent;
-use spleis_runtime::{
-    Call, CallError, Invocation, InvokeError, LoadError, LoadedPlugin, OutcomeKind,
-};
+use spleis_runtime::{Call, CallError, Invocation, LoadError, LoadedPlugin, OutcomeKind};
 use spleis_store::usage::KeyState;
 use spleis_store::{StoreError, now_ms};
 use std::sync::Arc;
@@ -27,48 +38,6 @@ use std::sync::Arc;
 /// How long a pending idempotency claim is honoured: far past any call's
 /// deadline, so only a claim whose node died mid-call is taken over.
 const CLAIM_STALE_AFTER_MS: i64 = 10 * 60 * 1000;
-
-/// Why a call could not run.
-#[derive(Debug, thiserror::Error)]
-pub enum CallFailure {
-    /// The tenant has no active install of the package.
-    #[error("`{0}` is not installed for this tenant")]
-    NotInstalled(String),
-    /// Refused before running (unknown operation, …).
-    #[error(transparent)]
-    Refused(#[from] InvokeError),
-    /// The stored component is unusable (integrity failure, refused).
-    #[error(transparent)]
-    Registry(#[from] RegistryError),
-    /// The stored component no longer loads.
-    #[error("the installed component cannot be loaded: {0}")]
-    Load(#[from] LoadError),
-    /// The database failed.
-    #[error(transparent)]
-    Database(#[from] DatabaseError),
-    /// An idempotency key outside [`MAX_IDEMPOTENCY_KEY_BYTES`] bytes of
-    /// visible ASCII: refused, never ignored (an ignored key bills a retry
-    /// twice).
-    #[error(
-        "the Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_BYTES} bytes of visible ASCII (`!` to `~`): {0}"
-    )]
-    InvalidKey(String),
-    /// An idempotency key sent again with a different request.
-    #[error("the Idempotency-Key `{0}` was already used for a different request")]
-    KeyReused(String),
-    /// An idempotency key whose first request is still running.
-    #[error("a request with the Idempotency-Key `{0}` is in progress; retry after it finishes")]
-    KeyInProgress(String),
-    /// A task the call ran in died or a compile panicked (a host bug).
-    #[error("the call could not complete: {0}")]
-    Join(String),
-    /// The tenant is over its share, or the pool is full: retry later.
-    #[error(transparent)]
-    Throttled(#[from] crate::shares::Throttled),
-}
-
-/// The longest `Idempotency-Key`, in bytes.
-pub const MAX_IDEMPOTENCY_KEY_BYTES: usize = 255;
 
 /// The key as stored, if `raw` (the header's bytes) is 1 to
 /// [`MAX_IDEMPOTENCY_KEY_BYTES`] bytes of visible ASCII; otherwise why not.
@@ -86,7 +55,58 @@ pub fn idempotency_key(raw: &[u8]) -> Result<String, CallFailure> {
     Err(CallFailure::InvalidKey(why))
 }
 
-/// What a call answered, as stored for idempotent retries.
+/// What a face asks of one call: an operation of the caller's install of
+/// `package`, with its input. The tenant is never named here: it is the
+/// [`Actor`]'s that [`Platform::call`] is given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallRequest {
+    /// The installed package, `namespace/name`.
+    pub package: String,
+    /// The operation to call.
+    pub operation: String,
+    /// The plugin's input.
+    pub body: Vec<u8>,
+    /// The `Idempotency-Key` as sent, its raw bytes: the platform decides
+    /// what a valid key is ([`idempotency_key`]).
+    pub idempotency_key: Option<Vec<u8>>,
+}
+
+impl CallRequest {
+    /// A call of `operation` of `package` with `body`, without a key.
+    pub fn new(package: impl Into<String>, operation: impl Into<String>, body: Vec<u8>) -> Self {
+        Self {
+            package: package.into(),
+            operation: operation.into(),
+            body,
+            idempotency_key: None,
+        }
+    }
+
+    /// The same request under the idempotency key `key` (its raw bytes).
+    pub fn with_idempotency_key(self, key: impl Into<Vec<u8>>) -> Self {
+        Self {
+            idempotency_key: Some(key.into()),
+            ..self
+        }
+    }
+}
+
+/// The platform's side of one admitted call, carried down with its
+/// [`CallRequest`]: who calls, under which limits, under which key.
+#[derive(Clone)]
+struct CallContext {
+    /// The calling tenant: the actor's account.
+    tenant: String,
+    /// The tenant's limits in force (its storage quota bounds the install's).
+    limits: TenantLimits,
+    /// The request's idempotency key, checked.
+    key: Option<String>,
+}
+
+/// The platform's result of one call, the one a face gets: the plugin's
+/// output or error, how the call ended, the version that ran and the id of
+/// the call's [`UsageRow`]. Made from the sandbox's [`Invocation`]; stored
+/// under the idempotency key, so a retry gets it again (`replayed`).
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Answer {
     /// The plugin's output when the call succeeded; stored (for retries)
@@ -108,26 +128,7 @@ pub struct Answer {
     pub replayed: bool,
 }
 
-impl From<StoreError> for CallFailure {
-    fn from(error: StoreError) -> Self {
-        CallFailure::Database(error.into())
-    }
-}
-
 impl Answer {
-    fn of(called: &Called) -> Self {
-        let result = &called.invocation.result;
-        Self {
-            output: result.as_ref().ok().cloned(),
-            error: result.as_ref().err().cloned(),
-            outcome: called.invocation.usage.outcome,
-            version: called.version.clone(),
-            usage_id: called.usage_id.clone(),
-            fuel: called.invocation.usage.fuel_consumed,
-            replayed: false,
-        }
-    }
-
     /// The output bytes, if the call succeeded.
     pub fn output(&self) -> Option<&[u8]> {
         self.output.as_deref()
@@ -159,23 +160,13 @@ mod base64_bytes {
     }
 }
 
-/// A finished call with its install's version.
-pub(crate) struct Called {
-    /// What the runtime returned.
-    pub(crate) invocation: Invocation,
-    /// The version that ran.
-    pub(crate) version: String,
-    /// The usage record's transaction id.
-    pub(crate) usage_id: String,
-}
-
 impl Platform {
-    /// The tenant calls `operation` of its install of `package` with
-    /// `body`. The answer carries the plugin's output or error and the
-    /// usage; the events the call emitted are delivered to the tenant's
+    /// The tenant (the `actor`) calls an operation of its install, as
+    /// `request` says. The answer carries the plugin's output or error and
+    /// the usage; the events the call emitted are delivered to the tenant's
     /// subscribing installs after it returns (see [`Platform::deliver`]).
     ///
-    /// With an `idempotency_key`, a retry with the same key and the same
+    /// With an idempotency key, a retry with the same key and the same
     /// request gets the stored answer (`replayed`) and is billed once; the
     /// same key with another request is refused ([`CallFailure::KeyReused`]);
     /// while the key's first request runs, another is refused
@@ -183,35 +174,34 @@ impl Platform {
     pub async fn call(
         self: &Arc<Self>,
         actor: &Actor,
-        package: &str,
-        operation: &str,
-        body: Vec<u8>,
-        idempotency_key: Option<&[u8]>,
+        request: CallRequest,
     ) -> Result<Answer, Error> {
-        let tenant = &actor.require(&[Role::Tenant])?.id;
-        let idempotency_key = idempotency_key.map(self::idempotency_key).transpose()?;
-        let limits = self.limits_of(tenant).await?;
+        let tenant = actor.require(&[Role::Tenant])?.id.clone();
+        let key = request
+            .idempotency_key
+            .as_deref()
+            .map(self::idempotency_key)
+            .transpose()?;
+        let limits = self.limits_of(&tenant).await?;
         // Admitted by the tenant's rate and cap and the shared pool; held
         // until the answer is stored (by the task that runs a claimed call,
         // which outlives a client that goes away).
         let admission = self
             .shares
-            .admit(tenant, &limits)
+            .admit(&tenant, &limits)
             .await
             .map_err(CallFailure::from)?;
-        let (answer, events) = self
-            .call_install(
-                tenant,
-                package,
-                operation,
-                body,
-                idempotency_key,
-                &limits,
-                admission,
-            )
-            .await?;
+        let context = CallContext {
+            tenant,
+            limits,
+            key,
+        };
+        let (answer, events) = self.call_install(&context, request, admission).await?;
         if !events.is_empty() {
-            match self.shares.pending_delivery(tenant, &limits) {
+            match self
+                .shares
+                .pending_delivery(&context.tenant, &context.limits)
+            {
                 Some(place) => {
                     self.deliver_later(actor.clone(), events, answer.usage_id.clone(), place)
                 }
@@ -223,40 +213,26 @@ impl Platform {
         Ok(answer)
     }
 
-    /// One call of `tenant`'s install, holding its `admission` until done.
-    /// With an idempotency key, the key is claimed before the plugin runs
-    /// (see `call_claimed`).
-    #[allow(clippy::too_many_arguments)]
+    /// One call of the tenant's install, holding its `admission` until
+    /// done. With an idempotency key, the key is claimed before the plugin
+    /// runs (see `call_claimed`).
     async fn call_install(
         self: &Arc<Self>,
-        tenant: &str,
-        package: &str,
-        operation: &str,
-        body: Vec<u8>,
-        idempotency_key: Option<String>,
-        limits: &TenantLimits,
+        context: &CallContext,
+        request: CallRequest,
         admission: Admission,
     ) -> Result<(Answer, Vec<EmittedEvent>), CallFailure> {
-        let Some(key) = idempotency_key else {
-            let (called, row) = self
-                .run_installed(
-                    tenant,
-                    package,
-                    operation,
-                    body,
-                    None,
-                    limits.storage_quota_bytes,
-                )
-                .await?;
+        let Some(key) = &context.key else {
+            let (answer, events, row) = self.run_installed(context, request).await?;
             self.usage.record(row).await?;
-            return Ok((Answer::of(&called), called.invocation.events));
+            return Ok((answer, events));
         };
-        let fingerprint = fingerprint(package, operation, &body);
+        let fingerprint = fingerprint(&request);
         let claim = spleis_store::accounts::new_id()?;
         let stale_before = now_ms().saturating_sub(CLAIM_STALE_AFTER_MS);
         match self
             .store
-            .claim_idempotency(tenant, &key, &fingerprint, &claim, stale_before)
+            .claim_idempotency(&context.tenant, key, &fingerprint, &claim, stale_before)
             .await?
         {
             KeyState::Claimed => {}
@@ -264,32 +240,28 @@ impl Platform {
                 fingerprint: stored,
             } => {
                 return Err(if stored == fingerprint {
-                    CallFailure::KeyInProgress(key)
+                    CallFailure::KeyInProgress(key.clone())
                 } else {
-                    CallFailure::KeyReused(key)
+                    CallFailure::KeyReused(key.clone())
                 });
             }
             KeyState::Done {
                 fingerprint: stored,
                 answer,
-            } => return Ok((replay(&key, &fingerprint, (stored, answer))?, Vec::new())),
+            } => return Ok((replay(key, &fingerprint, (stored, answer))?, Vec::new())),
         }
         // The claimed call runs in its own task: a client that goes away
         // does not cancel it half way, so the claim is always completed or
         // released, and a retry gets the answer instead of a stuck key.
         let platform = self.clone();
-        let (tenant, package, operation) =
-            (tenant.to_owned(), package.to_owned(), operation.to_owned());
-        let quota = limits.storage_quota_bytes;
+        let (context, key) = (context.clone(), key.clone());
         tokio::spawn(async move {
             let _admission = admission;
-            let ran = platform
-                .call_claimed(&tenant, &package, &operation, body, &key, &claim, quota)
-                .await;
+            let ran = platform.call_claimed(&context, request, &key, &claim).await;
             if ran.is_err()
                 && let Err(error) = platform
                     .store
-                    .release_idempotency(&tenant, &key, &claim)
+                    .release_idempotency(&context.tenant, &key, &claim)
                     .await
             {
                 // The claim then expires after CLAIM_STALE_AFTER_MS.
@@ -301,30 +273,17 @@ impl Platform {
         .map_err(|e| CallFailure::Join(e.to_string()))?
     }
 
-    /// Runs the call whose key this request claimed and completes the
-    /// claim with its answer and usage record in one transaction.
-    #[allow(clippy::too_many_arguments)]
+    /// Runs the call whose `key` this request claimed (`claim`) and
+    /// completes the claim with its answer and usage record in one
+    /// transaction.
     async fn call_claimed(
         &self,
-        tenant: &str,
-        package: &str,
-        operation: &str,
-        body: Vec<u8>,
+        context: &CallContext,
+        request: CallRequest,
         key: &str,
         claim: &str,
-        quota: u64,
     ) -> Result<(Answer, Vec<EmittedEvent>), CallFailure> {
-        let (called, row) = self
-            .run_installed(
-                tenant,
-                package,
-                operation,
-                body,
-                Some(key.to_owned()),
-                quota,
-            )
-            .await?;
-        let answer = Answer::of(&called);
+        let (answer, events, row) = self.run_installed(context, request).await?;
         let text = serde_json::to_string(&answer)
             .map_err(|e| StoreError::Corrupt(format!("cannot encode the answer: {e}")))?;
         if !self
@@ -336,34 +295,42 @@ impl Platform {
             // request's answer is the key's, and this run is not billed.
             return Err(CallFailure::KeyInProgress(key.to_owned()));
         }
-        Ok((answer, called.invocation.events))
+        Ok((answer, events))
     }
 
-    /// Finds the tenant's install of `package` (cached) and runs one call.
+    /// Finds the tenant's install of the requested package (cached) and
+    /// runs one call.
     async fn run_installed(
         &self,
-        tenant: &str,
-        package: &str,
-        operation: &str,
-        body: Vec<u8>,
-        idempotency_key: Option<String>,
-        quota: u64,
-    ) -> Result<(Called, UsageRow), CallFailure> {
-        let Some(found) = self.installed(tenant, package).await? else {
-            return Err(CallFailure::NotInstalled(package.to_owned()));
+        context: &CallContext,
+        request: CallRequest,
+    ) -> Result<(Answer, Vec<EmittedEvent>, UsageRow), CallFailure> {
+        let CallRequest {
+            package,
+            operation,
+            body,
+            ..
+        } = request;
+        let Some(found) = self.installed(&context.tenant, &package).await? else {
+            return Err(CallFailure::NotInstalled(package));
         };
         let (install, version) = &*found;
-        let call = Call::Handle {
-            operation: operation.to_owned(),
-            body,
-        };
-        self.run(install, version, call, idempotency_key, quota)
-            .await
+        let call = Call::Handle { operation, body };
+        self.run(
+            install,
+            version,
+            call,
+            context.key.clone(),
+            context.limits.storage_quota_bytes,
+        )
+        .await
     }
 
-    /// Runs one call of an install and measures it; the usage record is
-    /// returned, not yet recorded. `quota` is the tenant's storage limit:
-    /// the install's own quota applies only below it.
+    /// Runs one call of an install and measures it: the sandbox's
+    /// [`Invocation`] becomes the call's [`Answer`], the events it emitted
+    /// and its [`UsageRow`] (returned, not yet recorded). `quota` is the
+    /// tenant's storage limit: the install's own quota applies only below
+    /// it.
     pub(crate) async fn run(
         &self,
         install: &InstallRecord,
@@ -371,38 +338,46 @@ impl Platform {
         call: Call,
         idempotency_key: Option<String>,
         quota: u64,
-    ) -> Result<(Called, UsageRow), CallFailure> {
+    ) -> Result<(Answer, Vec<EmittedEvent>, UsageRow), CallFailure> {
         let plugin = self.component(version).await?;
         let context = Arc::new(install_context(install, &version.manifest, quota));
         let storage = Arc::new(DbKeyValue::new(self.store.clone()));
         // The call is a future on this worker: it yields every epoch tick
         // while the guest computes, suspends while it waits, and ends at its
         // deadline. No blocking-pool thread per call.
-        let invocation = self
+        let Invocation {
+            result,
+            usage,
+            events,
+            ..
+        } = self
             .runtime
             .invoke(&plugin, context, storage, call, None)
             .await?;
-        self.metrics.call(
-            invocation.usage.outcome,
-            invocation.usage.fuel_consumed,
-            invocation.usage.wall_time_us,
-        );
+        self.metrics
+            .call(usage.outcome, usage.fuel_consumed, usage.wall_time_us);
         let usage_id = spleis_store::accounts::new_time_id();
-        let row = UsageRow {
-            id: usage_id.clone(),
+        let (output, error) = match result {
+            Ok(output) => (Some(output), None),
+            Err(error) => (None, Some(error)),
+        };
+        let answer = Answer {
+            output,
+            error,
+            outcome: usage.outcome,
             version: install.version.clone(),
-            usage: invocation.usage.clone(),
+            usage_id: usage_id.clone(),
+            fuel: usage.fuel_consumed,
+            replayed: false,
+        };
+        let row = UsageRow {
+            id: usage_id,
+            version: install.version.clone(),
+            usage,
             idempotency_key,
             recorded_at: now_ms(),
         };
-        Ok((
-            Called {
-                invocation,
-                version: install.version.clone(),
-                usage_id,
-            },
-            row,
-        ))
+        Ok((answer, events, row))
     }
 
     /// Runs a call and hands its usage record to the pipeline.
@@ -412,10 +387,10 @@ impl Platform {
         version: &VersionRecord,
         call: Call,
         quota: u64,
-    ) -> Result<Called, CallFailure> {
-        let (called, row) = self.run(install, version, call, None, quota).await?;
+    ) -> Result<(Answer, Vec<EmittedEvent>), CallFailure> {
+        let (answer, events, row) = self.run(install, version, call, None, quota).await?;
         self.usage.record(row).await?;
-        Ok(called)
+        Ok((answer, events))
     }
 
     /// The loaded component of a stored version: from memory, else the
@@ -465,10 +440,16 @@ impl Platform {
 
 /// What identifies a request under an idempotency key: a hash of the
 /// package, the operation and the body.
-fn fingerprint(package: &str, operation: &str, body: &[u8]) -> String {
+fn fingerprint(request: &CallRequest) -> String {
     use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();
-    for part in [package.as_bytes(), b"\0", operation.as_bytes(), b"\0", body] {
+    for part in [
+        request.package.as_bytes(),
+        b"\0",
+        request.operation.as_bytes(),
+        b"\0",
+        &request.body,
+    ] {
         hasher.update(part);
     }
     hex::encode(hasher.finalize())

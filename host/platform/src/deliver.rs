@@ -96,17 +96,12 @@ impl Platform {
                     // Deliveries run under the tenant's share, waiting for
                     // their turn (nobody is there to retry them).
                     let _admission = self.shares.admit_waiting(tenant, &limits).await;
-                    let called = self
+                    let (answer, events) = self
                         .run_and_record(install, version, call, limits.storage_quota_bytes)
                         .await?;
-                    delivery.outcome = called.invocation.usage.outcome.as_str().to_owned();
-                    delivery.message = called
-                        .invocation
-                        .result
-                        .err()
-                        .map(|e| e.message)
-                        .unwrap_or_default();
-                    for emitted in called.invocation.events {
+                    delivery.outcome = answer.outcome.as_str().to_owned();
+                    delivery.message = answer.error.map(|e| e.message).unwrap_or_default();
+                    for emitted in events {
                         queue.push_back((new_id()?, emitted, depth + 1));
                     }
                 }

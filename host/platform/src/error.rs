@@ -2,7 +2,7 @@
 //! each a typed variant that a face (HTTP, CLI, console) maps on its own.
 
 use crate::access::AccessError;
-use crate::{CallFailure, PublishError};
+use crate::failures::{CallFailure, PublishError};
 use spleis_domain::DatabaseError;
 use spleis_domain::accounts::AccountError;
 use spleis_domain::billing::BillingError;

@@ -1,7 +1,7 @@
 //! The database as the sandbox's storage capability: the runtime's
 //! [`KeyValueStore`] over the store's key-value rows.
 
-use spleis_runtime::capabilities::storage::{self, KeyValueStore, Scope};
+use spleis_runtime::capabilities::storage::{KeyValueStore, Scope, StorageError};
 use spleis_store::{Store, StoreError};
 
 /// The database as the runtime's [`KeyValueStore`]. A call awaits its
@@ -18,14 +18,14 @@ impl DbKeyValue {
     }
 }
 
-fn unavailable(error: StoreError) -> storage::StoreError {
+fn unavailable(error: StoreError) -> StorageError {
     tracing::warn!(%error, "plugin storage failed");
-    storage::StoreError::Unavailable(error.to_string())
+    StorageError::Unavailable(error.to_string())
 }
 
 #[async_trait::async_trait]
 impl KeyValueStore for DbKeyValue {
-    async fn get(&self, scope: &Scope, key: &str) -> Result<Option<Vec<u8>>, storage::StoreError> {
+    async fn get(&self, scope: &Scope, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
         self.store
             .kv_get(&scope.tenant, &scope.plugin, key)
             .await
@@ -38,19 +38,19 @@ impl KeyValueStore for DbKeyValue {
         key: &str,
         value: &[u8],
         quota: u64,
-    ) -> Result<(), storage::StoreError> {
+    ) -> Result<(), StorageError> {
         self.store
             .kv_set(&scope.tenant, &scope.plugin, key, value, quota)
             .await
             .map_err(unavailable)?
-            .map_err(|q| storage::StoreError::QuotaExceeded {
+            .map_err(|q| StorageError::QuotaExceeded {
                 used: q.used,
                 quota: q.quota,
                 needed: q.needed,
             })
     }
 
-    async fn delete(&self, scope: &Scope, key: &str) -> Result<bool, storage::StoreError> {
+    async fn delete(&self, scope: &Scope, key: &str) -> Result<bool, StorageError> {
         self.store
             .kv_delete(&scope.tenant, &scope.plugin, key)
             .await
@@ -63,14 +63,14 @@ impl KeyValueStore for DbKeyValue {
         prefix: &str,
         start_after: Option<&str>,
         limit: u32,
-    ) -> Result<Vec<String>, storage::StoreError> {
+    ) -> Result<Vec<String>, StorageError> {
         self.store
             .kv_list(&scope.tenant, &scope.plugin, prefix, start_after, limit)
             .await
             .map_err(unavailable)
     }
 
-    async fn used_bytes(&self, scope: &Scope) -> Result<u64, storage::StoreError> {
+    async fn used_bytes(&self, scope: &Scope) -> Result<u64, StorageError> {
         self.store
             .kv_used(&scope.tenant, &scope.plugin)
             .await
@@ -104,7 +104,7 @@ mod tests {
                     kv.set(&a, "k2", &[0; 12], 20).await.unwrap();
                     assert!(matches!(
                         kv.set(&a, "k3", &[1], 20).await,
-                        Err(storage::StoreError::QuotaExceeded {
+                        Err(StorageError::QuotaExceeded {
                             used: 20,
                             quota: 20,
                             needed: 3

@@ -10,14 +10,16 @@
 //!
 //! | module | operations |
 //! |---|---|
-//! | [`accounts`] | authenticate a token, create an account |
+//! | [`accounts`] | authenticate a token, create and list accounts |
 //! | [`registry`] | publish, catalog, package, yank, add an owner |
 //! | [`installs`] | install, list, detail, upgrade, rollback, config, uninstall, pending upgrades |
 //! | [`call`] | call an install (idempotency keys) |
 //! | [`deliver`] | emit a platform event, deliver events to subscribers |
-//! | [`usage`] | the usage pipeline and reading usage records |
+//! | [`usage`] | the usage pipeline, reading usage records, calls by day |
 //! | [`caches`] | the cached lookups every call makes, forgotten on change |
-//! | [`console`] | console sessions, calls by day, the month so far, a close preview, accounts and terms, legal details |
+//! | [`sessions`] | sign in with a token, the live session, sign out |
+//! | [`month`] | the open month so far (drafts, projection), a close preview, tenants' terms, a plan rated on a sample |
+//! | [`parties`] | legal details of invoice parties, an invoice's parties and due date |
 //! | [`compiles`] | one compile per digest at a time, a few at once |
 //! | [`limits`] | the operator's limits per tenant; a tenant's own limits and use |
 //! | [`shares`] | admission of calls by rate, concurrency cap and the shared pool |
@@ -30,15 +32,18 @@ pub mod billing;
 pub mod caches;
 pub mod call;
 pub mod compiles;
-pub mod console;
 pub mod deliver;
 mod error;
+mod failures;
 pub mod installs;
 pub mod kv;
 pub mod limits;
 pub mod maintenance;
 pub mod metrics;
+pub mod month;
+pub mod parties;
 pub mod registry;
+pub mod sessions;
 pub mod shares;
 mod tenant_limits;
 pub mod usage;
@@ -54,10 +59,11 @@ use std::sync::Arc;
 
 pub use access::{AccessError, Actor};
 pub use accounts::AccountCreated;
-pub use call::{Answer, CallFailure};
+pub use call::{Answer, CallRequest};
 pub use deliver::MAX_EVENT_DEPTH;
 pub use error::Error;
-pub use registry::{MAX_COMPONENT_BYTES, PublishError, Published};
+pub use failures::{CallFailure, MAX_COMPONENT_BYTES, MAX_IDEMPOTENCY_KEY_BYTES, PublishError};
+pub use registry::Published;
 
 /// Shared state of a running platform. Its parts are private: every use of
 /// the database or the sandbox goes through an operation, which checks the

@@ -5,7 +5,7 @@
 use crate::maintenance::Bootstrap;
 use crate::tests::{hostile_install, runtime, world_on};
 use crate::usage::Durability;
-use crate::{CallFailure, Error, Platform};
+use crate::{CallFailure, CallRequest, Error, Platform};
 use spleis_domain::installs::InstallError;
 use std::sync::Arc;
 
@@ -107,10 +107,8 @@ async fn concurrent_idempotent_calls_with_one_key_run_the_plugin_once() {
                         platform
                             .call(
                                 &tenant,
-                                "fixtures/hostile",
-                                "echo",
-                                b"{}".to_vec(),
-                                Some(key.as_bytes()),
+                                CallRequest::new("fixtures/hostile", "echo", b"{}".to_vec())
+                                    .with_idempotency_key(key.as_bytes()),
                             )
                             .await
                     })

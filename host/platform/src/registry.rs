@@ -5,6 +5,7 @@
 //! Authors and the operator publish, yank and add owners; the store checks
 //! that the actor owns the namespace. Anyone signed in reads the catalog.
 
+use crate::failures::{MAX_COMPONENT_BYTES, PublishError};
 use crate::{Actor, Error, Platform};
 use serde::{Deserialize, Serialize};
 use spleis_domain::DatabaseError;
@@ -12,57 +13,12 @@ use spleis_domain::accounts::Role;
 use spleis_domain::installs::UpgradeReport;
 use spleis_domain::registry::{PackageSummary, PublishOutcome, RegistryError, VersionRecord};
 use spleis_registry::Manifest;
-use spleis_runtime::LoadError;
 use spleis_runtime::LoadedPlugin;
-use spleis_store::StoreError;
+use std::collections::BTreeMap;
 use utoipa::ToSchema;
-
-/// The largest component the registry accepts: 20 MiB.
-pub const MAX_COMPONENT_BYTES: usize = 20 << 20;
 
 /// Who may publish, yank and add owners (within the namespaces they own).
 const PUBLISHERS: [Role; 2] = [Role::Author, Role::Operator];
-
-/// Why publishing was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum PublishError {
-    /// Too large.
-    #[error("the component has {size} bytes; the registry accepts at most {max}")]
-    TooLarge {
-        /// Its size.
-        size: usize,
-        /// The limit.
-        max: usize,
-    },
-    /// No manifest sent and none embedded.
-    #[error("no manifest: send one with the component, or build with spleis-sdk, which embeds it")]
-    NoManifest,
-    /// The manifest could not be read.
-    #[error(transparent)]
-    Manifest(#[from] spleis_registry::ManifestError),
-    /// The manifest sent differs from the one embedded.
-    #[error(
-        "the manifest sent ({sent}) differs from the one embedded in the component ({embedded}); rebuild the component"
-    )]
-    ManifestMismatch {
-        /// name@version sent.
-        sent: String,
-        /// name@version embedded.
-        embedded: String,
-    },
-    /// The runtime refused the component.
-    #[error(transparent)]
-    Component(#[from] LoadError),
-    /// The component imports capabilities the sent manifest does not declare.
-    #[error("the component imports `{0}`, which its manifest does not declare")]
-    UndeclaredCapability(String),
-    /// The registry refused it.
-    #[error(transparent)]
-    Registry(#[from] RegistryError),
-    /// Rolling out to installs failed (the version is published).
-    #[error(transparent)]
-    Database(#[from] DatabaseError),
-}
 
 /// What a publish did.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -84,12 +40,6 @@ pub struct PackageDetail {
     pub owners: Vec<String>,
     /// Every published version, yanked ones included.
     pub versions: Vec<VersionRecord>,
-}
-
-impl From<StoreError> for PublishError {
-    fn from(error: StoreError) -> Self {
-        PublishError::Database(error.into())
-    }
 }
 
 impl Platform {
@@ -206,6 +156,28 @@ impl Platform {
         let by = actor.require(&PUBLISHERS)?;
         self.store.add_owner(by, namespace, account).await?;
         Ok(())
+    }
+
+    /// For each namespace of `plugins`: whether `actor` owns it.
+    pub(crate) async fn namespaces_owned<'a>(
+        &self,
+        actor: &Actor,
+        plugins: impl Iterator<Item = &'a str>,
+    ) -> Result<BTreeMap<String, bool>, Error> {
+        let mut owned = BTreeMap::new();
+        for plugin in plugins {
+            let namespace = crate::billing::namespace_of(plugin);
+            if owned.contains_key(namespace) {
+                continue;
+            }
+            let owns = match self.store.owners(namespace).await {
+                Ok(owners) => owners.iter().any(|o| o == actor.id()),
+                Err(RegistryError::UnknownNamespace(_)) => false,
+                Err(e) => return Err(e.into()),
+            };
+            owned.insert(namespace.to_owned(), owns);
+        }
+        Ok(owned)
     }
 }
 

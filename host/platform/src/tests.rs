@@ -4,7 +4,9 @@
 
 use crate::installs::InstallRequest;
 use crate::usage::Durability;
-use crate::{AccessError, Actor, CallFailure, Error, MAX_EVENT_DEPTH, Platform, PublishError};
+use crate::{
+    AccessError, Actor, CallFailure, CallRequest, Error, MAX_EVENT_DEPTH, Platform, PublishError,
+};
 use spleis_domain::accounts::{AccountError, Role};
 use spleis_domain::registry::RegistryError;
 use spleis_runtime::{Runtime, RuntimeConfig};
@@ -38,6 +40,27 @@ pub(crate) fn runtime() -> Arc<Runtime> {
         })
         .expect("runtime"),
     )
+}
+
+/// A platform on a fresh SQLite store with no account, for operations
+/// that run no plugin.
+pub(crate) async fn bare_platform() -> (Platform, Guard) {
+    let (store, guard) = spleis_store::testing::sqlite().await;
+    let runtime = Runtime::new(RuntimeConfig {
+        max_instances: 2,
+        ..Default::default()
+    })
+    .expect("runtime");
+    (
+        Platform::new(store, Arc::new(runtime), Durability::Sync),
+        guard,
+    )
+}
+
+/// The actor of the existing account `id`, through a new token.
+pub(crate) async fn actor_of(platform: &Platform, id: &str) -> Actor {
+    let token = platform.store.issue_token(id, "t").await.unwrap();
+    platform.authenticate(&token).await.unwrap().unwrap()
 }
 
 async fn world() -> World {
@@ -124,10 +147,10 @@ impl World {
         self.platform
             .call(
                 &self.tenant,
-                HOSTILE,
-                "echo",
-                body.as_bytes().to_vec(),
-                key.map(str::as_bytes),
+                CallRequest {
+                    idempotency_key: key.map(|k| k.as_bytes().to_vec()),
+                    ..CallRequest::new(HOSTILE, "echo", body.as_bytes().to_vec())
+                },
             )
             .await
     }
@@ -250,7 +273,7 @@ async fn roles_decide_who_may_do_what() {
         assert!(is_role_refusal(w.platform.installs(actor).await));
         assert!(is_role_refusal(
             w.platform
-                .call(actor, HOSTILE, "echo", Vec::new(), None)
+                .call(actor, CallRequest::new(HOSTILE, "echo", Vec::new()))
                 .await
         ));
         assert!(is_role_refusal(
@@ -297,7 +320,10 @@ async fn a_tenant_sees_and_calls_only_its_own_installs() {
     assert!(installs.is_empty());
     let call = w
         .platform
-        .call(&w.other_tenant, HOSTILE, "echo", Vec::new(), None)
+        .call(
+            &w.other_tenant,
+            CallRequest::new(HOSTILE, "echo", Vec::new()),
+        )
         .await;
     assert!(
         matches!(call, Err(Error::Call(CallFailure::NotInstalled(_)))),
@@ -382,7 +408,7 @@ async fn after_an_emitting_call() -> World {
     let w = world().await;
     w.installed().await;
     w.platform
-        .call(&w.tenant, HOSTILE, "emit", b"1".to_vec(), None)
+        .call(&w.tenant, CallRequest::new(HOSTILE, "emit", b"1".to_vec()))
         .await
         .expect("calls");
     w
@@ -468,7 +494,7 @@ async fn a_purged_scope_takes_no_write_from_a_node_that_still_caches_the_install
     // What the node with the stale cache does next.
     let refused = kv.set(&scope, "late", b"v", 1 << 20).await;
     assert!(
-        matches!(&refused, Err(storage::StoreError::Unavailable(m)) if m.contains("uninstalled")),
+        matches!(&refused, Err(storage::StorageError::Unavailable(m)) if m.contains("uninstalled")),
         "{refused:?}"
     );
     assert_eq!(kv.used_bytes(&scope).await.unwrap(), 0);
@@ -537,7 +563,7 @@ async fn the_calls_record_says_how_many_deliveries_were_dropped() {
     // `emit` sends one `loop.ping`; each delivery answers with another.
     let answer = w
         .platform
-        .call(&w.tenant, HOSTILE, "emit", b"{}".to_vec(), None)
+        .call(&w.tenant, CallRequest::new(HOSTILE, "emit", b"{}".to_vec()))
         .await
         .expect("calls");
     let mut dropped = 0;

@@ -10,11 +10,15 @@
 //! make the retry idempotent), so nothing queued is dropped while the
 //! process lives. In `sync` mode `record` writes the record before it
 //! returns, so the response is sent only once the record is durable.
+//!
+//! Reading usage is here too: a tenant's records, and calls by day.
 
 use crate::{AccessError, Actor, Error, Platform};
 use serde::{Deserialize, Serialize};
+use spleis_billing::discounts::Period;
 use spleis_domain::UsageRow;
 use spleis_domain::accounts::Role;
+use spleis_domain::billing::DayCalls;
 use spleis_store::{Store, StoreError};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -124,6 +128,15 @@ pub struct TenantUsage {
     pub records: Vec<UsageRow>,
 }
 
+/// Calls by day in one period, scoped to the actor.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DailyUsage {
+    /// The period.
+    pub period: Period,
+    /// Rows by day, tenant and plugin (days without calls are absent).
+    pub rows: Vec<DayCalls>,
+}
+
 impl Platform {
     /// Usage records, newest first, at most `limit` (default
     /// [`DEFAULT_READ_LIMIT`], capped at [`MAX_READ_LIMIT`]): a tenant reads
@@ -159,6 +172,34 @@ impl Platform {
         self.usage.flush().await;
         let records = self.store.usage_of_tenant(&tenant, limit).await?;
         Ok(TenantUsage { tenant, records })
+    }
+
+    /// Calls by day in `period` (default: the open one): a tenant's own, an
+    /// author's plugins' (namespaces it owns), all for the operator.
+    pub async fn daily_usage(
+        &self,
+        actor: &Actor,
+        period: Option<Period>,
+    ) -> Result<DailyUsage, Error> {
+        let period = match period {
+            Some(period) => period,
+            None => self.open_period().await?,
+        };
+        self.usage.flush().await;
+        let tenant = (actor.role() == Role::Tenant).then(|| actor.id());
+        let mut rows = self.store.calls_by_day(period, tenant).await?;
+        if actor.role() == Role::Author {
+            let owned = self
+                .namespaces_owned(actor, rows.iter().map(|r| r.plugin.as_str()))
+                .await?;
+            rows.retain(|r| {
+                owned
+                    .get(crate::billing::namespace_of(&r.plugin))
+                    .copied()
+                    .unwrap_or(false)
+            });
+        }
+        Ok(DailyUsage { period, rows })
     }
 }
 

@@ -51,7 +51,9 @@ impl Call {
     }
 }
 
-/// The result of one call.
+/// What the sandbox returns of one call: its result, what it used, its
+/// log and the events it emitted (the platform makes of it the caller's
+/// answer and the stored usage record).
 #[derive(Clone, Debug)]
 pub struct Invocation {
     /// The response body, or why there is none.

@@ -26,6 +26,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use axum::Router;
 use axum::routing::post;
+use spleis_platform::CallRequest;
 use spleis_platform::limits::LimitDefaults;
 use spleis_runtime::RuntimeConfig;
 use spleis_server as api;
@@ -85,7 +86,10 @@ fn main() {
         let started = std::time::Instant::now();
         for _ in 0..n {
             platform
-                .call(&tenant, "fixtures/hostile", "echo", b"{}".to_vec(), None)
+                .call(
+                    &tenant,
+                    CallRequest::new("fixtures/hostile", "echo", b"{}".to_vec()),
+                )
                 .await
                 .expect("calls");
         }

@@ -20,7 +20,7 @@ use base64::Engine;
 use spleis_domain::accounts::Account;
 use spleis_domain::installs::InstallRecord;
 use spleis_platform::installs::InstallRequest;
-use spleis_platform::{Answer, Published};
+use spleis_platform::{Answer, CallRequest, Published};
 use spleis_runtime::OutcomeKind;
 use std::collections::BTreeMap;
 
@@ -417,17 +417,15 @@ pub async fn call(
     body: Bytes,
 ) -> Result<Response> {
     // The raw bytes: the platform decides what a valid key is.
-    let idempotency_key = headers.get("idempotency-key").map(|v| v.as_bytes());
-    let mut answer = state
-        .platform
-        .call(
-            &caller.0,
-            &path.package(),
-            &path.operation,
-            body.to_vec(),
-            idempotency_key,
-        )
-        .await?;
+    let request = CallRequest {
+        package: path.package(),
+        operation: path.operation,
+        body: body.to_vec(),
+        idempotency_key: headers
+            .get("idempotency-key")
+            .map(|v| v.as_bytes().to_vec()),
+    };
+    let mut answer = state.platform.call(&caller.0, request).await?;
     let mut response = call_response(&mut answer);
     let headers = response.headers_mut();
     for (name, value) in [

@@ -262,6 +262,19 @@ impl Store {
             .await?;
         Ok(row.try_get::<i64, _>("n")? > 0)
     }
+
+    /// Every account of `role` (all for `None`), by id.
+    pub async fn accounts(&self, role: Option<Role>) -> Result<Vec<Account>, StoreError> {
+        let role = role.map(Role::as_str).unwrap_or("");
+        let rows = sqlx::query(
+            "SELECT id, role, name FROM accounts WHERE $1 = '' OR role = $2 ORDER BY id",
+        )
+        .bind(role)
+        .bind(role)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(account_from_row).collect()
+    }
 }
 
 /// Characters of a token's hash that name it: enough to be unique among
@@ -391,6 +404,17 @@ mod tests {
                 store.issue_token("nobody", "x").await,
                 Err(AccountError::Unknown(_))
             ));
+        }
+    }
+
+    #[tokio::test]
+    async fn accounts_are_listed_by_role() {
+        for (store, _guard) in testing::all().await {
+            store.create_account("b", Role::Tenant, "B").await.unwrap();
+            store.create_account("a", Role::Author, "A").await.unwrap();
+            let tenants = store.accounts(Some(Role::Tenant)).await.unwrap();
+            assert_eq!(tenants.len(), 1);
+            assert_eq!(store.accounts(None).await.unwrap().len(), 2);
         }
     }
 }

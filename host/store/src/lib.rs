@@ -8,12 +8,13 @@
 
 pub mod accounts;
 pub mod billing;
-pub mod console;
 pub mod events;
 pub mod installs;
 pub mod kv;
 pub mod limits;
+pub mod parties;
 pub mod registry;
+pub mod sessions;
 pub mod usage;
 
 use spleis_domain::DatabaseError;

@@ -1,9 +1,11 @@
 //! Usage records: one row per call, written in batches.
 
 use super::{Store, StoreError, now_ms};
+use spleis_billing::calendar::Date;
 use spleis_billing::discounts::Period;
-use spleis_billing::period::billing_period;
+use spleis_billing::period::{DAY_MS, billing_period};
 use spleis_domain::UsageRow;
+use spleis_domain::billing::DayCalls;
 use spleis_domain::{MAX_REPORT_QUANTITY, MeterReport};
 use spleis_domain::{OutcomeKind, Usage};
 use sqlx::Row;
@@ -191,6 +193,41 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(usage_from_row).collect()
+    }
+
+    /// Calls billed in `period`, by the UTC day they were recorded, tenant
+    /// and plugin; of `tenant` only when named.
+    pub async fn calls_by_day(
+        &self,
+        period: Period,
+        tenant: Option<&str>,
+    ) -> Result<Vec<DayCalls>, StoreError> {
+        let tenant = tenant.unwrap_or("");
+        let rows = sqlx::query(
+            "SELECT CAST(recorded_at / $1 AS BIGINT) AS day, tenant, plugin, \
+             CAST(COUNT(*) AS BIGINT) AS calls, \
+             CAST(SUM(CASE WHEN outcome = 'ok' THEN 0 ELSE 1 END) AS BIGINT) AS failed \
+             FROM usage_records WHERE period = $2 AND ($3 = '' OR tenant = $4) \
+             GROUP BY CAST(recorded_at / $5 AS BIGINT), tenant, plugin ORDER BY day, tenant, plugin",
+        )
+        .bind(DAY_MS)
+        .bind(period.to_string())
+        .bind(tenant)
+        .bind(tenant)
+        .bind(DAY_MS)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(DayCalls {
+                    day: Date::from_days(row.try_get("day")?).to_string(),
+                    tenant: row.try_get("tenant")?,
+                    plugin: row.try_get("plugin")?,
+                    calls: row.try_get("calls")?,
+                    failed: row.try_get("failed")?,
+                })
+            })
+            .collect()
     }
 }
 

@@ -21,7 +21,8 @@ use spleis_billing::discounts::DiscountAmount;
 use spleis_domain::accounts::Role;
 use spleis_domain::parties::PartyDetails;
 use spleis_platform::billing::render;
-use spleis_platform::console::{DailyUsage, MonthSoFar};
+use spleis_platform::month::MonthSoFar;
+use spleis_platform::usage::DailyUsage;
 use std::collections::BTreeMap;
 
 /// The days of the month so far, each with its calls (all plugins).

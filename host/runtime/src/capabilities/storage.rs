@@ -26,9 +26,10 @@ pub struct Scope {
     pub plugin: String,
 }
 
-/// Why a storage operation failed.
+/// Why an operation of the sandbox's storage capability failed; a backend
+/// maps its own errors to these.
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
+pub enum StorageError {
     /// The write would pass the quota; nothing was written.
     #[error("storage quota exceeded: {used} of {quota} bytes used, the write needs {needed} more")]
     QuotaExceeded {
@@ -53,7 +54,7 @@ pub enum StoreError {
 #[async_trait::async_trait]
 pub trait KeyValueStore: Send + Sync {
     /// The value under `key`.
-    async fn get(&self, scope: &Scope, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    async fn get(&self, scope: &Scope, key: &str) -> Result<Option<Vec<u8>>, StorageError>;
     /// Sets `key` to `value` unless the scope would then hold more than
     /// `quota` bytes.
     async fn set(
@@ -62,9 +63,9 @@ pub trait KeyValueStore: Send + Sync {
         key: &str,
         value: &[u8],
         quota: u64,
-    ) -> Result<(), StoreError>;
+    ) -> Result<(), StorageError>;
     /// Deletes `key`; whether it existed.
-    async fn delete(&self, scope: &Scope, key: &str) -> Result<bool, StoreError>;
+    async fn delete(&self, scope: &Scope, key: &str) -> Result<bool, StorageError>;
     /// Keys with `prefix`, ascending, after `start_after`, at most `limit`.
     async fn list_keys(
         &self,
@@ -72,9 +73,9 @@ pub trait KeyValueStore: Send + Sync {
         prefix: &str,
         start_after: Option<&str>,
         limit: u32,
-    ) -> Result<Vec<String>, StoreError>;
+    ) -> Result<Vec<String>, StorageError>;
     /// Bytes the scope holds.
-    async fn used_bytes(&self, scope: &Scope) -> Result<u64, StoreError>;
+    async fn used_bytes(&self, scope: &Scope) -> Result<u64, StorageError>;
 }
 
 #[derive(Default)]
@@ -110,7 +111,7 @@ impl MemoryStore {
     }
 
     /// Every entry, sorted by scope and key (for saving to a file).
-    pub fn snapshot(&self) -> Result<Vec<SnapshotEntry>, StoreError> {
+    pub fn snapshot(&self) -> Result<Vec<SnapshotEntry>, StorageError> {
         self.with(|p| {
             let mut entries: Vec<SnapshotEntry> = p
                 .iter()
@@ -158,13 +159,13 @@ impl MemoryStore {
     fn with<R>(
         &self,
         f: impl FnOnce(&mut HashMap<Scope, Partition>) -> R,
-    ) -> Result<R, StoreError> {
+    ) -> Result<R, StorageError> {
         // A poisoned lock means a panic mid-update elsewhere: report it
         // rather than serve possibly inconsistent data.
         let mut guard = self
             .partitions
             .lock()
-            .map_err(|_| StoreError::Unavailable("the in-memory store is poisoned".into()))?;
+            .map_err(|_| StorageError::Unavailable("the in-memory store is poisoned".into()))?;
         Ok(f(&mut guard))
     }
 }
@@ -175,7 +176,7 @@ fn entry_size(key: &str, value: &[u8]) -> u64 {
 
 #[async_trait::async_trait]
 impl KeyValueStore for MemoryStore {
-    async fn get(&self, scope: &Scope, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    async fn get(&self, scope: &Scope, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
         self.with(|p| p.get(scope).and_then(|part| part.entries.get(key).cloned()))
     }
 
@@ -185,14 +186,14 @@ impl KeyValueStore for MemoryStore {
         key: &str,
         value: &[u8],
         quota: u64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), StorageError> {
         self.with(|p| {
             let part = p.entry(scope.clone()).or_default();
             let old = part.entries.get(key).map_or(0, |v| entry_size(key, v));
             let new = entry_size(key, value);
             let after = part.bytes - old + new;
             if new > old && after > quota {
-                return Err(StoreError::QuotaExceeded {
+                return Err(StorageError::QuotaExceeded {
                     used: part.bytes,
                     quota,
                     needed: new - old,
@@ -204,7 +205,7 @@ impl KeyValueStore for MemoryStore {
         })?
     }
 
-    async fn delete(&self, scope: &Scope, key: &str) -> Result<bool, StoreError> {
+    async fn delete(&self, scope: &Scope, key: &str) -> Result<bool, StorageError> {
         self.with(|p| {
             let Some(part) = p.get_mut(scope) else {
                 return false;
@@ -225,7 +226,7 @@ impl KeyValueStore for MemoryStore {
         prefix: &str,
         start_after: Option<&str>,
         limit: u32,
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<Vec<String>, StorageError> {
         self.with(|p| {
             let Some(part) = p.get(scope) else {
                 return Vec::new();
@@ -244,7 +245,7 @@ impl KeyValueStore for MemoryStore {
         })
     }
 
-    async fn used_bytes(&self, scope: &Scope) -> Result<u64, StoreError> {
+    async fn used_bytes(&self, scope: &Scope) -> Result<u64, StorageError> {
         self.with(|p| p.get(scope).map_or(0, |part| part.bytes))
     }
 }
@@ -262,10 +263,10 @@ fn check_key(key: &str) -> Result<(), HostError> {
 
 /// Backend failures reach the guest as `unavailable`; a quota breach ends
 /// the call.
-fn backend<T>(result: Result<T, StoreError>) -> wasmtime::Result<Result<T, HostError>> {
+fn backend<T>(result: Result<T, StorageError>) -> wasmtime::Result<Result<T, HostError>> {
     match result {
         Ok(v) => Ok(Ok(v)),
-        Err(StoreError::QuotaExceeded {
+        Err(StorageError::QuotaExceeded {
             used,
             quota,
             needed,
@@ -274,7 +275,7 @@ fn backend<T>(result: Result<T, StoreError>) -> wasmtime::Result<Result<T, HostE
             quota,
             needed,
         })),
-        Err(StoreError::Unavailable(message)) => {
+        Err(StorageError::Unavailable(message)) => {
             tracing::warn!(%message, "storage backend unavailable");
             Ok(Err(HostError::Unavailable(message)))
         }
@@ -288,14 +289,14 @@ impl CallCapabilities {
     async fn stored<T, F>(
         &self,
         operation: impl FnOnce(Arc<dyn KeyValueStore>, Scope) -> F,
-    ) -> Result<T, StoreError>
+    ) -> Result<T, StorageError>
     where
         T: Send + 'static,
-        F: std::future::Future<Output = Result<T, StoreError>> + Send + 'static,
+        F: std::future::Future<Output = Result<T, StorageError>> + Send + 'static,
     {
         let work = operation(self.storage.clone(), self.scope.clone());
         crate::lanes::at_home(work).await.unwrap_or_else(|| {
-            Err(StoreError::Unavailable(
+            Err(StorageError::Unavailable(
                 "the server is shutting down".to_owned(),
             ))
         })
@@ -408,7 +409,7 @@ mod tests {
         let err = store.set(&s, "k3", &[0; 1], 20).await.unwrap_err();
         assert!(matches!(
             err,
-            StoreError::QuotaExceeded {
+            StorageError::QuotaExceeded {
                 used: 20,
                 quota: 20,
                 needed: 3
