@@ -108,3 +108,11 @@ pub enum RegistryError {
     #[error(transparent)]
     Database(#[from] DatabaseError),
 }
+
+/// The namespace of a package named `namespace/name` (the whole name if it
+/// has no slash).
+pub fn namespace_of(package: &str) -> &str {
+    package
+        .split_once('/')
+        .map_or(package, |(namespace, _)| namespace)
+}

@@ -159,23 +159,13 @@ impl Platform {
 #[cfg(test)]
 mod tests {
     use crate::Error;
-    use crate::tests::{actor_of, bare_platform};
+    use crate::tests::{bare_platform, operator_and_two_tenants};
     use spleis_domain::accounts::Role;
 
     #[tokio::test]
     async fn the_operator_lists_the_accounts_by_role() {
         let (platform, _guard) = bare_platform().await;
-        for (id, role) in [
-            ("op", Role::Operator),
-            ("a", Role::Tenant),
-            ("b", Role::Tenant),
-        ] {
-            platform.store.create_account(id, role, id).await.unwrap();
-        }
-        let (op, a) = (
-            actor_of(&platform, "op").await,
-            actor_of(&platform, "a").await,
-        );
+        let (op, a) = operator_and_two_tenants(&platform).await;
         assert!(matches!(
             platform.accounts(&a, None).await,
             Err(Error::Access(_))

@@ -23,6 +23,8 @@
 //! voids, commitments) runs as steps in [`books`]: store calls and pure
 //! billing functions, with every rule decided there.
 
+use spleis_domain::registry::namespace_of;
+
 mod agreements;
 mod books;
 mod campaigns;
@@ -53,13 +55,6 @@ impl crate::Platform {
 
 use crate::{AccessError, Actor, Error, Platform};
 use spleis_domain::accounts::Role;
-
-/// The namespace of `namespace/name`.
-pub(crate) fn namespace_of(package: &str) -> &str {
-    package
-        .split_once('/')
-        .map_or(package, |(namespace, _)| namespace)
-}
 
 impl Platform {
     /// Refuses unless `actor` is the operator or an author owning the

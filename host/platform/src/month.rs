@@ -134,7 +134,7 @@ impl Platform {
                     .into_iter()
                     .filter(|s| {
                         owned
-                            .get(crate::billing::namespace_of(&s.plugin))
+                            .get(spleis_domain::registry::namespace_of(&s.plugin))
                             .copied()
                             .unwrap_or(false)
                     })
@@ -237,22 +237,12 @@ impl Platform {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tests::{actor_of, bare_platform};
+    use crate::tests::{bare_platform, operator_and_two_tenants};
 
     #[tokio::test]
     async fn a_tenant_reads_its_own_terms() {
         let (platform, _guard) = bare_platform().await;
-        for (id, role) in [
-            ("op", Role::Operator),
-            ("a", Role::Tenant),
-            ("b", Role::Tenant),
-        ] {
-            platform.store.create_account(id, role, id).await.unwrap();
-        }
-        let (op, a) = (
-            actor_of(&platform, "op").await,
-            actor_of(&platform, "a").await,
-        );
+        let (op, a) = operator_and_two_tenants(&platform).await;
         let terms = platform.tenant_terms(&a).await.unwrap();
         assert_eq!(terms.len(), 1);
         assert_eq!(terms[0].account.id, "a");

@@ -106,23 +106,12 @@ impl Platform {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tests::{actor_of, bare_platform};
-    use spleis_domain::accounts::Role;
+    use crate::tests::{bare_platform, operator_and_two_tenants};
 
     #[tokio::test]
     async fn legal_details_are_the_accounts_own_and_the_issuers_for_all() {
         let (platform, _guard) = bare_platform().await;
-        for (id, role) in [
-            ("op", Role::Operator),
-            ("a", Role::Tenant),
-            ("b", Role::Tenant),
-        ] {
-            platform.store.create_account(id, role, id).await.unwrap();
-        }
-        let (op, a) = (
-            actor_of(&platform, "op").await,
-            actor_of(&platform, "a").await,
-        );
+        let (op, a) = operator_and_two_tenants(&platform).await;
         let details = PartyDetails {
             legal_name: "A AS".into(),
             address: "Gate 1".into(),

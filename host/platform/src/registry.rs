@@ -166,7 +166,7 @@ impl Platform {
     ) -> Result<BTreeMap<String, bool>, Error> {
         let mut owned = BTreeMap::new();
         for plugin in plugins {
-            let namespace = crate::billing::namespace_of(plugin);
+            let namespace = spleis_domain::registry::namespace_of(plugin);
             if owned.contains_key(namespace) {
                 continue;
             }

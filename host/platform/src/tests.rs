@@ -63,6 +63,22 @@ pub(crate) async fn actor_of(platform: &Platform, id: &str) -> Actor {
     platform.authenticate(&token).await.unwrap().unwrap()
 }
 
+/// An operator `op` and two tenants, `a` and `b`, on `platform`: the
+/// actors of `op` and `a`.
+pub(crate) async fn operator_and_two_tenants(platform: &Platform) -> (Actor, Actor) {
+    for (id, role) in [
+        ("op", Role::Operator),
+        ("a", Role::Tenant),
+        ("b", Role::Tenant),
+    ] {
+        platform.store.create_account(id, role, id).await.unwrap();
+    }
+    (
+        actor_of(platform, "op").await,
+        actor_of(platform, "a").await,
+    )
+}
+
 async fn world() -> World {
     let (store, guard) = spleis_store::testing::sqlite().await;
     world_on(store, guard).await

@@ -194,7 +194,7 @@ impl Platform {
                 .await?;
             rows.retain(|r| {
                 owned
-                    .get(crate::billing::namespace_of(&r.plugin))
+                    .get(spleis_domain::registry::namespace_of(&r.plugin))
                     .copied()
                     .unwrap_or(false)
             });

@@ -310,23 +310,25 @@ pub mod testing {
                  peak_memory, outcome, units, idempotency_key, recorded_at, period) \
                  SELECT 't' || (i / $3), printf('%010d', i), 'bench/p' || (i % 100), '1.0.0', 'sha256:00', \
                  CASE i % 3 WHEN 0 THEN 'quote' WHEN 1 THEN 'list' ELSE 'get' END, 100000 + (i % 7919), 40, 1048576, \
-                 CASE WHEN i % 50 = 7 THEN 'out-of-fuel' ELSE 'ok' END, '[]', NULL, $4 + (i % 86400000), '2026-10' FROM n",
+                 CASE WHEN i % 50 = 7 THEN 'out-of-fuel' ELSE 'ok' END, '[]', NULL, $4 + (i % 86400000), $5 FROM n",
             )
             .bind(done as i64)
             .bind(end as i64)
             .bind(per_tenant as i64)
             .bind(period.start_ms())
+            .bind(period.to_string())
             .execute(&mut *tx)
             .await?;
             sqlx::query(
                 "WITH RECURSIVE n(i) AS (SELECT $1 UNION ALL SELECT i + 5 FROM n WHERE i + 5 < $2) \
                  INSERT INTO usage_units (tenant, id, period, plugin, metric, unit_key, quantity) \
-                 SELECT 't' || (i / $3), printf('%010d', i), '2026-10', 'bench/p' || (i % 100), 'active-contract', \
+                 SELECT 't' || (i / $3), printf('%010d', i), $4, 'bench/p' || (i % 100), 'active-contract', \
                  'C-' || (i % 97), 1 FROM n",
             )
             .bind(done as i64)
             .bind(end as i64)
             .bind(per_tenant as i64)
+            .bind(period.to_string())
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;

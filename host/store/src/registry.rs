@@ -3,14 +3,12 @@
 
 use super::{Db, Store, StoreError, now_ms};
 use spleis_domain::accounts::Account;
-use spleis_domain::registry::{PackageSummary, PublishOutcome, RegistryError, VersionRecord};
+use spleis_domain::registry::{
+    PackageSummary, PublishOutcome, RegistryError, VersionRecord, namespace_of,
+};
 use spleis_registry::resolve::{self, Published};
 use spleis_registry::{Digest, Manifest};
 use sqlx::Row;
-
-fn namespace_of(package: &str) -> &str {
-    package.split_once('/').map_or(package, |(ns, _)| ns)
-}
 
 const VERSION_COLUMNS: &str =
     "package, version, digest, manifest, contract, yanked, published_by, published_at";

@@ -37,7 +37,7 @@ impl Platform {
                 let owned = self.owned_namespaces(actor, &report).await?;
                 let mine = |plugin: &str| {
                     owned
-                        .get(super::namespace_of(plugin))
+                        .get(spleis_domain::registry::namespace_of(plugin))
                         .copied()
                         .unwrap_or(false)
                 };
@@ -57,7 +57,7 @@ impl Platform {
         let mut owned = BTreeMap::new();
         let plugins = report.calls.iter().map(|r| &r.plugin);
         for plugin in plugins.chain(report.metrics.iter().map(|r| &r.plugin)) {
-            let namespace = super::namespace_of(plugin);
+            let namespace = spleis_domain::registry::namespace_of(plugin);
             if owned.contains_key(namespace) {
                 continue;
             }

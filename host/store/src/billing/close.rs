@@ -1,7 +1,7 @@
 //! The rows of a period close: what was closed, the platform's first month,
 //! gathering a period's usage and terms into the pure close's input
 //! ([`gather`]), and writing its result ([`write_close`]). The platform
-//! sequences them (`spleis_platform::billing::close`) in the transactions of
+//! sequences them (`spleis_platform::billing::Books`) in the transactions of
 //! [`super::tx::BillingTx`]; nothing here decides a rule.
 
 use super::agreements::agreement_in;

@@ -1,5 +1,6 @@
 //! The books: every billing operation that books money or changes terms,
-//! as steps. Each step is a store call (rows, in one [`BillingTx`]) or a pure
+//! as steps. Each step is a store call (rows, in a [`BillingTx`]; the
+//! preview reads through a plain connection, as it writes nothing) or a pure
 //! function of [`spleis_billing`]; the rules (which period a change may
 //! reach, when a period may close, what a close writes) are decided here,
 //! never in the store. The [`Platform`](crate::Platform)'s methods check the
