@@ -285,7 +285,7 @@ impl Platform {
     ) -> Result<(Answer, Vec<EmittedEvent>), CallFailure> {
         let (answer, events, row) = self.run_installed(context, request).await?;
         let text = serde_json::to_string(&answer)
-            .map_err(|e| StoreError::Corrupt(format!("cannot encode the answer: {e}")))?;
+            .map_err(|e| StoreError::corrupt(format!("cannot encode the answer: {e}")))?;
         if !self
             .store
             .complete_idempotency(key, claim, &text, &row)
@@ -465,7 +465,7 @@ fn replay(
         return Err(CallFailure::KeyReused(key.to_owned()));
     }
     let mut answer: Answer = serde_json::from_str(&text)
-        .map_err(|e| StoreError::Corrupt(format!("stored answer for key `{key}`: {e}")))?;
+        .map_err(|e| StoreError::corrupt(format!("stored answer for key `{key}`: {e}")))?;
     answer.replayed = true;
     Ok(answer)
 }

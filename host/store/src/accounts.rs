@@ -10,7 +10,7 @@ use sqlx::Row;
 fn random_hex<const N: usize>(what: &str) -> Result<String, StoreError> {
     let mut bytes = [0u8; N];
     getrandom::fill(&mut bytes)
-        .map_err(|e| StoreError::Corrupt(format!("no randomness for {what}: {e}")))?;
+        .map_err(|e| StoreError::corrupt(format!("no randomness for {what}: {e}")))?;
     Ok(hex::encode(bytes))
 }
 
@@ -290,7 +290,7 @@ fn account_from_row(row: &sqlx::any::AnyRow) -> Result<Account, StoreError> {
     let role: String = row.try_get("role")?;
     Ok(Account {
         id: row.try_get("id")?,
-        role: role.parse().map_err(StoreError::Corrupt)?,
+        role: role.parse().map_err(StoreError::corrupt)?,
         name: row.try_get("name")?,
     })
 }

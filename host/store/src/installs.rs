@@ -26,7 +26,7 @@ const INSTALL_COLUMNS: &str = "tenant, package, requirement, version, previous, 
 
 fn install_from_row(row: &sqlx::any::AnyRow) -> Result<InstallRecord, StoreError> {
     let corrupt =
-        |what: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("install {what}: {e}"));
+        |what: &str, e: &dyn std::fmt::Display| StoreError::corrupt(format!("install {what}: {e}"));
     let grants: String = row.try_get("grants")?;
     let config: String = row.try_get("config")?;
     Ok(InstallRecord {
@@ -43,7 +43,7 @@ fn install_from_row(row: &sqlx::any::AnyRow) -> Result<InstallRecord, StoreError
 }
 
 fn json<T: Serialize>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(format!("cannot encode: {e}")))
+    serde_json::to_string(value).map_err(|e| StoreError::corrupt(format!("cannot encode: {e}")))
 }
 
 impl Store {
@@ -475,7 +475,7 @@ impl Store {
                     package: r.try_get("package")?,
                     version: r.try_get("version")?,
                     new_capabilities: serde_json::from_str(&caps)
-                        .map_err(|e| StoreError::Corrupt(format!("pending capabilities: {e}")))?,
+                        .map_err(|e| StoreError::corrupt(format!("pending capabilities: {e}")))?,
                 })
             })
             .collect()

@@ -2,6 +2,7 @@
 //! quota. The platform bridges it to the sandbox's storage capability.
 
 use super::{Store, StoreError};
+use spleis_domain::DatabaseError;
 use sqlx::Row;
 
 /// The most keys one listing returns.
@@ -64,7 +65,7 @@ impl Store {
                 .map(|r| r.try_get("uninstalled_at"))
                 .transpose()?;
         if let Some(Some(_)) = uninstalled {
-            return Err(StoreError::Uninstalled(format!("{tenant}/{plugin}")));
+            return Err(DatabaseError::Uninstalled(format!("{tenant}/{plugin}")).into());
         }
         let used = scope_bytes(&mut *tx, tenant, plugin).await?;
         let old: i64 =

@@ -32,36 +32,26 @@ pub enum Backend {
     Postgres,
 }
 
-/// Why a database operation failed.
+/// Why a database operation failed: sqlx's own failures, or what the
+/// domain already names (corrupt data, an unknown URL, …).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The URL names no supported database.
-    #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://…")]
-    UnsupportedUrl(String),
-    /// The data directory could not be created.
-    #[error("cannot create the data directory {path}: {source}")]
-    DataDir {
-        /// The directory.
-        path: String,
-        /// Why.
-        source: std::io::Error,
-    },
     /// A migration failed.
     #[error("cannot migrate the database: {0}")]
     Migrate(#[source] sqlx::migrate::MigrateError),
     /// The database failed.
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
-    /// Stored data is not what it should be (a bug or tampering).
-    #[error("corrupt data in the database: {0}")]
-    Corrupt(String),
-    /// A read through a domain operation failed.
+    /// A failure the domain names.
     #[error(transparent)]
-    Failed(DatabaseError),
-    /// A write to the storage of an install that was uninstalled (by
-    /// another node, within its cache's lifetime).
-    #[error("`{0}` was uninstalled: its storage takes no more writes")]
-    Uninstalled(String),
+    Domain(#[from] DatabaseError),
+}
+
+impl StoreError {
+    /// Stored data is not what it should be (a bug or tampering).
+    pub fn corrupt(what: impl Into<String>) -> Self {
+        DatabaseError::Corrupt(what.into()).into()
+    }
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -73,13 +63,9 @@ impl From<sqlx::Error> for StoreError {
 impl From<StoreError> for DatabaseError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::UnsupportedUrl(url) => DatabaseError::UnsupportedUrl(url),
-            StoreError::DataDir { path, source } => DatabaseError::DataDir { path, source },
             StoreError::Migrate(e) => DatabaseError::Migrate(Box::new(e)),
             StoreError::Database(e) => DatabaseError::Failed(Box::new(e)),
-            StoreError::Corrupt(what) => DatabaseError::Corrupt(what),
-            StoreError::Uninstalled(scope) => DatabaseError::Uninstalled(scope),
-            StoreError::Failed(e) => e,
+            StoreError::Domain(e) => e,
         }
     }
 }
@@ -139,7 +125,7 @@ impl Store {
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Backend::Postgres
         } else {
-            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+            return Err(DatabaseError::UnsupportedUrl(url.to_owned()).into());
         };
         let mut options = AnyPoolOptions::new();
         if backend == Backend::Sqlite {
@@ -164,7 +150,7 @@ impl Store {
 
     /// Opens (creating it if needed) the SQLite database in `dir`.
     pub async fn open_data_dir(dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
+        std::fs::create_dir_all(dir).map_err(|source| DatabaseError::DataDir {
             path: dir.display().to_string(),
             source,
         })?;

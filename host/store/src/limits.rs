@@ -23,7 +23,7 @@ impl Store {
             value
                 .map(|v| {
                     u64::try_from(v).map_err(|e| {
-                        StoreError::Corrupt(format!(
+                        StoreError::corrupt(format!(
                             "tenant_limits row `{tenant}`, column `{name}`: {e}"
                         ))
                     })
@@ -34,7 +34,7 @@ impl Store {
             column(name)?
                 .map(|v| {
                     u32::try_from(v).map_err(|e| {
-                        StoreError::Corrupt(format!(
+                        StoreError::corrupt(format!(
                             "tenant_limits row `{tenant}`, column `{name}`: {e}"
                         ))
                     })

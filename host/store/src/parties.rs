@@ -23,7 +23,7 @@ impl Store {
             address: row.try_get("address")?,
             tax_id: row.try_get("tax_id")?,
             payment_terms_days: u32::try_from(days).map_err(|_| {
-                StoreError::Corrupt(format!(
+                StoreError::corrupt(format!(
                     "party_details `{party}`: payment_terms_days {days} is out of range"
                 ))
             })?,

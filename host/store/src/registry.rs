@@ -15,7 +15,7 @@ const VERSION_COLUMNS: &str =
 
 fn version_from_row(row: &sqlx::any::AnyRow) -> Result<VersionRecord, StoreError> {
     let corrupt =
-        |what: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("{what}: {e}"));
+        |what: &str, e: &dyn std::fmt::Display| StoreError::corrupt(format!("{what}: {e}"));
     let version: String = row.try_get("version")?;
     let digest: String = row.try_get("digest")?;
     let manifest: String = row.try_get("manifest")?;
@@ -49,7 +49,7 @@ impl Store {
         let digest = Digest::of(bytes);
         let now = now_ms();
         let manifest_json = serde_json::to_string(manifest)
-            .map_err(|e| StoreError::Corrupt(format!("cannot encode the manifest: {e}")))?;
+            .map_err(|e| StoreError::corrupt(format!("cannot encode the manifest: {e}")))?;
         let mut tx = self.begin_write().await.db()?;
 
         let claimed = sqlx::query("INSERT INTO namespaces (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
@@ -328,7 +328,7 @@ impl Store {
             .fetch_optional(self.pool())
             .await
             .db()?
-            .ok_or_else(|| StoreError::Corrupt(format!("the blob {digest} is missing")))?;
+            .ok_or_else(|| StoreError::corrupt(format!("the blob {digest} is missing")))?;
         let bytes: Vec<u8> = row.try_get("bytes").db()?;
         if !digest.matches(&bytes) {
             tracing::error!(%digest, "stored blob does not match its digest");

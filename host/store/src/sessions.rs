@@ -61,7 +61,7 @@ impl Store {
         Ok(Some(SessionRow {
             account: Account {
                 id: row.try_get("id")?,
-                role: role.parse().map_err(StoreError::Corrupt)?,
+                role: role.parse().map_err(StoreError::corrupt)?,
                 name: row.try_get("name")?,
             },
             csrf: row.try_get("csrf")?,

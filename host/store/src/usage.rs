@@ -77,7 +77,7 @@ impl Store {
                 return Ok(state);
             }
         }
-        Err(StoreError::Corrupt(format!(
+        Err(StoreError::corrupt(format!(
             "the Idempotency-Key `{key}` was claimed and released three times in a row"
         )))
     }
@@ -152,7 +152,7 @@ impl Store {
                 answer: row.try_get("answer")?,
             },
             other => {
-                return Err(StoreError::Corrupt(format!(
+                return Err(StoreError::corrupt(format!(
                     "idempotent_calls ({tenant}, {key}): state `{other}`"
                 )));
             }
@@ -260,7 +260,7 @@ async fn insert_rows(
         let mut query = sqlx::query(&sql);
         for row in chunk {
             let units = serde_json::to_string(&row.usage.units)
-                .map_err(|e| StoreError::Corrupt(format!("cannot encode units: {e}")))?;
+                .map_err(|e| StoreError::corrupt(format!("cannot encode units: {e}")))?;
             query = query
                 .bind(row.usage.tenant.clone())
                 .bind(row.id.clone())
@@ -301,7 +301,7 @@ fn stored_quantity(unit: &MeterReport) -> Result<i64, StoreError> {
         .ok()
         .filter(|_| unit.quantity <= MAX_REPORT_QUANTITY)
         .ok_or_else(|| {
-            StoreError::Corrupt(format!(
+            StoreError::corrupt(format!(
                 "a report of {} units of `{}` is above the most a call may report ({MAX_REPORT_QUANTITY})",
                 unit.quantity, unit.metric
             ))
@@ -347,7 +347,7 @@ async fn insert_units(
 fn usage_from_row(row: &sqlx::any::AnyRow) -> Result<UsageRow, StoreError> {
     let id: String = row.try_get("id")?;
     let corrupt = |what: &str, e: &dyn std::fmt::Display| {
-        StoreError::Corrupt(format!("usage_records row `{id}`, column `{what}`: {e}"))
+        StoreError::corrupt(format!("usage_records row `{id}`, column `{what}`: {e}"))
     };
     let count = |column: &str| -> Result<u64, StoreError> {
         let value: i64 = row.try_get(column)?;

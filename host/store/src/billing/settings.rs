@@ -55,8 +55,8 @@ impl Store {
         };
         match settings_in(tx, lock).await {
             Ok(settings) => Ok(settings.last_closed.max(settings.closing)),
-            Err(BillingError::Database(e)) => Err(StoreError::Failed(e)),
-            Err(e) => Err(StoreError::Corrupt(e.to_string())),
+            Err(BillingError::Database(e)) => Err(e.into()),
+            Err(e) => Err(StoreError::corrupt(e.to_string())),
         }
     }
 
