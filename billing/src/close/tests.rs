@@ -78,6 +78,8 @@ fn input(installs: Vec<InstallUsage>, plugin: PluginTerms) -> PeriodInput {
         plugins: [("acme/tariff".to_owned(), plugin)].into(),
         tenants: BTreeMap::new(),
         voids: Vec::new(),
+        fundings: Vec::new(),
+        releases: Vec::new(),
     }
 }
 

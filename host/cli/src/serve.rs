@@ -34,6 +34,10 @@ pub struct ServeArgs {
     /// (unless the tenant purges it at uninstall).
     #[arg(long, default_value_t = 30)]
     retention_days: u32,
+    /// How often a request's funding past its deadline is lapsed (its
+    /// pledgers told), milliseconds.
+    #[arg(long, default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
+    funding_check_ms: u64,
     /// Calls that may run at once on this node (instance slots), all
     /// tenants together (at most 1,000: the async fiber stacks wasmtime
     /// keeps per engine).
@@ -125,6 +129,7 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
         }
         Bootstrap::Existing => {}
     }
+    platform.spawn_funding_lapses(Duration::from_millis(args.funding_check_ms));
     platform.spawn_retention_purge(Duration::from_secs(
         u64::from(args.retention_days) * 24 * 60 * 60,
     ));

@@ -8,6 +8,7 @@ use spleis_domain::accounts::AccountError;
 use spleis_domain::billing::BillingError;
 use spleis_domain::installs::InstallError;
 use spleis_domain::registry::RegistryError;
+use spleis_domain::wishlist::WishlistError;
 use spleis_store::StoreError;
 
 /// Why an operation was refused or failed.
@@ -44,6 +45,9 @@ pub enum Error {
     /// Billing.
     #[error(transparent)]
     Billing(#[from] BillingError),
+    /// The wishlist.
+    #[error(transparent)]
+    Wishlist(#[from] WishlistError),
     /// The database failed.
     #[error(transparent)]
     Database(#[from] DatabaseError),

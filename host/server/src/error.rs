@@ -13,6 +13,7 @@ use spleis_domain::accounts::AccountError;
 use spleis_domain::billing::BillingError;
 use spleis_domain::installs::InstallError;
 use spleis_domain::registry::RegistryError;
+use spleis_domain::wishlist::WishlistError;
 use spleis_platform::shares::Throttled;
 use spleis_platform::{AccessError, CallFailure, PublishError};
 use spleis_registry::resolve::ResolveError;
@@ -301,6 +302,7 @@ fn input_code(e: &InputError) -> &'static str {
         InputError::TooLong { .. } => "too-long",
         InputError::Period { .. } => "period-out-of-range",
         InputError::Closed { .. } => "period-closed",
+        InputError::Invalid { .. } => "invalid-field",
     }
 }
 
@@ -351,7 +353,26 @@ impl From<spleis_platform::Error> for ApiError {
             Error::Publish(e) => e.into(),
             Error::Call(e) => e.into(),
             Error::Billing(e) => e.into(),
+            Error::Wishlist(e) => e.into(),
             Error::Database(e) => e.into(),
         }
+    }
+}
+
+impl From<WishlistError> for ApiError {
+    fn from(e: WishlistError) -> Self {
+        let message = e.to_string();
+        let (status, code) = match e {
+            WishlistError::Input(e) => (StatusCode::UNPROCESSABLE_ENTITY, input_code(&e)),
+            WishlistError::NotFound(_) => (StatusCode::NOT_FOUND, "unknown-request"),
+            WishlistError::NoNamespace(_) => (StatusCode::NOT_FOUND, "unknown-namespace"),
+            WishlistError::Transition { .. } => (StatusCode::CONFLICT, "status-transition"),
+            WishlistError::NoVotes { .. } => (StatusCode::CONFLICT, "no-votes"),
+            WishlistError::Duplicate(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid-duplicate"),
+            WishlistError::Refused(_) => (StatusCode::CONFLICT, "refused"),
+            WishlistError::Billing(e) => return e.into(),
+            WishlistError::Database(e) => return e.into(),
+        };
+        ApiError::new(status, code, message)
     }
 }

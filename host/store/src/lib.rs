@@ -16,6 +16,7 @@ pub mod parties;
 pub mod registry;
 pub mod sessions;
 pub mod usage;
+pub mod wishlist;
 
 use spleis_domain::DatabaseError;
 use sqlx::AnyPool;
@@ -82,6 +83,7 @@ macro_rules! database_into {
     )*};
 }
 database_into!(
+    spleis_domain::wishlist::WishlistError,
     spleis_domain::accounts::AccountError,
     spleis_domain::registry::RegistryError,
     spleis_domain::installs::InstallError,

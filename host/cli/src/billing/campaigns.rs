@@ -16,7 +16,7 @@ pub(super) fn campaign(client: &Client, command: CampaignCommand) -> anyhow::Res
             "{} {} for {}: {} of {} pledged by {} tenants, {}",
             c.id,
             c.title,
-            c.package,
+            c.funds(),
             money.show(c.pledged),
             money.show(c.goal),
             c.pledges.len(),

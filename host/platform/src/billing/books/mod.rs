@@ -44,6 +44,7 @@ impl std::ops::Deref for Books<'_> {
     }
 }
 
+mod funding;
 #[cfg(test)]
 mod tests;
 
