@@ -32,14 +32,32 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
-        match Json::<T>::from_request(request, state).await {
-            Ok(Json(value)) => Ok(Body(value)),
-            Err(rejection) => Err(ApiError::new(
-                rejection.status(),
+        let value = match Json::<serde_json::Value>::from_request(request, state).await {
+            Ok(Json(value)) => value,
+            Err(rejection) => {
+                return Err(ApiError::new(
+                    rejection.status(),
+                    "invalid-body",
+                    rejection.body_text(),
+                ));
+            }
+        };
+        // Every body is an object: serde's derived structs would also take
+        // a JSON array of the fields in order, which no client means.
+        if !value.is_object() {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid-body",
-                rejection.body_text(),
-            )),
+                "the body must be a JSON object",
+            ));
         }
+        serde_json::from_value(value).map(Body).map_err(|e| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-body",
+                format!("Failed to deserialize the JSON body into the target type: {e}"),
+            )
+        })
     }
 }
 

@@ -111,11 +111,23 @@ pub struct Store {
     backend: Backend,
 }
 
-/// Now, in unix milliseconds.
+/// How far the platform's clock runs from the wall clock, ms: zero but
+/// for tests and demos that live through months in minutes (`spleis serve
+/// --clock-offset-ms`), like a billing system's test clock.
+static CLOCK_OFFSET_MS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+/// Sets the platform's clock `offset_ms` from the wall clock (before it
+/// serves: every date the platform writes is read through [`now_ms`]).
+pub fn set_clock_offset_ms(offset_ms: i64) {
+    CLOCK_OFFSET_MS.store(offset_ms, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Now, in unix milliseconds, on the platform's clock.
 pub fn now_ms() -> i64 {
-    SystemTime::now()
+    let wall = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+        .map_or(0, |d| d.as_millis() as i64);
+    wall.saturating_add(CLOCK_OFFSET_MS.load(std::sync::atomic::Ordering::Relaxed))
 }
 
 impl Store {

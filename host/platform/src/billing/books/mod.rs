@@ -433,5 +433,7 @@ fn summary(
         platform: totals.platform,
         authors: totals.authors,
         investors: totals.investors,
+        funding: totals.funding,
+        builders: totals.builders,
     })
 }
