@@ -551,3 +551,47 @@ fn a_funding_short_of_its_goal_lapses_invoices_nothing_and_bad_input_changes_not
         );
     }
 }
+
+#[test]
+fn the_cli_posts_votes_assesses_and_shows_a_request() {
+    let server = start(None, 0);
+    let a = server.account("tenant-a", "tenant");
+    let b = server.account("tenant-b", "tenant");
+    let as_ = |token: &str, args: &[&str]| {
+        let mut all = vec!["--server", server.url.as_str(), "--token", token, "request"];
+        all.extend_from_slice(args);
+        spleis_tests::spleis(&all)
+    };
+    let (code, out, err) = as_(
+        &a,
+        &["post", "--title", "CSV export of invoices", "--problem", "We retype them."],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("#1 CSV export of invoices"), "{out}");
+    let (code, _, err) = as_(
+        &b,
+        &["post", "--title", "Export invoices as CSV files", "--problem", "Same."],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("similar requests") && err.contains("#1"), "{err}");
+    assert_eq!(as_(&b, &["vote", "1"]).0, 0);
+    let (code, out, _) = as_(&a, &["list", "--q", "csv invoices"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("#1 [open] CSV export of invoices — 2 votes"), "{out}");
+    let (code, _, err) = as_(&a, &["assess", "1", "accepted"]);
+    assert_eq!(code, 2, "a tenant may not assess");
+    assert!(err.contains("operator"), "{err}");
+    let op = server.operator.clone();
+    let (code, out, err) = as_(
+        &op,
+        &["assess", "2", "duplicate", "--duplicate-of", "1", "--reason", "same wish"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, _) = as_(&a, &["show", "1"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("votes: 2"), "{out}");
+    assert!(out.contains("#2 merged into this request"), "{out}");
+    let (code, _, err) = as_(&a, &["assess", "1", "shipped"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown status `shipped`"), "{err}");
+}

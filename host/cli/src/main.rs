@@ -7,6 +7,7 @@ mod client;
 mod inspect;
 mod run;
 mod serve;
+mod wishlist;
 
 /// The allocator of the server and the CLI (see Cargo.toml).
 #[global_allocator]
@@ -44,6 +45,9 @@ enum Command {
     /// Reports: invoices, statements, usage, investments.
     #[command(subcommand)]
     Report(billing::ReportCommand),
+    /// The wishlist: post, vote, comment; assess, fund and deliver requests.
+    #[command(subcommand)]
+    Request(wishlist::RequestCommand),
 }
 
 /// Exit codes: 0 success, 1 the call failed (plugin error or a limit),
@@ -64,6 +68,7 @@ fn main() -> ExitCode {
         Command::Client(command) => client::run(command, cli.connection),
         Command::Billing(command) => billing::billing(command, cli.connection),
         Command::Report(command) => billing::report(command, cli.connection),
+        Command::Request(command) => wishlist::request(command, cli.connection),
     };
     match result {
         Ok(code) => code,

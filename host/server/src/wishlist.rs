@@ -6,16 +6,17 @@ use super::AppState;
 use super::auth::Caller;
 use super::error::{ApiError, Body};
 use super::types::Errors;
+use super::types::wishlist::{NewComment, Requests};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use spleis_domain::billing::CampaignRecord;
 use spleis_domain::wishlist::{
     Assessment, MAX_LIST, NewDelivery, NewFunding, NewRequest, RequestDetail, RequestSort,
-    RequestStatus, RequestSummary,
+    RequestStatus,
 };
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -42,22 +43,6 @@ pub struct SimilarQuery {
     /// The request being typed (its title so far).
     #[param(max_length = 1000)]
     pub q: String,
-}
-
-/// A list of requests.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-pub struct Requests {
-    /// The requests.
-    pub requests: Vec<RequestSummary>,
-}
-
-/// `POST /v1/requests/{id}/comments`.
-#[derive(Clone, Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewComment {
-    /// The comment (1 to 10,000 characters).
-    #[schema(min_length = 1, max_length = 10000)]
-    pub body: String,
 }
 
 fn query_text(field: &str, text: Option<&str>) -> Result<String> {

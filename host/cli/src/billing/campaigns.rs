@@ -61,7 +61,7 @@ pub(super) fn campaign(client: &Client, command: CampaignCommand) -> anyhow::Res
 }
 
 /// Unix milliseconds `seconds` from now.
-fn deadline(seconds: u64) -> anyhow::Result<i64> {
+pub(crate) fn deadline(seconds: u64) -> anyhow::Result<i64> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .context("the clock is before 1970")?;
