@@ -59,7 +59,10 @@ fn close(server: &Server, period: &str) {
         &server.operator,
         Some(json!({"period": period, "early": true})),
     );
-    assert!(matches!(status, 200 | 201), "closing {period}: {status} {body}");
+    assert!(
+        matches!(status, 200 | 201),
+        "closing {period}: {status} {body}"
+    );
     let (_, ledger) = server.request(
         "GET",
         &format!("/v1/billing/ledger?period={period}"),
@@ -564,27 +567,53 @@ fn the_cli_posts_votes_assesses_and_shows_a_request() {
     };
     let (code, out, err) = as_(
         &a,
-        &["post", "--title", "CSV export of invoices", "--problem", "We retype them."],
+        &[
+            "post",
+            "--title",
+            "CSV export of invoices",
+            "--problem",
+            "We retype them.",
+        ],
     );
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("#1 CSV export of invoices"), "{out}");
     let (code, _, err) = as_(
         &b,
-        &["post", "--title", "Export invoices as CSV files", "--problem", "Same."],
+        &[
+            "post",
+            "--title",
+            "Export invoices as CSV files",
+            "--problem",
+            "Same.",
+        ],
     );
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("similar requests") && err.contains("#1"), "{err}");
+    assert!(
+        err.contains("similar requests") && err.contains("#1"),
+        "{err}"
+    );
     assert_eq!(as_(&b, &["vote", "1"]).0, 0);
     let (code, out, _) = as_(&a, &["list", "--q", "csv invoices"]);
     assert_eq!(code, 0);
-    assert!(out.starts_with("#1 [open] CSV export of invoices — 2 votes"), "{out}");
+    assert!(
+        out.starts_with("#1 [open] CSV export of invoices — 2 votes"),
+        "{out}"
+    );
     let (code, _, err) = as_(&a, &["assess", "1", "accepted"]);
     assert_eq!(code, 2, "a tenant may not assess");
     assert!(err.contains("operator"), "{err}");
     let op = server.operator.clone();
     let (code, out, err) = as_(
         &op,
-        &["assess", "2", "duplicate", "--duplicate-of", "1", "--reason", "same wish"],
+        &[
+            "assess",
+            "2",
+            "duplicate",
+            "--duplicate-of",
+            "1",
+            "--reason",
+            "same wish",
+        ],
     );
     assert_eq!(code, 0, "{out}{err}");
     let (code, out, _) = as_(&a, &["show", "1"]);

@@ -689,23 +689,35 @@ fn funding_is_its_own_line_after_discounts_held_then_released_to_the_builder() {
     let t1 = closed.invoices.iter().find(|i| i.tenant == "t1").unwrap();
     // Usage 10.00 topped up to the 20.00 minimum, less 10%: 18.00, then
     // the pledge of 6,000.00 on its own line.
-    assert_eq!((t1.subtotal, t1.funding, t1.total), (1_000, 600_000, 601_800));
+    assert_eq!(
+        (t1.subtotal, t1.funding, t1.total),
+        (1_000, 600_000, 601_800)
+    );
     assert_eq!(
         t1.lines.last().unwrap().line.description,
         "funding of request #7: night tariffs"
     );
     let t2 = closed.invoices.iter().find(|i| i.tenant == "t2").unwrap();
     assert_eq!((t2.subtotal, t2.total, t2.lines.len()), (0, 400_000, 1));
-    let held = balance(&closed.transactions, &LedgerAccount::FundingHeld("7".into()));
+    let held = balance(
+        &closed.transactions,
+        &LedgerAccount::FundingHeld("7".into()),
+    );
     assert_eq!(held, 0, "invoiced and released in one period");
-    let builder = balance(&closed.transactions, &LedgerAccount::BuilderPayable("ada".into()));
+    let builder = balance(
+        &closed.transactions,
+        &LedgerAccount::BuilderPayable("ada".into()),
+    );
     assert_eq!(builder, -1_000_000);
     let statement = closed
         .statements
         .iter()
         .find(|s| s.kind == Party::Builder)
         .unwrap();
-    assert_eq!((statement.party.as_str(), statement.total), ("ada", 1_000_000));
+    assert_eq!(
+        (statement.party.as_str(), statement.total),
+        ("ada", 1_000_000)
+    );
     let totals = totals(&closed).unwrap();
     assert_eq!(
         totals.charged,

@@ -221,10 +221,14 @@ pub fn request(command: RequestCommand, connection: Connection) -> anyhow::Resul
                 "newest" => RequestSort::Newest,
                 other => anyhow::bail!("unknown sort `{other}`: votes or newest"),
             };
-            let mut query = format!("/v1/requests?q={}&sort={}", encode(&q), match sort {
-                RequestSort::Votes => "votes",
-                RequestSort::Newest => "newest",
-            });
+            let mut query = format!(
+                "/v1/requests?q={}&sort={}",
+                encode(&q),
+                match sort {
+                    RequestSort::Votes => "votes",
+                    RequestSort::Newest => "newest",
+                }
+            );
             if let Some(s) = s {
                 query.push_str(&format!("&status={}", status(&s)?));
             }
@@ -237,7 +241,9 @@ pub fn request(command: RequestCommand, connection: Connection) -> anyhow::Resul
             let answer =
                 client.get::<Requests>(&format!("/v1/requests/similar?q={}", encode(&text)))?;
             return answer
-                .print(&client, |a| list(&a.requests, "no similar requests", summary))
+                .print(&client, |a| {
+                    list(&a.requests, "no similar requests", summary)
+                })
                 .map(|()| ExitCode::SUCCESS);
         }
         RequestCommand::Show { id } => client.get::<RequestDetail>(&path(id, ""))?,
@@ -295,7 +301,8 @@ pub fn request(command: RequestCommand, connection: Connection) -> anyhow::Resul
             id,
             package,
             version,
-        } => client.post::<RequestDetail>(&path(id, "/delivery"), &NewDelivery { package, version })?,
+        } => client
+            .post::<RequestDetail>(&path(id, "/delivery"), &NewDelivery { package, version })?,
     };
     answer.print(&client, show)?;
     Ok(ExitCode::SUCCESS)
@@ -319,6 +326,9 @@ fn encode(text: &str) -> String {
 mod tests {
     #[test]
     fn query_text_is_percent_encoded() {
-        assert_eq!(super::encode("heat pump & co/ø"), "heat%20pump%20%26%20co%2F%C3%B8");
+        assert_eq!(
+            super::encode("heat pump & co/ø"),
+            "heat%20pump%20%26%20co%2F%C3%B8"
+        );
     }
 }

@@ -101,14 +101,17 @@ impl RequestStatus {
     /// the plugin version; `declined` and `duplicate` are final.
     pub fn may_become(self, next: RequestStatus) -> bool {
         use RequestStatus::*;
-        match (self, next) {
-            (Open, UnderReview | Accepted | Declined | Duplicate) => true,
-            (UnderReview, Open | Accepted | Declined | Duplicate) => true,
-            (Accepted, UnderReview | Declined | Duplicate | Planned | InProgress) => true,
-            (Planned, Accepted | InProgress) => true,
-            (InProgress, Planned) => true,
-            _ => false,
-        }
+        matches!(
+            (self, next),
+            (Open, UnderReview | Accepted | Declined | Duplicate)
+                | (UnderReview, Open | Accepted | Declined | Duplicate)
+                | (
+                    Accepted,
+                    UnderReview | Declined | Duplicate | Planned | InProgress
+                )
+                | (Planned, Accepted | InProgress)
+                | (InProgress, Planned)
+        )
     }
 
     /// Whether a delivery may close a request in this status.
@@ -659,8 +662,8 @@ mod tests {
 
     #[test]
     fn pledges_reach_the_goal_exactly_and_never_pass_it() {
-        assert_eq!(pledge_toward(1_000_000, 600_000, 400_000).unwrap(), true);
-        assert_eq!(pledge_toward(1_000_000, 0, 600_000).unwrap(), false);
+        assert!(pledge_toward(1_000_000, 600_000, 400_000).unwrap());
+        assert!(!pledge_toward(1_000_000, 0, 600_000).unwrap());
         assert!(pledge_toward(1_000_000, 600_000, 400_001).is_err());
         assert!(pledge_toward(1_000_000, 0, 0).is_err());
         assert!(pledge_toward(1_000_000, 0, -5).is_err());

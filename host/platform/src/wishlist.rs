@@ -78,10 +78,11 @@ impl Platform {
     /// One request, as `actor` may see it.
     pub async fn request(&self, actor: &Actor, id: i64) -> Result<RequestDetail, Error> {
         let mut detail = self.store.request_detail(id, actor.id()).await?;
-        detail.funding = match self.store.request_funding(id).await? {
-            Some(funding) => Some(self.funding_as_seen_by(actor, funding)),
-            None => None,
-        };
+        detail.funding = self
+            .store
+            .request_funding(id)
+            .await?
+            .map(|funding| self.funding_as_seen_by(actor, funding));
         if !actor.is_operator() {
             detail.posted_by = None;
             detail.voters = None;

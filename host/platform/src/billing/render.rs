@@ -137,6 +137,7 @@ mod tests {
             issued_at: 0,
             invoice: Invoice {
                 tenant: "<b>tenant</b>".into(),
+                funding: 0,
                 lines: vec![Line {
                     plugin: Some("acme/tariff".into()),
                     versions: vec!["1.0.0".into()],

@@ -23,4 +23,3 @@ pub struct NewComment {
     #[schema(min_length = 1, max_length = 10000)]
     pub body: String,
 }
-

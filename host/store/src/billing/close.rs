@@ -5,6 +5,7 @@
 //! [`super::tx::BillingTx`]; nothing here decides a rule.
 
 use super::agreements::agreement_in;
+use super::campaigns::campaign_in;
 use super::documents::{write_invoices, write_statements};
 use super::investments::investments_by_package;
 use super::ledger::write_transaction;
@@ -16,7 +17,10 @@ use super::{BillingError, Cells, Corrupt, Result, to_json};
 use crate::Db;
 use crate::Store;
 use spleis_billing::Currency;
-use spleis_billing::close::{PeriodClose, PeriodInput, PlanInForce, PluginTerms, transaction_id};
+use spleis_billing::close::{
+    FundingCharge, FundingRelease, PeriodClose, PeriodInput, PlanInForce, PluginTerms,
+    transaction_id,
+};
 use spleis_billing::commitments::committed_plugins;
 use spleis_billing::discounts::Period;
 use spleis_billing::payback::PaybackState;
@@ -128,7 +132,7 @@ pub(crate) async fn gather(
 ) -> Result<(PeriodInput, i64)> {
     let usage = read_usage(conn, period).await?;
     let tenants = tenant_terms(conn).await?;
-    let (fundings, releases) = super::funding::fundings_in(conn, period).await?;
+    let (fundings, releases) = fundings_in(conn, period).await?;
     // A commitment in units is rated under its plugin's terms even in a
     // month without usage of it.
     let mut rated = usage.tally.plugins();
@@ -385,4 +389,65 @@ async fn write_payback(conn: &mut AnyConnection, closed: &PeriodClose) -> Result
         }
     }
     Ok(())
+}
+
+/// The funded pledges to invoice in `period` and the held funding to
+/// release in it, for the close.
+pub(crate) async fn fundings_in(
+    conn: &mut AnyConnection,
+    period: Period,
+) -> Result<(Vec<FundingCharge>, Vec<FundingRelease>)> {
+    let charges = sqlx::query(
+        "SELECT c.id, c.request, r.title, p.tenant, p.amount FROM campaigns c \
+         JOIN pledges p ON p.campaign = c.id JOIN feature_requests r ON r.id = c.request \
+         WHERE c.status = 'funded' AND c.invoice_period = $1 ORDER BY c.request, p.tenant",
+    )
+    .bind(period.to_string())
+    .fetch_all(&mut *conn)
+    .await
+    .db()?
+    .iter()
+    .map(|row| {
+        let cells = Cells::new(row, "pledges", &["id"]);
+        let request: i64 = cells.get("request")?;
+        let title: String = cells.get("title")?;
+        let _: u64 = cells.int("amount")?;
+        Ok(FundingCharge {
+            tenant: cells.get("tenant")?,
+            request: request.to_string(),
+            description: format!("funding of request #{request}: {title}"),
+            amount: cells.get("amount")?,
+        })
+    })
+    .collect::<Result<Vec<_>>>()?;
+    let mut releases = Vec::new();
+    for row in sqlx::query(
+        "SELECT c.id, c.request, c.package, c.builder_account, r.title FROM campaigns c \
+         JOIN feature_requests r ON r.id = c.request \
+         WHERE c.status = 'funded' AND c.release_period = $1 ORDER BY c.request",
+    )
+    .bind(period.to_string())
+    .fetch_all(&mut *conn)
+    .await
+    .db()?
+    {
+        let cells = Cells::new(&row, "campaigns", &["id"]);
+        let id: String = cells.get("id")?;
+        let request: i64 = cells.get("request")?;
+        let title: String = cells.get("title")?;
+        let campaign = campaign_in(conn, &id, "").await?;
+        let builder: Option<String> = cells.get("builder_account")?;
+        let plugin: Option<String> = cells.get("package")?;
+        let (Some(builder), Some(plugin)) = (builder, plugin) else {
+            return Err(cells.corrupt("builder_account", "a released funding names no builder"));
+        };
+        releases.push(FundingRelease {
+            request: request.to_string(),
+            builder,
+            description: format!("funding of request #{request}: {title}, delivered by {plugin}"),
+            plugin,
+            amount: campaign.pledged,
+        });
+    }
+    Ok((charges, releases))
 }

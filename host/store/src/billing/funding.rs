@@ -8,18 +8,36 @@
 use super::agreements::agreement_in;
 use super::campaigns::campaign_in;
 use super::investments::{COLUMNS, cap, investment_from};
-use super::{BillingTx, Cells, Result};
+use super::{BillingTx, Result};
 use crate::accounts::new_id;
 use crate::wishlist::{RequestRow, change_status, request_row};
 use crate::{Db, Store};
 use spleis_billing::bounds::MAX_TEXT_CHARS;
-use spleis_billing::close::{FundingCharge, FundingRelease};
 use spleis_billing::period::Period;
 use spleis_domain::billing::{
     AgreementRecord, BillingError, BillingSettings, CampaignRecord, InvestmentRecord,
 };
 use spleis_domain::wishlist::{NewFunding, RequestStatus, WishlistError};
-use sqlx::{AnyConnection, Row};
+use sqlx::Row;
+
+/// An investment born of a funded pledge toward a request.
+#[derive(Clone, Copy, Debug)]
+pub struct FundedInvestment<'a> {
+    /// The delivering plugin.
+    pub package: &'a str,
+    /// The pledger.
+    pub investor: &'a str,
+    /// Its pledge, minor units.
+    pub principal: i64,
+    /// The funding's return, basis points.
+    pub return_bps: u32,
+    /// The funding's campaign.
+    pub campaign: &'a str,
+    /// The first period it is paid back in (after the delivery's).
+    pub pays_from: Period,
+    /// When it was pledged (the payback tie-break).
+    pub at: i64,
+}
 
 impl BillingTx<'_> {
     /// The request's row, locked.
@@ -220,19 +238,22 @@ impl BillingTx<'_> {
         Ok(())
     }
 
-    /// An investment in `package` born of a funded pledge: its money moved
-    /// through the pledger's invoice and the held funding, so nothing is
-    /// booked here; it is paid back from `pays_from` on.
+    /// An investment born of a funded pledge: its money moved through the
+    /// pledger's invoice and the held funding, so nothing is booked here;
+    /// it is paid back from its `pays_from` period on.
     pub async fn add_funded_investment(
         &mut self,
-        package: &str,
-        investor: &str,
-        principal: i64,
-        return_bps: u32,
-        campaign: &str,
-        pays_from: Period,
-        at: i64,
+        new: FundedInvestment<'_>,
     ) -> Result<InvestmentRecord> {
+        let FundedInvestment {
+            package,
+            investor,
+            principal,
+            return_bps,
+            campaign,
+            pays_from,
+            at,
+        } = new;
         let unsigned = u64::try_from(principal).map_err(|_| BillingError::Overflow("a pledge"))?;
         cap(unsigned, return_bps).ok_or(BillingError::Overflow("the investment's cap"))?;
         let id = format!("inv-{}", &new_id()?[..12]);
@@ -294,65 +315,4 @@ impl Store {
             None => Ok(None),
         }
     }
-}
-
-/// The funded pledges to invoice in `period` and the held funding to
-/// release in it, for the close.
-pub(crate) async fn fundings_in(
-    conn: &mut AnyConnection,
-    period: Period,
-) -> Result<(Vec<FundingCharge>, Vec<FundingRelease>)> {
-    let charges = sqlx::query(
-        "SELECT c.id, c.request, r.title, p.tenant, p.amount FROM campaigns c \
-         JOIN pledges p ON p.campaign = c.id JOIN feature_requests r ON r.id = c.request \
-         WHERE c.status = 'funded' AND c.invoice_period = $1 ORDER BY c.request, p.tenant",
-    )
-    .bind(period.to_string())
-    .fetch_all(&mut *conn)
-    .await
-    .db()?
-    .iter()
-    .map(|row| {
-        let cells = Cells::new(row, "pledges", &["id"]);
-        let request: i64 = cells.get("request")?;
-        let title: String = cells.get("title")?;
-        let _: u64 = cells.int("amount")?;
-        Ok(FundingCharge {
-            tenant: cells.get("tenant")?,
-            request: request.to_string(),
-            description: format!("funding of request #{request}: {title}"),
-            amount: cells.get("amount")?,
-        })
-    })
-    .collect::<Result<Vec<_>>>()?;
-    let mut releases = Vec::new();
-    for row in sqlx::query(
-        "SELECT c.id, c.request, c.package, c.builder_account, r.title FROM campaigns c \
-         JOIN feature_requests r ON r.id = c.request \
-         WHERE c.status = 'funded' AND c.release_period = $1 ORDER BY c.request",
-    )
-    .bind(period.to_string())
-    .fetch_all(&mut *conn)
-    .await
-    .db()?
-    {
-        let cells = Cells::new(&row, "campaigns", &["id"]);
-        let id: String = cells.get("id")?;
-        let request: i64 = cells.get("request")?;
-        let title: String = cells.get("title")?;
-        let campaign = campaign_in(conn, &id, "").await?;
-        let builder: Option<String> = cells.get("builder_account")?;
-        let plugin: Option<String> = cells.get("package")?;
-        let (Some(builder), Some(plugin)) = (builder, plugin) else {
-            return Err(cells.corrupt("builder_account", "a released funding names no builder"));
-        };
-        releases.push(FundingRelease {
-            request: request.to_string(),
-            builder,
-            description: format!("funding of request #{request}: {title}, delivered by {plugin}"),
-            plugin,
-            amount: campaign.pledged,
-        });
-    }
-    Ok((charges, releases))
 }

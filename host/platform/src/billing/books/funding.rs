@@ -12,6 +12,7 @@ use spleis_domain::registry::namespace_of;
 use spleis_domain::wishlist::{
     NewDelivery, NewFunding, RequestStatus, WishlistError, may_open_funding, pledge_toward,
 };
+use spleis_store::billing::funding::FundedInvestment;
 
 type Result<T> = std::result::Result<T, WishlistError>;
 
@@ -185,15 +186,15 @@ impl Books<'_> {
             tx.release_funding(&funding.id, &delivery.package, &agreement.author, period)
                 .await?;
             for pledge in &funding.pledges {
-                tx.add_funded_investment(
-                    &delivery.package,
-                    &pledge.tenant,
-                    pledge.amount,
-                    funding.return_bps,
-                    &funding.id,
-                    period.next(),
-                    pledge.at,
-                )
+                tx.add_funded_investment(FundedInvestment {
+                    package: &delivery.package,
+                    investor: &pledge.tenant,
+                    principal: pledge.amount,
+                    return_bps: funding.return_bps,
+                    campaign: &funding.id,
+                    pays_from: period.next(),
+                    at: pledge.at,
+                })
                 .await?;
             }
             delivered.builder = Some(agreement.author);
