@@ -14,9 +14,10 @@
 //! on the server ([`chart`]), and sessions made from API tokens with
 //! CSRF-checked forms ([`session`]).
 //!
-//! No CDN and almost no JavaScript: the stylesheet and one small script
-//! (the one-click sign-in link, a print button) are embedded in the binary,
-//! and every form works without JavaScript.
+//! No CDN and almost no JavaScript: the stylesheet and two small scripts
+//! (the one-click sign-in link and a print button; the wishlist's
+//! similar-requests hint) are embedded in the binary, and every form works
+//! without JavaScript.
 
 pub mod chart;
 pub mod documents;
@@ -44,9 +45,12 @@ use std::sync::Arc;
 
 /// The stylesheet, embedded.
 pub(crate) const CSS: &str = include_str!("../assets/console.css");
-/// The one script, embedded: fills the sign-in form from a link's fragment,
-/// and offers printing.
+/// The script of every page, embedded: fills the sign-in form from a
+/// link's fragment, and offers printing.
 const JS: &str = include_str!("../assets/console.js");
+/// The wishlist's script, embedded: offers similar requests while a title
+/// is typed (the console's own `/wishlist/similar`).
+const WISHLIST_JS: &str = include_str!("../assets/wishlist.js");
 
 /// What every console handler gets.
 #[derive(Clone)]
@@ -62,6 +66,7 @@ pub fn router(platform: Arc<Platform>) -> Router {
     Router::new()
         .route("/assets/console.css", get(css))
         .route("/assets/console.js", get(js))
+        .route("/assets/wishlist.js", get(wishlist_js))
         .route("/sign-in", get(sign_in_page).post(sign_in))
         .route("/sign-out", post(sign_out))
         .route("/locale", get(set_locale))
@@ -81,7 +86,7 @@ async fn security_headers(request: Request, next: Next) -> Response {
         CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
             "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+             connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
     );
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
@@ -104,12 +109,20 @@ async fn css() -> impl IntoResponse {
 }
 
 async fn js() -> impl IntoResponse {
+    script(JS)
+}
+
+async fn wishlist_js() -> impl IntoResponse {
+    script(WISHLIST_JS)
+}
+
+fn script(text: &'static str) -> impl IntoResponse {
     (
         [
             (CONTENT_TYPE, "text/javascript; charset=utf-8"),
             (CACHE_CONTROL, "public, max-age=3600"),
         ],
-        JS,
+        text,
     )
 }
 
