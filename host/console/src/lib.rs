@@ -3,7 +3,8 @@
 //! The web console: server-rendered pages for each role (a tenant's app
 //! store, installs, usage and invoices; an investor's paybacks; an author's
 //! plugins, earnings and price plans; the operator's month, close, tenants
-//! and ledger), served by `spleis serve` at `/` beside the API under `/v1`.
+//! and ledger; the wishlist every role shares), served by `spleis serve` at
+//! `/` beside the API under `/v1`.
 //!
 //! The console is another face of the platform and holds no rules of its
 //! own: every read and write is a [`Platform`] operation taking the
@@ -465,7 +466,10 @@ mod tests {
         .await;
         assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let html = body_text(refused).await;
-        assert!(html.contains("error-card") && html.contains("title"), "{html}");
+        assert!(
+            html.contains("error-card") && html.contains("title"),
+            "{html}"
+        );
         assert!(html.contains("We retype invoices"), "the problem is kept");
 
         let posted = send(
@@ -499,7 +503,9 @@ mod tests {
         .await;
         assert_eq!(check.status(), StatusCode::OK);
         let html = body_text(check).await;
-        assert!(html.contains("vote instead?") && html.contains("value=\"Export invoices as CSV\""));
+        assert!(
+            html.contains("vote instead?") && html.contains("value=\"Export invoices as CSV\"")
+        );
 
         let voted = send(
             &app,
@@ -543,17 +549,27 @@ mod tests {
         // A tenant cannot assess; the operator declines with a reason all see.
         let assess = send(
             &app,
-            post("/wishlist/1/status", b, &format!("csrf={b_csrf}&status=accepted")),
+            post(
+                "/wishlist/1/status",
+                b,
+                &format!("csrf={b_csrf}&status=accepted"),
+            ),
         )
         .await;
         assert_eq!(assess.status(), StatusCode::FORBIDDEN);
         let op = sign_in(&app, OPERATOR).await;
         let op_csrf = csrf_of(&platform, &op).await;
         let queue = body_text(send(&app, get("/wishlist", &op)).await).await;
-        assert!(queue.contains("Waiting for assessment") && queue.contains("CSV export of invoices"));
+        assert!(
+            queue.contains("Waiting for assessment") && queue.contains("CSV export of invoices")
+        );
         let no_reason = send(
             &app,
-            post("/wishlist/1/status", &op, &format!("csrf={op_csrf}&status=declined&reason=")),
+            post(
+                "/wishlist/1/status",
+                &op,
+                &format!("csrf={op_csrf}&status=declined&reason="),
+            ),
         )
         .await;
         assert_eq!(no_reason.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -569,11 +585,18 @@ mod tests {
         .await;
         assert_eq!(declined.status(), StatusCode::SEE_OTHER);
         let page = body_text(send(&app, get("/wishlist/1", a)).await).await;
-        assert!(page.contains("One tenant&#39;s habit") || page.contains("One tenant's habit"), "{page}");
+        assert!(
+            page.contains("One tenant&#39;s habit") || page.contains("One tenant's habit"),
+            "{page}"
+        );
         // Voting on a declined request is refused on its page, not with a 500.
         let late = send(
             &app,
-            post("/wishlist/1/vote", b, &format!("csrf={b_csrf}&on=1&back=/wishlist/1")),
+            post(
+                "/wishlist/1/vote",
+                b,
+                &format!("csrf={b_csrf}&on=1&back=/wishlist/1"),
+            ),
         )
         .await;
         assert_eq!(late.status(), StatusCode::CONFLICT);

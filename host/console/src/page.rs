@@ -54,9 +54,7 @@ impl PageError {
                     | RegistryError::UnknownNamespace(_)
                     | RegistryError::UnknownAccount(_),
                 ) => StatusCode::NOT_FOUND,
-                Error::Billing(e) | Error::Wishlist(WishlistError::Billing(e)) => {
-                    billing_status(e)
-                }
+                Error::Billing(e) | Error::Wishlist(WishlistError::Billing(e)) => billing_status(e),
                 Error::Wishlist(WishlistError::NotFound(_) | WishlistError::NoNamespace(_)) => {
                     StatusCode::NOT_FOUND
                 }

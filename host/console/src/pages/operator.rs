@@ -32,7 +32,13 @@ pub async fn month(State(state): State<ConsoleState>, viewer: Viewer) -> Result<
     for status in [RequestStatus::Open, RequestStatus::UnderReview] {
         waiting += state
             .platform
-            .requests(&viewer.actor, "", Some(status), RequestSort::Newest, MAX_LIST)
+            .requests(
+                &viewer.actor,
+                "",
+                Some(status),
+                RequestSort::Newest,
+                MAX_LIST,
+            )
             .await?
             .len();
     }

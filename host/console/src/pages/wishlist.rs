@@ -351,7 +351,10 @@ pub async fn wishlist(
 
 /// POST `/wishlist`: posts a request, or (`action=check`, the way without
 /// script) shows the similar requests with the form as typed.
-pub async fn post(State(state): State<ConsoleState>, posted: Posted) -> Result<Response, PageError> {
+pub async fn post(
+    State(state): State<ConsoleState>,
+    posted: Posted,
+) -> Result<Response, PageError> {
     let f = &posted.form;
     let query = WishlistQuery::default();
     if f.get("action") == Some("check") {
@@ -490,10 +493,7 @@ async fn deliverable(
         return Ok(None);
     };
     let owners = state.platform.package(actor, first).await?.owners;
-    Ok(owners
-        .iter()
-        .any(|o| o == actor.id())
-        .then_some(packages))
+    Ok(owners.iter().any(|o| o == actor.id()).then_some(packages))
 }
 
 /// The funding of a request: progress, figures, the viewer's pledge and
@@ -601,8 +601,18 @@ async fn request_page(
         .as_ref()
         .is_some_and(|f| f.status == "open" || f.status == "funded");
     let keep = |form: &str, field: &str| kept(refused, form, field).unwrap_or("").to_owned();
+    // A refused pledge also says, in money, what is left to pledge.
+    let refusal = refused.map(|r| match (&detail.funding, r.form) {
+        (Some(f), "pledge") if f.status == "open" => format!(
+            "{} ({} of {} is left to pledge.)",
+            r.message,
+            locale.money(f.goal.saturating_sub(f.pledged).max(0), &currency),
+            locale.money(f.goal, &currency)
+        ),
+        _ => r.message.clone(),
+    });
     let body = html! {
-        @if let Some(r) = refused { (error_card(&r.message)) }
+        @if let Some(message) = &refusal { (error_card(message)) }
         @if let Some(text) = done_text(done) { (notice(text)) }
         p.meta #summary {
             (badge(detail.status)) " · " span #votes data-votes=(detail.votes) { (votes(detail.votes)) }
@@ -696,7 +706,8 @@ async fn request_page(
                         tr {
                             td { (locale.date_time(h.at)) }
                             td { @match h.from { Some(from) => { (from) " → " (h.to) } None => { "posted (" (h.to) ")" } } }
-                            td { (h.note) }
+                            // A plain change's note repeats it.
+                            td { @if h.from.is_none_or(|from| h.note != format!("{from} → {}", h.to)) { (h.note) } }
                             td {
                                 @if h.by_operator { span.marker { "operator" } }
                                 @if let Some(by) = &h.by { " " (by) }
@@ -917,9 +928,9 @@ pub async fn assess(
         let duplicate_of = f
             .non_empty("duplicate_of")
             .map(|n| {
-                n.trim_start_matches('#').parse::<i64>().map_err(|_| {
-                    PageError::BadRequest(format!("`{n}` is not a request's number"))
-                })
+                n.trim_start_matches('#')
+                    .parse::<i64>()
+                    .map_err(|_| PageError::BadRequest(format!("`{n}` is not a request's number")))
             })
             .transpose()?;
         let assessment = Assessment {
