@@ -89,9 +89,7 @@ fn votes(n: u32) -> String {
 /// so nothing in an address is ever shown.
 fn done_text(done: &str) -> Option<&'static str> {
     Some(match done {
-        "posted" => {
-            "Your request is posted. Your vote counts for it, and you are told of its changes."
-        }
+        "posted" => "Your request is posted, and you are told of its changes.",
         "voted" => "Your vote is counted.",
         "unvoted" => "Your vote is withdrawn.",
         "subscribed" => "You are told of this request's changes.",
