@@ -5,7 +5,10 @@
 //! with what the API answers the same account; a tenant cannot open
 //! another tenant's invoice or install by URL; a form whose CSRF token was
 //! tampered with is refused; screenshots of the main pages are saved under
-//! `target/console-screenshots/`.
+//! `target/console-screenshots/`. The wishlist runs from a wish to a
+//! delivery in the browser (post, the similar-requests hint, vote, the
+//! operator's queue and assessment, funding, pledges, a decline, the
+//! delivery, the investor's dashboard), and no tenant's page names another.
 //!
 //! Without chromium and chromedriver the test says so and passes, unless
 //! `SPLEIS_REQUIRE_CHROMIUM` is set (`scripts/test` installs them and sets it).
@@ -550,6 +553,323 @@ async fn every_role_sees_in_the_browser_what_the_api_shows() {
         charged.ends_with(" EUR") && charged.contains(','),
         "{charged}"
     );
+
+    client.close().await.expect("the browser closes");
+}
+
+/// The date `days` from today (UTC), `YYYY-MM-DD`, as a date input holds it.
+fn day_from_today(days: i64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis();
+    let ms = i64::try_from(now).expect("a date") + days * 24 * 3600 * 1000;
+    let date = spleis_billing::calendar::Date::from_unix_ms(ms);
+    format!("{:04}-{:02}-{:02}", date.year(), date.month(), date.day())
+}
+
+/// Types `keys` into the input `css` (emptied first).
+async fn fill(client: &Client, css: &str, keys: &str) {
+    let input = client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no `{css}` on the page: {e}"));
+    input.clear().await.expect("emptied");
+    input.send_keys(keys).await.expect("typed");
+}
+
+/// Chooses the option `value` of the select `css`.
+async fn choose(client: &Client, css: &str, value: &str) {
+    click(client, &format!("{css} option[value='{value}']")).await;
+}
+
+/// The attribute `name` of the element `css`.
+async fn attr(client: &Client, css: &str, name: &str) -> String {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no `{css}` on the page: {e}"))
+        .attr(name)
+        .await
+        .expect("an attribute")
+        .unwrap_or_else(|| panic!("`{css}` has no {name}"))
+}
+
+/// Waits (10 s at most) for `css`.
+async fn wait_for(client: &Client, css: &str) {
+    client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("`{css}` never came: {e}"));
+}
+
+/// Asserts that the page does not name `account`.
+async fn never_names(client: &Client, account: &str, page: &str) {
+    let source = client.source().await.expect("the page");
+    assert!(!source.contains(account), "{page} names `{account}`");
+}
+
+/// The wishlist from a wish to a delivery, in the browser: a tenant posts
+/// a request; a second tenant typing a similar title is offered it and
+/// votes instead; the operator finds it in the assessment queue, accepts
+/// it and opens funding; both tenants pledge (the progress bar moves; an
+/// amount over what is left is refused on the page, the amount kept) and
+/// the request is planned; a second request is declined with a reason a
+/// tenant reads; the author delivers the first with its plugin, and the
+/// funder's dashboard shows the request behind its new investment. No
+/// tenant's page ever names the other tenant.
+#[tokio::test(flavor = "multi_thread")]
+async fn wishlist_post_similar_vote_fund_pledge_assess_deliver() {
+    let Some(driver) = Driver::start() else {
+        return;
+    };
+    let server = Server::start(None);
+    let demo: Demo = demo(&server);
+    let base = server.url.clone();
+    let client = driver.browser().await;
+
+    // ── acme-energy posts a request ──────────────────────────────────────
+    sign_in(&client, &base, &demo.energy).await;
+    goto(&client, &base, "/wishlist").await;
+    assert_eq!(
+        attr(&client, "header nav a[href='/wishlist']", "aria-current").await,
+        "page"
+    );
+    fill(&client, "#title", "CSV export of invoices").await;
+    fill(
+        &client,
+        "#problem",
+        "We retype every invoice into our accounting.\nEvery month, by hand.",
+    )
+    .await;
+    fill(&client, "#details", "Columns: number, date, total.").await;
+    click_and_wait(&client, "#post-request", "#summary").await;
+    let url = client.current_url().await.unwrap();
+    assert_eq!(url.path(), "/wishlist/1");
+    assert_eq!(text(&client, "h1").await, "#1 CSV export of invoices");
+    let problem = text(&client, "#problem").await;
+    assert!(
+        problem.contains("accounting.\nEvery month"),
+        "the problem keeps its line break: {problem:?}"
+    );
+    assert_eq!(attr(&client, "#votes", "data-votes").await, "1");
+    shoot(&client, "wishlist-posted").await;
+    sign_out(&client).await;
+
+    // ── sports-club types a similar title, and votes instead ─────────────
+    sign_in(&client, &base, &demo.club).await;
+    goto(&client, &base, "/wishlist").await;
+    never_names(&client, "acme-energy", "the wishlist").await;
+    client
+        .find(Locator::Css("#title"))
+        .await
+        .unwrap()
+        .send_keys("Export invoices as CSV")
+        .await
+        .unwrap();
+    wait_for(&client, "#similar li[data-request='1'] a.vote-instead").await;
+    let hint = text(&client, "#similar").await;
+    assert!(
+        hint.contains("Similar requests:") && hint.contains("#1 CSV export of invoices"),
+        "{hint}"
+    );
+    assert!(hint.contains("(open, 1 vote)"), "{hint}");
+    shoot(&client, "wishlist-similar").await;
+    click_and_wait(&client, "#similar a.vote-instead", "#vote form.vote").await;
+    click_and_wait(&client, "#vote form.vote button", "#votes[data-votes='2']").await;
+    assert!(text(&client, "#vote").await.contains("yours among them"));
+    never_names(&client, "acme-energy", "request #1").await;
+    sign_out(&client).await;
+
+    // ── the operator: the queue, the assessment, funding ─────────────────
+    sign_in(&client, &base, &demo.operator).await;
+    assert!(
+        text(&client, "#assessment-queue")
+            .await
+            .contains("1 wishlist request waits"),
+        "the month page points at the queue"
+    );
+    goto(&client, &base, "/wishlist").await;
+    wait_for(&client, "#queue tr[data-request='1']").await;
+    shoot(&client, "wishlist-queue").await;
+    goto(&client, &base, "/wishlist/1").await;
+    choose(&client, "#assess-status", "accepted").await;
+    fill(&client, "#assess-builder", "examples").await;
+    click_and_wait(&client, "#assess button", "#state .badge.status-accepted").await;
+    fill(
+        &client,
+        "#comment",
+        "On the development list. Funding opens for those who cannot wait.",
+    )
+    .await;
+    click_and_wait(
+        &client,
+        "form[action='/wishlist/1/comments'] button",
+        "#comments li .marker",
+    )
+    .await;
+    fill(&client, "#goal", "100").await;
+    fill(&client, "#return_pct", "10").await;
+    let deadline = day_from_today(30);
+    client
+        .execute(
+            "document.getElementById('deadline').value = arguments[0];",
+            vec![json!(deadline)],
+        )
+        .await
+        .expect("the deadline set");
+    assert_eq!(attr(&client, "#funding-builder", "value").await, "examples");
+    click_and_wait(&client, "#open-funding button", "#funding progress").await;
+    assert_eq!(attr(&client, "#funding progress", "value").await, "0");
+    assert_eq!(attr(&client, "#funding progress", "max").await, "10000");
+    shoot(&client, "wishlist-funding-open").await;
+    sign_out(&client).await;
+
+    // ── acme-energy pledges: the bar moves ───────────────────────────────
+    sign_in(&client, &base, &demo.energy).await;
+    goto(&client, &base, "/wishlist/1").await;
+    fill(&client, "#amount", "60").await;
+    click_and_wait(&client, "#pledge button", "#my-pledge").await;
+    assert_eq!(attr(&client, "#funding progress", "value").await, "6000");
+    assert_eq!(minor(&client, "#my-pledge .amount").await, 6000);
+    assert_eq!(minor(&client, "#funding .left .amount").await, 4000);
+    shoot(&client, "wishlist-pledged").await;
+    sign_out(&client).await;
+
+    // ── sports-club: too much is refused on the page; the rest funds it ──
+    sign_in(&client, &base, &demo.club).await;
+    goto(&client, &base, "/wishlist/1").await;
+    assert_eq!(attr(&client, "#funding progress", "value").await, "6000");
+    never_names(&client, "acme-energy", "the funding").await;
+    fill(&client, "#amount", "50").await;
+    click_and_wait(&client, "#pledge button", ".error-card").await;
+    let refusal = text(&client, ".error-card").await;
+    assert!(
+        refusal.contains("EUR 40.00 of EUR 100.00 is left to pledge"),
+        "the refusal says why, in money: {refusal}"
+    );
+    assert_eq!(attr(&client, "#amount", "value").await, "50", "kept");
+    shoot(&client, "wishlist-pledge-refused").await;
+    fill(&client, "#amount", "40").await;
+    click_and_wait(&client, "#pledge button", "#my-pledge").await;
+    assert_eq!(attr(&client, "#funding progress", "value").await, "10000");
+    assert_eq!(attr(&client, "#funding", "data-status").await, "funded");
+    wait_for(&client, "#state .badge.status-planned").await;
+    assert_eq!(minor(&client, "#my-pledge .amount").await, 4000);
+    fill(&client, "#comment", "Glad to chip in.\nWe use it monthly.").await;
+    click_and_wait(
+        &client,
+        "form[action='/wishlist/1/comments'] button",
+        "#comments li:nth-child(2)",
+    )
+    .await;
+    assert!(
+        text(&client, "#comments li:nth-child(2) .meta")
+            .await
+            .contains("you")
+    );
+    never_names(&client, "acme-energy", "the funded request").await;
+    let detail = api(&server, "/v1/requests/1", &demo.operator);
+    assert_eq!(detail["funding"]["pledged"], 10_000, "{detail}");
+    sign_out(&client).await;
+
+    // ── the operator declines a second request, with a reason ────────────
+    let (status, posted) = server.request(
+        "POST",
+        "/v1/requests",
+        &demo.energy,
+        Some(json!({"title": "Dark mode for the console", "problem": "Bright screens at night."})),
+    );
+    assert_eq!(status, 201, "{posted}");
+    let reason = "Only one tenant asked: the console follows the system's colours.";
+    sign_in(&client, &base, &demo.operator).await;
+    goto(&client, &base, "/wishlist/2").await;
+    choose(&client, "#assess-status", "declined").await;
+    click_and_wait(&client, "#assess button", ".error-card").await;
+    assert!(text(&client, ".error-card").await.contains("reason"));
+    choose(&client, "#assess-status", "declined").await;
+    fill(&client, "#reason", reason).await;
+    click_and_wait(&client, "#assess button", "#state .badge.status-declined").await;
+    sign_out(&client).await;
+    sign_in(&client, &base, &demo.club).await;
+    goto(&client, &base, "/wishlist/2").await;
+    assert_eq!(text(&client, "#reason").await, reason);
+    assert!(
+        client.find(Locator::Css("#vote form.vote")).await.is_err(),
+        "a declined request takes no votes"
+    );
+    never_names(&client, "acme-energy", "request #2").await;
+    shoot(&client, "wishlist-declined").await;
+    goto(&client, &base, "/wishlist?status=declined").await;
+    wait_for(&client, "#requests tr[data-request='2']").await;
+    assert!(
+        client
+            .find(Locator::Css("#requests tr[data-request='1']"))
+            .await
+            .is_err(),
+        "the status filter"
+    );
+    sign_out(&client).await;
+
+    // ── the author delivers request #1 with its plugin ───────────────────
+    sign_in(&client, &base, &demo.author).await;
+    goto(&client, &base, "/wishlist/1").await;
+    fill(&client, "#package", "examples/energy-tariff").await;
+    fill(&client, "#version", "0.1.0").await;
+    click_and_wait(&client, "#deliver button", "#delivery").await;
+    wait_for(&client, "#state .badge.status-delivered").await;
+    assert_eq!(
+        attr(&client, "#delivery a", "href").await,
+        "/store/examples/energy-tariff"
+    );
+    shoot(&client, "wishlist-delivered").await;
+    sign_out(&client).await;
+
+    // ── the funder reads the comments and the history: "you", "operator"
+    sign_in(&client, &base, &demo.energy).await;
+    goto(&client, &base, "/wishlist/1").await;
+    let comments = client.find_all(Locator::Css("#comments li")).await.unwrap();
+    assert_eq!(comments.len(), 2);
+    assert_eq!(
+        text(&client, "#comments li:nth-child(1) .marker").await,
+        "operator"
+    );
+    assert!(
+        client
+            .find(Locator::Css("#comments li:nth-child(2) .marker"))
+            .await
+            .is_err(),
+        "another tenant's comment carries no marker"
+    );
+    let second = text(&client, "#comments li:nth-child(2) p.text").await;
+    assert_eq!(second, "Glad to chip in.\nWe use it monthly.");
+    let history = text(&client, "#history").await;
+    for step in [
+        "open → accepted",
+        "accepted → planned",
+        "planned → delivered",
+    ] {
+        assert!(history.contains(step), "{step} in {history}");
+    }
+    never_names(&client, "sports-club", "request #1 for acme-energy").await;
+    client
+        .execute(
+            "document.getElementById('comments-h').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .expect("scrolled");
+    shoot(&client, "wishlist-comments-history").await;
+
+    // ── the funder's dashboard shows the request behind its investment ───
+    goto(&client, &base, "/investments").await;
+    wait_for(&client, "p.from-request a[href='/wishlist/1']").await;
+    shoot(&client, "investor-request").await;
+    never_names(&client, "sports-club", "acme-energy's investments").await;
+    goto(&client, &base, "/campaigns").await;
+    wait_for(&client, "h2 a[href='/wishlist/1']").await;
 
     client.close().await.expect("the browser closes");
 }

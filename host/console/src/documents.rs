@@ -254,6 +254,7 @@ mod tests {
                     },
                 }],
                 subtotal: 494,
+                funding: 0,
                 total: 494,
                 credit_used: 94,
                 amount_due: 400,

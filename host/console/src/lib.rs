@@ -3,7 +3,8 @@
 //! The web console: server-rendered pages for each role (a tenant's app
 //! store, installs, usage and invoices; an investor's paybacks; an author's
 //! plugins, earnings and price plans; the operator's month, close, tenants
-//! and ledger), served by `spleis serve` at `/` beside the API under `/v1`.
+//! and ledger; the wishlist every role shares), served by `spleis serve` at
+//! `/` beside the API under `/v1`.
 //!
 //! The console is another face of the platform and holds no rules of its
 //! own: every read and write is a [`Platform`] operation taking the
@@ -14,9 +15,10 @@
 //! on the server ([`chart`]), and sessions made from API tokens with
 //! CSRF-checked forms ([`session`]).
 //!
-//! No CDN and almost no JavaScript: the stylesheet and one small script
-//! (the one-click sign-in link, a print button) are embedded in the binary,
-//! and every form works without JavaScript.
+//! No CDN and almost no JavaScript: the stylesheet and two small scripts
+//! (the one-click sign-in link and a print button; the wishlist's
+//! similar-requests hint) are embedded in the binary, and every form works
+//! without JavaScript.
 
 pub mod chart;
 pub mod documents;
@@ -44,9 +46,12 @@ use std::sync::Arc;
 
 /// The stylesheet, embedded.
 pub(crate) const CSS: &str = include_str!("../assets/console.css");
-/// The one script, embedded: fills the sign-in form from a link's fragment,
-/// and offers printing.
+/// The script of every page, embedded: fills the sign-in form from a
+/// link's fragment, and offers printing.
 const JS: &str = include_str!("../assets/console.js");
+/// The wishlist's script, embedded: offers similar requests while a title
+/// is typed (the console's own `/wishlist/similar`).
+const WISHLIST_JS: &str = include_str!("../assets/wishlist.js");
 
 /// What every console handler gets.
 #[derive(Clone)]
@@ -62,6 +67,7 @@ pub fn router(platform: Arc<Platform>) -> Router {
     Router::new()
         .route("/assets/console.css", get(css))
         .route("/assets/console.js", get(js))
+        .route("/assets/wishlist.js", get(wishlist_js))
         .route("/sign-in", get(sign_in_page).post(sign_in))
         .route("/sign-out", post(sign_out))
         .route("/locale", get(set_locale))
@@ -81,7 +87,7 @@ async fn security_headers(request: Request, next: Next) -> Response {
         CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
             "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+             connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
     );
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
@@ -104,12 +110,20 @@ async fn css() -> impl IntoResponse {
 }
 
 async fn js() -> impl IntoResponse {
+    script(JS)
+}
+
+async fn wishlist_js() -> impl IntoResponse {
+    script(WISHLIST_JS)
+}
+
+fn script(text: &'static str) -> impl IntoResponse {
     (
         [
             (CONTENT_TYPE, "text/javascript; charset=utf-8"),
             (CACHE_CONTROL, "public, max-age=3600"),
         ],
-        JS,
+        text,
     )
 }
 
@@ -402,6 +416,195 @@ mod tests {
             after.status(),
             StatusCode::SEE_OTHER,
             "signed out: sent to sign in"
+        );
+    }
+
+    /// The session's CSRF token for a session cookie.
+    async fn csrf_of(platform: &Platform, session: &str) -> String {
+        platform
+            .session(session.trim_start_matches("spleis_session="))
+            .await
+            .unwrap()
+            .unwrap()
+            .csrf
+    }
+
+    fn get(path: &str, cookie: &str) -> HttpRequest<Body> {
+        HttpRequest::get(path)
+            .header("cookie", cookie)
+            .body(Body::empty())
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_wishlist_offers_similar_requests_keeps_a_refused_draft_and_hides_who_posted() {
+        let (app, platform, _guard) = console().await;
+        let operator = platform.authenticate(OPERATOR).await.unwrap().unwrap();
+        let mut sessions = Vec::new();
+        for id in ["acme-energy", "sports-club"] {
+            let tenant = platform
+                .create_account(&operator, id, Role::Tenant, None)
+                .await
+                .unwrap();
+            let session = sign_in(&app, &tenant.token).await;
+            let csrf = csrf_of(&platform, &session).await;
+            sessions.push((session, csrf));
+        }
+        let (a, a_csrf) = &sessions[0];
+        let (b, b_csrf) = &sessions[1];
+
+        // A refused draft comes back with what was typed and why.
+        let long = "x".repeat(200);
+        let refused = send(
+            &app,
+            post(
+                "/wishlist",
+                a,
+                &format!("csrf={a_csrf}&action=post&title={long}&problem=We+retype+invoices"),
+            ),
+        )
+        .await;
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let html = body_text(refused).await;
+        assert!(
+            html.contains("error-card") && html.contains("title"),
+            "{html}"
+        );
+        assert!(html.contains("We retype invoices"), "the problem is kept");
+
+        let posted = send(
+            &app,
+            post(
+                "/wishlist",
+                a,
+                &format!("csrf={a_csrf}&action=post&title=CSV+export+of+invoices&problem=We+retype%0Ainvoices&details="),
+            ),
+        )
+        .await;
+        assert_eq!(posted.status(), StatusCode::SEE_OTHER);
+        assert_eq!(posted.headers()["location"], "/wishlist/1?done=posted");
+
+        // B typing a title like it is offered A's request, as JSON.
+        let similar = send(&app, get("/wishlist/similar?q=Export+invoices+as+CSV", b)).await;
+        assert_eq!(similar.status(), StatusCode::OK);
+        let json: serde_json::Value = serde_json::from_str(&body_text(similar).await).unwrap();
+        assert_eq!(json["requests"][0]["id"], 1);
+        assert_eq!(json["requests"][0]["votable"], true);
+        assert_eq!(json["requests"][0]["href"], "/wishlist/1");
+        // Without script, the form's check button shows them, the draft kept.
+        let check = send(
+            &app,
+            post(
+                "/wishlist",
+                b,
+                &format!("csrf={b_csrf}&action=check&title=Export+invoices+as+CSV&problem=Mine"),
+            ),
+        )
+        .await;
+        assert_eq!(check.status(), StatusCode::OK);
+        let html = body_text(check).await;
+        assert!(
+            html.contains("vote instead?") && html.contains("value=\"Export invoices as CSV\"")
+        );
+
+        let voted = send(
+            &app,
+            post(
+                "/wishlist/1/vote",
+                b,
+                &format!("csrf={b_csrf}&on=1&back=/wishlist/1"),
+            ),
+        )
+        .await;
+        assert_eq!(voted.headers()["location"], "/wishlist/1?done=voted");
+        let page = body_text(send(&app, get("/wishlist/1", b)).await).await;
+        assert!(page.contains("data-votes=\"2\""), "{page}");
+        assert!(page.contains("We retype\ninvoices"), "newlines kept");
+        let list = body_text(send(&app, get("/wishlist", b)).await).await;
+        for html in [&page, &list] {
+            assert!(!html.contains("acme-energy"), "A's identity on B's page");
+        }
+        // From the list, a vote goes back to the list as it was.
+        let back = send(
+            &app,
+            post(
+                "/wishlist/1/vote",
+                b,
+                &format!("csrf={b_csrf}&on=0&back=%2Fwishlist%3Fq%3Dcsv"),
+            ),
+        )
+        .await;
+        assert_eq!(back.headers()["location"], "/wishlist?q=csv");
+        let forged = send(
+            &app,
+            post(
+                "/wishlist/1/vote",
+                b,
+                &format!("csrf={b_csrf}&on=1&back=https%3A%2F%2Fevil.example%2F"),
+            ),
+        )
+        .await;
+        assert_eq!(forged.headers()["location"], "/wishlist/1?done=voted");
+
+        // A tenant cannot assess; the operator declines with a reason all see.
+        let assess = send(
+            &app,
+            post(
+                "/wishlist/1/status",
+                b,
+                &format!("csrf={b_csrf}&status=accepted"),
+            ),
+        )
+        .await;
+        assert_eq!(assess.status(), StatusCode::FORBIDDEN);
+        let op = sign_in(&app, OPERATOR).await;
+        let op_csrf = csrf_of(&platform, &op).await;
+        let queue = body_text(send(&app, get("/wishlist", &op)).await).await;
+        assert!(
+            queue.contains("Waiting for assessment") && queue.contains("CSV export of invoices")
+        );
+        let no_reason = send(
+            &app,
+            post(
+                "/wishlist/1/status",
+                &op,
+                &format!("csrf={op_csrf}&status=declined&reason="),
+            ),
+        )
+        .await;
+        assert_eq!(no_reason.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(body_text(no_reason).await.contains("error-card"));
+        let declined = send(
+            &app,
+            post(
+                "/wishlist/1/status",
+                &op,
+                &format!("csrf={op_csrf}&status=declined&reason=One+tenant%27s+habit"),
+            ),
+        )
+        .await;
+        assert_eq!(declined.status(), StatusCode::SEE_OTHER);
+        let page = body_text(send(&app, get("/wishlist/1", a)).await).await;
+        assert!(
+            page.contains("One tenant&#39;s habit") || page.contains("One tenant's habit"),
+            "{page}"
+        );
+        // Voting on a declined request is refused on its page, not with a 500.
+        let late = send(
+            &app,
+            post(
+                "/wishlist/1/vote",
+                b,
+                &format!("csrf={b_csrf}&on=1&back=/wishlist/1"),
+            ),
+        )
+        .await;
+        assert_eq!(late.status(), StatusCode::CONFLICT);
+        assert!(body_text(late).await.contains("takes no votes"));
+        // A request that does not exist is not found.
+        assert_eq!(
+            send(&app, get("/wishlist/99", a)).await.status(),
+            StatusCode::NOT_FOUND
         );
     }
 

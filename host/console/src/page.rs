@@ -11,6 +11,7 @@ use spleis_billing::Currency;
 use spleis_domain::accounts::Role;
 use spleis_domain::billing::BillingError;
 use spleis_domain::registry::RegistryError;
+use spleis_domain::wishlist::WishlistError;
 use spleis_platform::Error;
 
 /// Why a page could not be shown.
@@ -36,7 +37,8 @@ pub enum PageError {
 }
 
 impl PageError {
-    fn status(&self) -> StatusCode {
+    /// The answer's status.
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             PageError::SignedOut => StatusCode::SEE_OTHER,
             PageError::Csrf => StatusCode::FORBIDDEN,
@@ -52,12 +54,16 @@ impl PageError {
                     | RegistryError::UnknownNamespace(_)
                     | RegistryError::UnknownAccount(_),
                 ) => StatusCode::NOT_FOUND,
-                Error::Billing(
-                    BillingError::UnknownPackage(_)
-                    | BillingError::UnknownAccount { .. }
-                    | BillingError::NotFound { .. },
-                ) => StatusCode::NOT_FOUND,
-                Error::Billing(BillingError::Corrupt(_) | BillingError::Database(_))
+                Error::Billing(e) | Error::Wishlist(WishlistError::Billing(e)) => billing_status(e),
+                Error::Wishlist(WishlistError::NotFound(_) | WishlistError::NoNamespace(_)) => {
+                    StatusCode::NOT_FOUND
+                }
+                Error::Wishlist(
+                    WishlistError::Transition { .. }
+                    | WishlistError::NoVotes { .. }
+                    | WishlistError::Refused(_),
+                ) => StatusCode::CONFLICT,
+                Error::Wishlist(WishlistError::Database(_))
                 | Error::Registry(RegistryError::Database(_) | RegistryError::Integrity(_)) => {
                     StatusCode::INTERNAL_SERVER_ERROR
                 }
@@ -65,6 +71,17 @@ impl PageError {
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             },
         }
+    }
+}
+
+/// The status of a billing refusal.
+fn billing_status(e: &BillingError) -> StatusCode {
+    match e {
+        BillingError::UnknownPackage(_)
+        | BillingError::UnknownAccount { .. }
+        | BillingError::NotFound { .. } => StatusCode::NOT_FOUND,
+        BillingError::Corrupt(_) | BillingError::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
 
@@ -106,12 +123,19 @@ impl IntoResponse for PageError {
 
 /// The `<head>` contents.
 pub(crate) fn head(title: &str) -> Markup {
+    head_with(title, &[])
+}
+
+/// The `<head>` contents with a page's own scripts (files under
+/// `/assets/`, which the Content-Security-Policy allows).
+fn head_with(title: &str, scripts: &[&str]) -> Markup {
     html! {
         meta charset="utf-8";
         meta name="viewport" content="width=device-width, initial-scale=1";
         title { (title) " · spleis" }
         link rel="stylesheet" href="/assets/console.css";
         script src="/assets/console.js" defer {}
+        @for src in scripts { script src=(src) defer {} }
     }
 }
 
@@ -132,6 +156,7 @@ fn nav(role: Role) -> Vec<Nav> {
             n("/invoices", "Invoices"),
             n("/investments", "Investments"),
             n("/campaigns", "Campaigns"),
+            n("/wishlist", "Wishlist"),
             n("/account", "Account"),
         ],
         Role::Author => vec![
@@ -139,6 +164,7 @@ fn nav(role: Role) -> Vec<Nav> {
             n("/plugins", "My plugins"),
             n("/earnings", "Earnings"),
             n("/campaigns", "Campaigns"),
+            n("/wishlist", "Wishlist"),
             n("/store", "App store"),
             n("/account", "Account"),
         ],
@@ -149,6 +175,7 @@ fn nav(role: Role) -> Vec<Nav> {
             n("/operator/agreements", "Agreements"),
             n("/investments", "Investments"),
             n("/campaigns", "Campaigns"),
+            n("/wishlist", "Wishlist"),
             n("/operator/ledger", "Ledger"),
             n("/invoices", "Invoices"),
             n("/operator/settings", "Settings"),
@@ -160,11 +187,22 @@ fn nav(role: Role) -> Vec<Nav> {
 /// A whole page for `viewer`: `title` as its heading, `active` the
 /// navigation entry it belongs to.
 pub fn page(viewer: &Viewer, title: &str, active: &str, body: Markup) -> Markup {
+    page_with(viewer, title, active, &[], body)
+}
+
+/// A whole page that also loads `scripts` (files under `/assets/`).
+pub fn page_with(
+    viewer: &Viewer,
+    title: &str,
+    active: &str,
+    scripts: &[&str],
+    body: Markup,
+) -> Markup {
     let role = viewer.actor.role();
     html! {
         (DOCTYPE)
         html lang=(viewer.locale.tag()) {
-            head { (head(title)) }
+            head { (head_with(title, scripts)) }
             body {
                 a.skip href="#main" { "Skip to the content" }
                 header.top {
@@ -228,6 +266,16 @@ pub fn plain(text: &str) -> String {
 /// A short notice above a page's content.
 pub fn notice(text: &str) -> Markup {
     html! { p.notice role="status" { (text) } }
+}
+
+/// A refusal shown on the page the viewer acted on (the form keeps what
+/// was typed), instead of an error page.
+pub fn error_card(text: &str) -> Markup {
+    html! {
+        div.error-card role="alert" {
+            strong { "Not done: " } (text)
+        }
+    }
 }
 
 /// Text for an empty table.

@@ -1,5 +1,6 @@
 //! The investor's dashboard (per investment: invested, to be paid back,
-//! paid, remaining, progress, this month's expected revenue and payout),
+//! paid, remaining, progress, this month's expected revenue and payout, and
+//! the wishlist request its funding came from),
 //! statements month by month, and co-funding campaigns (pledge; authors and
 //! the operator open and close them).
 
@@ -73,6 +74,13 @@ pub async fn investments(
             @let i = &v.investment;
             section.investment id=(format!("investment-{}", i.id)) aria-labelledby=(format!("h-{}", i.id)) {
                 h2 id=(format!("h-{}", i.id)) { (i.package) @if operator { " · " (i.investor) } }
+                @if let Some(funding) = i.campaign.as_ref().and_then(|id| campaigns.iter().find(|c| &c.id == id)) {
+                    @if let Some(request) = funding.request {
+                        p.from-request { "From your pledge toward " a href=(format!("/wishlist/{request}")) { (funding.title) } ", delivered by this plugin." }
+                    } @else {
+                        p.meta { "From the campaign “" (funding.title) "”." }
+                    }
+                }
                 (progress(&format!("Paid back of {}", i.package), i.paid, i.cap))
                 p.meta { (locale.percent(u32::try_from(i128::from(i.paid) * 10_000 / i128::from(i.cap.max(1))).unwrap_or(10_000))) " paid back" }
                 div.tiles {
@@ -143,6 +151,16 @@ pub async fn statement(
     Ok(document.in_console(viewer.locale, nav))
 }
 
+/// A campaign's title; a request's funding links to the request.
+fn campaign_title(c: &spleis_domain::billing::CampaignRecord) -> Markup {
+    html! {
+        @match c.request {
+            Some(request) => { a href=(format!("/wishlist/{request}")) { (c.title) } }
+            None => { (c.title) }
+        }
+    }
+}
+
 /// Campaigns as cards with their progress.
 fn campaign_list(
     campaigns: &[&spleis_domain::billing::CampaignRecord],
@@ -155,7 +173,7 @@ fn campaign_list(
         ul.cards {
             @for c in campaigns {
                 li.card id=(format!("campaign-{}", c.id)) {
-                    h3 { (c.title) }
+                    h3 { (campaign_title(c)) }
                     p.meta { (c.funds()) " · " (c.status) " · ends " (locale.date(c.deadline)) }
                     (progress(&format!("Pledged toward {}", c.title), c.pledged, c.goal))
                     p { span.pledged { (money(locale, c.pledged, currency)) } " of " span.goal { (money(locale, c.goal, currency)) } " pledged by " (c.pledge_count) " tenant(s); return " (locale.percent(c.return_bps)) }
@@ -182,7 +200,7 @@ pub async fn campaigns(
         @if all.is_empty() { (empty("No campaigns.")) }
         @for c in &all {
             section.card id=(format!("campaign-{}", c.id)) {
-                h2 { (c.title) }
+                h2 { (campaign_title(c)) }
                 p.meta { (c.funds()) " · " (c.status) " · ends " (locale.date(c.deadline)) " · return " (locale.percent(c.return_bps)) }
                 (progress(&format!("Pledged toward {}", c.title), c.pledged, c.goal))
                 p { (money(locale, c.pledged, &currency)) " of " (money(locale, c.goal, &currency)) " pledged" }
@@ -194,7 +212,8 @@ pub async fn campaigns(
                         button type="submit" { "Pledge" }
                     }
                 }
-                @if role != Role::Tenant && c.status == "open" {
+                // A request's funding lapses by itself; only the operator ends it early.
+                @if c.status == "open" && (role == Role::Operator || (role == Role::Author && c.request.is_none())) {
                     form.inline method="post" action=(format!("/campaigns/{}/close", c.id)) {
                         (csrf(&viewer)) button.secondary type="submit" { "Close after the deadline" }
                     }

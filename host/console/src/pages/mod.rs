@@ -1,8 +1,9 @@
 //! The pages, by whom they are for: [`store`] (the app store, every role),
 //! [`tenant`] (installs, usage and cost, invoices, account), [`investor`]
 //! (investments, statements, campaigns), [`author`] (plugins, price plans,
-//! earnings) and [`operator`] (the month, the close, tenants, agreements,
-//! the ledger, settings). Each handler calls platform operations with the
+//! earnings), [`operator`] (the month, the close, tenants, agreements,
+//! the ledger, settings) and [`wishlist`] (requests, votes, comments,
+//! funding to go first; the operator's assessment, every role). Each handler calls platform operations with the
 //! viewer's actor and renders what they answer.
 
 mod author;
@@ -10,6 +11,7 @@ mod investor;
 mod operator;
 mod store;
 mod tenant;
+mod wishlist;
 
 use crate::ConsoleState;
 use crate::locale::Locale;
@@ -57,6 +59,16 @@ pub fn routes() -> Router<ConsoleState> {
         )
         .route("/campaigns/{id}/pledge", post(investor::pledge))
         .route("/campaigns/{id}/close", post(investor::close_campaign))
+        .route("/wishlist", get(wishlist::wishlist).post(wishlist::post))
+        .route("/wishlist/similar", get(wishlist::similar))
+        .route("/wishlist/{id}", get(wishlist::request))
+        .route("/wishlist/{id}/vote", post(wishlist::vote))
+        .route("/wishlist/{id}/subscription", post(wishlist::subscribe))
+        .route("/wishlist/{id}/comments", post(wishlist::comment))
+        .route("/wishlist/{id}/pledge", post(wishlist::pledge))
+        .route("/wishlist/{id}/status", post(wishlist::assess))
+        .route("/wishlist/{id}/funding", post(wishlist::open_funding))
+        .route("/wishlist/{id}/delivery", post(wishlist::deliver))
         .route("/plugins", get(author::plugins))
         .route("/plugins/{namespace}/{name}", get(author::plugin))
         .route("/plugins/{namespace}/{name}/plan", post(author::plan))

@@ -1,4 +1,5 @@
-//! The operator's pages: the month at a glance, closing a period (its
+//! The operator's pages: the month at a glance (with the wishlist
+//! requests waiting for an assessment), closing a period (its
 //! totals previewed first), tenants and their terms, agreements, the
 //! ledger, and the platform's legal details.
 
@@ -15,6 +16,7 @@ use maud::{Markup, html};
 use spleis_billing::discounts::Period;
 use spleis_billing::split::AfterPayback;
 use spleis_domain::parties::PLATFORM_PARTY;
+use spleis_domain::wishlist::{MAX_LIST, RequestSort, RequestStatus};
 use spleis_platform::billing::AgreementChange;
 
 /// `/` for the operator: the open month so far, the ledger's balance and
@@ -26,6 +28,20 @@ pub async fn month(State(state): State<ConsoleState>, viewer: Viewer) -> Result<
         .close_preview(&viewer.actor, periods.open)
         .await?;
     let ledger = state.platform.ledger(&viewer.actor, None).await?;
+    let mut waiting = 0;
+    for status in [RequestStatus::Open, RequestStatus::UnderReview] {
+        waiting += state
+            .platform
+            .requests(
+                &viewer.actor,
+                "",
+                Some(status),
+                RequestSort::Newest,
+                MAX_LIST,
+            )
+            .await?
+            .len();
+    }
     let locale = viewer.locale;
     let c = preview.currency;
     let closed_bars: Vec<Bar> = periods
@@ -39,6 +55,12 @@ pub async fn month(State(state): State<ConsoleState>, viewer: Viewer) -> Result<
         })
         .collect();
     let body = html! {
+        @if waiting > 0 {
+            p.notice #assessment-queue role="status" {
+                (waiting) @if waiting == 1 { " wishlist request waits" } @else { " wishlist requests wait" } " for your assessment. "
+                a href="/wishlist#queue" { "Assess" }
+            }
+        }
         h2 { (locale.period(preview.period)) " so far" }
         div.tiles #glance {
             (tile("Charged", &c, preview.charged, locale, "charged"))
