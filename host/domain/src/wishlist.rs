@@ -599,7 +599,9 @@ pub fn check_assessment(
                 "duplicate_of goes with the status duplicate only".into(),
             ));
         }
-        _ => format!("{from} → {to}"),
+        // The entry shows from and to already: its note is the reason.
+        _ if reason.is_empty() => return Ok("assessed".into()),
+        _ => return Ok(reason.to_owned()),
     };
     Ok(if reason.is_empty() {
         note

@@ -19,7 +19,7 @@ pub(super) fn campaign(client: &Client, command: CampaignCommand) -> anyhow::Res
             c.funds(),
             money.show(c.pledged),
             money.show(c.goal),
-            c.pledges.len(),
+            c.pledge_count,
             c.status
         )
     };

@@ -705,7 +705,7 @@ async fn request_page(
                             td { (locale.date_time(h.at)) }
                             td { @match h.from { Some(from) => { (from) " → " (h.to) } None => { "posted (" (h.to) ")" } } }
                             // A plain change's note repeats it.
-                            td { @if h.from.is_none_or(|from| h.note != format!("{from} → {}", h.to)) { (h.note) } }
+                            td { (h.note) }
                             td {
                                 @if h.by_operator { span.marker { "operator" } }
                                 @if let Some(by) = &h.by { " " (by) }
