@@ -102,8 +102,10 @@ fn a_wish_is_voted_funded_delivered_and_paid_back_to_the_cent() {
         let (_, similar) =
             server.request("GET", "/v1/requests/similar?q=heat%20pump%20tar", &b, None);
         assert_eq!(similar["requests"][0]["id"], id, "{similar}");
-        // However often it votes, a tenant is one vote.
-        for _ in 0..200 {
+        // However often it votes, a tenant is one vote (10,000 times on the
+        // first backend; a few on the next, the rule is the same SQL).
+        let times = if database.is_none() { 10_000 } else { 20 };
+        for _ in 0..times {
             assert_eq!(
                 server
                     .request("PUT", &format!("/v1/requests/{id}/vote"), &b, None)
