@@ -2,8 +2,9 @@
 //!
 //! The words the platform speaks in: accounts and roles, packages and
 //! versions, installs, the usage record and how a call ended, events, the
-//! parties to an invoice, billing's records and documents (invoice,
-//! statement, the close summary), and the refusals that are not about SQL.
+//! notifications and webhooks, the parties to an invoice, billing's
+//! records and documents (invoice, statement, the close summary), and the
+//! refusals that are not about SQL.
 //!
 //! The store maps rows to and from these types; the platform's operations
 //! take and return them; the faces (HTTP, the console, the CLI) show them.
@@ -15,6 +16,7 @@ pub mod billing;
 pub mod events;
 pub mod installs;
 pub mod limits;
+pub mod notifications;
 pub mod parties;
 pub mod registry;
 pub mod usage;
