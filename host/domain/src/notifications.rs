@@ -335,8 +335,6 @@ mod tests {
         let hook: NewWebhook = serde_json::from_str(r#"{"url": "https://x.example/"}"#).unwrap();
         assert!(hook.events.is_empty());
         assert!(serde_json::from_str::<NewWebhook>(r#"{"url": "u", "secret": "s"}"#).is_err());
-        assert!(
-            serde_json::from_str::<NewWebhook>(r#"{"url": "u", "events": ["nope"]}"#).is_err()
-        );
+        assert!(serde_json::from_str::<NewWebhook>(r#"{"url": "u", "events": ["nope"]}"#).is_err());
     }
 }
