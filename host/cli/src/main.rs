@@ -5,6 +5,7 @@
 mod billing;
 mod client;
 mod inspect;
+mod notifications;
 mod run;
 mod serve;
 
@@ -44,6 +45,11 @@ enum Command {
     /// Reports: invoices, statements, usage, investments.
     #[command(subcommand)]
     Report(billing::ReportCommand),
+    /// Your notifications, newest first (`*` marks the unread).
+    Notifications(notifications::NotificationsArgs),
+    /// Your webhooks: register, list, remove, read the delivery log.
+    #[command(subcommand)]
+    Webhook(notifications::WebhookCommand),
 }
 
 /// Exit codes: 0 success, 1 the call failed (plugin error or a limit),
@@ -64,6 +70,8 @@ fn main() -> ExitCode {
         Command::Client(command) => client::run(command, cli.connection),
         Command::Billing(command) => billing::billing(command, cli.connection),
         Command::Report(command) => billing::report(command, cli.connection),
+        Command::Notifications(args) => notifications::notifications(args, cli.connection),
+        Command::Webhook(command) => notifications::webhook(command, cli.connection),
     };
     match result {
         Ok(code) => code,
