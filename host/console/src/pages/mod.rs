@@ -1,11 +1,12 @@
 //! The pages, by whom they are for: [`store`] (the app store, every role),
 //! [`tenant`] (installs, usage and cost, invoices, account), [`investor`]
 //! (investments, statements, campaigns), [`author`] (plugins, price plans,
-//! earnings) and [`operator`] (the month, the close, tenants, agreements,
-//! the ledger, settings). Each handler calls platform operations with the
+//! earnings), [`operator`] (the month, the close, tenants, agreements,
+//! the ledger, settings) and [`inbox`] (every role's notifications). Each handler calls platform operations with the
 //! viewer's actor and renders what they answer.
 
 mod author;
+mod inbox;
 mod investor;
 mod operator;
 mod store;
@@ -29,6 +30,8 @@ use spleis_domain::accounts::Role;
 pub fn routes() -> Router<ConsoleState> {
     Router::new()
         .route("/", get(overview))
+        .route("/inbox", get(inbox::inbox))
+        .route("/inbox/read", post(inbox::mark_all_read))
         .route("/store", get(store::catalog))
         .route("/store/{namespace}/{name}", get(store::plugin))
         .route("/store/{namespace}/{name}/install", post(store::install))
