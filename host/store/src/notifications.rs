@@ -713,12 +713,35 @@ mod tests {
                 "another account's webhook is not found"
             );
 
+            // The retention purge takes finished deliveries made before its cutoff.
+            assert_eq!(store.purge_deliveries(100).await.unwrap(), 0);
+            assert_eq!(store.purge_deliveries(101).await.unwrap(), 1);
+            assert_eq!(
+                store.webhook_deliveries("a", "w1", 10).await.unwrap(),
+                Some(vec![])
+            );
+
             assert!(!store.remove_webhook("b", "w1").await.unwrap());
             assert!(store.remove_webhook("a", "w1").await.unwrap());
             assert_eq!(store.webhooks("a").await.unwrap().len(), 1);
+            let pending = store
+                .notify(
+                    "a",
+                    &note("n2", NotificationKind::UpgradePending, 500),
+                    "{}",
+                    10,
+                )
+                .await
+                .unwrap();
+            assert_eq!(pending, Some(1), "w2 wants upgrades");
             assert_eq!(
                 store.purge_deliveries(i64::MAX).await.unwrap(),
                 0,
+                "pending stays"
+            );
+            assert!(store.remove_webhook("a", "w2").await.unwrap());
+            assert!(
+                store.due_deliveries(i64::MAX, 10).await.unwrap().is_empty(),
                 "gone with its webhook"
             );
         }
