@@ -28,6 +28,14 @@ pub enum InputError {
         /// What it should say.
         hint: &'static str,
     },
+    /// A text that holds what it may not (a control character, …).
+    #[error("{field} is refused: {why}")]
+    Invalid {
+        /// What the text is, in words.
+        field: &'static str,
+        /// What is wrong with it.
+        why: String,
+    },
     /// A text longer than its bound.
     #[error("{field} is {chars} characters long; it must be at most {max}")]
     TooLong {

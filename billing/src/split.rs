@@ -147,6 +147,11 @@ pub enum LedgerAccount {
     AuthorPayable(String),
     /// What is owed to an investor.
     InvestorPayable(String),
+    /// A request's funding: invoiced to its funders, held until the
+    /// request is delivered (keyed by the request's number).
+    FundingHeld(String),
+    /// What is owed to the builder of a delivered request.
+    BuilderPayable(String),
 }
 
 impl LedgerAccount {
@@ -159,6 +164,8 @@ impl LedgerAccount {
             LedgerAccount::PlatformRevenue => ("platform-revenue", ""),
             LedgerAccount::AuthorPayable(id) => ("author-payable", id),
             LedgerAccount::InvestorPayable(id) => ("investor-payable", id),
+            LedgerAccount::FundingHeld(id) => ("funding-held", id),
+            LedgerAccount::BuilderPayable(id) => ("builder-payable", id),
         }
     }
 
@@ -171,6 +178,8 @@ impl LedgerAccount {
             "platform-revenue" => LedgerAccount::PlatformRevenue,
             "author-payable" => LedgerAccount::AuthorPayable(id),
             "investor-payable" => LedgerAccount::InvestorPayable(id),
+            "funding-held" => LedgerAccount::FundingHeld(id),
+            "builder-payable" => LedgerAccount::BuilderPayable(id),
             _ => return None,
         })
     }

@@ -156,6 +156,18 @@ impl Server {
         Self::start_in(data, database_url.as_deref(), &[])
     }
 
+    /// Stops the server and starts a new process on the same data with
+    /// other `spleis serve` arguments (a clock moved on, say).
+    pub fn restart_with(mut self, args: &[&str]) -> Self {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+        let data = std::mem::replace(&mut self._data, tempfile::tempdir().expect("tempdir"));
+        let database_url = self.database_url.take();
+        Self::start_in(data, database_url.as_deref(), args)
+    }
+
     fn start_in(data: tempfile::TempDir, database_url: Option<&str>, args: &[&str]) -> Self {
         use std::io::BufRead;
         let mut command = Command::new(spleis_bin());
@@ -387,6 +399,26 @@ pub fn postgres_if_any() -> Option<String> {
         "PostgreSQL is required here"
     );
     url
+}
+
+/// The `--clock-offset-ms` that puts a server's clock at noon (UTC) on the
+/// 15th of the month `back` months before this one, and that month.
+pub fn clock_in_month_before(back: u32) -> (String, i64) {
+    let month = month_before(back);
+    let out = Command::new("date")
+        .args(["-u", "-d", &format!("{month}-15 12:00"), "+%s"])
+        .output()
+        .expect("date runs");
+    let target: i64 = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse::<i64>()
+        .expect("seconds")
+        * 1000;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis() as i64;
+    (month, target - now)
 }
 
 /// `YYYY-MM`, `back` months before this one (UTC).

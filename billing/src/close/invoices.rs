@@ -3,7 +3,7 @@
 //! top-up → discounts → credit) with the transactions that book the top-up,
 //! the discounts and the credit used.
 
-use super::{CloseError, Invoice, Line, PeriodInput, TenantTerms};
+use super::{CloseError, FundingCharge, Invoice, Line, PeriodInput, TenantTerms, funding};
 use crate::commitments::{Commitment, committed_plugins, money_minimum, unit_minimums};
 use crate::discounts::{apply_credit, discount_lines};
 use crate::money::{Currency, Money};
@@ -56,6 +56,9 @@ pub(super) fn rate_installs(input: &PeriodInput) -> Result<Rated<'_>, CloseError
         days_in_period: input.period.days(),
         ..PeriodUsage::default()
     };
+    for charge in &input.fundings {
+        rated.lines.entry(&charge.tenant).or_default();
+    }
     for (tenant, terms) in &input.tenants {
         rated.lines.entry(tenant).or_default();
         for plugin in committed_plugins(&terms.commitments, input.period) {
@@ -150,7 +153,12 @@ pub(super) fn invoice_tenants(
             period: input.period,
             currency: input.currency,
         };
-        if let Some(invoice) = book.invoice(tenant_lines, terms, transactions)? {
+        let fundings: Vec<&FundingCharge> = input
+            .fundings
+            .iter()
+            .filter(|f| f.tenant == tenant)
+            .collect();
+        if let Some(invoice) = book.invoice(tenant_lines, terms, &fundings, transactions)? {
             invoices.push(invoice);
         }
     }
@@ -177,11 +185,13 @@ impl Books<'_> {
         }
     }
 
-    /// Usage → subtotal → top-up → discounts → total → credit → due.
+    /// Usage → subtotal → top-up → discounts → funding → total → credit →
+    /// due.
     fn invoice(
         &self,
         mut lines: Vec<Line>,
         terms: &TenantTerms,
+        fundings: &[&FundingCharge],
         transactions: &mut Vec<Transaction>,
     ) -> Result<Option<Invoice>, CloseError> {
         let subtotal = lines
@@ -207,6 +217,17 @@ impl Books<'_> {
             transactions.push(self.discount(&discount)?);
             lines.push(adjustment(discount));
         }
+        let (funding_lines, funding) = funding::charge(
+            self.tenant,
+            self.period,
+            self.currency,
+            fundings,
+            transactions,
+        )?;
+        total = total
+            .checked_add(funding)
+            .map_err(|_| self.overflow(&lines, "the total with funding"))?;
+        lines.extend(funding_lines);
         let (used, due) = apply_credit(total, Money::new(terms.credit, self.currency))?;
         if used.minor > 0 {
             transactions.push(self.credit(used)?);
@@ -218,6 +239,7 @@ impl Books<'_> {
             tenant: self.tenant.to_owned(),
             lines,
             subtotal: subtotal.minor,
+            funding: funding.minor,
             total: total.minor,
             credit_used: used.minor,
             amount_due: due.minor,

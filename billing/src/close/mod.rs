@@ -14,6 +14,7 @@
 //! [`summary`] (the totals a close reports) and [`numbering`] (document
 //! numbers).
 
+mod funding;
 mod invoices;
 pub mod numbering;
 mod settlement;
@@ -113,6 +114,37 @@ pub fn validate_void(void: &Void) -> Result<(), crate::bounds::InputError> {
     Ok(())
 }
 
+/// A funded pledge toward a request, invoiced in the period its goal was
+/// reached: its own line on the pledger's invoice, the money held in the
+/// ledger as the request's funding until the request is delivered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FundingCharge {
+    /// The pledging tenant.
+    pub tenant: String,
+    /// The request's number, the key of its held funding.
+    pub request: String,
+    /// The line's words, naming the request.
+    pub description: String,
+    /// Minor units, above zero.
+    pub amount: i64,
+}
+
+/// A delivered request's held funding, released to its builder in the
+/// period of the delivery.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FundingRelease {
+    /// The request's number.
+    pub request: String,
+    /// The builder's account (the delivering plugin's author).
+    pub builder: String,
+    /// The delivering plugin, `namespace/name`.
+    pub plugin: String,
+    /// The statement line's words.
+    pub description: String,
+    /// Minor units, above zero: the funding invoiced.
+    pub amount: i64,
+}
+
 /// Everything a close needs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PeriodInput {
@@ -129,6 +161,12 @@ pub struct PeriodInput {
     /// Lines the operator voided for the period.
     #[serde(default)]
     pub voids: Vec<Void>,
+    /// Funded pledges to invoice this period.
+    #[serde(default)]
+    pub fundings: Vec<FundingCharge>,
+    /// Held funding to release to builders this period.
+    #[serde(default)]
+    pub releases: Vec<FundingRelease>,
 }
 
 impl PeriodInput {
@@ -178,6 +216,10 @@ pub struct Invoice {
     pub lines: Vec<Line>,
     /// Usage lines summed.
     pub subtotal: i64,
+    /// Funding of requests on it (its own lines, after discounts: a
+    /// discount or a minimum is about usage, not funding).
+    #[serde(default)]
+    pub funding: i64,
     /// After top-up and discounts: what the tenant is charged.
     pub total: i64,
     /// Prepaid credit consumed.
@@ -196,6 +238,8 @@ pub enum Party {
     Author,
     /// An investor (a tenant that funded a plugin).
     Investor,
+    /// The builder of a delivered request, paid its funding.
+    Builder,
 }
 
 /// One line of a statement.
@@ -349,7 +393,13 @@ pub fn close(input: &PeriodInput) -> Result<PeriodClose, CloseError> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     let invoices = invoices::invoice_tenants(input, rated.lines, &mut transactions)?;
-    let settled = settlement::settle_plugins(input, &rated.charges, &mut transactions)?;
+    let mut settled = settlement::settle_plugins(input, &rated.charges, &mut transactions)?;
+    settled
+        .statements
+        .extend(funding::release(input, &mut transactions)?);
+    settled
+        .statements
+        .sort_by(|a, b| (&a.party, a.kind).cmp(&(&b.party, b.kind)));
     let closed = PeriodClose {
         period: input.period,
         invoices,

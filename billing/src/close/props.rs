@@ -567,6 +567,8 @@ fn period_input() -> impl Strategy<Value = PeriodInput> {
                     reason: "r".into(),
                 })
                 .collect(),
+            fundings: Vec::new(),
+            releases: Vec::new(),
         })
 }
 

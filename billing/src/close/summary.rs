@@ -6,7 +6,7 @@ use crate::money::MoneyError;
 use crate::split::LedgerAccount;
 
 /// A close's totals, minor units. Charged equals platform plus authors plus
-/// investors, to the cent.
+/// investors plus funding invoiced, to the cent.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Totals {
     /// What tenants were charged (invoice totals).
@@ -17,6 +17,10 @@ pub struct Totals {
     pub authors: i64,
     /// To investors.
     pub investors: i64,
+    /// Requests' funding invoiced (held until delivery).
+    pub funding: i64,
+    /// Held funding released to builders of delivered requests.
+    pub builders: i64,
 }
 
 fn credit(sum: &mut i64, amount: i64) -> Result<(), MoneyError> {
@@ -33,6 +37,10 @@ pub fn totals(closed: &PeriodClose) -> Result<Totals, MoneyError> {
             .charged
             .checked_add(invoice.total)
             .ok_or(MoneyError::Overflow)?;
+        totals.funding = totals
+            .funding
+            .checked_add(invoice.funding)
+            .ok_or(MoneyError::Overflow)?;
     }
     for transaction in &closed.transactions {
         for (account, amount) in &transaction.entries {
@@ -40,7 +48,10 @@ pub fn totals(closed: &PeriodClose) -> Result<Totals, MoneyError> {
                 LedgerAccount::PlatformRevenue => credit(&mut totals.platform, *amount)?,
                 LedgerAccount::AuthorPayable(_) => credit(&mut totals.authors, *amount)?,
                 LedgerAccount::InvestorPayable(_) => credit(&mut totals.investors, *amount)?,
-                LedgerAccount::TenantReceivable(_) | LedgerAccount::Credit(_) => {}
+                LedgerAccount::BuilderPayable(_) => credit(&mut totals.builders, *amount)?,
+                LedgerAccount::TenantReceivable(_)
+                | LedgerAccount::Credit(_)
+                | LedgerAccount::FundingHeld(_) => {}
             }
         }
     }

@@ -78,6 +78,8 @@ fn input(installs: Vec<InstallUsage>, plugin: PluginTerms) -> PeriodInput {
         plugins: [("acme/tariff".to_owned(), plugin)].into(),
         tenants: BTreeMap::new(),
         voids: Vec::new(),
+        fundings: Vec::new(),
+        releases: Vec::new(),
     }
 }
 
@@ -99,6 +101,9 @@ fn assert_conserved(closed: &PeriodClose) {
                 }
                 LedgerAccount::TenantReceivable(_) => receivable += amount,
                 LedgerAccount::Credit(_) => credit += amount,
+                LedgerAccount::FundingHeld(_) | LedgerAccount::BuilderPayable(_) => {
+                    panic!("no funding in these closes")
+                }
             }
         }
     }
@@ -628,6 +633,127 @@ proptest! {
                 prop_assert!(paid <= cap);
             }
             input.period = input.period.next();
+        }
+    }
+}
+
+/// The sum of `account`'s entries over `transactions`.
+fn balance(transactions: &[Transaction], account: &LedgerAccount) -> i64 {
+    transactions
+        .iter()
+        .flat_map(|t| &t.entries)
+        .filter(|(a, _)| a == account)
+        .map(|(_, amount)| amount)
+        .sum()
+}
+
+fn funding(tenant: &str, request: &str, amount: i64) -> FundingCharge {
+    FundingCharge {
+        tenant: tenant.into(),
+        request: request.into(),
+        description: format!("funding of request #{request}: night tariffs"),
+        amount,
+    }
+}
+
+#[test]
+fn funding_is_its_own_line_after_discounts_held_then_released_to_the_builder() {
+    let mut input = input(
+        vec![calls("t1", "acme/tariff", 1_000)],
+        terms(per_call("0.01"), Vec::new(), 0),
+    );
+    // A 10% discount and a minimum are about usage: funding is neither
+    // discounted nor counted toward the minimum.
+    input.tenants.insert(
+        "t1".into(),
+        TenantTerms {
+            commitments: minimum(2_000),
+            discounts: vec![Discount {
+                reason: "launch".into(),
+                amount: DiscountAmount::Percent { bps: 1000 },
+                from: "2026-01".parse().unwrap(),
+                to: "2026-12".parse().unwrap(),
+            }],
+            credit: 0,
+        },
+    );
+    input.fundings = vec![funding("t1", "7", 600_000), funding("t2", "7", 400_000)];
+    input.releases = vec![FundingRelease {
+        request: "7".into(),
+        builder: "ada".into(),
+        plugin: "acme/tariff".into(),
+        description: "funding of request #7".into(),
+        amount: 1_000_000,
+    }];
+    let closed = close(&input).unwrap();
+    let t1 = closed.invoices.iter().find(|i| i.tenant == "t1").unwrap();
+    // Usage 10.00 topped up to the 20.00 minimum, less 10%: 18.00, then
+    // the pledge of 6,000.00 on its own line.
+    assert_eq!((t1.subtotal, t1.funding, t1.total), (1_000, 600_000, 601_800));
+    assert_eq!(
+        t1.lines.last().unwrap().line.description,
+        "funding of request #7: night tariffs"
+    );
+    let t2 = closed.invoices.iter().find(|i| i.tenant == "t2").unwrap();
+    assert_eq!((t2.subtotal, t2.total, t2.lines.len()), (0, 400_000, 1));
+    let held = balance(&closed.transactions, &LedgerAccount::FundingHeld("7".into()));
+    assert_eq!(held, 0, "invoiced and released in one period");
+    let builder = balance(&closed.transactions, &LedgerAccount::BuilderPayable("ada".into()));
+    assert_eq!(builder, -1_000_000);
+    let statement = closed
+        .statements
+        .iter()
+        .find(|s| s.kind == Party::Builder)
+        .unwrap();
+    assert_eq!((statement.party.as_str(), statement.total), ("ada", 1_000_000));
+    let totals = totals(&closed).unwrap();
+    assert_eq!(
+        totals.charged,
+        totals.platform + totals.authors + totals.investors + totals.funding
+    );
+    assert_eq!((totals.funding, totals.builders), (1_000_000, 1_000_000));
+}
+
+proptest::proptest! {
+    /// Whatever is pledged and released, every transaction balances, the
+    /// funding invoiced is the pledges' sum, and the held funding is what
+    /// was invoiced less what was released.
+    #[test]
+    fn funding_moves_exactly(
+        pledges in proptest::collection::vec((0_usize..4, 1_i64..1_000_000_000_000), 0..12),
+        released in proptest::collection::vec(0_usize..4, 0..3),
+    ) {
+        let tenants = ["t1", "t2", "t3", "t4"];
+        let mut input = input(Vec::new(), terms(per_call("0.01"), Vec::new(), 0));
+        input.fundings = pledges
+            .iter()
+            .map(|(t, amount)| funding(tenants[*t], &format!("{}", t % 2), *amount))
+            .collect();
+        let mut released: Vec<usize> = released;
+        released.sort();
+        released.dedup();
+        input.releases = released
+            .iter()
+            .map(|r| FundingRelease {
+                request: format!("{}", r % 2),
+                builder: "ada".into(),
+                plugin: "acme/tariff".into(),
+                description: "d".into(),
+                amount: 1 + *r as i64,
+            })
+            .collect();
+        let closed = close(&input).unwrap();
+        let invoiced: i64 = pledges.iter().map(|(_, a)| a).sum();
+        let released_sum: i64 = input.releases.iter().map(|r| r.amount).sum();
+        proptest::prop_assert_eq!(closed.invoices.iter().map(|i| i.funding).sum::<i64>(), invoiced);
+        proptest::prop_assert_eq!(closed.invoices.iter().map(|i| i.total).sum::<i64>(), invoiced);
+        let mut held = 0;
+        for request in ["0", "1"] {
+            held += balance(&closed.transactions, &LedgerAccount::FundingHeld(request.into()));
+        }
+        proptest::prop_assert_eq!(held, released_sum - invoiced);
+        for t in &closed.transactions {
+            proptest::prop_assert_eq!(t.entries.iter().map(|(_, a)| a).sum::<i64>(), 0);
         }
     }
 }

@@ -8,6 +8,7 @@ mod inspect;
 mod notifications;
 mod run;
 mod serve;
+mod wishlist;
 
 /// The allocator of the server and the CLI (see Cargo.toml).
 #[global_allocator]
@@ -50,6 +51,9 @@ enum Command {
     /// Your webhooks: register, list, remove, read the delivery log.
     #[command(subcommand)]
     Webhook(notifications::WebhookCommand),
+    /// The wishlist: post, vote, comment; assess, fund and deliver requests.
+    #[command(subcommand)]
+    Request(wishlist::RequestCommand),
 }
 
 /// Exit codes: 0 success, 1 the call failed (plugin error or a limit),
@@ -72,6 +76,7 @@ fn main() -> ExitCode {
         Command::Report(command) => billing::report(command, cli.connection),
         Command::Notifications(args) => notifications::notifications(args, cli.connection),
         Command::Webhook(command) => notifications::webhook(command, cli.connection),
+        Command::Request(command) => wishlist::request(command, cli.connection),
     };
     match result {
         Ok(code) => code,

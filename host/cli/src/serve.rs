@@ -36,6 +36,15 @@ pub struct ServeArgs {
     /// (unless the tenant purges it at uninstall).
     #[arg(long, default_value_t = 30)]
     retention_days: u32,
+    /// How often a request's funding past its deadline is lapsed (its
+    /// pledgers told), milliseconds.
+    #[arg(long, default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
+    funding_check_ms: u64,
+    /// Runs the platform's clock this many milliseconds from the wall
+    /// clock (negative: in the past), for tests and demos that live
+    /// through months in minutes. Never on a platform that bills.
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true, hide = true)]
+    clock_offset_ms: i64,
     /// Calls that may run at once on this node (instance slots), all
     /// tenants together (at most 1,000: the async fiber stacks wasmtime
     /// keeps per engine).
@@ -115,6 +124,13 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    if args.clock_offset_ms != 0 {
+        tracing::warn!(
+            offset_ms = args.clock_offset_ms,
+            "the platform's clock runs off the wall clock (a test or demo clock)"
+        );
+        spleis_platform::maintenance::set_clock_offset_ms(args.clock_offset_ms);
+    }
     let database = match &args.database_url {
         Some(url) => Database::Url(url.clone()),
         None => Database::DataDir(args.data_dir.clone()),
@@ -158,6 +174,7 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
         }
         Bootstrap::Existing => {}
     }
+    platform.spawn_funding_lapses(Duration::from_millis(args.funding_check_ms));
     platform.spawn_retention_purge(Duration::from_secs(
         u64::from(args.retention_days) * 24 * 60 * 60,
     ));

@@ -200,6 +200,7 @@ pub fn statement_document(doc: &StatementDocument, locale: Locale) -> Document {
     let role = match s.kind {
         Party::Author => "author",
         Party::Investor => "investor",
+        Party::Builder => "builder",
     };
     let body = html! {
         article.invoice {

@@ -20,6 +20,7 @@ pub mod notifications;
 pub mod parties;
 pub mod registry;
 pub mod usage;
+pub mod wishlist;
 
 pub use usage::{Blame, MAX_REPORT_QUANTITY, MeterReport, OutcomeKind, Usage, UsageRow};
 

@@ -9,6 +9,7 @@ use spleis_domain::billing::BillingError;
 use spleis_domain::installs::InstallError;
 use spleis_domain::notifications::WebhookError;
 use spleis_domain::registry::RegistryError;
+use spleis_domain::wishlist::WishlistError;
 use spleis_store::StoreError;
 
 /// Why an operation was refused or failed.
@@ -48,6 +49,9 @@ pub enum Error {
     /// Webhooks.
     #[error(transparent)]
     Webhook(#[from] WebhookError),
+    /// The wishlist.
+    #[error(transparent)]
+    Wishlist(#[from] WishlistError),
     /// The database failed.
     #[error(transparent)]
     Database(#[from] DatabaseError),

@@ -25,6 +25,7 @@
 //! | [`compiles`] | one compile per digest at a time, a few at once |
 //! | [`limits`] | the operator's limits per tenant; a tenant's own limits and use |
 //! | [`shares`] | admission of calls by rate, concurrency cap and the shared pool |
+//! | [`wishlist`] | requests: post, list, search, similar, vote, comment, subscribe; assess, fund, deliver |
 //! | [`maintenance`] | open, bootstrap the operator, retention purge, drain |
 //! | [`metrics`] | counters for `/metrics` |
 
@@ -51,6 +52,7 @@ pub mod shares;
 mod tenant_limits;
 pub mod usage;
 pub mod webhooks;
+pub mod wishlist;
 
 #[cfg(test)]
 mod races;

@@ -62,6 +62,13 @@ pub enum Bootstrap {
     Existing,
 }
 
+/// Runs the platform's clock `offset_ms` from the wall clock: for tests
+/// and demos that live through months in minutes. Set before the platform
+/// opens; every date it writes is on this clock.
+pub fn set_clock_offset_ms(offset_ms: i64) {
+    spleis_store::set_clock_offset_ms(offset_ms);
+}
+
 /// How often expired storage is purged.
 const PURGE_EVERY: Duration = Duration::from_secs(3600);
 

@@ -14,6 +14,7 @@ use spleis_domain::billing::BillingError;
 use spleis_domain::installs::InstallError;
 use spleis_domain::notifications::WebhookError;
 use spleis_domain::registry::RegistryError;
+use spleis_domain::wishlist::WishlistError;
 use spleis_platform::shares::Throttled;
 use spleis_platform::{AccessError, CallFailure, PublishError};
 use spleis_registry::resolve::ResolveError;
@@ -32,14 +33,32 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
-        match Json::<T>::from_request(request, state).await {
-            Ok(Json(value)) => Ok(Body(value)),
-            Err(rejection) => Err(ApiError::new(
-                rejection.status(),
+        let value = match Json::<serde_json::Value>::from_request(request, state).await {
+            Ok(Json(value)) => value,
+            Err(rejection) => {
+                return Err(ApiError::new(
+                    rejection.status(),
+                    "invalid-body",
+                    rejection.body_text(),
+                ));
+            }
+        };
+        // Every body is an object: serde's derived structs would also take
+        // a JSON array of the fields in order, which no client means.
+        if !value.is_object() {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid-body",
-                rejection.body_text(),
-            )),
+                "the body must be a JSON object",
+            ));
         }
+        serde_json::from_value(value).map(Body).map_err(|e| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-body",
+                format!("Failed to deserialize the JSON body into the target type: {e}"),
+            )
+        })
     }
 }
 
@@ -328,6 +347,7 @@ fn input_code(e: &InputError) -> &'static str {
         InputError::TooLong { .. } => "too-long",
         InputError::Period { .. } => "period-out-of-range",
         InputError::Closed { .. } => "period-closed",
+        InputError::Invalid { .. } => "invalid-field",
     }
 }
 
@@ -401,7 +421,26 @@ impl From<spleis_platform::Error> for ApiError {
             Error::Call(e) => e.into(),
             Error::Billing(e) => e.into(),
             Error::Webhook(e) => e.into(),
+            Error::Wishlist(e) => e.into(),
             Error::Database(e) => e.into(),
         }
+    }
+}
+
+impl From<WishlistError> for ApiError {
+    fn from(e: WishlistError) -> Self {
+        let message = e.to_string();
+        let (status, code) = match e {
+            WishlistError::Input(e) => (StatusCode::UNPROCESSABLE_ENTITY, input_code(&e)),
+            WishlistError::NotFound(_) => (StatusCode::NOT_FOUND, "unknown-request"),
+            WishlistError::NoNamespace(_) => (StatusCode::NOT_FOUND, "unknown-namespace"),
+            WishlistError::Transition { .. } => (StatusCode::CONFLICT, "status-transition"),
+            WishlistError::NoVotes { .. } => (StatusCode::CONFLICT, "no-votes"),
+            WishlistError::Duplicate(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid-duplicate"),
+            WishlistError::Refused(_) => (StatusCode::CONFLICT, "refused"),
+            WishlistError::Billing(e) => return e.into(),
+            WishlistError::Database(e) => return e.into(),
+        };
+        ApiError::new(status, code, message)
     }
 }

@@ -18,6 +18,7 @@ mod parties;
 mod routes;
 mod tokens;
 pub mod types;
+mod wishlist;
 
 pub use error::ApiError;
 
@@ -174,6 +175,15 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(notifications::add_webhook, notifications::webhooks))
         .routes(routes!(notifications::remove_webhook))
         .routes(routes!(notifications::deliveries))
+        .routes(routes!(wishlist::post_request, wishlist::requests))
+        .routes(routes!(wishlist::similar))
+        .routes(routes!(wishlist::request))
+        .routes(routes!(wishlist::vote, wishlist::unvote))
+        .routes(routes!(wishlist::comment))
+        .routes(routes!(wishlist::subscribe, wishlist::unsubscribe))
+        .routes(routes!(wishlist::assess))
+        .routes(routes!(wishlist::fund))
+        .routes(routes!(wishlist::deliver))
         .with_state(state)
         .split_for_parts();
     (router, doc)
@@ -347,6 +357,18 @@ mod tests {
             "GET /v1/statements",
             "GET /v1/statements/{number}",
             "GET /v1/reports/usage",
+            "POST /v1/requests",
+            "GET /v1/requests",
+            "GET /v1/requests/similar",
+            "GET /v1/requests/{id}",
+            "PUT /v1/requests/{id}/vote",
+            "DELETE /v1/requests/{id}/vote",
+            "POST /v1/requests/{id}/comments",
+            "PUT /v1/requests/{id}/subscription",
+            "DELETE /v1/requests/{id}/subscription",
+            "POST /v1/requests/{id}/status",
+            "POST /v1/requests/{id}/funding",
+            "POST /v1/requests/{id}/delivery",
         ] {
             let (method, path) = operation.split_once(' ').expect("METHOD /path");
             assert!(

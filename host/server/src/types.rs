@@ -24,6 +24,7 @@ pub use spleis_registry::{Capability, Manifest};
 
 pub mod billing;
 pub mod notifications;
+pub mod wishlist;
 
 /// Every error answer: `{"error": {"code", "message"}}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

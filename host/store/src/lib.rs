@@ -17,6 +17,7 @@ pub mod parties;
 pub mod registry;
 pub mod sessions;
 pub mod usage;
+pub mod wishlist;
 
 use spleis_domain::DatabaseError;
 use sqlx::AnyPool;
@@ -83,6 +84,7 @@ macro_rules! database_into {
     )*};
 }
 database_into!(
+    spleis_domain::wishlist::WishlistError,
     spleis_domain::accounts::AccountError,
     spleis_domain::registry::RegistryError,
     spleis_domain::installs::InstallError,
@@ -111,11 +113,23 @@ pub struct Store {
     backend: Backend,
 }
 
-/// Now, in unix milliseconds.
+/// How far the platform's clock runs from the wall clock, ms: zero but
+/// for tests and demos that live through months in minutes (`spleis serve
+/// --clock-offset-ms`), like a billing system's test clock.
+static CLOCK_OFFSET_MS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+/// Sets the platform's clock `offset_ms` from the wall clock (before it
+/// serves: every date the platform writes is read through [`now_ms`]).
+pub fn set_clock_offset_ms(offset_ms: i64) {
+    CLOCK_OFFSET_MS.store(offset_ms, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Now, in unix milliseconds, on the platform's clock.
 pub fn now_ms() -> i64 {
-    SystemTime::now()
+    let wall = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+        .map_or(0, |d| d.as_millis() as i64);
+    wall.saturating_add(CLOCK_OFFSET_MS.load(std::sync::atomic::Ordering::Relaxed))
 }
 
 impl Store {

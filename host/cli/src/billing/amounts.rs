@@ -10,17 +10,17 @@ use std::str::FromStr;
 
 /// The platform's currency, to read amounts typed in major units and to
 /// show the server's minor units.
-pub(super) struct Amounts(Currency);
+pub(crate) struct Amounts(Currency);
 
 impl Amounts {
     /// The currency the server bills in.
-    pub(super) fn of(client: &Client) -> anyhow::Result<Self> {
+    pub(crate) fn of(client: &Client) -> anyhow::Result<Self> {
         let settings = client.get::<BillingSettings>("/v1/billing/settings")?;
         Ok(Self(settings.body.currency))
     }
 
     /// `12.50` → 1250 (for EUR); more decimals than the currency has is an error.
-    pub(super) fn minor(&self, text: &str) -> anyhow::Result<i64> {
+    pub(crate) fn minor(&self, text: &str) -> anyhow::Result<i64> {
         let exponent = u32::from(self.0.exponent());
         let amount = Decimal::from_str(text.trim())
             .with_context(|| format!("`{text}` is not an amount like 12.50"))?;
@@ -37,7 +37,7 @@ impl Amounts {
     }
 
     /// Minor units as `12.50 EUR`.
-    pub(super) fn show(&self, minor: i64) -> String {
+    pub(crate) fn show(&self, minor: i64) -> String {
         Money::new(minor, self.0).to_string()
     }
 }

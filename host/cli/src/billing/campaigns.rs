@@ -16,7 +16,7 @@ pub(super) fn campaign(client: &Client, command: CampaignCommand) -> anyhow::Res
             "{} {} for {}: {} of {} pledged by {} tenants, {}",
             c.id,
             c.title,
-            c.package,
+            c.funds(),
             money.show(c.pledged),
             money.show(c.goal),
             c.pledges.len(),
@@ -61,7 +61,7 @@ pub(super) fn campaign(client: &Client, command: CampaignCommand) -> anyhow::Res
 }
 
 /// Unix milliseconds `seconds` from now.
-fn deadline(seconds: u64) -> anyhow::Result<i64> {
+pub(crate) fn deadline(seconds: u64) -> anyhow::Result<i64> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .context("the clock is before 1970")?;

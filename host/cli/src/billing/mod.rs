@@ -5,8 +5,9 @@
 //! the platform's currency; answers are decoded into the HTTP contract's
 //! types ([`crate::client::Client::get`]).
 
-mod amounts;
+pub(crate) mod amounts;
 mod campaigns;
+pub(crate) use campaigns::deadline;
 mod documents;
 mod investments;
 mod plans;

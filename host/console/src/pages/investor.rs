@@ -119,7 +119,7 @@ pub fn statement_table(statements: &[StatementDocument], viewer: &Viewer) -> Mar
                     tr data-number=(s.number) {
                         td { a href=(format!("/statements/{}", s.number)) { (s.number) } }
                         td { (s.period.parse().map(|p| locale.period(p)).unwrap_or_else(|_| s.period.clone())) }
-                        td { (match s.statement.kind { Party::Author => "author", Party::Investor => "investor" }) }
+                        td { (match s.statement.kind { Party::Author => "author", Party::Investor => "investor", Party::Builder => "builder" }) }
                         td.num.total { (money(locale, s.statement.total, &s.currency)) }
                     }
                 }
@@ -156,7 +156,7 @@ fn campaign_list(
             @for c in campaigns {
                 li.card id=(format!("campaign-{}", c.id)) {
                     h3 { (c.title) }
-                    p.meta { (c.package) " · " (c.status) " · ends " (locale.date(c.deadline)) }
+                    p.meta { (c.funds()) " · " (c.status) " · ends " (locale.date(c.deadline)) }
                     (progress(&format!("Pledged toward {}", c.title), c.pledged, c.goal))
                     p { span.pledged { (money(locale, c.pledged, currency)) } " of " span.goal { (money(locale, c.goal, currency)) } " pledged by " (c.pledge_count) " tenant(s); return " (locale.percent(c.return_bps)) }
                     @if let Some(mine) = c.pledges.iter().find(|p| p.tenant == me) {
@@ -183,7 +183,7 @@ pub async fn campaigns(
         @for c in &all {
             section.card id=(format!("campaign-{}", c.id)) {
                 h2 { (c.title) }
-                p.meta { (c.package) " · " (c.status) " · ends " (locale.date(c.deadline)) " · return " (locale.percent(c.return_bps)) }
+                p.meta { (c.funds()) " · " (c.status) " · ends " (locale.date(c.deadline)) " · return " (locale.percent(c.return_bps)) }
                 (progress(&format!("Pledged toward {}", c.title), c.pledged, c.goal))
                 p { (money(locale, c.pledged, &currency)) " of " (money(locale, c.goal, &currency)) " pledged" }
                 @if role == Role::Tenant && c.status == "open" {

@@ -64,4 +64,10 @@ pub struct CloseSummary {
     pub authors: i64,
     /// To investors.
     pub investors: i64,
+    /// Requests' funding invoiced (held until delivery).
+    #[serde(default)]
+    pub funding: i64,
+    /// Held funding released to builders of delivered requests.
+    #[serde(default)]
+    pub builders: i64,
 }

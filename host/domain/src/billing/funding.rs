@@ -13,8 +13,12 @@ type Result<T> = std::result::Result<T, BillingError>;
 pub struct CampaignRecord {
     /// Its id.
     pub id: String,
-    /// The plugin the feature is for.
-    pub package: String,
+    /// The plugin the feature is for; for a request's funding, the plugin
+    /// that delivered it (none until then).
+    pub package: Option<String>,
+    /// The request it funds, if it funds one.
+    #[serde(default)]
+    pub request: Option<i64>,
     /// What is funded.
     pub title: String,
     /// The goal, minor units of the platform currency.
@@ -25,6 +29,9 @@ pub struct CampaignRecord {
     pub return_bps: u32,
     /// `open`, `funded` or `lapsed`.
     pub status: String,
+    /// When its goal was reached (a request's funding), Unix ms.
+    #[serde(default)]
+    pub funded_at: Option<i64>,
     /// Pledged so far.
     pub pledged: i64,
     /// How many tenants pledged.
@@ -47,6 +54,17 @@ pub struct PledgeRecord {
 }
 
 impl CampaignRecord {
+    /// What it funds, in words: its plugin, or the request it funds (and
+    /// the plugin that delivered it).
+    pub fn funds(&self) -> String {
+        match (&self.package, self.request) {
+            (Some(package), Some(request)) => format!("request #{request} ({package})"),
+            (None, Some(request)) => format!("request #{request}"),
+            (Some(package), None) => package.clone(),
+            (None, None) => String::new(),
+        }
+    }
+
     /// The campaign as co-funding sees it, in the platform's currency.
     pub fn pure(&self, currency: spleis_billing::Currency) -> Result<cofunding::Campaign> {
         let pledges = self

@@ -69,11 +69,13 @@ impl Platform {
     /// who pledged what is for the operator and the plugin's owners, and a
     /// tenant sees its own pledge only.
     async fn as_seen_by(&self, actor: &Actor, mut campaign: CampaignRecord) -> CampaignRecord {
-        if self
-            .require_owner_or_operator(actor, &campaign.package)
-            .await
-            .is_err()
-        {
+        let sees_all = match &campaign.package {
+            // A request's funding: the operator's to see whole.
+            _ if campaign.request.is_some() => actor.is_operator(),
+            Some(package) => self.require_owner_or_operator(actor, package).await.is_ok(),
+            None => actor.is_operator(),
+        };
+        if !sees_all {
             campaign.pledges.retain(|p| p.tenant == actor.id());
         }
         campaign
@@ -88,6 +90,9 @@ impl Platform {
         amount_minor: i64,
     ) -> Result<CampaignRecord, Error> {
         let tenant = actor.require(&[Role::Tenant])?;
+        if self.store.campaign(id).await?.request.is_some() {
+            return self.pledge_toward_request(actor, id, amount_minor).await;
+        }
         let campaign = self
             .store
             .pledge(id, &tenant.id, amount_minor, now_ms())
@@ -99,8 +104,16 @@ impl Platform {
     /// its deadline: funded pledges become investments, otherwise they lapse.
     pub async fn close_campaign(&self, actor: &Actor, id: &str) -> Result<CampaignRecord, Error> {
         let campaign = self.store.campaign(id).await?;
-        self.require_owner_or_operator(actor, &campaign.package)
-            .await?;
+        if campaign.request.is_some() {
+            // A request's funding lapses by itself at its deadline; closing
+            // it by hand does the same, now.
+            actor.require(&[Role::Operator])?;
+            self.lapse_fundings().await?;
+            let campaign = self.store.campaign(id).await?;
+            return Ok(self.as_seen_by(actor, campaign).await);
+        }
+        let package = campaign.package.clone().unwrap_or_default();
+        self.require_owner_or_operator(actor, &package).await?;
         let closed = self.store.close_campaign(id, now_ms()).await?;
         Ok(self.as_seen_by(actor, closed).await)
     }

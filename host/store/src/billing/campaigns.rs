@@ -12,7 +12,7 @@ use spleis_billing::bounds::{MAX_TEXT_CHARS, after, bps, not_empty, positive, te
 use spleis_billing::cofunding::{self, Outcome};
 use spleis_billing::payback::Investor;
 use spleis_domain::billing::{CampaignRecord, PledgeRecord};
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 /// A campaign still taking pledges.
 const OPEN: &str = "open";
@@ -63,51 +63,8 @@ impl Store {
 
     /// A campaign with its pledges.
     pub async fn campaign(&self, id: &str) -> Result<CampaignRecord> {
-        let row = sqlx::query(
-            "SELECT id, package, title, goal, deadline, return_bps, status FROM campaigns WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await.db()?
-        .ok_or_else(|| BillingError::NotFound {
-            what: "campaign",
-            id: id.to_owned(),
-        })?;
-        let pledges = sqlx::query(
-            "SELECT campaign, tenant, amount, at FROM pledges WHERE campaign = $1 ORDER BY at, tenant",
-        )
-        .bind(id)
-        .fetch_all(self.pool())
-        .await.db()?
-        .iter()
-        .map(|row| {
-            let cells = Cells::new(row, "pledges", &["campaign", "tenant"]);
-            // Pledges are above zero when made.
-            let _: u64 = cells.int("amount")?;
-            Ok(PledgeRecord {
-                tenant: cells.get("tenant")?,
-                amount: cells.get("amount")?,
-                at: cells.get("at")?,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-        let pledged = pledges
-            .iter()
-            .try_fold(0_i64, |sum, p| sum.checked_add(p.amount))
-            .ok_or(BillingError::Overflow("the sum of the pledges"))?;
-        let cells = Cells::new(&row, "campaigns", &["id"]);
-        Ok(CampaignRecord {
-            id: cells.get("id")?,
-            package: cells.get("package")?,
-            title: cells.get("title")?,
-            goal: cells.get("goal")?,
-            deadline: cells.get("deadline")?,
-            return_bps: cells.int("return_bps")?,
-            status: cells.get("status")?,
-            pledged,
-            pledge_count: u32::try_from(pledges.len()).unwrap_or(u32::MAX),
-            pledges,
-        })
+        let mut conn = self.pool().acquire().await.db()?;
+        campaign_in(&mut conn, id, "").await
     }
 
     /// Every campaign, newest first.
@@ -175,10 +132,19 @@ impl Store {
         let settings = self.lock_periods_exclusive(&mut tx).await?;
         let status = match cofunding::close(&campaign.pure(settings.currency)?)? {
             Outcome::Funded(investors) => {
-                let agreement = agreement_in(&mut tx, &campaign.package, &settings).await?;
+                // A request's funding is funded when its goal is reached,
+                // never here: only a plugin's campaign has its plugin.
+                let package = campaign
+                    .package
+                    .clone()
+                    .ok_or_else(|| BillingError::NotFound {
+                        what: "campaign's plugin",
+                        id: id.to_owned(),
+                    })?;
+                let agreement = agreement_in(&mut tx, &package, &settings).await?;
                 if agreement.investor_share_bps == 0 {
                     return Err(BillingError::NoInvestorShare {
-                        package: campaign.package.clone(),
+                        package,
                         campaign: Some(id.to_owned()),
                     });
                 }
@@ -219,5 +185,64 @@ fn new_investment<'a>(
         return_bps: investor.return_bps,
         campaign: Some(&campaign.id),
         at,
+    })
+}
+
+/// The campaign `id` with its pledges, read through `conn` (locked with
+/// `lock` inside a writing transaction).
+pub(crate) async fn campaign_in(
+    conn: &mut AnyConnection,
+    id: &str,
+    lock: &str,
+) -> Result<CampaignRecord> {
+    let row = sqlx::query(&format!(
+        "SELECT id, package, request, title, goal, deadline, return_bps, status, funded_at \
+         FROM campaigns WHERE id = $1{lock}"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await
+    .db()?
+    .ok_or_else(|| BillingError::NotFound {
+        what: "campaign",
+        id: id.to_owned(),
+    })?;
+    let pledges = sqlx::query(
+        "SELECT campaign, tenant, amount, at FROM pledges WHERE campaign = $1 ORDER BY at, tenant",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await
+    .db()?
+    .iter()
+    .map(|row| {
+        let cells = Cells::new(row, "pledges", &["campaign", "tenant"]);
+        // Pledges are above zero when made.
+        let _: u64 = cells.int("amount")?;
+        Ok(PledgeRecord {
+            tenant: cells.get("tenant")?,
+            amount: cells.get("amount")?,
+            at: cells.get("at")?,
+        })
+    })
+    .collect::<Result<Vec<_>>>()?;
+    let pledged = pledges
+        .iter()
+        .try_fold(0_i64, |sum, p| sum.checked_add(p.amount))
+        .ok_or(BillingError::Overflow("the sum of the pledges"))?;
+    let cells = Cells::new(&row, "campaigns", &["id"]);
+    Ok(CampaignRecord {
+        id: cells.get("id")?,
+        package: cells.get("package")?,
+        request: cells.get("request")?,
+        title: cells.get("title")?,
+        goal: cells.get("goal")?,
+        deadline: cells.get("deadline")?,
+        return_bps: cells.int("return_bps")?,
+        status: cells.get("status")?,
+        funded_at: cells.get("funded_at")?,
+        pledged,
+        pledge_count: u32::try_from(pledges.len()).unwrap_or(u32::MAX),
+        pledges,
     })
 }

@@ -128,6 +128,7 @@ pub(crate) async fn gather(
 ) -> Result<(PeriodInput, i64)> {
     let usage = read_usage(conn, period).await?;
     let tenants = tenant_terms(conn).await?;
+    let (fundings, releases) = super::funding::fundings_in(conn, period).await?;
     // A commitment in units is rated under its plugin's terms even in a
     // month without usage of it.
     let mut rated = usage.tally.plugins();
@@ -157,6 +158,8 @@ pub(crate) async fn gather(
             .into_iter()
             .map(|v| v.void)
             .collect(),
+        fundings,
+        releases,
     };
     Ok((input, usage.records))
 }
@@ -278,7 +281,7 @@ async fn plugin_terms(
     used: BTreeSet<String>,
 ) -> Result<BTreeMap<String, PluginTerms>> {
     let mut plans = plans_in_force(conn, period).await?;
-    let mut investments = investments_by_package(conn).await?;
+    let mut investments = investments_by_package(conn, period).await?;
     let mut plugins = BTreeMap::new();
     for plugin in used {
         let agreement = agreement_in(conn, &plugin, settings).await?;

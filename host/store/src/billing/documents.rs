@@ -63,6 +63,7 @@ pub(crate) async fn write_statements(
         let kind = match statement.kind {
             Party::Author => "author",
             Party::Investor => "investor",
+            Party::Builder => "builder",
         };
         sqlx::query(
             "INSERT INTO statements (number, period, party, kind, currency, total, document, issued_at) \

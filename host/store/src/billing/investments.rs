@@ -10,6 +10,7 @@ use crate::Store;
 use crate::accounts::new_id;
 use spleis_billing::bounds::{bps, positive};
 use spleis_billing::payback::{Investor, caps};
+use spleis_billing::period::Period;
 use spleis_billing::split::{LedgerAccount, Transaction};
 use spleis_domain::accounts::Role;
 use spleis_domain::billing::{AgreementRecord, BillingSettings, InvestmentRecord};
@@ -20,7 +21,7 @@ use std::collections::BTreeMap;
 /// The cap of `principal` at `return_bps` on its own, refused when it does
 /// not fit. Among several investors of one plugin the pool's floor is
 /// split by largest remainder, so the cap paid may be one unit above.
-fn cap(principal: u64, return_bps: u32) -> Option<i64> {
+pub(crate) fn cap(principal: u64, return_bps: u32) -> Option<i64> {
     let investor = Investor {
         id: String::new(),
         principal,
@@ -30,9 +31,10 @@ fn cap(principal: u64, return_bps: u32) -> Option<i64> {
     i64::try_from(caps.first().copied()?).ok()
 }
 
-const COLUMNS: &str = "id, package, investor, principal, return_bps, paid, campaign, funded_at";
+pub(crate) const COLUMNS: &str =
+    "id, package, investor, principal, return_bps, paid, campaign, funded_at";
 
-fn investment_from(row: &AnyRow) -> Result<InvestmentRecord> {
+pub(crate) fn investment_from(row: &AnyRow) -> Result<InvestmentRecord> {
     let cells = Cells::new(row, "investments", &["id"]);
     // Read as unsigned first: a negative principal or payout is corrupt.
     let principal: u64 = cells.int("principal")?;
@@ -53,13 +55,19 @@ fn investment_from(row: &AnyRow) -> Result<InvestmentRecord> {
 }
 
 /// Every investment, by package, in funding order (the payback tie-break).
+/// An investment paid back only from a later period (one born of a
+/// request's funding, from the period after the delivery) is left out
+/// before it.
 pub(crate) async fn investments_by_package(
     conn: &mut AnyConnection,
+    period: Period,
 ) -> Result<BTreeMap<String, Vec<InvestmentRecord>>> {
     let mut by_package: BTreeMap<String, Vec<InvestmentRecord>> = BTreeMap::new();
     for row in sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM investments ORDER BY package, funded_at, id"
+        "SELECT {COLUMNS} FROM investments WHERE pays_from IS NULL OR pays_from <= $1 \
+         ORDER BY package, funded_at, id"
     ))
+    .bind(period.to_string())
     .fetch_all(&mut *conn)
     .await
     .db()?

@@ -17,6 +17,7 @@ pub mod agreements;
 pub mod campaigns;
 pub mod close;
 pub mod documents;
+pub mod funding;
 pub mod investments;
 pub mod ledger;
 pub mod plans;

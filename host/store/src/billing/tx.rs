@@ -22,8 +22,8 @@ use sqlx::Row;
 
 /// A billing transaction under way.
 pub struct BillingTx<'s> {
-    store: &'s Store,
-    tx: sqlx::Transaction<'static, sqlx::Any>,
+    pub(super) store: &'s Store,
+    pub(super) tx: sqlx::Transaction<'static, sqlx::Any>,
 }
 
 impl Store {

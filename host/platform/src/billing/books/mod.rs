@@ -44,6 +44,7 @@ impl std::ops::Deref for Books<'_> {
     }
 }
 
+mod funding;
 #[cfg(test)]
 mod tests;
 
@@ -432,5 +433,7 @@ fn summary(
         platform: totals.platform,
         authors: totals.authors,
         investors: totals.investors,
+        funding: totals.funding,
+        builders: totals.builders,
     })
 }
