@@ -10,7 +10,6 @@
 use crate::{Actor, Error, Platform};
 use serde_json::{Map, Value, json};
 use spleis_billing::Money;
-use spleis_billing::close::Party;
 use spleis_billing::discounts::Period;
 use spleis_domain::notifications::{
     MAX_INBOX, MAX_PAGE, Notification, NotificationKind, NotificationList,
@@ -193,10 +192,12 @@ impl Platform {
         for doc in self.store.statements(None, Some(period)).await? {
             let statement = &doc.statement;
             let total = Money::new(statement.total, doc.currency);
-            let role = match statement.kind {
-                Party::Author => "author",
-                Party::Investor => "investor",
-            };
+            // The role's wire name (`author`, `investor`, …): every role a
+            // statement may be for, without a list here to keep up.
+            let role = serde_json::to_value(statement.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_else(|| "party".to_owned());
             let text = format!(
                 "Statement {} for {} was issued: {total} to you as {role}.",
                 doc.number, doc.period
