@@ -5,6 +5,7 @@
 mod billing;
 mod client;
 mod inspect;
+mod notifications;
 mod run;
 mod serve;
 mod wishlist;
@@ -45,6 +46,11 @@ enum Command {
     /// Reports: invoices, statements, usage, investments.
     #[command(subcommand)]
     Report(billing::ReportCommand),
+    /// Your notifications, newest first (`*` marks the unread).
+    Notifications(notifications::NotificationsArgs),
+    /// Your webhooks: register, list, remove, read the delivery log.
+    #[command(subcommand)]
+    Webhook(notifications::WebhookCommand),
     /// The wishlist: post, vote, comment; assess, fund and deliver requests.
     #[command(subcommand)]
     Request(wishlist::RequestCommand),
@@ -68,6 +74,8 @@ fn main() -> ExitCode {
         Command::Client(command) => client::run(command, cli.connection),
         Command::Billing(command) => billing::billing(command, cli.connection),
         Command::Report(command) => billing::report(command, cli.connection),
+        Command::Notifications(args) => notifications::notifications(args, cli.connection),
+        Command::Webhook(command) => notifications::webhook(command, cli.connection),
         Command::Request(command) => wishlist::request(command, cli.connection),
     };
     match result {

@@ -6,6 +6,8 @@ use spleis_platform::Platform;
 use spleis_platform::limits::LimitDefaults;
 use spleis_platform::maintenance::{Bootstrap, Database, PlatformConfig};
 use spleis_platform::usage::Durability;
+use spleis_platform::webhooks::WebhookConfig;
+use spleis_platform::webhooks::schedule::Schedule;
 use spleis_runtime::RuntimeConfig;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -68,6 +70,30 @@ pub struct ServeArgs {
     /// before it is refused with 429.
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(0..=60_000))]
     queue_wait_ms: u64,
+    /// Let webhooks point at private, loopback, link-local and other
+    /// non-public addresses, over plain http:// too. Off by default, so no
+    /// account can make the server call into its own network; for tests
+    /// and closed networks.
+    #[arg(long)]
+    webhook_allow_private: bool,
+    /// Testing knob: multiplies every webhook retry delay and the one-day
+    /// retry window (1 in production: retries after 30 s, 2 min, 10 min,
+    /// 30 min, 1 h, 3 h, then every 6 h, for a day; 0.001 makes that
+    /// 30 ms … 86 s).
+    #[arg(long, default_value_t = 1.0, value_parser = retry_scale)]
+    webhook_retry_scale: f64,
+}
+
+/// `--webhook-retry-scale`: a factor in (0, 1].
+fn retry_scale(text: &str) -> Result<f64, String> {
+    let scale: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number"))?;
+    if scale > 0.0 && scale <= 1.0 {
+        Ok(scale)
+    } else {
+        Err(format!("{scale} is out of range: above 0, at most 1"))
+    }
 }
 
 /// `--usage-durability`.
@@ -127,6 +153,13 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
             fan_out: args.fan_out,
             queue_wait: Duration::from_millis(args.queue_wait_ms),
         },
+        webhooks: WebhookConfig {
+            allow_private: args.webhook_allow_private,
+            schedule: Schedule {
+                scale: args.webhook_retry_scale,
+            },
+            ..WebhookConfig::default()
+        },
     })
     .await?;
     let from_env = std::env::var(BOOTSTRAP_TOKEN_ENV)
@@ -145,6 +178,12 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
     platform.spawn_retention_purge(Duration::from_secs(
         u64::from(args.retention_days) * 24 * 60 * 60,
     ));
+    platform.spawn_webhook_worker();
+    if args.webhook_allow_private {
+        println!(
+            "  webhooks may reach private addresses and plain http:// (--webhook-allow-private)"
+        );
+    }
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;

@@ -644,4 +644,64 @@ mod tests {
         .await;
         assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
     }
+
+    #[tokio::test]
+    async fn the_inbox_badge_counts_unread_and_mark_all_read_clears_it() {
+        let (app, platform, _guard) = console().await;
+        let operator = platform.authenticate(OPERATOR).await.unwrap().unwrap();
+        let tenant = platform
+            .create_account(&operator, "acme", Role::Tenant, Some("Acme"))
+            .await
+            .unwrap();
+        for n in 1..=2 {
+            platform
+                .notify(
+                    &["acme".to_owned()],
+                    spleis_domain::notifications::NotificationKind::InvoiceIssued,
+                    &format!("INV-202611-000{n}"),
+                    &format!("Invoice INV-202611-000{n} <b>was</b> issued."),
+                    serde_json::json!({}),
+                )
+                .await
+                .unwrap();
+        }
+        let session = sign_in(&app, &tenant.token).await;
+        let get = |path: &str| {
+            HttpRequest::get(path)
+                .header("cookie", &session)
+                .body(Body::empty())
+                .unwrap()
+        };
+        let overview = body_text(send(&app, get("/")).await).await;
+        assert!(
+            overview
+                .contains(r#"<span class="badge" id="unread-count" aria-hidden="true">2</span>"#),
+            "{overview}"
+        );
+        assert!(overview.contains(r#"aria-label="Inbox: 2 unread notifications""#));
+        let inbox = body_text(send(&app, get("/inbox")).await).await;
+        assert!(inbox.contains("2 unread notifications."));
+        assert!(
+            inbox.contains("Invoice INV-202611-0002 &lt;b&gt;was&lt;/b&gt; issued."),
+            "escaped"
+        );
+        assert!(inbox.contains(r#"href="/invoices/INV-202611-0001""#));
+
+        let csrf = platform
+            .session(session.trim_start_matches("spleis_session="))
+            .await
+            .unwrap()
+            .unwrap()
+            .csrf;
+        let forged = send(&app, post("/inbox/read", &session, "csrf=nope")).await;
+        assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+        let done = send(&app, post("/inbox/read", &session, &format!("csrf={csrf}"))).await;
+        assert_eq!(done.status(), StatusCode::SEE_OTHER);
+        let after = body_text(send(&app, get("/inbox")).await).await;
+        assert!(after.contains("Nothing unread.") && !after.contains("unread-count"));
+        assert!(
+            after.contains("Invoice INV-202611-0001"),
+            "still listed, read"
+        );
+    }
 }

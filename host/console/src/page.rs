@@ -221,6 +221,7 @@ pub fn page_with(
                         }
                     }
                     div.who {
+                        (inbox_link(viewer, active))
                         span { (viewer.actor.name) " · " (role.as_str()) }
                         form method="post" action="/sign-out" {
                             (csrf(viewer))
@@ -241,6 +242,25 @@ pub fn page_with(
                     }
                     p { "spleis console · figures in the platform currency, formatted for the language chosen here" }
                 }
+            }
+        }
+    }
+}
+
+/// The inbox in the header, with the count of unread notifications as a
+/// badge (every role has an inbox).
+fn inbox_link(viewer: &Viewer, active: &str) -> Markup {
+    let label = match viewer.unread {
+        0 => "Inbox: no unread notifications".to_owned(),
+        1 => "Inbox: 1 unread notification".to_owned(),
+        n => format!("Inbox: {n} unread notifications"),
+    };
+    html! {
+        a.inbox href="/inbox" aria-label=(label) aria-current=[(active == "/inbox").then_some("page")] {
+            "Inbox"
+            @if viewer.unread > 0 {
+                " "
+                span.badge #unread-count aria-hidden="true" { (viewer.unread.min(999)) @if viewer.unread > 999 { "+" } }
             }
         }
     }

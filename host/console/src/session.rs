@@ -100,8 +100,18 @@ impl FromRequestParts<ConsoleState> for Viewer {
             .session(&session)
             .await?
             .ok_or(PageError::SignedOut)?;
+        // The badge is not worth a failed page: without a count, no badge.
+        let unread = state
+            .platform
+            .unread_notifications(&live.actor)
+            .await
+            .unwrap_or_else(|error| {
+                tracing::warn!(%error, "cannot count unread notifications");
+                0
+            });
         Ok(Viewer {
             actor: live.actor,
+            unread,
             csrf: live.csrf,
             locale: locale(&parts.headers),
             session,

@@ -18,4 +18,6 @@ pub struct Viewer {
     pub session: String,
     /// Whether the request came over TLS.
     pub secure: bool,
+    /// Its unread notifications, for the badge in the header.
+    pub unread: u64,
 }

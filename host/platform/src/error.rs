@@ -7,6 +7,7 @@ use spleis_domain::DatabaseError;
 use spleis_domain::accounts::AccountError;
 use spleis_domain::billing::BillingError;
 use spleis_domain::installs::InstallError;
+use spleis_domain::notifications::WebhookError;
 use spleis_domain::registry::RegistryError;
 use spleis_domain::wishlist::WishlistError;
 use spleis_store::StoreError;
@@ -45,6 +46,9 @@ pub enum Error {
     /// Billing.
     #[error(transparent)]
     Billing(#[from] BillingError),
+    /// Webhooks.
+    #[error(transparent)]
+    Webhook(#[from] WebhookError),
     /// The wishlist.
     #[error(transparent)]
     Wishlist(#[from] WishlistError),

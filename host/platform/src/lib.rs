@@ -19,6 +19,8 @@
 //! | [`caches`] | the cached lookups every call makes, forgotten on change |
 //! | [`sessions`] | sign in with a token, the live session, sign out |
 //! | [`month`] | the open month so far (drafts, projection), a close preview, tenants' terms, a plan rated on a sample |
+//! | [`notifications`] | tell accounts (inbox and webhooks), read and mark an inbox |
+//! | [`webhooks`] | register, list and remove webhooks, their delivery log, the delivery worker |
 //! | [`parties`] | legal details of invoice parties, an invoice's parties and due date |
 //! | [`compiles`] | one compile per digest at a time, a few at once |
 //! | [`limits`] | the operator's limits per tenant; a tenant's own limits and use |
@@ -42,13 +44,14 @@ pub mod limits;
 pub mod maintenance;
 pub mod metrics;
 pub mod month;
-mod notify_until_merge;
+pub mod notifications;
 pub mod parties;
 pub mod registry;
 pub mod sessions;
 pub mod shares;
 mod tenant_limits;
 pub mod usage;
+pub mod webhooks;
 pub mod wishlist;
 
 #[cfg(test)]
@@ -91,4 +94,6 @@ pub struct Platform {
     /// Work that runs on after its request answered (event deliveries):
     /// each holds a permit, and `drain` waits for all of them.
     pub(crate) background: Arc<tokio::sync::Semaphore>,
+    /// Webhook deliveries on this node: configuration, worker, tries.
+    pub(crate) webhooks: webhooks::Webhooks,
 }

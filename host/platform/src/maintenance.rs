@@ -5,6 +5,7 @@ use crate::Platform;
 use crate::shares::Shares;
 use crate::tenant_limits::LimitDefaults;
 use crate::usage::{Durability, UsagePipeline};
+use crate::webhooks::{WebhookConfig, Webhooks};
 use spleis_domain::accounts::{AccountError, Role};
 use spleis_runtime::{Runtime, RuntimeConfig, RuntimeError};
 use spleis_store::accounts::token_hash;
@@ -33,6 +34,8 @@ pub struct PlatformConfig {
     pub durability: Durability,
     /// The limits every tenant gets unless the operator overrides them.
     pub limits: LimitDefaults,
+    /// How webhooks are delivered.
+    pub webhooks: WebhookConfig,
 }
 
 /// Why the platform could not start.
@@ -86,7 +89,9 @@ impl Platform {
         };
         let runtime = Arc::new(Runtime::new(config.runtime)?);
         Ok(Arc::new(
-            Platform::new(store, runtime, config.durability).with_limits(config.limits),
+            Platform::new(store, runtime, config.durability)
+                .with_limits(config.limits)
+                .with_webhooks(config.webhooks),
         ))
     }
 
@@ -100,6 +105,7 @@ impl Platform {
             limit_defaults: defaults,
             compiles: Default::default(),
             background: Arc::new(tokio::sync::Semaphore::new(BACKGROUND as usize)),
+            webhooks: Webhooks::new(WebhookConfig::default()),
             store,
             runtime,
             metrics: Default::default(),
@@ -160,7 +166,9 @@ impl Platform {
         Ok(purged.len())
     }
 
-    /// Purges expired storage every hour, for as long as the platform runs.
+    /// Purges expired storage and finished webhook deliveries older than
+    /// [`DELIVERY_LOG_DAYS`](crate::webhooks::DELIVERY_LOG_DAYS) every
+    /// hour, for as long as the platform runs.
     pub fn spawn_retention_purge(self: &Arc<Self>, retention: Duration) {
         let platform = self.clone();
         tokio::spawn(async move {
@@ -174,15 +182,22 @@ impl Platform {
                     }
                     Err(error) => tracing::warn!(%error, "cannot purge expired storage"),
                 }
+                match platform.purge_delivery_log().await {
+                    Ok(0) => {}
+                    Ok(count) => tracing::info!(count, "purged old webhook deliveries"),
+                    Err(error) => tracing::warn!(%error, "cannot purge old webhook deliveries"),
+                }
             }
         });
     }
 
     /// Runs the background work to its end (event deliveries of calls
-    /// that answered) and writes every queued usage record: call after the
+    /// that answered, webhook tries under way) and writes every queued usage record: call after the
     /// last request. Both waits are bounded; what is still running or
     /// queued then is logged, not waited for.
     pub async fn drain(&self) {
+        // Webhook tries not yet claimed stay in the database for the next start.
+        self.webhooks.stop();
         let all = self.background.acquire_many(BACKGROUND);
         if tokio::time::timeout(DRAIN_WAIT, all).await.is_err() {
             let running = BACKGROUND as usize - self.background.available_permits();

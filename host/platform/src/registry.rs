@@ -46,7 +46,8 @@ impl Platform {
     /// An author (or the operator) publishes `bytes` into a namespace it
     /// owns (a new namespace becomes its own), with `manifest_text` or else the manifest the SDK embedded;
     /// installs that accept the new version move to it, the others get a
-    /// pending upgrade, and cached installs of the package are forgotten.
+    /// pending upgrade (and a notification), and cached installs of the
+    /// package are forgotten.
     pub async fn publish(
         &self,
         actor: &Actor,
@@ -90,6 +91,8 @@ impl Platform {
                     .await
                     .map_err(PublishError::from)?;
                 self.forget_package(&version.package);
+                self.notify_pending_upgrades(&version, &report.pending)
+                    .await;
                 (version, true, report)
             }
             PublishOutcome::Unchanged(version) => (version, false, UpgradeReport::default()),

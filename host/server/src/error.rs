@@ -12,6 +12,7 @@ use spleis_domain::DatabaseError;
 use spleis_domain::accounts::AccountError;
 use spleis_domain::billing::BillingError;
 use spleis_domain::installs::InstallError;
+use spleis_domain::notifications::WebhookError;
 use spleis_domain::registry::RegistryError;
 use spleis_domain::wishlist::WishlistError;
 use spleis_platform::shares::Throttled;
@@ -58,6 +59,32 @@ where
                 format!("Failed to deserialize the JSON body into the target type: {e}"),
             )
         })
+    }
+}
+
+/// A query string whose rejection (a value that does not parse) is an
+/// [`ApiError`] like every other error, not axum's plain-text answer.
+pub struct Params<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for Params<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(Params(value)),
+            Err(rejection) => Err(ApiError::new(
+                rejection.status(),
+                "invalid-query",
+                rejection.body_text(),
+            )),
+        }
     }
 }
 
@@ -349,6 +376,28 @@ fn close_order_code(e: &CloseOrderError) -> &'static str {
     }
 }
 
+impl From<WebhookError> for ApiError {
+    fn from(e: WebhookError) -> Self {
+        let message = e.to_string();
+        let (status, code) = match e {
+            WebhookError::InvalidUrl(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid-webhook-url")
+            }
+            WebhookError::PrivateAddress { .. } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "webhook-address-refused")
+            }
+            WebhookError::Unresolvable { .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "webhook-host-unresolvable",
+            ),
+            WebhookError::TooMany { .. } => (StatusCode::CONFLICT, "too-many-webhooks"),
+            WebhookError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found"),
+            WebhookError::Database(e) => return e.into(),
+        };
+        ApiError::new(status, code, message)
+    }
+}
+
 impl From<AccessError> for ApiError {
     fn from(e: AccessError) -> Self {
         ApiError::forbidden(e.to_string())
@@ -371,6 +420,7 @@ impl From<spleis_platform::Error> for ApiError {
             Error::Publish(e) => e.into(),
             Error::Call(e) => e.into(),
             Error::Billing(e) => e.into(),
+            Error::Webhook(e) => e.into(),
             Error::Wishlist(e) => e.into(),
             Error::Database(e) => e.into(),
         }

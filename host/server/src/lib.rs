@@ -13,6 +13,7 @@ mod auth;
 mod billing;
 mod error;
 mod limits;
+mod notifications;
 mod parties;
 mod routes;
 mod tokens;
@@ -169,6 +170,11 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(billing::usage_report))
         .routes(routes!(parties::party, parties::set_party))
         .routes(routes!(parties::daily))
+        .routes(routes!(notifications::notifications))
+        .routes(routes!(notifications::mark_read))
+        .routes(routes!(notifications::add_webhook, notifications::webhooks))
+        .routes(routes!(notifications::remove_webhook))
+        .routes(routes!(notifications::deliveries))
         .routes(routes!(wishlist::post_request, wishlist::requests))
         .routes(routes!(wishlist::similar))
         .routes(routes!(wishlist::request))

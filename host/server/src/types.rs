@@ -23,6 +23,7 @@ pub use spleis_platform::usage::TenantUsage;
 pub use spleis_registry::{Capability, Manifest};
 
 pub mod billing;
+pub mod notifications;
 pub mod wishlist;
 
 /// Every error answer: `{"error": {"code", "message"}}`.

@@ -24,6 +24,11 @@ pub fn new_id() -> Result<String, StoreError> {
     random_hex::<16>("an id")
 }
 
+/// A random key (32 bytes, hex), such as a webhook's signing secret.
+pub fn new_key() -> Result<String, StoreError> {
+    random_hex::<32>("a key")
+}
+
 /// A random id that sorts by creation time: 8 bytes of nanoseconds since
 /// the epoch, then 8 random bytes, in hex (32 characters, like [`new_id`]).
 /// Usage records are keyed by (tenant, id): time-ordered ids append to the

@@ -12,6 +12,7 @@ pub mod events;
 pub mod installs;
 pub mod kv;
 pub mod limits;
+pub mod notifications;
 pub mod parties;
 pub mod registry;
 pub mod sessions;
@@ -88,7 +89,8 @@ database_into!(
     spleis_domain::registry::RegistryError,
     spleis_domain::installs::InstallError,
     spleis_domain::billing::BillingError,
-    spleis_domain::parties::PartyError
+    spleis_domain::parties::PartyError,
+    spleis_domain::notifications::WebhookError
 );
 
 /// A sqlx result seen as the store's: `query.await.db()?` reaches any of

@@ -2,11 +2,13 @@
 //! [`tenant`] (installs, usage and cost, invoices, account), [`investor`]
 //! (investments, statements, campaigns), [`author`] (plugins, price plans,
 //! earnings), [`operator`] (the month, the close, tenants, agreements,
-//! the ledger, settings) and [`wishlist`] (requests, votes, comments,
-//! funding to go first; the operator's assessment, every role). Each handler calls platform operations with the
+//! the ledger, settings), [`wishlist`] (requests, votes, comments,
+//! funding to go first; the operator's assessment, every role) and
+//! [`inbox`] (every role's notifications). Each handler calls platform operations with the
 //! viewer's actor and renders what they answer.
 
 mod author;
+mod inbox;
 mod investor;
 mod operator;
 mod store;
@@ -31,6 +33,8 @@ use spleis_domain::accounts::Role;
 pub fn routes() -> Router<ConsoleState> {
     Router::new()
         .route("/", get(overview))
+        .route("/inbox", get(inbox::inbox))
+        .route("/inbox/read", post(inbox::mark_all_read))
         .route("/store", get(store::catalog))
         .route("/store/{namespace}/{name}", get(store::plugin))
         .route("/store/{namespace}/{name}/install", post(store::install))

@@ -20,7 +20,8 @@ pub struct Closed {
 impl Platform {
     /// Operator: closes `period`, or answers the summary of its earlier
     /// close. Periods close in order; `early` closes the month still under
-    /// way (its later usage goes into the next one).
+    /// way (its later usage goes into the next one). A close tells each
+    /// invoiced tenant and each author and investor of its document.
     pub async fn close_period(
         &self,
         actor: &Actor,
@@ -35,6 +36,11 @@ impl Platform {
             .books()
             .close_period(period, &by.id, early, now_ms())
             .await?;
+        if closed_now {
+            // After the commit: the period is closed whether or not its
+            // parties could be told.
+            self.notify_documents(period).await;
+        }
         Ok(Closed {
             closed_now,
             summary,

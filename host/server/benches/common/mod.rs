@@ -24,6 +24,7 @@ pub async fn hostile_platform(
         runtime,
         durability: Durability::Batched,
         limits,
+        webhooks: Default::default(),
     })
     .await
     .expect("platform");
