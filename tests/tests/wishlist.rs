@@ -254,6 +254,15 @@ fn a_wish_is_voted_funded_delivered_and_paid_back_to_the_cent() {
         assert_eq!(pledge(&c, 1).0, 409, "funded: no more pledges");
         let (_, planned) = server.request("GET", &format!("/v1/requests/{id}"), &b, None);
         assert_eq!(planned["status"], "planned", "{planned}");
+        let (_, inbox) = server.request("GET", "/v1/notifications", &a, None);
+        assert!(
+            inbox["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n["kind"] == "funding-reached" && n["subject"] == format!("request-{id}")),
+            "A, a pledger, is told the goal is reached: {inbox}"
+        );
 
         // Privacy: B sees the totals and its own pledge, never who else.
         let text = planned.to_string();
@@ -547,6 +556,22 @@ fn a_funding_short_of_its_goal_lapses_invoices_nothing_and_bad_input_changes_not
         );
         let (_, request) = server.request("GET", &format!("/v1/requests/{id}"), &c, None);
         assert_eq!(request["status"], "accepted", "{request}");
+        // The pledger was told; the poster (subscribed) heard of the
+        // funding, not of the lapse, which is the pledgers' news.
+        let kinds = |token: &str| -> Vec<String> {
+            let (_, inbox) = server.request("GET", "/v1/notifications", token, None);
+            inbox["items"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{inbox}"))
+                .iter()
+                .map(|n| n["kind"].as_str().unwrap_or_default().to_owned())
+                .collect()
+        };
+        let told = kinds(&c);
+        assert!(told.contains(&"funding-lapsed".to_owned()), "{told:?}");
+        let told = kinds(&a);
+        assert!(!told.contains(&"funding-lapsed".to_owned()), "{told:?}");
+        assert!(told.contains(&"request-status".to_owned()), "{told:?}");
         let period = spleis_tests::month_before(0);
         close(&server, &period);
         let (_, invoices) = server.request("GET", "/v1/invoices", &c, None);

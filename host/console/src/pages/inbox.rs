@@ -22,7 +22,15 @@ fn link(notification: &Notification) -> Option<String> {
         NotificationKind::InvoiceIssued => Some(format!("/invoices/{subject}")),
         NotificationKind::StatementIssued => Some(format!("/statements/{subject}")),
         NotificationKind::UpgradePending => Some("/installs".to_owned()),
-        _ => None,
+        // The wishlist's notifications are about `request-{id}`.
+        NotificationKind::RequestStatus
+        | NotificationKind::RequestComment
+        | NotificationKind::FundingReached
+        | NotificationKind::FundingLapsed
+        | NotificationKind::RequestDelivered => subject
+            .strip_prefix("request-")
+            .and_then(|id| id.parse::<i64>().ok())
+            .map(|id| format!("/wishlist/{id}")),
     }
 }
 
