@@ -1105,9 +1105,15 @@ mod readme {
     #[test]
     fn the_readme_plan_example_parses_and_rates() {
         let readme = include_str!("../../README.md");
-        let start = readme.find("```json").expect("a JSON example") + "```json".len();
-        let end = start + readme[start..].find("```").expect("its end");
-        let plan: PricePlan = serde_json::from_str(&readme[start..end]).expect("a valid plan");
+        // The first JSON example with charges: other sections show other
+        // JSON (a webhook's body).
+        let example = readme
+            .split("```json")
+            .skip(1)
+            .filter_map(|rest| rest.split("```").next())
+            .find(|block| block.contains("\"charges\""))
+            .expect("a plan example");
+        let plan: PricePlan = serde_json::from_str(example).expect("a valid plan");
         assert_eq!(plan.charges.len(), 4);
         let usage = PeriodUsage {
             calls: [("quote".to_owned(), 10_000)].into(),
