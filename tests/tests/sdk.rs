@@ -26,6 +26,9 @@ fn the_quick_start_works_verbatim_in_a_new_crate() {
         .args(["-euo", "pipefail", "-c", &quickstart_script()])
         .current_dir(dir.path())
         .env("SPLEIS", repo_root())
+        // The quick start builds into the new crate's own `target/`, as a
+        // reader's would, whatever target directory the tests use.
+        .env_remove("CARGO_TARGET_DIR")
         .output()
         .expect("bash runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
