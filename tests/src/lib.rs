@@ -146,14 +146,8 @@ impl Server {
     }
 
     /// Stops the server (SIGTERM) and starts a new process on the same data.
-    pub fn restart(mut self) -> Self {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-        let data = std::mem::replace(&mut self._data, tempfile::tempdir().expect("tempdir"));
-        let database_url = self.database_url.take();
-        Self::start_in(data, database_url.as_deref(), &[])
+    pub fn restart(self) -> Self {
+        self.restart_with(&[])
     }
 
     /// Stops the server and starts a new process on the same data with

@@ -102,16 +102,9 @@ impl Store {
                 deadline: current.deadline,
             });
         }
-        sqlx::query(
-            "INSERT INTO pledges (campaign, tenant, amount, at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (campaign, tenant) DO UPDATE SET amount = excluded.amount, at = excluded.at",
-        )
-        .bind(campaign)
-        .bind(tenant)
-        .bind(amount)
-        .bind(now)
-        .execute(self.pool())
-        .await.db()?;
+        let mut conn = self.pool().acquire().await.db()?;
+        upsert_pledge(&mut conn, campaign, tenant, amount, now).await?;
+        drop(conn);
         self.campaign(campaign).await
     }
 
@@ -245,4 +238,26 @@ pub(crate) async fn campaign_in(
         pledge_count: u32::try_from(pledges.len()).unwrap_or(u32::MAX),
         pledges,
     })
+}
+
+/// Sets `tenant`'s pledge to `campaign` (replacing its earlier one).
+pub(crate) async fn upsert_pledge(
+    conn: &mut AnyConnection,
+    campaign: &str,
+    tenant: &str,
+    amount: i64,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO pledges (campaign, tenant, amount, at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (campaign, tenant) DO UPDATE SET amount = excluded.amount, at = excluded.at",
+    )
+    .bind(campaign)
+    .bind(tenant)
+    .bind(amount)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .db()?;
+    Ok(())
 }

@@ -6,7 +6,7 @@
 //! (`spleis_domain::wishlist`); these read and write rows.
 
 use super::agreements::agreement_in;
-use super::campaigns::campaign_in;
+use super::campaigns::{campaign_in, upsert_pledge};
 use super::investments::{COLUMNS, cap, investment_from};
 use super::{BillingTx, Result};
 use crate::accounts::new_id;
@@ -116,18 +116,7 @@ impl BillingTx<'_> {
         amount: i64,
         now: i64,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO pledges (campaign, tenant, amount, at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (campaign, tenant) DO UPDATE SET amount = excluded.amount, at = excluded.at",
-        )
-        .bind(campaign)
-        .bind(tenant)
-        .bind(amount)
-        .bind(now)
-        .execute(&mut *self.tx)
-        .await
-        .db()?;
-        Ok(())
+        upsert_pledge(&mut self.tx, campaign, tenant, amount, now).await
     }
 
     /// The goal is reached: the pledges are invoiced at the close of
