@@ -579,6 +579,101 @@ fn a_funding_short_of_its_goal_lapses_invoices_nothing_and_bad_input_changes_not
             invoices["invoices"].as_array().unwrap().is_empty(),
             "{invoices}"
         );
+
+        // After a lapse, funding opens again; C funds it alone.
+        let (status, campaign) = server.request(
+            "POST",
+            &format!("/v1/requests/{id}/funding"),
+            &op,
+            Some(json!({"goal_minor": 50_000, "return_bps": 0, "deadline_ms": server_now(0) + 86_400_000, "builder": "examples"})),
+        );
+        assert_eq!(status, 201, "{campaign}");
+        let pledges = format!("/v1/campaigns/{}/pledges", campaign["id"].as_str().unwrap());
+        assert_eq!(
+            server
+                .request("POST", &pledges, &c, Some(json!({"amount_minor": 50_000})))
+                .0,
+            200
+        );
+        // A plugin that pays back investors already cannot take a
+        // request's funders into its pool; a plugin of their own can.
+        assert_eq!(server.publish(&author, "vat_invoice").0, 201);
+        for package in ["examples/energy-tariff", "examples/vat-invoice"] {
+            server.request(
+                "PUT",
+                &format!("/v1/packages/{package}/agreement"),
+                &op,
+                Some(json!({"investor_share_bps": 5000})),
+            );
+        }
+        let (status, body) = server.request(
+            "POST",
+            "/v1/investments",
+            &op,
+            Some(json!({"package": "examples/energy-tariff", "investor": "tenant-a", "principal_minor": 1000, "return_bps": 0})),
+        );
+        assert_eq!(status, 201, "{body}");
+        let delivery = format!("/v1/requests/{id}/delivery");
+        let (status, body) = server.request(
+            "POST",
+            &delivery,
+            &op,
+            Some(json!({"package": "examples/energy-tariff", "version": "0.1.0"})),
+        );
+        assert_eq!(status, 409, "{body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("already pays back")
+        );
+        let (status, body) = server.request(
+            "POST",
+            &delivery,
+            &op,
+            Some(json!({"package": "examples/vat-invoice", "version": "0.1.0"})),
+        );
+        assert_eq!(
+            (status, body["status"].as_str()),
+            (200, Some("delivered")),
+            "{body}"
+        );
+
+        // Merging keeps no chains: what was merged into a request follows
+        // it when it is merged in turn; nothing merges into a delivered one.
+        let post = |title: &str| {
+            let (_, r) = server.request(
+                "POST",
+                "/v1/requests",
+                &c,
+                Some(json!({"title": title, "problem": "p"})),
+            );
+            r["id"].as_i64().unwrap()
+        };
+        let (x, y, z) = (
+            post("Import tariffs"),
+            post("Tariff import"),
+            post("Tariffs, imported"),
+        );
+        let merge = |from: i64, into: i64| {
+            server.request(
+                "POST",
+                &format!("/v1/requests/{from}/status"),
+                &op,
+                Some(json!({"status": "duplicate", "duplicate_of": into})),
+            )
+        };
+        assert_eq!(merge(z, y).0, 200);
+        assert_eq!(merge(y, x).0, 200);
+        let (_, seen) = server.request("GET", &format!("/v1/requests/{z}"), &c, None);
+        assert_eq!(seen["duplicate_of"], x, "{seen}");
+        assert_eq!(merge(x, id).0, 422, "#{id} is delivered");
+        let (status, body) = server.request("GET", "/v1/requests?status=bogus", &c, None);
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (400, Some("invalid-query")),
+            "{body}"
+        );
     }
 }
 

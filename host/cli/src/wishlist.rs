@@ -42,6 +42,9 @@ pub enum RequestCommand {
         /// `votes` or `newest`.
         #[arg(long, default_value = "votes")]
         sort: String,
+        /// At most this many (1 to 500).
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=500))]
+        limit: u32,
     },
     /// Requests like this text (before posting).
     Similar {
@@ -215,7 +218,12 @@ pub fn request(command: RequestCommand, connection: Connection) -> anyhow::Resul
             }
             posted
         }
-        RequestCommand::List { q, status: s, sort } => {
+        RequestCommand::List {
+            q,
+            status: s,
+            sort,
+            limit,
+        } => {
             let sort = match sort.as_str() {
                 "votes" => RequestSort::Votes,
                 "newest" => RequestSort::Newest,

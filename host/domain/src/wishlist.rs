@@ -15,6 +15,11 @@ pub const MAX_TITLE_CHARS: usize = 120;
 pub const MAX_PROBLEM_CHARS: usize = 4_000;
 /// The most characters of a request's details, of a comment, of a reason.
 pub const MAX_BODY_CHARS: usize = 10_000;
+/// The most characters of a comment.
+pub const MAX_COMMENT_CHARS: usize = 4_000;
+/// The most comments a request keeps: its page stays readable whoever
+/// writes.
+pub const MAX_COMMENTS: i64 = 500;
 /// The most requests a list answers.
 pub const MAX_LIST: u32 = 500;
 /// How many similar requests are offered while typing.
@@ -456,6 +461,9 @@ pub enum WishlistError {
     /// Funding cannot be opened, or the delivery does not fit.
     #[error("{0}")]
     Refused(String),
+    /// Only the operator or an owner of the builder's namespace delivers.
+    #[error("{0}")]
+    NotBuilder(String),
     /// A namespace that does not exist.
     #[error("no namespace `{0}`: a builder is a namespace an author owns")]
     NoNamespace(String),
@@ -593,6 +601,11 @@ pub fn check_assessment(
             )));
         }
         (RequestStatus::Duplicate, Some(of), None) => return Err(WishlistError::NotFound(of)),
+        (RequestStatus::Duplicate, Some(of), Some((_, status, _))) if !status.takes_votes() => {
+            return Err(WishlistError::Duplicate(format!(
+                "#{of} is {status}: it takes no votes, so nothing can be merged into it"
+            )));
+        }
         (RequestStatus::Duplicate, Some(of), Some(_)) => format!("duplicate of #{of}"),
         (_, Some(_), _) => {
             return Err(WishlistError::Duplicate(

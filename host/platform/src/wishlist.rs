@@ -4,15 +4,14 @@
 //! or pledged is the operator's to see, and each account sees its own.
 
 use crate::billing::Books;
-use crate::{AccessError, Actor, Error, Platform};
+use crate::{Actor, Error, Platform};
 use spleis_domain::accounts::Role;
 use spleis_domain::billing::CampaignRecord;
 use spleis_domain::notifications::NotificationKind;
-use spleis_domain::registry::namespace_of;
 use spleis_domain::wishlist::{
-    Assessment, MAX_BODY_CHARS, MAX_LIST, NewDelivery, NewFunding, NewRequest, RequestDetail,
-    RequestQuery, RequestSort, RequestStatus, RequestSummary, SIMILAR, WishlistError,
-    check_assessment, search_words,
+    Assessment, MAX_BODY_CHARS, MAX_COMMENT_CHARS, MAX_LIST, NewDelivery, NewFunding, NewRequest,
+    RequestDetail, RequestQuery, RequestSort, RequestStatus, RequestSummary, SIMILAR,
+    WishlistError, check_assessment, search_words,
 };
 use spleis_store::now_ms;
 use spleis_store::wishlist::AssessmentWrite;
@@ -131,7 +130,7 @@ impl Platform {
         id: i64,
         body: &str,
     ) -> Result<RequestDetail, Error> {
-        let body = spleis_domain::wishlist::body("the comment", body, MAX_BODY_CHARS, true)
+        let body = spleis_domain::wishlist::body("the comment", body, MAX_COMMENT_CHARS, true)
             .map_err(WishlistError::from)?;
         self.store
             .add_comment(id, actor.id(), &body, now_ms())
@@ -325,28 +324,13 @@ impl Platform {
         delivery: &NewDelivery,
     ) -> Result<RequestDetail, Error> {
         let row = self.store.request_row(id).await?;
-        if !actor.is_operator() {
-            let namespace = row
-                .builder
-                .clone()
-                .unwrap_or_else(|| namespace_of(&delivery.package).to_owned());
-            let owns = actor.role() == Role::Author
-                && row.builder.is_some()
-                && self
-                    .store
-                    .owners(&namespace)
-                    .await?
-                    .iter()
-                    .any(|o| o == actor.id());
-            if !owns {
-                return Err(AccessError::Forbidden(format!(
-                    "only the operator or an owner of the builder's namespace may deliver request #{id}"
-                ))
-                .into());
-            }
-        }
+        let owner = if actor.is_operator() {
+            None
+        } else {
+            Some(actor.require(&[Role::Author])?.id.as_str())
+        };
         let delivered = Books::new(&self.store)
-            .deliver_request(id, delivery, actor.id(), now_ms())
+            .deliver_request(id, delivery, owner, actor.id(), now_ms())
             .await?;
         let text = format!(
             "Request #{id} “{}” is delivered by {} {}.",

@@ -438,6 +438,7 @@ impl From<WishlistError> for ApiError {
             WishlistError::NoVotes { .. } => (StatusCode::CONFLICT, "no-votes"),
             WishlistError::Duplicate(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid-duplicate"),
             WishlistError::Refused(_) => (StatusCode::CONFLICT, "refused"),
+            WishlistError::NotBuilder(_) => (StatusCode::FORBIDDEN, "forbidden"),
             WishlistError::Billing(e) => return e.into(),
             WishlistError::Database(e) => return e.into(),
         };

@@ -4,11 +4,11 @@
 
 use super::AppState;
 use super::auth::Caller;
-use super::error::{ApiError, Body};
+use super::error::{ApiError, Body, Params};
 use super::types::Errors;
 use super::types::wishlist::{NewComment, Requests};
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use spleis_domain::billing::CampaignRecord;
@@ -78,7 +78,7 @@ pub async fn post_request(
 pub async fn requests(
     State(state): State<AppState>,
     caller: Caller,
-    Query(query): Query<RequestsQuery>,
+    Params(query): Params<RequestsQuery>,
 ) -> Result<Json<Requests>> {
     let q = query_text("q", query.q.as_deref())?;
     let limit = query.limit.unwrap_or(100);
@@ -108,7 +108,7 @@ pub async fn requests(
 pub async fn similar(
     State(state): State<AppState>,
     caller: Caller,
-    Query(query): Query<SimilarQuery>,
+    Params(query): Params<SimilarQuery>,
 ) -> Result<Json<Requests>> {
     let q = query_text("q", Some(&query.q))?;
     let requests = state.platform.similar_requests(&caller.0, &q).await?;

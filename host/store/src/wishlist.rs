@@ -6,8 +6,8 @@
 
 use crate::{Backend, Db, Store, StoreError};
 use spleis_domain::wishlist::{
-    Comment, Delivery, HistoryEntry, RequestDetail, RequestQuery, RequestSort, RequestStatus,
-    RequestSummary, WishlistError,
+    Comment, Delivery, HistoryEntry, MAX_COMMENTS, RequestDetail, RequestQuery, RequestSort,
+    RequestStatus, RequestSummary, WishlistError,
 };
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -409,7 +409,20 @@ impl Store {
     /// Adds a comment (subscribing its author); answers its number.
     pub async fn add_comment(&self, id: i64, author: &str, body: &str, now: i64) -> Result<i64> {
         let mut tx = self.begin_write().await.db()?;
-        request_row(&mut tx, id, "").await?;
+        request_row(&mut tx, id, self.for_update()).await?;
+        let comments: i64 =
+            sqlx::query("SELECT COUNT(*) AS n FROM request_comments WHERE request = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await
+                .db()?
+                .try_get("n")
+                .db()?;
+        if comments >= MAX_COMMENTS {
+            return Err(WishlistError::Refused(format!(
+                "request #{id} has {comments} comments, the most a request keeps"
+            )));
+        }
         let comment: i64 = sqlx::query(
             "INSERT INTO request_comments (request, author, body, at) VALUES ($1, $2, $3, $4) RETURNING id",
         )
@@ -632,7 +645,7 @@ impl Store {
             }
         }
         sqlx::query(
-            "UPDATE feature_requests SET reason = COALESCE($1, reason), builder = COALESCE($2, builder), \
+            "UPDATE feature_requests SET reason = $1, builder = COALESCE($2, builder), \
              duplicate_of = $3 WHERE id = $4",
         )
         .bind(write.reason)
@@ -643,6 +656,14 @@ impl Store {
         .await
         .db()?;
         if let Some(original) = &original {
+            // Requests merged into this one point at its original now: a
+            // duplicate always names a request that is not merged.
+            sqlx::query("UPDATE feature_requests SET duplicate_of = $1 WHERE duplicate_of = $2")
+                .bind(original.id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .db()?;
             for (table, column, extra) in [
                 ("request_votes", "tenant", ", at"),
                 ("request_subscriptions", "account", ""),

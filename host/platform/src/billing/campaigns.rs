@@ -4,7 +4,7 @@
 use crate::{Actor, Error, Platform};
 use serde::{Deserialize, Serialize};
 use spleis_domain::accounts::Role;
-use spleis_domain::billing::CampaignRecord;
+use spleis_domain::billing::{BillingError, CampaignRecord};
 use spleis_store::now_ms;
 
 /// A campaign to open.
@@ -105,9 +105,17 @@ impl Platform {
     pub async fn close_campaign(&self, actor: &Actor, id: &str) -> Result<CampaignRecord, Error> {
         let campaign = self.store.campaign(id).await?;
         if campaign.request.is_some() {
-            // A request's funding lapses by itself at its deadline; closing
-            // it by hand does the same, now.
+            // A request's funding lapses by itself after its deadline;
+            // closing it by hand after the deadline does not wait for the
+            // sweep.
             actor.require(&[Role::Operator])?;
+            if campaign.status == "open" && now_ms() <= campaign.deadline {
+                return Err(BillingError::CampaignRunning {
+                    id: id.to_owned(),
+                    deadline: campaign.deadline,
+                }
+                .into());
+            }
             self.lapse_fundings().await?;
             let campaign = self.store.campaign(id).await?;
             return Ok(self.as_seen_by(actor, campaign).await);

@@ -19,7 +19,7 @@ pub struct Requests {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewComment {
-    /// The comment (1 to 10,000 characters).
-    #[schema(min_length = 1, max_length = 10000)]
+    /// The comment (1 to 4,000 characters).
+    #[schema(min_length = 1, max_length = 4000)]
     pub body: String,
 }

@@ -161,6 +161,32 @@ impl BillingTx<'_> {
         change_status(&mut self.tx, row, to, by, note, now).await
     }
 
+    /// Whether `account` owns `namespace`.
+    pub async fn owns_namespace(&mut self, namespace: &str, account: &str) -> Result<bool> {
+        Ok(sqlx::query(
+            "SELECT account_id FROM namespace_owners WHERE namespace = $1 AND account_id = $2",
+        )
+        .bind(namespace)
+        .bind(account)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .db()?
+        .is_some())
+    }
+
+    /// How many investments `package` has.
+    pub async fn investments_in(&mut self, package: &str) -> Result<i64> {
+        Ok(
+            sqlx::query("SELECT COUNT(*) AS n FROM investments WHERE package = $1")
+                .bind(package)
+                .fetch_one(&mut *self.tx)
+                .await
+                .db()?
+                .try_get("n")
+                .db()?,
+        )
+    }
+
     /// Whether `package` has the published `version`.
     pub async fn version_exists(&mut self, package: &str, version: &str) -> Result<bool> {
         Ok(

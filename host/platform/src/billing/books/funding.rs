@@ -127,15 +127,31 @@ impl Books<'_> {
     /// open period's close, and each pledge becomes an investment in the
     /// plugin, paid back from the next period by the plugin's agreement,
     /// which must give investors a share.
+    ///
+    /// `owner`: the delivering author, who must own the builder's
+    /// namespace (checked on the locked row, so a builder changed meanwhile
+    /// is the one checked); `None` for the operator.
     pub async fn deliver_request(
         self,
         request: i64,
         delivery: &NewDelivery,
+        owner: Option<&str>,
         by: &str,
         now: i64,
     ) -> Result<Delivered> {
         let (mut tx, settings) = self.0.begin_billing().await?;
         let row = tx.request(request).await?;
+        if let Some(account) = owner {
+            let owns = match &row.builder {
+                Some(builder) => tx.owns_namespace(builder, account).await?,
+                None => false,
+            };
+            if !owns {
+                return Err(WishlistError::NotBuilder(format!(
+                    "only the operator or an owner of the builder's namespace may deliver request #{request}"
+                )));
+            }
+        }
         if !row.status.may_deliver() {
             return Err(WishlistError::Transition {
                 id: request,
@@ -172,6 +188,15 @@ impl Books<'_> {
                 return Err(WishlistError::Refused(format!(
                     "request #{request} has funding open ({}): it is reached or lapses first",
                     funding.id
+                )));
+            }
+            // Payback shares one pool among a plugin's investors from its
+            // first revenue on: funders joining a pool that has paid out
+            // would be owed part of revenue from before they joined.
+            if tx.investments_in(&delivery.package).await? > 0 {
+                return Err(WishlistError::Refused(format!(
+                    "`{}` already pays back investors: a request's funders are paid back by a plugin they are the only investors of; deliver it with a plugin of its own",
+                    delivery.package
                 )));
             }
             let agreement = tx.agreement(&delivery.package, &settings).await?;
