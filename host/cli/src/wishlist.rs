@@ -8,8 +8,8 @@ use anyhow::Context;
 use clap::Subcommand;
 use spleis_server::types::billing::CampaignRecord;
 use spleis_server::types::wishlist::{
-    Assessment, NewComment, NewDelivery, NewFunding, NewRequest, RequestDetail, RequestSort,
-    RequestStatus, RequestSummary, Requests,
+    Assessment, NewComment, NewDelivery, NewFunding, NewRequest, RequestDetail, RequestStatus,
+    RequestSummary, Requests,
 };
 use std::process::ExitCode;
 
@@ -224,19 +224,10 @@ pub fn request(command: RequestCommand, connection: Connection) -> anyhow::Resul
             sort,
             limit,
         } => {
-            let sort = match sort.as_str() {
-                "votes" => RequestSort::Votes,
-                "newest" => RequestSort::Newest,
-                other => anyhow::bail!("unknown sort `{other}`: votes or newest"),
-            };
-            let mut query = format!(
-                "/v1/requests?q={}&sort={}",
-                encode(&q),
-                match sort {
-                    RequestSort::Votes => "votes",
-                    RequestSort::Newest => "newest",
-                }
-            );
+            if !matches!(sort.as_str(), "votes" | "newest") {
+                anyhow::bail!("unknown sort `{sort}`: votes or newest");
+            }
+            let mut query = format!("/v1/requests?q={}&sort={sort}&limit={limit}", encode(&q));
             if let Some(s) = s {
                 query.push_str(&format!("&status={}", status(&s)?));
             }
