@@ -1,10 +1,15 @@
-//! The investor's projection of the open month: what the plugin charged so
-//! far, extrapolated over the whole period by the days elapsed, and what an
-//! investment would be paid at the close if the month goes on like that.
+//! Projections of the open month: what was used so far, extrapolated over
+//! the whole period by the days elapsed. The investor's view projects what
+//! the plugin charged; a tenant's projected invoice is the close of the
+//! month's usage projected ([`project_input`]), so what is fixed for the
+//! month (a monthly fee, a minimum, a fixed discount, a funded pledge)
+//! counts once, and a minimum tops up the projected usage instead of being
+//! multiplied by the pace.
 
-use crate::close::PluginTerms;
+use crate::close::{PeriodInput, PluginTerms};
 use crate::money::MoneyError;
 use crate::period::{DAY_MS, Period};
+use crate::rating::PeriodUsage;
 use crate::split::{platform_fee, split};
 
 /// One investment's view of the open period, minor units.
@@ -41,6 +46,63 @@ pub fn extrapolate(so_far: u64, period: Period, now_ms: i64) -> Result<u64, Mone
         .map(|whole| whole / elapsed)
         .and_then(|p| u64::try_from(p).ok())
         .ok_or(MoneyError::Overflow)
+}
+
+/// `so_far` × `days` / `elapsed`, floored, for the wide counters of usage.
+fn scale(so_far: u128, days: u32, elapsed: u32) -> Result<u128, MoneyError> {
+    so_far
+        .checked_mul(u128::from(days))
+        .map(|whole| whole / u128::from(elapsed.max(1)))
+        .ok_or(MoneyError::Overflow)
+}
+
+/// One install's usage so far, as it would stand at the end of `period`
+/// at the pace of the days elapsed at `now_ms`: what is counted (calls,
+/// failed calls, metric units, fuel, host time) is extrapolated; the days
+/// installed are not (the close already counts an install to the period's
+/// end, so its monthly fee is the whole month's already).
+pub fn project_usage(
+    usage: &PeriodUsage,
+    period: Period,
+    now_ms: i64,
+) -> Result<PeriodUsage, MoneyError> {
+    let (days, elapsed) = (period.days(), days_elapsed(period, now_ms));
+    let wide = |n: u128| scale(n, days, elapsed);
+    let narrow = |n: u64| {
+        scale(u128::from(n), days, elapsed)
+            .and_then(|p| u64::try_from(p).map_err(|_| MoneyError::Overflow))
+    };
+    let counts = |map: &std::collections::BTreeMap<String, u64>| {
+        map.iter()
+            .map(|(k, n)| Ok((k.clone(), narrow(*n)?)))
+            .collect::<Result<_, MoneyError>>()
+    };
+    Ok(PeriodUsage {
+        calls: counts(&usage.calls)?,
+        failed_calls: counts(&usage.failed_calls)?,
+        metrics: counts(&usage.metrics)?,
+        fuel: wide(usage.fuel)?,
+        failed_fuel: wide(usage.failed_fuel)?,
+        host_us: wide(usage.host_us)?,
+        failed_host_us: wide(usage.failed_host_us)?,
+        days_installed: usage.days_installed,
+        days_in_period: usage.days_in_period,
+    })
+}
+
+/// The open period's input as it would stand at its end if the month goes
+/// on at the pace of the days elapsed at `now_ms`: every install's usage
+/// projected ([`project_usage`]), everything else (plans, commitments,
+/// discounts, credit, funded pledges) as it is. Its close is the projected
+/// month: fixed monthly amounts count once, and an invoice under a money
+/// minimum is max(projected usage, minimum), never the minimum times the
+/// pace.
+pub fn project_input(input: &PeriodInput, now_ms: i64) -> Result<PeriodInput, MoneyError> {
+    let mut projected = input.clone();
+    for install in &mut projected.installs {
+        install.usage = project_usage(&install.usage, input.period, now_ms)?;
+    }
+    Ok(projected)
 }
 
 /// Projects `charged_so_far` over `period` at `now_ms`, and what
@@ -138,6 +200,145 @@ mod tests {
         );
     }
 
+    /// A tenant's month: calls to `acme/tariff` at EUR 0.01, an optional
+    /// monthly fee (EUR), a money minimum (minor units) and a fixed
+    /// discount (minor units, none if 0).
+    fn month(calls: u64, monthly_fee: Option<&str>, minimum: i64, discount: i64) -> PeriodInput {
+        use crate::close::{InstallUsage, PlanInForce, TenantTerms};
+        use crate::commitments::{Commitment, Minimum};
+        use crate::discounts::{Discount, DiscountAmount};
+        use crate::money::Currency;
+        use crate::rating::{Charge, Meter, PricePlan, Pricing};
+        use rust_decimal::Decimal;
+        let price = |p: &str| p.parse::<Decimal>().unwrap();
+        let mut charges = vec![Charge {
+            meter: Meter::Calls { operation: None },
+            pricing: Pricing::Unit {
+                price: price("0.01"),
+            },
+            free_units: Decimal::ZERO,
+        }];
+        if let Some(fee) = monthly_fee {
+            charges.push(Charge {
+                meter: Meter::Monthly {},
+                pricing: Pricing::Unit { price: price(fee) },
+                free_units: Decimal::ZERO,
+            });
+        }
+        let eur = Currency::new("EUR").unwrap();
+        let mut plugin = terms();
+        plugin.plan = Some(PlanInForce {
+            id: "acme/tariff plan 1".into(),
+            plan: PricePlan {
+                currency: eur,
+                charges,
+                charge_failed_calls: false,
+            },
+        });
+        let mut tenant = TenantTerms::default();
+        if minimum > 0 {
+            tenant.commitments.push(Commitment {
+                minimum: Minimum::Money { minor: minimum },
+                from: nov(),
+                to: None,
+            });
+        }
+        if discount > 0 {
+            tenant.discounts.push(Discount {
+                reason: "launch".into(),
+                amount: DiscountAmount::Fixed { minor: discount },
+                from: nov(),
+                to: nov(),
+            });
+        }
+        PeriodInput {
+            period: nov(),
+            currency: eur,
+            installs: vec![InstallUsage {
+                tenant: "tenant-a".into(),
+                plugin: "acme/tariff".into(),
+                versions: vec!["1.0.0".into()],
+                usage: PeriodUsage {
+                    calls: [("quote".to_owned(), calls)].into(),
+                    days_installed: 30,
+                    days_in_period: 30,
+                    ..PeriodUsage::default()
+                },
+            }],
+            plugins: [("acme/tariff".to_owned(), plugin)].into(),
+            tenants: [("tenant-a".to_owned(), tenant)].into(),
+            voids: Vec::new(),
+            fundings: Vec::new(),
+            releases: Vec::new(),
+        }
+    }
+
+    /// The tenant's invoice total so far and projected, on day `day`.
+    fn totals_on(input: &PeriodInput, day: i64) -> (i64, i64) {
+        let now = nov().start_ms() + (day - 1) * DAY_MS;
+        let total = |input: &PeriodInput| {
+            crate::close::close(input)
+                .unwrap()
+                .invoices
+                .first()
+                .map_or(0, |i| i.total)
+        };
+        (total(input), total(&project_input(input, now).unwrap()))
+    }
+
+    #[test]
+    fn a_minimum_on_day_one_is_projected_once_not_by_the_pace() {
+        // The reported case: EUR 5.00 a month minimum, day 1 of 30. The
+        // pace rule on the invoice's total said 30 × 5.00 = 150.00 (and
+        // more with a little usage).
+        assert_eq!(totals_on(&month(0, None, 500, 0), 1), (500, 500));
+        assert_eq!(totals_on(&month(17, None, 500, 0), 1), (500, 510));
+        // Usage that outruns the minimum is projected as usage.
+        assert_eq!(totals_on(&month(100, None, 500, 0), 1), (500, 3_000));
+        assert_eq!(totals_on(&month(100, None, 500, 0), 10), (500, 500));
+    }
+
+    #[test]
+    fn a_monthly_fee_and_a_fixed_discount_count_once() {
+        // Day 10 of 30: 100 calls (EUR 1.00) → 300 calls (EUR 3.00); the
+        // EUR 2.00 fee and the EUR 0.50 discount stay as they are.
+        assert_eq!(
+            totals_on(&month(100, Some("2.00"), 0, 50), 10),
+            (100 + 200 - 50, 300 + 200 - 50)
+        );
+        assert_eq!(totals_on(&month(0, Some("2.00"), 0, 0), 1), (200, 200));
+    }
+
+    #[test]
+    fn usage_is_projected_by_the_pace_and_the_days_installed_are_not() {
+        let usage = PeriodUsage {
+            calls: [("a".to_owned(), 7)].into(),
+            metrics: [("m".to_owned(), 3)].into(),
+            fuel: 10,
+            host_us: 1,
+            days_installed: 12,
+            days_in_period: 30,
+            ..PeriodUsage::default()
+        };
+        let day_ten = nov().start_ms() + 9 * DAY_MS;
+        let projected = project_usage(&usage, nov(), day_ten).unwrap();
+        assert_eq!(projected.calls["a"], 21);
+        assert_eq!(projected.metrics["m"], 9);
+        assert_eq!((projected.fuel, projected.host_us), (30, 3));
+        assert_eq!(
+            (projected.days_installed, projected.days_in_period),
+            (12, 30)
+        );
+        let huge = PeriodUsage {
+            calls: [("a".to_owned(), u64::MAX)].into(),
+            ..usage
+        };
+        assert_eq!(
+            project_usage(&huge, nov(), day_ten),
+            Err(MoneyError::Overflow)
+        );
+    }
+
     proptest! {
         #[test]
         fn a_projection_never_shrinks_what_was_charged(
@@ -148,6 +349,36 @@ mod tests {
             prop_assert!(view.projected_revenue >= view.revenue_so_far);
             prop_assert!(view.revenue_so_far <= view.charged_so_far);
             prop_assert!(view.projected_payout <= view.projected_revenue);
+        }
+
+        #[test]
+        fn fixed_amounts_alone_are_projected_as_they_are(
+            fee in proptest::option::of(1u32..10_000),
+            minimum in 0i64..100_000,
+            discount in 0i64..1_000,
+            day in 1i64..=30,
+        ) {
+            let fee = fee.map(|f| format!("{}.{:02}", f / 100, f % 100));
+            let input = month(0, fee.as_deref(), minimum, discount);
+            let (so_far, projected) = totals_on(&input, day);
+            prop_assert_eq!(projected, so_far);
+        }
+
+        #[test]
+        fn a_projected_invoice_is_never_below_what_is_due_or_the_minimum(
+            calls in 0u64..1_000_000,
+            fee in proptest::option::of(1u32..10_000),
+            minimum in 0i64..100_000,
+            day in 1i64..=30,
+        ) {
+            let fee = fee.map(|f| format!("{}.{:02}", f / 100, f % 100));
+            let input = month(calls, fee.as_deref(), minimum, 0);
+            let (so_far, projected) = totals_on(&input, day);
+            prop_assert!(projected >= so_far, "{} < {}", projected, so_far);
+            prop_assert!(projected >= minimum);
+            // Never more than the whole invoice times the pace: the old
+            // rule, which multiplied the fixed amounts too.
+            prop_assert!(projected <= so_far * 30);
         }
     }
 }

@@ -258,6 +258,30 @@ impl Server {
         )
     }
 
+    /// GETs `path`; returns (status, the answer's headers named `names`, in
+    /// order, body).
+    pub fn get_with_headers(
+        &self,
+        path: &str,
+        token: &str,
+        names: &[&str],
+    ) -> (u16, Vec<Option<String>>, String) {
+        let result = ureq::get(&format!("{}{path}", self.url))
+            .set("Authorization", &format!("Bearer {token}"))
+            .call();
+        let response = match result {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("GET {path}: {e}"),
+        };
+        let status = response.status();
+        let headers = names
+            .iter()
+            .map(|name| response.header(name).map(str::to_owned))
+            .collect();
+        (status, headers, response.into_string().unwrap_or_default())
+    }
+
     /// Calls a plugin operation with an `Idempotency-Key`; returns (status,
     /// the `spleis-replayed` header, body).
     pub fn call_with_key(

@@ -420,6 +420,39 @@ fn a_month_is_closed_exactly_once_and_everyone_sees_their_own() {
         );
         let (_, statements) = server.request("GET", "/v1/statements", &a, None);
         assert!(statements["statements"].as_array().unwrap().is_empty());
+
+        // Money and names in every format: never sniffed, never cached;
+        // the printable ones under the standalone document's strict policy.
+        for (document, reader) in [
+            (format!("/v1/invoices/{number}"), &a),
+            (format!("/v1/statements/{statement}"), &b),
+        ] {
+            for format in ["", "?format=json", "?format=csv", "?format=html"] {
+                let path = format!("{document}{format}");
+                let (status, headers, _) = server.get_with_headers(
+                    &path,
+                    reader,
+                    &[
+                        "x-content-type-options",
+                        "cache-control",
+                        "content-security-policy",
+                    ],
+                );
+                assert_eq!(status, 200, "{path}");
+                assert_eq!(headers[0].as_deref(), Some("nosniff"), "{path}");
+                assert_eq!(headers[1].as_deref(), Some("no-store"), "{path}");
+                if format == "?format=html" {
+                    let csp = headers[2].as_deref().unwrap_or_default();
+                    assert!(
+                        csp.contains("default-src 'none'")
+                            && csp.contains("frame-ancestors 'none'")
+                            && !csp.contains("script-src")
+                            && !csp.contains("unsafe-inline"),
+                        "{path}: {csp}"
+                    );
+                }
+            }
+        }
         let (_, ledger) = server.request(
             "GET",
             &format!("/v1/billing/ledger?period={period}"),

@@ -2,7 +2,8 @@
 //! server: a tenant over its share gets 429 with `Retry-After` while
 //! another's calls succeed; guests that wait for ever and components whose
 //! start blocks hold no slot past their deadline; limits are the operator's;
-//! tokens can be listed, created, expired and revoked.
+//! tokens can be listed, created, expired and revoked, and an account holds
+//! a bounded number of them.
 
 use serde_json::json;
 use spleis_tests::Server;
@@ -422,4 +423,71 @@ fn tokens_are_named_listed_without_secrets_expired_and_revoked() {
     // Past its expiry and the auth cache's 2 s.
     std::thread::sleep(std::time::Duration::from_millis(3600));
     assert_eq!(server.request("GET", "/v1/whoami", &short, None).0, 401);
+}
+
+#[test]
+fn an_account_holds_at_most_fifty_live_tokens_with_visible_labels() {
+    let server = Server::start(None);
+    let first = server.account("tenant-a", "tenant");
+    let other = server.account("tenant-b", "tenant");
+    let create = |token: &str, label: &str| {
+        server.request("POST", "/v1/tokens", token, Some(json!({"label": label})))
+    };
+    // The account's first token is one of the 50.
+    let mut last_id = String::new();
+    for n in 2..=50 {
+        let (status, body) = create(&first, &format!("token {n}"));
+        assert_eq!(status, 201, "token {n}: {body}");
+        last_id = body["info"]["id"].as_str().unwrap().to_owned();
+    }
+    let (status, body) = create(&first, "token 51");
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"]["code"], "too-many-tokens");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("50") && message.contains("DELETE /v1/tokens/{id}"),
+        "{message}"
+    );
+    let (_, listed) = server.request("GET", "/v1/tokens", &first, None);
+    assert_eq!(listed["tokens"].as_array().unwrap().len(), 50);
+
+    // Another account is not held by it.
+    let (status, body) = create(&other, "theirs");
+    assert_eq!(status, 201, "{body}");
+
+    // A revoked token frees its place.
+    let (status, _) = server.request("DELETE", &format!("/v1/tokens/{last_id}"), &first, None);
+    assert_eq!(status, 204);
+    let (status, body) = create(&first, "token 51");
+    assert_eq!(status, 201, "{body}");
+
+    // Labels: 1 to 100 visible characters after trimming, else 422 naming
+    // the field.
+    for label in [
+        "",
+        "   ",
+        "nul\0byte",
+        "two\nlines",
+        "tab\there",
+        &"x".repeat(101),
+    ] {
+        let (status, body) = create(&other, label);
+        assert_eq!(status, 422, "{label:?}: {body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("`label`"),
+            "{body}"
+        );
+    }
+    let (status, body) = create(&other, "  laptop  ");
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["info"]["label"], "laptop");
+
+    // The contract says so.
+    let (_, openapi) = server.request("GET", "/v1/openapi.json", &other, None);
+    let label = &openapi["components"]["schemas"]["NewToken"]["properties"]["label"];
+    assert_eq!(label["minLength"], 1, "{label}");
+    assert_eq!(label["maxLength"], 100, "{label}");
 }

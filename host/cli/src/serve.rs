@@ -70,6 +70,10 @@ pub struct ServeArgs {
     /// before it is refused with 429.
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(0..=60_000))]
     queue_wait_ms: u64,
+    /// Live (neither revoked nor expired) API tokens one account may hold;
+    /// the next is refused with 409 until one is revoked or expires.
+    #[arg(long, default_value_t = spleis_platform::accounts::DEFAULT_TOKENS_PER_ACCOUNT, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    tokens_per_account: u32,
     /// Let webhooks point at private, loopback, link-local and other
     /// non-public addresses, over plain http:// too. Off by default, so no
     /// account can make the server call into its own network; for tests
@@ -160,6 +164,7 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
             },
             ..WebhookConfig::default()
         },
+        tokens_per_account: args.tokens_per_account,
     })
     .await?;
     let from_env = std::env::var(BOOTSTRAP_TOKEN_ENV)

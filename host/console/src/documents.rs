@@ -39,6 +39,13 @@ static STANDALONE_CSP: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// The Content-Security-Policy of a standalone document: nothing loads but
+/// the console's stylesheet inlined (by its hash), no script, no form, no
+/// frame. The API gives it to every HTML answer that sets none of its own.
+pub fn standalone_csp() -> &'static str {
+    STANDALONE_CSP.as_str()
+}
+
 impl Document {
     /// The document in the console's frame: `nav` above it (hidden in
     /// print), the stylesheet and the script linked, as every console page.

@@ -3,7 +3,7 @@
 
 use crate::{Actor, Error, Platform};
 use serde::{Deserialize, Serialize};
-use spleis_domain::accounts::{Account, Role, TokenInfo};
+use spleis_domain::accounts::{Account, Role, TokenInfo, token_label};
 use spleis_store::accounts::token_hash;
 use utoipa::ToSchema;
 
@@ -63,6 +63,10 @@ pub struct TokenCreated {
     pub info: TokenInfo,
 }
 
+/// Live (neither revoked nor expired) tokens one account may hold unless
+/// the operator sets another limit (`spleis serve --tokens-per-account`).
+pub const DEFAULT_TOKENS_PER_ACCOUNT: u32 = 50;
+
 /// The longest a token may live: ten years, in ms.
 pub const MAX_TOKEN_LIFETIME_MS: i64 = 10 * 366 * 24 * 3600 * 1000;
 
@@ -84,7 +88,9 @@ impl Platform {
     }
 
     /// Issues a named token for the actor (or, by the operator, for any
-    /// account), expiring at `expires_at` (unix ms) if given.
+    /// account), expiring at `expires_at` (unix ms) if given. The label is
+    /// 1 to 100 visible characters (kept trimmed); an account holds at
+    /// most the platform's token limit of live tokens.
     pub async fn create_token(
         &self,
         actor: &Actor,
@@ -93,6 +99,7 @@ impl Platform {
         expires_at: Option<i64>,
     ) -> Result<TokenCreated, Error> {
         let owner = self.token_owner(actor, account).await?;
+        let label = token_label(label).map_err(spleis_domain::accounts::AccountError::from)?;
         if let Some(at) = expires_at {
             let now = spleis_store::now_ms();
             if at <= now || at - now > MAX_TOKEN_LIFETIME_MS {
@@ -112,7 +119,7 @@ impl Platform {
         }
         let (token, info) = self
             .store
-            .issue_named_token(&owner, label, expires_at)
+            .issue_named_token(&owner, label, expires_at, self.tokens_per_account)
             .await?;
         Ok(TokenCreated { token, info })
     }

@@ -96,4 +96,6 @@ pub struct Platform {
     pub(crate) background: Arc<tokio::sync::Semaphore>,
     /// Webhook deliveries on this node: configuration, worker, tries.
     pub(crate) webhooks: webhooks::Webhooks,
+    /// Live tokens one account may hold.
+    pub(crate) tokens_per_account: u32,
 }

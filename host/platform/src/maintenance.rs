@@ -36,6 +36,8 @@ pub struct PlatformConfig {
     pub limits: LimitDefaults,
     /// How webhooks are delivered.
     pub webhooks: WebhookConfig,
+    /// Live (neither revoked nor expired) API tokens one account may hold.
+    pub tokens_per_account: u32,
 }
 
 /// Why the platform could not start.
@@ -91,7 +93,8 @@ impl Platform {
         Ok(Arc::new(
             Platform::new(store, runtime, config.durability)
                 .with_limits(config.limits)
-                .with_webhooks(config.webhooks),
+                .with_webhooks(config.webhooks)
+                .with_tokens_per_account(config.tokens_per_account),
         ))
     }
 
@@ -110,7 +113,14 @@ impl Platform {
             runtime,
             metrics: Default::default(),
             caches: Default::default(),
+            tokens_per_account: crate::accounts::DEFAULT_TOKENS_PER_ACCOUNT,
         }
+    }
+
+    /// The same platform with at most `limit` live tokens per account.
+    pub fn with_tokens_per_account(mut self, limit: u32) -> Platform {
+        self.tokens_per_account = limit;
+        self
     }
 
     /// The same platform with `defaults` as every tenant's limits.

@@ -29,6 +29,11 @@ pub struct MonthSoFar {
     pub days_in_period: u32,
     /// Draft invoices: the tenant's own, or all for the operator.
     pub invoices: Vec<Invoice>,
+    /// The same invoices as they would close at the month's end at the
+    /// pace so far: usage projected by the days elapsed, fixed monthly
+    /// amounts (monthly fees, minimums, fixed discounts, funded pledges)
+    /// once. A minimum tops up the projected usage; it is never multiplied.
+    pub projected_invoices: Vec<Invoice>,
     /// Draft statements: the party's own, or all for the operator.
     pub statements: Vec<Statement>,
     /// Plugins' settlements: an author's plugins' (without the investors'
@@ -37,8 +42,22 @@ pub struct MonthSoFar {
 }
 
 impl MonthSoFar {
+    /// `tenant`'s invoice total so far and projected to the month's end
+    /// (0 for a tenant with no invoice).
+    pub fn invoice_totals(&self, tenant: &str) -> (i64, i64) {
+        let total = |invoices: &[Invoice]| {
+            invoices
+                .iter()
+                .find(|i| i.tenant == tenant)
+                .map_or(0, |i| i.total)
+        };
+        (total(&self.invoices), total(&self.projected_invoices))
+    }
+
     /// `so_far` projected to the month's end at the pace of the days
-    /// elapsed (the same rule as the investor's projection).
+    /// elapsed (the same rule as the investor's projection). For usage
+    /// alone: an invoice's projection is [`MonthSoFar::projected_invoices`],
+    /// which counts fixed amounts once.
     pub fn project(&self, so_far: i64) -> i64 {
         let Ok(so_far_u) = u64::try_from(so_far) else {
             return so_far;
@@ -102,17 +121,32 @@ impl Platform {
     /// The open month so far, as the close would rate it now (usage
     /// flushed first), scoped to the actor.
     pub async fn month_so_far(&self, actor: &Actor) -> Result<MonthSoFar, Error> {
+        self.month_so_far_at(actor, now_ms()).await
+    }
+
+    /// [`Platform::month_so_far`] on the platform's clock at `now` (unix
+    /// ms), which picks the open period and the days elapsed.
+    pub(crate) async fn month_so_far_at(
+        &self,
+        actor: &Actor,
+        now: i64,
+    ) -> Result<MonthSoFar, Error> {
         let settings = self.store.billing_settings().await?;
-        let now = now_ms();
         let period = settings.open_period(now);
         self.usage.flush().await;
-        let draft = self.books().preview_period(period).await?;
+        let (draft, projected) = self.books().preview_with_projection(period, now).await?;
         let PeriodClose {
             invoices,
             statements,
             settlements,
             ..
         } = draft;
+        let mut projected_invoices = projected.invoices;
+        match actor.role() {
+            Role::Operator => {}
+            Role::Tenant => projected_invoices.retain(|i| i.tenant == actor.id()),
+            Role::Author => projected_invoices.clear(),
+        }
         let (invoices, statements, settlements) = match actor.role() {
             Role::Operator => (invoices, statements, settlements),
             Role::Tenant => (
@@ -160,6 +194,7 @@ impl Platform {
             days_elapsed: days_elapsed(period, now),
             days_in_period: period.days(),
             invoices,
+            projected_invoices,
             statements,
             settlements,
         })
@@ -250,6 +285,33 @@ mod tests {
         assert_eq!(platform.tenant_terms(&op).await.unwrap().len(), 2);
     }
 
+    #[tokio::test]
+    async fn on_day_one_a_five_euro_minimum_is_projected_as_five_euros() {
+        // The report: on day 1, a tenant with a EUR 5.00 monthly minimum
+        // saw "Projected EUR 155.00"; the minimum was multiplied by the
+        // month's pace like usage.
+        let (platform, _guard) = bare_platform().await;
+        let (op, a) = operator_and_two_tenants(&platform).await;
+        platform.set_minimum(&op, "a", 500).await.unwrap();
+        let now = now_ms();
+        let period = platform.open_period().await.unwrap();
+        let day_one = period.start_ms() + 3_600_000;
+        for at in [day_one, now] {
+            let month = platform.month_so_far_at(&a, at).await.unwrap();
+            assert_eq!(month.period, period);
+            assert_eq!(month.invoice_totals("a"), (500, 500), "at {at}");
+        }
+        let month = platform.month_so_far_at(&a, day_one).await.unwrap();
+        assert_eq!(month.days_elapsed, 1);
+        // The pace rule on the invoice's total, which the overview used.
+        assert_eq!(month.project(500), 500 * i64::from(month.days_in_period));
+        // A tenant sees its own projection only; the operator every one.
+        assert_eq!(month.projected_invoices.len(), 1);
+        let all = platform.month_so_far_at(&op, day_one).await.unwrap();
+        assert_eq!(all.invoice_totals("a"), (500, 500));
+        assert_eq!(all.invoice_totals("b"), (0, 0));
+    }
+
     #[test]
     fn the_month_so_far_projects_by_the_days_elapsed() {
         let month = MonthSoFar {
@@ -258,6 +320,7 @@ mod tests {
             days_elapsed: 10,
             days_in_period: 30,
             invoices: Vec::new(),
+            projected_invoices: Vec::new(),
             statements: Vec::new(),
             settlements: Vec::new(),
         };

@@ -7,6 +7,7 @@
 use super::AppState;
 use super::auth::Caller;
 use super::error::{ApiError, Body};
+use super::headers::private_answer;
 use super::routes::package_name;
 use super::types::Errors;
 use super::types::billing::{
@@ -558,7 +559,8 @@ pub async fn invoice(
     headers: HeaderMap,
 ) -> Result<Response> {
     let (platform, actor) = (&state.platform, &caller.0);
-    Ok(match query.format.unwrap_or_default() {
+    // Money and names, in every format: never sniffed, never cached.
+    Ok(private_answer(match query.format.unwrap_or_default() {
         Format::Json => Json(platform.invoice(actor, &number).await?).into_response(),
         Format::Csv => csv(render::invoice_csv(
             &platform.invoice(actor, &number).await?,
@@ -570,7 +572,7 @@ pub async fn invoice(
                 .await?
                 .standalone(locale)
         }
-    })
+    }))
 }
 
 /// Statements (credit notes) of authors and investors.
@@ -608,7 +610,8 @@ pub async fn statement(
     headers: HeaderMap,
 ) -> Result<Response> {
     let (platform, actor) = (&state.platform, &caller.0);
-    Ok(match query.format.unwrap_or_default() {
+    // Money and names, in every format: never sniffed, never cached.
+    Ok(private_answer(match query.format.unwrap_or_default() {
         Format::Json => Json(platform.statement(actor, &number).await?).into_response(),
         Format::Csv => csv(render::statement_csv(
             &platform.statement(actor, &number).await?,
@@ -620,7 +623,7 @@ pub async fn statement(
                 .await?
                 .standalone(locale)
         }
-    })
+    }))
 }
 
 /// Usage by tenant, plugin, operation, outcome, version and metric.

@@ -172,6 +172,9 @@ impl From<AccountError> for ApiError {
             AccountError::Exists(_) => {
                 ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string())
             }
+            AccountError::TooManyTokens { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "too-many-tokens", e.to_string())
+            }
             AccountError::Unknown(_) => {
                 ApiError::new(StatusCode::NOT_FOUND, "not-found", e.to_string())
             }

@@ -12,6 +12,7 @@
 mod auth;
 mod billing;
 mod error;
+mod headers;
 mod limits;
 mod notifications;
 mod parties;
@@ -186,7 +187,10 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(wishlist::deliver))
         .with_state(state)
         .split_for_parts();
-    (router, doc)
+    (
+        router.layer(axum::middleware::from_fn(headers::html_headers)),
+        doc,
+    )
 }
 
 #[cfg(test)]

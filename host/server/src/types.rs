@@ -281,7 +281,9 @@ pub enum Errors {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
-    /// A name for people (at most 200 characters).
+    /// A name for people: 1 to 100 visible characters after trimming (no
+    /// control characters).
+    #[schema(min_length = 1, max_length = 100)]
     pub label: String,
     /// When it stops working (unix ms), at most ten years ahead; default:
     /// never.

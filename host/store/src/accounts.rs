@@ -164,21 +164,54 @@ impl Store {
     }
 
     /// Issues a named token for `account_id` that expires at `expires_at`
-    /// (unix ms; `None`: never); the token is returned once, with what is
-    /// kept of it.
+    /// (unix ms; `None`: never), unless the account already holds
+    /// `max_live` live tokens (neither revoked nor expired); the token is
+    /// returned once, with what is kept of it.
+    ///
+    /// The count and the insert are one transaction with the account's
+    /// row locked (`FOR UPDATE` on PostgreSQL; SQLite's `BEGIN IMMEDIATE`
+    /// is already the one writer): two creates at once cannot both pass
+    /// the limit.
     pub async fn issue_named_token(
         &self,
         account_id: &str,
         label: &str,
         expires_at: Option<i64>,
+        max_live: u32,
     ) -> Result<(String, TokenInfo), AccountError> {
         let label = text("label", label, MAX_TEXT_CHARS)?;
-        if self.account(account_id).await?.is_none() {
-            return Err(AccountError::Unknown(account_id.to_owned()));
-        }
         let token = new_token()?;
         let hash = token_hash(&token);
         let created_at = now_ms();
+        let mut tx = self.begin_write().await.db()?;
+        let account = sqlx::query(&format!(
+            "SELECT id FROM accounts WHERE id = $1{}",
+            self.for_update()
+        ))
+        .bind(account_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .db()?;
+        if account.is_none() {
+            return Err(AccountError::Unknown(account_id.to_owned()));
+        }
+        let live: i64 = sqlx::query(
+            "SELECT COUNT(*) AS live FROM tokens WHERE account_id = $1 AND revoked_at IS NULL \
+             AND (expires_at IS NULL OR expires_at > $2)",
+        )
+        .bind(account_id)
+        .bind(created_at)
+        .fetch_one(&mut *tx)
+        .await
+        .db()?
+        .try_get("live")
+        .db()?;
+        if live >= i64::from(max_live) {
+            return Err(AccountError::TooManyTokens {
+                account: account_id.to_owned(),
+                limit: max_live,
+            });
+        }
         sqlx::query(
             "INSERT INTO tokens (hash, account_id, label, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -187,8 +220,9 @@ impl Store {
         .bind(label)
         .bind(created_at)
         .bind(expires_at)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await.db()?;
+        tx.commit().await.db()?;
         let info = TokenInfo {
             id: token_id(&hash),
             account: account_id.to_owned(),
@@ -376,6 +410,50 @@ mod tests {
                 }
                 assert_eq!(created, 1, "round {round}");
             }
+        }
+    }
+
+    #[tokio::test]
+    async fn concurrent_token_creates_never_pass_the_limit() {
+        for (store, _guard) in testing::all().await {
+            store
+                .create_account("acme", Role::Tenant, "Acme")
+                .await
+                .unwrap();
+            // A revoked and an expired token hold no place.
+            let (revoked, _) = store
+                .issue_named_token("acme", "old", None, 5)
+                .await
+                .unwrap();
+            assert!(store.revoke_token(&revoked).await.unwrap());
+            store
+                .issue_named_token("acme", "brief", Some(now_ms() + 50), 5)
+                .await
+                .unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            let tasks: Vec<_> = (0..20)
+                .map(|n| {
+                    let store = store.clone();
+                    tokio::spawn(async move {
+                        store
+                            .issue_named_token("acme", &format!("t{n}"), None, 5)
+                            .await
+                    })
+                })
+                .collect();
+            let (mut created, mut refused) = (0, 0);
+            for task in tasks {
+                match task.await.unwrap() {
+                    Ok(_) => created += 1,
+                    Err(AccountError::TooManyTokens { limit: 5, .. }) => refused += 1,
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            assert_eq!((created, refused), (5, 15));
+            assert!(matches!(
+                store.issue_named_token("nobody", "x", None, 5).await,
+                Err(AccountError::Unknown(_))
+            ));
         }
     }
 

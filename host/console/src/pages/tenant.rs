@@ -56,11 +56,11 @@ pub async fn overview(
     let installs = state.platform.installs(&viewer.actor).await?;
     let investments = state.platform.investments(&viewer.actor, None).await?;
     let locale = viewer.locale;
-    let total = month.invoices.first().map_or(0, |i| i.total);
+    let (total, projected) = month.invoice_totals(viewer.actor.id());
     let body = html! {
         div.tiles {
             (tile("Cost so far", &month.currency, total, locale, "cost-so-far"))
-            (tile("Projected for the month", &month.currency, month.project(total), locale, "cost-projected"))
+            (tile("Projected for the month", &month.currency, projected, locale, "cost-projected"))
             div.tile { span.label { "Installs" } span.figure #installs-count { (installs.len()) } }
             div.tile { span.label { "Pending upgrades" } span.figure { (pending.len()) } }
         }
@@ -262,7 +262,15 @@ pub async fn usage(State(state): State<ConsoleState>, viewer: Viewer) -> Result<
             }
         }
     }
-    let total = invoice.map_or(0, |i| i.total);
+    let (total, projected) = month.invoice_totals(viewer.actor.id());
+    // Each plugin's projected cost: its lines of the projected invoice
+    // (usage by the pace, a monthly fee once).
+    let mut projected_by_plugin: BTreeMap<&str, i64> = BTreeMap::new();
+    for line in month.projected_invoices.iter().flat_map(|i| &i.lines) {
+        if let Some(plugin) = &line.plugin {
+            *projected_by_plugin.entry(plugin).or_default() += line.line.amount.minor;
+        }
+    }
     let chart = bars(
         &format!("Calls by day, {}", locale.period(month.period)),
         &calls_by_day(&daily, month.days_elapsed, locale),
@@ -270,10 +278,10 @@ pub async fn usage(State(state): State<ConsoleState>, viewer: Viewer) -> Result<
     );
     let body = html! {
         p { (locale.period(month.period)) ", day " (month.days_elapsed) " of " (month.days_in_period)
-            ". Costs are rated as the month's close would rate them now; the projection assumes the rest of the month goes at the same pace." }
+            ". Costs are rated as the month's close would rate them now; the projection assumes the rest of the month's usage goes at the same pace (monthly fees and minimums count once)." }
         div.tiles {
             (tile("Cost so far", &currency, total, locale, "cost-so-far"))
-            (tile("Projected for the month", &currency, month.project(total), locale, "cost-projected"))
+            (tile("Projected for the month", &currency, projected, locale, "cost-projected"))
         }
         (chart)
         table.figures #usage-by-plugin {
@@ -285,7 +293,7 @@ pub async fn usage(State(state): State<ConsoleState>, viewer: Viewer) -> Result<
                         th scope="row" { (plugin) }
                         td.num.calls data-calls=(calls) { (locale.count(*calls)) }
                         td.num { (money(locale, *cost, &currency)) }
-                        td.num { (money(locale, month.project(*cost), &currency)) }
+                        td.num { (money(locale, projected_by_plugin.get(plugin.as_str()).copied().unwrap_or(*cost), &currency)) }
                     }
                 }
                 @for line in &other_lines {

@@ -25,6 +25,7 @@ pub async fn hostile_platform(
         durability: Durability::Batched,
         limits,
         webhooks: Default::default(),
+        tokens_per_account: spleis_platform::accounts::DEFAULT_TOKENS_PER_ACCOUNT,
     })
     .await
     .expect("platform");

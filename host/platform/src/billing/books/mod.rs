@@ -10,6 +10,7 @@ use spleis_billing::bounds::{non_negative, not_closed, period_in};
 use spleis_billing::close::{PeriodClose, Void, close, totals, validate_void};
 use spleis_billing::commitments::{self, Commitment, Minimum};
 use spleis_billing::period::{Period, check_close};
+use spleis_billing::projection::project_input;
 use spleis_billing::rating::{PricePlan, check_currency, check_declared, validate_plan};
 use spleis_domain::billing::{
     BillingError, BillingSettings, CloseSummary, CommitmentRecord, PlanRecord, VoidRecord,
@@ -133,6 +134,19 @@ impl Books<'_> {
     /// open period, the month so far.
     pub async fn preview_period(self, period: Period) -> Result<PeriodClose> {
         Ok(close(&self.0.period_input(period).await?)?)
+    }
+
+    /// The open `period` so far and as it would close at its end if the
+    /// month goes on at the pace of the days elapsed at `now` (its usage
+    /// projected, its fixed amounts as they are), both written nowhere.
+    pub async fn preview_with_projection(
+        self,
+        period: Period,
+        now: i64,
+    ) -> Result<(PeriodClose, PeriodClose)> {
+        let input = self.0.period_input(period).await?;
+        let projected = close(&project_input(&input, now)?)?;
+        Ok((close(&input)?, projected))
     }
 
     /// Sets a new plan for `package`. A plugin's first plan applies from
