@@ -814,15 +814,24 @@ async fn wishlist_post_similar_vote_fund_pledge_assess_deliver() {
     sign_out(&client).await;
 
     // ── the author delivers request #1 with its plugin ───────────────────
+    // The tariff plugin pays back an investor already: a request's funders
+    // get a plugin of their own (membership dues, with an investor share).
+    let (status, body) = server.request(
+        "PUT",
+        "/v1/packages/examples/membership-dues/agreement",
+        &server.operator,
+        Some(serde_json::json!({"investor_share_bps": 3000})),
+    );
+    assert_eq!(status, 200, "{body}");
     sign_in(&client, &base, &demo.author).await;
     goto(&client, &base, "/wishlist/1").await;
-    fill(&client, "#package", "examples/energy-tariff").await;
+    fill(&client, "#package", "examples/membership-dues").await;
     fill(&client, "#version", "0.1.0").await;
     click_and_wait(&client, "#deliver button", "#delivery").await;
     wait_for(&client, "#state .badge.status-delivered").await;
     assert_eq!(
         attr(&client, "#delivery a", "href").await,
-        "/store/examples/energy-tariff"
+        "/store/examples/membership-dues"
     );
     shoot(&client, "wishlist-delivered").await;
     sign_out(&client).await;
