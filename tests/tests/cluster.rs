@@ -276,7 +276,15 @@ fn two_nodes_start_together_and_agree_under_concurrency() {
             })
         })
         .collect();
-    thread::sleep(std::time::Duration::from_millis(300));
+    // Node B must be answering before the close and the kill: on a loaded
+    // machine its first calls wait for a compile (a fixed pause was flaky).
+    let started = std::time::Instant::now();
+    while acknowledged.load(std::sync::atomic::Ordering::SeqCst) == 0
+        && started.elapsed() < std::time::Duration::from_secs(60)
+    {
+        thread::sleep(std::time::Duration::from_millis(20));
+    }
+    thread::sleep(std::time::Duration::from_millis(100));
     let closing = {
         let (node, month) = (a.clone(), month.clone());
         thread::spawn(move || {
