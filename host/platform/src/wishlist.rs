@@ -77,11 +77,10 @@ impl Platform {
     /// One request, as `actor` may see it.
     pub async fn request(&self, actor: &Actor, id: i64) -> Result<RequestDetail, Error> {
         let mut detail = self.store.request_detail(id, actor.id()).await?;
-        detail.funding = self
-            .store
-            .request_funding(id)
-            .await?
-            .map(|funding| self.funding_as_seen_by(actor, funding));
+        detail.funding = match self.store.request_funding(id).await? {
+            Some(funding) => Some(self.as_seen_by(actor, funding).await),
+            None => None,
+        };
         if !actor.is_operator() {
             detail.posted_by = None;
             detail.voters = None;
@@ -93,15 +92,6 @@ impl Platform {
             }
         }
         Ok(detail)
-    }
-
-    /// A request's funding: its total and count for everyone, the pledges
-    /// for the operator, a tenant's own pledge for a tenant.
-    fn funding_as_seen_by(&self, actor: &Actor, mut funding: CampaignRecord) -> CampaignRecord {
-        if !actor.is_operator() {
-            funding.pledges.retain(|p| p.tenant == actor.id());
-        }
-        funding
     }
 
     /// A tenant votes for a request (once, however often it asks), or
@@ -235,7 +225,7 @@ impl Platform {
         );
         self.tell_subscribers(id, Some(actor.id()), NotificationKind::RequestStatus, &text)
             .await;
-        Ok(self.funding_as_seen_by(actor, campaign))
+        Ok(self.as_seen_by(actor, campaign).await)
     }
 
     /// A tenant pledges toward a request's funding; the pledge that reaches
@@ -269,7 +259,7 @@ impl Platform {
             )
             .await;
         }
-        Ok(self.funding_as_seen_by(actor, pledged.campaign))
+        Ok(self.as_seen_by(actor, pledged.campaign).await)
     }
 
     /// Lapses every request's funding whose deadline passed short of its

@@ -372,7 +372,7 @@ impl Store {
         let row = request_row(&mut tx, id, self.for_update()).await?;
         if on {
             if !row.status.takes_votes() {
-                return Err(no_votes(&mut tx, &row).await?);
+                return Err(no_votes(&row));
             }
             add_vote(&mut tx, id, tenant, now).await?;
             subscribe(&mut tx, id, tenant).await?;
@@ -451,38 +451,28 @@ impl Store {
             .map(|r| r.try_get("account").db().map_err(Into::into))
             .collect()
     }
-
-    /// Whether a namespace exists.
-    pub async fn namespace_exists(&self, namespace: &str) -> Result<bool> {
-        Ok(sqlx::query("SELECT name FROM namespaces WHERE name = $1")
-            .bind(namespace)
-            .fetch_optional(self.pool())
-            .await
-            .db()?
-            .is_some())
-    }
 }
 
 /// The refusal of a vote on `row`, pointing at the original of a duplicate.
-async fn no_votes(conn: &mut AnyConnection, row: &RequestRow) -> Result<WishlistError> {
-    let hint = if row.status == RequestStatus::Duplicate {
-        let original: Option<i64> =
-            sqlx::query("SELECT duplicate_of FROM feature_requests WHERE id = $1")
-                .bind(row.id)
-                .fetch_one(&mut *conn)
-                .await
-                .db()?
-                .try_get("duplicate_of")
-                .db()?;
-        original.map_or(String::new(), |o| format!("; vote for #{o}, its original"))
-    } else {
-        String::new()
-    };
-    Ok(WishlistError::NoVotes {
+fn no_votes(row: &RequestRow) -> WishlistError {
+    let hint = row
+        .duplicate_of
+        .map_or(String::new(), |o| format!("; vote for #{o}, its original"));
+    WishlistError::NoVotes {
         id: row.id,
         status: row.status,
         hint,
-    })
+    }
+}
+
+/// Whether `namespace` exists (a builder is one).
+pub(crate) async fn namespace_exists(conn: &mut AnyConnection, namespace: &str) -> Result<bool> {
+    Ok(sqlx::query("SELECT name FROM namespaces WHERE name = $1")
+        .bind(namespace)
+        .fetch_optional(&mut *conn)
+        .await
+        .db()?
+        .is_some())
 }
 
 /// The request's row, locked for update with `lock`.
@@ -633,16 +623,10 @@ impl Store {
                 .transpose()
                 .db()?;
         let note = decide(&row, original.as_ref(), funding.as_deref())?;
-        if let Some(builder) = write.builder {
-            let exists = sqlx::query("SELECT name FROM namespaces WHERE name = $1")
-                .bind(builder)
-                .fetch_optional(&mut *tx)
-                .await
-                .db()?
-                .is_some();
-            if !exists {
-                return Err(WishlistError::NoNamespace(builder.to_owned()));
-            }
+        if let Some(builder) = write.builder
+            && !namespace_exists(&mut tx, builder).await?
+        {
+            return Err(WishlistError::NoNamespace(builder.to_owned()));
         }
         sqlx::query(
             "UPDATE feature_requests SET reason = $1, builder = COALESCE($2, builder), \

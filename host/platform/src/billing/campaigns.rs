@@ -68,7 +68,11 @@ impl Platform {
     /// Pledges are private: every account sees a campaign's total and count;
     /// who pledged what is for the operator and the plugin's owners, and a
     /// tenant sees its own pledge only.
-    async fn as_seen_by(&self, actor: &Actor, mut campaign: CampaignRecord) -> CampaignRecord {
+    pub(crate) async fn as_seen_by(
+        &self,
+        actor: &Actor,
+        mut campaign: CampaignRecord,
+    ) -> CampaignRecord {
         let sees_all = match &campaign.package {
             // A request's funding: the operator's to see whole.
             _ if campaign.request.is_some() => actor.is_operator(),

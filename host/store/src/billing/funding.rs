@@ -10,7 +10,7 @@ use super::campaigns::{campaign_in, upsert_pledge};
 use super::investments::{COLUMNS, cap, investment_from};
 use super::{BillingTx, Result};
 use crate::accounts::new_id;
-use crate::wishlist::{RequestRow, change_status, request_row};
+use crate::wishlist::{RequestRow, change_status, namespace_exists, request_row};
 use crate::{Db, Store};
 use spleis_billing::bounds::MAX_TEXT_CHARS;
 use spleis_billing::period::Period;
@@ -159,6 +159,14 @@ impl BillingTx<'_> {
         now: i64,
     ) -> std::result::Result<(), WishlistError> {
         change_status(&mut self.tx, row, to, by, note, now).await
+    }
+
+    /// Whether `namespace` exists.
+    pub async fn namespace_exists(
+        &mut self,
+        namespace: &str,
+    ) -> std::result::Result<bool, WishlistError> {
+        namespace_exists(&mut self.tx, namespace).await
     }
 
     /// Whether `account` owns `namespace`.

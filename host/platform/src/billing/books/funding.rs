@@ -48,7 +48,7 @@ impl Books<'_> {
         let row = tx.request(request).await?;
         let live = tx.live_funding(request).await?;
         may_open_funding(request, row.status, live.as_ref())?;
-        if !self.0.namespace_exists(&funding.builder).await? {
+        if !tx.namespace_exists(&funding.builder).await? {
             return Err(WishlistError::NoNamespace(funding.builder.clone()));
         }
         let campaign = tx.open_funding(&row, funding, by, now).await?;
